@@ -1,0 +1,119 @@
+"""The record schema: one definition of what an episode and a step write to `episodes.jsonl`.
+
+Scoring and tagging read only these records, so every fact they need (targets, poses, visibility,
+door and held states) is stored here, and any run can be re-scored offline.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+STATUSES = ("finished", "timeout", "error")
+
+
+@dataclass
+class StepRecord:
+    index: int
+    action: str | None  # the executed action; None when the response stayed invalid after re-asks
+    raw_response: str = ""
+    think: str = ""
+    valid: bool = True
+    reasks: int = 0
+    pose_before: list[float] = field(default_factory=list)  # [x, y, z, pitch, yaw, roll]
+    pose_after: list[float] = field(default_factory=list)
+    collided: bool = False
+    visible: dict[str, int] = field(default_factory=dict)  # object name -> pixels in the object mask
+    door_state: dict[str, int] = field(default_factory=dict)  # door name -> 1 open / 0 closed
+    held_object: str | None = None  # after the action
+    dropped_at: list[float] | None = None  # where a DropObject put the held object
+    tokens: dict[str, int] = field(default_factory=dict)  # {"in": .., "out": .., "image": ..}
+    latency_s: float = 0.0
+    cost_usd: float = 0.0
+    cached: bool = False
+    error: str = ""
+
+
+@dataclass
+class TaskInfo:
+    """What of the task the scorer and tagger need, copied into each record."""
+
+    instruction: str
+    target_poses: list[list[float]]
+    target_objects: list[str]
+    distractors: list[str] = field(default_factory=list)
+    door: str | None = None
+    pick_object: str | None = None
+    success_radius_cm: float = 300.0
+
+
+@dataclass
+class EpisodeRecord:
+    task_id: str
+    type: str  # "0" "1" "2" "3" "4.1" "4.2"
+    split: str
+    map: str
+    model: str
+    status: str  # finished | timeout | error
+    success: bool
+    gde_cm: float
+    sspl: float
+    n_steps: int
+    s_opt: int
+    task: TaskInfo
+    tags: list[dict] = field(default_factory=list)
+    cost_usd: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_s: float = 0.0
+    wall_s: float = 0.0
+    error: str = ""
+    steps: list[StepRecord] = field(default_factory=list)
+    schema: int = SCHEMA_VERSION
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_json(d: dict) -> "EpisodeRecord":
+        d = {k: v for k, v in d.items() if k in _EPISODE_FIELDS}
+        d["task"] = TaskInfo(**d["task"])
+        d["steps"] = [StepRecord(**{k: v for k, v in s.items() if k in _STEP_FIELDS}) for s in d.get("steps", [])]
+        return EpisodeRecord(**d)
+
+
+_EPISODE_FIELDS = {f.name for f in fields(EpisodeRecord)}
+_STEP_FIELDS = {f.name for f in fields(StepRecord)}
+
+
+class RecordFileError(ValueError):
+    pass
+
+
+def append_record(path: Path, record: EpisodeRecord) -> None:
+    """Append one episode and fsync, so a crash never loses a finished episode."""
+    line = json.dumps(record.to_json(), separators=(",", ":"), allow_nan=False)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_records(path: Path) -> tuple[list[EpisodeRecord], list[str]]:
+    """All complete records, plus problems found (a truncated last line is reported, not fatal)."""
+    path = Path(path)
+    if not path.exists():
+        raise RecordFileError(f"no episodes file at {path}")
+    records, problems = [], []
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(EpisodeRecord.from_json(json.loads(line)))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            problems.append(f"{path}:{n}: unreadable record ({exc.__class__.__name__}: {exc})")
+    return records, problems

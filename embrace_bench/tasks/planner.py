@@ -1,0 +1,146 @@
+"""Shortest discrete action plans with privileged map state (A* over the real physics).
+
+Used by the task generator to write each task's oracle demo (its length is s_opt) and by the oracle
+agent. Plans run on the same WorldState the engine runs, so a plan replays exactly.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from embrace_bench.tasks.model import Task
+from embrace_bench.world.scene import WorldMap, to_world
+from embrace_bench.world.sim import WorldState, bearing_to
+
+GOAL_CM = 220.0  # plan to within this of a target: a margin under the 300 cm success radius
+MAX_EXPAND = 40000
+
+Goal = Callable[[float, float, float], bool]
+
+
+class NoPlan(RuntimeError):
+    pass
+
+
+@dataclass
+class _Node:
+    x: float
+    y: float
+    yaw: float
+
+
+def navigate(state: WorldState, goal: Goal, target_xy: tuple[float, float], radius: float) -> list[str]:
+    """Fewest MoveForward/TurnLeft/TurnRight from the agent's pose to a pose satisfying `goal`."""
+    a = state.agent
+    mags = state.mags
+    if goal(a.x, a.y, a.yaw):
+        return []
+
+    def h(x: float, y: float) -> float:
+        return max(0.0, math.hypot(target_xy[0] - x, target_xy[1] - y) - radius) / mags.forward_cm
+
+    def key(x: float, y: float, yaw: float) -> tuple[int, int, int]:
+        return (round(x / 25.0), round(y / 25.0), round(yaw / mags.turn_deg) % round(360 / mags.turn_deg))
+
+    start = _Node(a.x, a.y, a.yaw)
+    tie = 0
+    frontier = [(h(a.x, a.y), 0, tie, start, ())]
+    seen = {key(a.x, a.y, a.yaw): 0}
+    expanded = 0
+    while frontier:
+        _, g, _, node, path = heapq.heappop(frontier)
+        if goal(node.x, node.y, node.yaw):
+            return list(path)
+        expanded += 1
+        if expanded > MAX_EXPAND:
+            break
+        for act in ("MoveForward", "TurnLeft", "TurnRight"):
+            if act == "MoveForward":
+                nx, ny, _hit = state.grid.sweep(node.x, node.y, node.yaw, mags.forward_cm)
+                if math.hypot(nx - node.x, ny - node.y) < 1.0:
+                    continue
+                nyaw = node.yaw
+            else:
+                nx, ny = node.x, node.y
+                nyaw = node.yaw + (mags.turn_deg if act == "TurnRight" else -mags.turn_deg)
+                nyaw = (nyaw + 180.0) % 360.0 - 180.0
+            k = key(nx, ny, nyaw)
+            if seen.get(k, 1 << 30) <= g + 1:
+                continue
+            seen[k] = g + 1
+            tie += 1
+            heapq.heappush(frontier, (g + 1 + h(nx, ny), g + 1, tie, _Node(nx, ny, nyaw), path + (act,)))
+    raise NoPlan(f"no path to {target_xy} within {MAX_EXPAND} expansions")
+
+
+def _apply(state: WorldState, actions: list[str]) -> None:
+    """Advance the state by navigation actions, exactly as the engine would."""
+    m = state.mags
+    for act in actions:
+        if act == "MoveForward":
+            state.move(0.0, m.forward_cm)
+        elif act == "TurnLeft":
+            state.move(-m.turn_deg, 0.0)
+        elif act == "TurnRight":
+            state.move(m.turn_deg, 0.0)
+
+
+def near(tx: float, ty: float, radius: float = GOAL_CM) -> Goal:
+    return lambda x, y, yaw: math.hypot(tx - x, ty - y) <= radius
+
+
+def in_reach(state: WorldState, tx: float, ty: float, also: Goal | None = None) -> Goal:
+    m = state.mags
+    margin = 0.9  # plan well inside the reach so the interaction cannot miss
+
+    def goal(x: float, y: float, yaw: float) -> bool:
+        ok = math.hypot(tx - x, ty - y) <= m.interact_cm * margin and abs(bearing_to(x, y, yaw, tx, ty)) <= m.interact_deg * margin
+        return ok and (also is None or also(x, y, yaw))
+
+    return goal
+
+
+def plan_task(task: Task, world: WorldMap, state: WorldState | None = None) -> list[str]:
+    """The oracle's full action list for a task, ending with Finish."""
+    state = state or WorldState(world)
+    sx, sy, _, _, syaw, _ = task.Start_Pose
+    state.place_agent(sx, sy, syaw)
+    plan: list[str] = []
+
+    def go(goal: Goal, txy, radius=GOAL_CM) -> None:
+        steps = navigate(state, goal, txy, radius)
+        _apply(state, steps)
+        plan.extend(steps)
+
+    final = task.Target_Pose[-1]
+    if task.Type == "3":
+        first = task.Target_Pose[0]
+        go(near(first[0], first[1]), first[:2])
+        plan.append("MidwayTarget")
+    if task.Type == "4.1":
+        dx, dy = state.door_center(task.Target_Door_Name)
+        go(in_reach(state, dx, dy, near(final[0], final[1])), (dx, dy))
+        if state.open_door() != task.Target_Door_Name:
+            raise NoPlan(f"{task.task_id}: OpenDoor would not open {task.Target_Door_Name}")
+        plan.append("OpenDoor")
+    elif task.Type == "4.2":
+        px, py = task.PD_Pose[:2]
+        go(in_reach(state, px, py), (px, py))
+        if state.pickup() != task.PD_ID:
+            raise NoPlan(f"{task.task_id}: PickObject would not pick {task.PD_ID}")
+        plan.append("PickObject")
+        drop = state.mags.drop_cm
+
+        def lands_near(x, y, yaw):
+            lx, ly = to_world((x, y), yaw, drop, 0.0)
+            return math.hypot(final[0] - lx, final[1] - ly) <= GOAL_CM and math.hypot(final[0] - x, final[1] - y) <= GOAL_CM
+
+        go(lands_near, final[:2])
+        state.drop()
+        plan.append("DropObject")
+    else:
+        go(near(final[0], final[1]), final[:2])
+    plan.append("Finish")
+    return plan
