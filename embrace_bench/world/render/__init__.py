@@ -54,12 +54,12 @@ def make_renderer(kind: str = "auto") -> Renderer:
         raise ValueError(f"env.renderer must be auto, gl or numpy, not {kind!r}")
     if kind in ("auto", "gl"):
         try:
-            from embrace_bench.world.render.gl import GLRenderer
+            from embrace_bench.world.render.opengl import GLRenderer
 
             return GLRenderer()
         except Exception as exc:  # no EGL / no moderngl
             if kind == "gl":
                 raise RuntimeError(f"env.renderer=gl but no EGL context could be created: {exc}") from exc
-    from embrace_bench.world.render.numpy_ray import NumpyRenderer
+    from embrace_bench.world.render.raycast import NumpyRenderer
 
     return NumpyRenderer()

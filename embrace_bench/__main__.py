@@ -1,0 +1,67 @@
+"""`python -m embrace_bench [overrides]` runs a benchmark (a Hydra app); `embrace-bench score|... RUN_DIR`
+are offline sub-commands over recorded runs. Heavy imports stay inside functions so start-up is fast."""
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+GROUPS = ("model", "env", "suite", "split", "prompt", "runner")
+SUBCOMMANDS = {
+    "score": "embrace_bench.scoring.cli:score_main",
+}
+
+
+def _fail(msg: str, code: int = 2) -> int:
+    print(f"embrace-bench: error: {msg}", file=sys.stderr)
+    return code
+
+
+def check_overrides(argv: list[str]) -> str | None:
+    """One-line complaint for a config group option that does not exist (before Hydra's long one)."""
+    for arg in argv:
+        if arg.startswith("-") or "=" not in arg:
+            continue
+        key, value = arg.split("=", 1)
+        key = key.lstrip("+~")
+        if key not in GROUPS:
+            continue
+        for choice in value.split(","):
+            if not (CONF_DIR / key / f"{choice}.yaml").exists():
+                known = sorted(p.stem for p in (CONF_DIR / key).glob("*.yaml"))
+                return f"unknown {key} {choice!r}; choose one of: {', '.join(known)}"
+    return None
+
+
+def _hydra_app() -> int:
+    import hydra
+
+    from embrace_bench.app import run_from_config
+
+    @hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")
+    def _app(cfg) -> None:
+        code = run_from_config(cfg)
+        if code:
+            sys.exit(code)
+
+    _app()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        module, fn = SUBCOMMANDS[argv[0]].split(":")
+        return getattr(importlib.import_module(module), fn)(argv[1:])
+    if not CONF_DIR.is_dir():
+        return _fail(f"config folder not found at {CONF_DIR}; install the project with `pip install -e .`")
+    problem = check_overrides(argv)
+    if problem:
+        return _fail(problem)
+    sys.argv = [sys.argv[0]] + argv
+    return _hydra_app()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""From a composed Hydra config to a finished run: suite, agent, engines, records, the end-of-run table."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+
+from embrace_bench.actions import Magnitudes
+from embrace_bench.env.unreal_env import EnvConfig
+from embrace_bench.episode import EpisodeSettings
+from embrace_bench.models.registry import UnknownAdapter, agent_class, make_agent
+from embrace_bench.tasks.suite import Suite, SuiteError, load_embedded, select, split_names
+
+
+def load_suite(cfg: DictConfig) -> Suite:
+    splits = split_names(cfg.split.name)
+    if cfg.suite.name == "embedded":
+        suite = load_embedded(splits, Path(cfg.suite.path) if cfg.suite.path else None or _embedded_dir())
+    elif cfg.suite.name == "embrace_v1":
+        from embrace_bench.tasks.embrace_v1 import load_v1
+
+        if len(splits) != 1:
+            raise SuiteError("suite=embrace_v1 reads one folder: pick split=id or split=ood")
+        suite = load_v1(Path(cfg.suite.path), splits[0])
+    else:
+        raise SuiteError(f"unknown suite {cfg.suite.name!r}")
+    suite.tasks = [t for t in suite.tasks if t.split in splits]
+    suite.tasks = select(suite.tasks, limit=cfg.suite.limit, types=cfg.suite.types,
+                         ids=list(cfg.suite.ids) if cfg.suite.ids else None)
+    if not suite.tasks:
+        raise SuiteError("the suite selection is empty (check suite.types / suite.ids / split)")
+    return suite
+
+
+def _embedded_dir() -> Path:
+    from embrace_bench.tasks.suite import EMBEDDED_DIR
+
+    return EMBEDDED_DIR
+
+
+def run_from_config(cfg: DictConfig) -> int:
+    from hydra.core.hydra_config import HydraConfig
+
+    from embrace_bench.runner import RunSpec, run
+    from embrace_bench.scoring.metrics import aggregate
+    from embrace_bench.scoring.rescore import format_table
+    from embrace_bench.records import read_records
+
+    console = Console(stderr=True)
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        if cfg.env.kind != "embedded":
+            raise SuiteError(f"env={cfg.env.kind} is not available yet; use env=embedded")
+        suite = load_suite(cfg)
+        model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+        agent_class(model_cfg["adapter"])  # fail on an unknown adapter before any engine starts
+    except (SuiteError, UnknownAdapter, OSError) as exc:
+        print(f"embrace-bench: error: {exc}", file=sys.stderr)
+        return 2
+    r = cfg.runner
+    settings = EpisodeSettings(max_steps=r.max_steps, reask=r.reask, success_radius_cm=r.success_radius_cm,
+                               frames_dir=run_dir / "frames" if r.save_frames else None)
+    env_cfg = EnvConfig(width=cfg.env.width, height=cfg.env.height, fov=cfg.env.fov, mags=Magnitudes())
+    spec = RunSpec(run_dir=run_dir, tasks=suite.tasks, model_name=cfg.model.name,
+                   make_agent=lambda: make_agent(model_cfg, seed=r.seed), workers=r.workers, settings=settings,
+                   env_cfg=env_cfg, renderer=cfg.env.renderer, ready_timeout_s=cfg.env.ready_timeout_s,
+                   request_timeout_s=cfg.env.timeout_s,
+                   manifest={"suite": suite.name, "suite_hash": suite.content_hash, "split": cfg.split.name,
+                             "model": model_cfg, "prompt": OmegaConf.to_container(cfg.prompt),
+                             "seed": r.seed, "env": OmegaConf.to_container(cfg.env),
+                             "config": OmegaConf.to_container(cfg, resolve=True)})
+    console.print(f"run dir: {run_dir}  ({len(suite.tasks)} tasks, model {cfg.model.name}, {r.workers} worker(s))")
+    try:
+        run(spec, console)
+    except KeyboardInterrupt:
+        console.print(f"\ninterrupted: finished episodes are saved in {run_dir}. Resume with the same command "
+                      f"plus hydra.run.dir={run_dir}")
+        return 130
+    except Exception as exc:  # an engine that never started, a model that cannot be built, ...
+        print(f"embrace-bench: error: {exc}", file=sys.stderr)
+        return 1
+    records, _ = read_records(run_dir / "episodes.jsonl")
+    console.print(format_table(aggregate(records)))
+    console.print(f"records: {run_dir / 'episodes.jsonl'}")
+    return 0

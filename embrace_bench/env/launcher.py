@@ -1,0 +1,104 @@
+"""Start an engine process on a free loopback port, wait until it answers, stop it cleanly."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from embrace_bench.env.client import UnrealCVClient
+from embrace_bench.env.protocol import EngineError
+
+
+class EngineStartError(RuntimeError):
+    pass
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def probe(host: str, port: int, deadline_s: float, proc: subprocess.Popen | None = None) -> float:
+    """Poll `vget /unrealcv/status` until it answers; seconds waited. Bounded by deadline_s."""
+    t0 = time.monotonic()
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise EngineStartError(f"engine exited with code {proc.returncode} before it was ready")
+        try:
+            with UnrealCVClient(host, port, connect_timeout=1.0, timeout=2.0) as c:
+                reply = c.request("vget /unrealcv/status")
+                if isinstance(reply, str) and not reply.startswith("error"):
+                    return time.monotonic() - t0
+        except (EngineError, OSError):
+            pass
+        if time.monotonic() - t0 > deadline_s:
+            raise EngineStartError(f"engine on {host}:{port} not ready after {deadline_s:.0f} s")
+        time.sleep(0.1)
+
+
+class EmbeddedEngineProcess:
+    """`python -m embrace_bench.world.serve` in its own process, logging to `log_path`."""
+
+    def __init__(self, *, renderer: str = "auto", width: int = 640, height: int = 480, fov: float = 90.0,
+                 host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None,
+                 ready_timeout_s: float = 30.0) -> None:
+        self.renderer, self.size, self.fov = renderer, (width, height), fov
+        self.host, self.port = host, port
+        self.log_path = Path(log_path) if log_path else None
+        self.ready_timeout_s = ready_timeout_s
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "EmbeddedEngineProcess":
+        port = self.port or free_port(self.host)
+        cmd = [sys.executable, "-m", "embrace_bench.world.serve", "--port", str(port), "--host", self.host,
+               "--renderer", self.renderer, "--width", str(self.size[0]), "--height", str(self.size[1]),
+               "--fov", str(self.fov)]
+        if self.log_path:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = open(self.log_path, "ab")
+        else:
+            log = subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
+        finally:
+            if log is not subprocess.DEVNULL:
+                log.close()
+        self.port = port
+        try:
+            probe(self.host, port, self.ready_timeout_s, self.proc)
+        except EngineStartError as exc:
+            self.stop()
+            raise EngineStartError(f"{exc}{self._log_tail()}") from None
+        return self
+
+    def _log_tail(self) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()]
+        return f" (engine log {self.log_path}: {lines[-1]})" if lines else ""
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, grace_s: float = 3.0) -> None:
+        p, self.proc = self.proc, None
+        if p is None or p.poll() is not None:
+            return
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(grace_s)
+
+    def __enter__(self) -> "EmbeddedEngineProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,95 @@
+"""One closed-loop episode: observe, ask the agent, parse (re-asking on invalid output), act, record."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from embrace_bench.actions import parse_response
+from embrace_bench.env.unreal_env import UnrealEnv
+from embrace_bench.models.base import Agent, History
+from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
+from embrace_bench.scoring.metrics import score_episode, sspl
+from embrace_bench.tasks.model import Task
+
+
+@dataclass
+class EpisodeSettings:
+    max_steps: int = 32
+    reask: int = 3
+    success_radius_cm: float = 300.0
+    frames_dir: Path | None = None  # save frames/<task_id>/<step>.png when set
+
+
+def task_info(task: Task, radius: float) -> TaskInfo:
+    return TaskInfo(instruction=task.Instruction, target_poses=task.Target_Pose,
+                    target_objects=task.GenAI_Target_Object, distractors=task.distractors,
+                    door=task.Target_Door_Name, pick_object=task.PD_ID, success_radius_cm=radius)
+
+
+def _save_frame(frames_dir: Path | None, task: Task, index: int, png: bytes) -> None:
+    if frames_dir is None or not png:
+        return
+    d = frames_dir / task.task_id
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{index:03d}.png").write_bytes(png)
+
+
+def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: EpisodeSettings,
+                on_step: Callable[[StepRecord], None] | None = None) -> EpisodeRecord:
+    t0 = time.monotonic()
+    info = task_info(task, s.success_radius_cm)
+    steps: list[StepRecord] = []
+    agent.reset(task)
+    obs = env.reset(task)
+    history = History(initial=obs, observations=[obs])
+    _save_frame(s.frames_dir, task, 0, obs.png)
+    finished = False
+    for index in range(s.max_steps):
+        reply = agent.act(task, history)
+        raws, tokens, latency, cost, cached = [reply.text], dict(reply.tokens), reply.latency_s, reply.cost_usd, reply.cached
+        parsed = parse_response(reply.text)
+        reasks = 0
+        while parsed.action is None and reasks < s.reask:  # corrective re-asks, kept out of the history
+            reasks += 1
+            reply = agent.act(task, history, reask=parsed.error)
+            raws.append(reply.text)
+            for k, v in reply.tokens.items():
+                tokens[k] = tokens.get(k, 0) + v
+            latency += reply.latency_s
+            cost += reply.cost_usd
+            cached = cached and reply.cached
+            parsed = parse_response(reply.text)
+        step = StepRecord(index=index, action=parsed.action, raw_response=raws[-1], think=parsed.think,
+                          valid=parsed.action is not None, reasks=reasks, pose_before=obs.pose,
+                          tokens=tokens, latency_s=round(latency, 4), cost_usd=cost, cached=cached, error=parsed.error)
+        if len(raws) > 1:
+            step.error = " | ".join(f"try {i + 1}: {parse_response(r).error}" for i, r in enumerate(raws[:-1])) + (
+                f" | final: {parsed.error}" if parsed.error else "")
+        history.responses.append(raws[-1])
+        if parsed.action is None:  # still invalid: the step is spent, the world does not move
+            step.pose_after, step.visible, step.door_state, step.held_object = obs.pose, obs.visible, obs.door_state, obs.held_object
+        else:
+            result = env.step(parsed.action)
+            obs = result.obs
+            step.pose_after, step.collided, step.dropped_at = result.pose_after, result.collided, result.dropped_at
+            step.visible, step.door_state, step.held_object = obs.visible, obs.door_state, obs.held_object
+            history.actions.append(parsed.action)
+            history.observations.append(obs)
+            _save_frame(s.frames_dir, task, index + 1, obs.png)
+        steps.append(step)
+        if on_step:
+            on_step(step)
+        if parsed.action == "Finish":
+            finished = True
+            break
+    sc = score_episode(steps, info, s.max_steps)
+    return EpisodeRecord(
+        task_id=task.task_id, type=task.Type, split=task.split, map=task.map, model=model_name,
+        status="finished" if finished else "timeout", success=sc.success, gde_cm=round(sc.gde_cm, 2),
+        sspl=round(sspl(sc.success, task.s_opt, sc.n_steps), 4), n_steps=sc.n_steps, s_opt=task.s_opt, task=info,
+        cost_usd=round(sum(st.cost_usd for st in steps), 6),
+        tokens_in=sum(st.tokens.get("in", 0) for st in steps), tokens_out=sum(st.tokens.get("out", 0) for st in steps),
+        latency_s=round(sum(st.latency_s for st in steps), 4), wall_s=round(time.monotonic() - t0, 3), steps=steps,
+    )

@@ -1,0 +1,40 @@
+"""What every model adapter and baseline agent is: reset per episode, one reply per step."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from embrace_bench.env.unreal_env import Observation
+from embrace_bench.tasks.model import Task
+
+
+@dataclass
+class Reply:
+    text: str  # the raw response; the runner parses <think>/<action> out of it, for every agent alike
+    tokens: dict[str, int] = field(default_factory=dict)
+    latency_s: float = 0.0
+    cost_usd: float = 0.0
+    cached: bool = False
+
+
+@dataclass
+class History:
+    """What the agent has seen and done so far in the episode."""
+
+    initial: Observation | None = None
+    observations: list[Observation] = field(default_factory=list)  # every observation, initial first
+    actions: list[str] = field(default_factory=list)  # executed actions, in order
+    responses: list[str] = field(default_factory=list)
+
+
+class Agent:
+    name = "agent"
+
+    def reset(self, task: Task) -> None:
+        """Start an episode. Baselines may read the task; model adapters see only what the prompt shows."""
+
+    def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
+        """Answer for the latest observation; `reask` carries the parser's complaint on a re-ask."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,102 @@
+"""The heuristic baseline: sees only the current image and the instruction, no privileged state.
+
+It reads the colour + category phrases out of the instruction, finds pixels of the named colour in the
+frame, turns to centre them and walks until the colour reaches the bottom of the image (the object's base
+is then within ~2.5 m of a 160 cm-high camera with a 90 degree FOV); with nothing in view it scans
+by turning and then walks on. Stage actions (MidwayTarget, OpenDoor, PickObject, DropObject, Finish)
+follow the instruction's structure.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from embrace_bench.actions import format_response
+from embrace_bench.models.base import Agent, History, Reply
+from embrace_bench.tasks.model import Task
+from embrace_bench.world.scene import PALETTE
+
+MIN_PIXELS = 60
+CENTRE_BAND = 0.12  # |offset| of the blob's centre, as a share of the width, that counts as ahead
+NEAR_ROW = 0.97  # the blob's lowest row below this share of the height means "arrived"
+SCAN_TURNS = 12  # a full turn in 30 degree steps before walking somewhere new
+
+
+def colour_mask(rgb: np.ndarray, name: str) -> np.ndarray:
+    """Pixels whose colour is the named one up to the renderer's shading (a brightness factor)."""
+    f = rgb.astype(np.float32)
+    if name == "black":
+        return f.max(axis=2) < 45
+    if name == "white":
+        return (f.min(axis=2) > 170) & (f.max(axis=2) - f.min(axis=2) < 25)
+    base = np.array(PALETTE[name], dtype=np.float32)
+    norm = np.linalg.norm(f, axis=2) + 1e-6
+    cos = (f @ base) / (norm * np.linalg.norm(base))
+    ratio = norm / np.linalg.norm(base)
+    return (cos > 0.995) & (ratio > 0.45) & (ratio < 1.1)
+
+
+def goals_from_instruction(text: str) -> list[str]:
+    """The colours named in the instruction, in order ("the red car ... the blue bench" -> [red, blue])."""
+    words = re.findall(r"[a-z]+", text.lower())
+    return [w for w in words if w in PALETTE]
+
+
+class HeuristicAgent(Agent):
+    name = "heuristic"
+
+    def __init__(self, cfg: dict | None = None, seed: int = 0) -> None:
+        self._reset_state([])
+
+    def _reset_state(self, goals: list[str]) -> None:
+        self.goals = goals
+        self.stage = 0
+        self.scan = 0
+        self.pending: list[str] = []
+
+    def reset(self, task: Task) -> None:
+        self._reset_state(goals_from_instruction(task.Instruction))
+        self.kind = task.Instruction.lower()
+
+    def _arrival_actions(self) -> list[str]:
+        last = self.stage >= len(self.goals) - 1
+        if "door" in self.kind:
+            return ["OpenDoor", "Finish"]
+        if "pick" in self.kind or "carry" in self.kind or "grab" in self.kind or "take" in self.kind:
+            return ["PickObject"] if self.stage == 0 and len(self.goals) > 1 else ["DropObject", "Finish"]
+        return ["Finish"] if last else ["MidwayTarget"]
+
+    def _decide(self, rgb: np.ndarray, collided: bool) -> tuple[str, str]:
+        if self.pending:
+            return self.pending.pop(0), "finishing the stage"
+        if not self.goals:
+            return "Finish", "no colour named in the instruction; nothing to look for"
+        colour = self.goals[min(self.stage, len(self.goals) - 1)]
+        mask = colour_mask(rgb, colour)
+        if mask.sum() >= MIN_PIXELS:
+            self.scan = 0
+            rows, cols = np.nonzero(mask)
+            h, w = mask.shape
+            offset = cols.mean() / w - 0.5
+            if rows.max() >= NEAR_ROW * h and abs(offset) < 0.3:
+                acts = self._arrival_actions()
+                self.stage += 1
+                self.pending = acts[1:]
+                return acts[0], f"the {colour} object is right in front of me"
+            if offset < -CENTRE_BAND:
+                return "TurnLeft", f"{colour} to the left"
+            if offset > CENTRE_BAND:
+                return "TurnRight", f"{colour} to the right"
+            if collided:
+                return "TurnRight", "blocked while walking to it"
+            return "MoveForward", f"walking to the {colour} object"
+        self.scan += 1
+        if self.scan % SCAN_TURNS == 0 or collided and self.scan % 3 == 0:
+            return "MoveForward", f"no {colour} in a full turn; moving on"
+        return "TurnRight", f"looking for something {colour}"
+
+    def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
+        obs = history.observations[-1]
+        action, why = self._decide(obs.rgb, obs.collided)
+        return Reply(format_response(action, why))

@@ -1,0 +1,1 @@
+"""Scoring: metrics (the paper's definitions) and offline re-scoring of recorded runs."""

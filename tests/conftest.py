@@ -1,0 +1,17 @@
+"""Shared fixtures: tiny worlds and an in-process embedded server, so tests stay fast and offline."""
+from __future__ import annotations
+
+import pytest
+
+from embrace_bench.world.engine import EmbeddedEngine
+from embrace_bench.world.server import UnrealCVServer
+
+
+@pytest.fixture(scope="session")
+def engine_server():
+    """An embedded engine served on a free loopback port for the whole test session (numpy renderer at
+    a small size keeps it fast; the GL path has its own tests)."""
+    engine = EmbeddedEngine("numpy", width=160, height=120)
+    with UnrealCVServer(engine, "127.0.0.1", 0, name="test-engine") as srv:
+        engine.port = srv.port
+        yield srv

@@ -1,0 +1,60 @@
+"""The main command end to end on the embedded world, and its one-line errors."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "embrace_bench", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+def test_oracle_run_writes_records_that_score_to_success(tmp_path):
+    run_dir = tmp_path / "run"
+    p = _run("model=oracle", "split=all", "suite.limit=6", "env.renderer=numpy", "env.width=160",
+             "env.height=120", "runner.workers=2", f"hydra.run.dir={run_dir}")
+    assert p.returncode == 0, p.stderr[-2000:]
+    lines = (run_dir / "episodes.jsonl").read_text().splitlines()
+    recs = [json.loads(ln) for ln in lines]
+    assert len(recs) == 12 and {r["split"] for r in recs} == {"id", "ood"}
+    assert {r["type"] for r in recs} == {"0", "1", "2", "3", "4.1", "4.2"}
+    assert all(r["success"] and r["status"] == "finished" and r["sspl"] == 1.0 for r in recs)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["suite"] == "embedded" and manifest["ended"] and manifest["episodes_recorded"] == 12
+    first = recs[0]
+    assert (run_dir / "frames" / first["task_id"] / "000.png").exists()
+    assert len(first["steps"]) == first["n_steps"] == first["s_opt"]
+    assert (run_dir / ".hydra" / "config.yaml").exists()
+    # Re-scoring from the records alone agrees.
+    s = subprocess.run([sys.executable, "-m", "embrace_bench", "score", str(run_dir), "--json"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert s.returncode == 0, s.stderr
+    assert "1.0" in s.stdout or "100" in s.stdout
+    # Running again into the same dir resumes: nothing left to do, nothing recorded twice.
+    p2 = _run("model=oracle", "split=all", "suite.limit=6", "env.renderer=numpy", "env.width=160",
+              "env.height=120", f"hydra.run.dir={run_dir}")
+    assert p2.returncode == 0, p2.stderr[-2000:]
+    assert len((run_dir / "episodes.jsonl").read_text().splitlines()) == 12
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["model=gpt5000"], "unknown model 'gpt5000'; choose one of:"),
+    (["split=train"], "unknown split 'train'"),
+    (["suite.ids=[nope]"], "unknown task ids: nope"),
+])
+def test_bad_input_is_one_clear_line(args, needle, tmp_path):
+    p = _run(*args, f"hydra.run.dir={tmp_path / 'r'}")
+    assert p.returncode == 2
+    err = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert len(err) == 1 and needle in err[0], p.stderr
+
+
+def test_score_missing_dir_is_one_line(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "embrace_bench", "score", str(tmp_path / "nope")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
