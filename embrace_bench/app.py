@@ -11,13 +11,13 @@ from embrace_bench.actions import Magnitudes
 from embrace_bench.env.unreal_env import EnvConfig
 from embrace_bench.episode import EpisodeSettings
 from embrace_bench.models.registry import UnknownAdapter, agent_class, make_agent
-from embrace_bench.tasks.suite import Suite, SuiteError, load_embedded, select, split_names
+from embrace_bench.tasks.suite import EMBEDDED_DIR, Suite, SuiteError, load_embedded, select, split_names
 
 
 def load_suite(cfg: DictConfig) -> Suite:
     splits = split_names(cfg.split.name)
     if cfg.suite.name == "embedded":
-        suite = load_embedded(splits, Path(cfg.suite.path) if cfg.suite.path else None or _embedded_dir())
+        suite = load_embedded(splits, Path(cfg.suite.path) if cfg.suite.path else EMBEDDED_DIR)
     elif cfg.suite.name == "embrace_v1":
         from embrace_bench.tasks.embrace_v1 import load_v1
 
@@ -34,12 +34,6 @@ def load_suite(cfg: DictConfig) -> Suite:
     return suite
 
 
-def _embedded_dir() -> Path:
-    from embrace_bench.tasks.suite import EMBEDDED_DIR
-
-    return EMBEDDED_DIR
-
-
 def run_from_config(cfg: DictConfig) -> int:
     from hydra.core.hydra_config import HydraConfig
 
@@ -49,6 +43,8 @@ def run_from_config(cfg: DictConfig) -> int:
     from embrace_bench.records import read_records
 
     console = Console(stderr=True)
+    if not console.is_terminal:
+        console.width = max(console.width, 110)  # logs and CI: keep the end-of-run table on one line per row
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         if cfg.env.kind != "embedded":

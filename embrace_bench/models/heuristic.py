@@ -17,17 +17,19 @@ from embrace_bench.models.base import Agent, History, Reply
 from embrace_bench.tasks.model import Task
 from embrace_bench.world.scene import PALETTE
 
-MIN_PIXELS = 60
-CENTRE_BAND = 0.12  # |offset| of the blob's centre, as a share of the width, that counts as ahead
-NEAR_ROW = 0.97  # the blob's lowest row below this share of the height means "arrived"
+MIN_PIXELS = 6  # on the 4x-subsampled frame
+CENTRE_BAND = 0.18  # |offset| of the blob's centre (share of the width, ~20 degrees) that counts as ahead;
+# wider than half a 30-degree turn's shift, so turning never oscillates around the target
+NEAR_ROW = 0.96  # the blob's lowest row below this share of the height means "arrived"
 SCAN_TURNS = 12  # a full turn in 30 degree steps before walking somewhere new
+SUBSAMPLE = 4
 
 
 def colour_mask(rgb: np.ndarray, name: str) -> np.ndarray:
     """Pixels whose colour is the named one up to the renderer's shading (a brightness factor)."""
     f = rgb.astype(np.float32)
     if name == "black":
-        return f.max(axis=2) < 45
+        return (f.max(axis=2) < 32) & (f.max(axis=2) - f.min(axis=2) < 12)
     if name == "white":
         return (f.min(axis=2) > 170) & (f.max(axis=2) - f.min(axis=2) < 25)
     base = np.array(PALETTE[name], dtype=np.float32)
@@ -54,6 +56,7 @@ class HeuristicAgent(Agent):
         self.stage = 0
         self.scan = 0
         self.pending: list[str] = []
+        self.last = ""
 
     def reset(self, task: Task) -> None:
         self._reset_state(goals_from_instruction(task.Instruction))
@@ -69,11 +72,14 @@ class HeuristicAgent(Agent):
 
     def _decide(self, rgb: np.ndarray, collided: bool) -> tuple[str, str]:
         if self.pending:
-            return self.pending.pop(0), "finishing the stage"
+            return self.pending.pop(0), "continuing the plan"
         if not self.goals:
             return "Finish", "no colour named in the instruction; nothing to look for"
+        if collided and self.last == "MoveForward":  # sidestep the obstacle, then look again
+            self.pending = ["MoveForward", "TurnLeft"]
+            return "TurnRight", "blocked; stepping around"
         colour = self.goals[min(self.stage, len(self.goals) - 1)]
-        mask = colour_mask(rgb, colour)
+        mask = colour_mask(rgb[::SUBSAMPLE, ::SUBSAMPLE], colour)
         if mask.sum() >= MIN_PIXELS:
             self.scan = 0
             rows, cols = np.nonzero(mask)
@@ -84,19 +90,19 @@ class HeuristicAgent(Agent):
                 self.stage += 1
                 self.pending = acts[1:]
                 return acts[0], f"the {colour} object is right in front of me"
-            if offset < -CENTRE_BAND:
-                return "TurnLeft", f"{colour} to the left"
-            if offset > CENTRE_BAND:
-                return "TurnRight", f"{colour} to the right"
-            if collided:
-                return "TurnRight", "blocked while walking to it"
+            turn = "TurnLeft" if offset < 0 else "TurnRight"
+            undo = {"TurnLeft": "TurnRight", "TurnRight": "TurnLeft"}[turn]
+            if abs(offset) > CENTRE_BAND and self.last != undo:
+                return turn, f"{colour} to the {'left' if offset < 0 else 'right'}"
             return "MoveForward", f"walking to the {colour} object"
         self.scan += 1
-        if self.scan % SCAN_TURNS == 0 or collided and self.scan % 3 == 0:
+        if self.scan % SCAN_TURNS == 0:
+            self.pending = ["MoveForward"]
             return "MoveForward", f"no {colour} in a full turn; moving on"
         return "TurnRight", f"looking for something {colour}"
 
     def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
         obs = history.observations[-1]
         action, why = self._decide(obs.rgb, obs.collided)
+        self.last = action
         return Reply(format_response(action, why))

@@ -43,11 +43,11 @@ def _num(x: float, fmt: str = "{:.1f}") -> str:
 
 def format_table(report: Report, title: str = "EmbRACE metrics") -> Table:
     t = Table(title=title)
-    for col in ("Split", "Type", "N", "Err", "SR [95% CI]", "GDE (cm)", "SSPL", "Steps", "TR"):
+    for col in ("Split", "Type", "N", "Err", "SR (95% CI)", "GDE (cm)", "SSPL", "Steps", "TR"):
         t.add_column(col, justify="left" if col in ("Split", "Type") else "right")
     for r in report.rows:
         name = "All" if r.type == "all" else TYPE_NAMES[r.type]
-        sr = f"{_pct(r.sr)} [{_pct(r.sr_ci[0])}, {_pct(r.sr_ci[1])}]"
+        sr = "-" if math.isnan(r.sr) else f"{_pct(r.sr)} ({100 * r.sr_ci[0]:.0f}-{100 * r.sr_ci[1]:.0f})"
         t.add_row(r.split.upper() if r.split != "all" else "ALL", name, str(r.n), str(r.n_errors), sr,
                   _num(r.gde), _num(r.sspl, "{:.3f}"), _num(r.steps), _pct(r.tr),
                   end_section=r.type == "all")

@@ -57,6 +57,7 @@ class EmbeddedEngine:
         self.fov = fov
         self.port = port
         self.state: WorldState | None = None
+        self._maps: dict[str, WorldMap] = {}
         self.agent_name: str | None = None
         self.paused = True
         self.motion = (0.0, 0.0)  # set_move (angle deg, speed cm/s)
@@ -130,10 +131,13 @@ class EmbeddedEngine:
 
     # ---- level and spawning -----------------------------------------------------------------
     def _load_level(self, name: str) -> str:
-        f = self.maps_dir / f"{Path(name).name}.json"
-        if not f.exists():
-            return f"error unknown level {name}"
-        world = WorldMap.from_json(json.loads(f.read_text()))
+        world = self._maps.get(name)
+        if world is None:
+            f = self.maps_dir / f"{Path(name).name}.json"
+            if not f.exists():
+                return f"error unknown level {name}"
+            # Maps are immutable data (all state lives in WorldState), so reloading a level reuses them.
+            world = self._maps[name] = WorldMap.from_json(json.loads(f.read_text()))
         self.state = WorldState(world)
         self.renderer.load(world)
         self.agent_name = None

@@ -6,13 +6,14 @@ task generator's planner to call thousands of times.
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from embrace_bench.actions import Magnitudes
-from embrace_bench.world.scene import WorldMap, WorldObject, to_local, to_world
+from embrace_bench.world.scene import WorldMap, WorldObject, to_world
 
 AGENT_RADIUS = 35.0
 AGENT_Z = 90.0  # the character's location z (its centre), as Unreal reports it
@@ -124,10 +125,25 @@ class WorldState:
             raise KeyError(f"no object named {name!r}") from None
 
     def rebuild_grid(self) -> None:
-        self.grid = OccupancyGrid(self.world.bounds)
+        """Occupancy for the current poses: the map's static part is cached on the map, doors added on top."""
+        moved = [o for o in self.world.objects if not o.door and self.poses[o.name] != (o.location, o.yaw)]
+        if moved:  # something was teleported: no cache applies
+            self.grid = OccupancyGrid(self.world.bounds)
+            for o in self.world.objects:
+                self.grid.add(o, *self.poses[o.name])
+            return
+        static = self.world.__dict__.get("_static_grid")
+        if static is None:
+            static = OccupancyGrid(self.world.bounds)
+            for o in self.world.objects:
+                if not o.door:
+                    static.add(o, o.location, o.yaw)
+            self.world.__dict__["_static_grid"] = static
+        self.grid = copy.copy(static)
+        self.grid.blocked = static.blocked.copy()
         for o in self.world.objects:
-            loc, yaw = self.poses[o.name]
-            self.grid.add(o, loc, yaw)
+            if o.door:
+                self.grid.add(o, *self.poses[o.name])
 
     # ---- agent ---------------------------------------------------------------------------
     def place_agent(self, x: float, y: float, yaw: float) -> None:
@@ -205,7 +221,3 @@ class WorldState:
 
     def hidden(self) -> frozenset[str]:
         return frozenset([self.held]) if self.held else frozenset()
-
-
-def local_point(obj: WorldObject, x: float, y: float) -> tuple[float, float]:
-    return to_local(obj.location, obj.yaw, x, y)

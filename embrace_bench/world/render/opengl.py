@@ -114,6 +114,7 @@ class GLRenderer(Renderer):
         self.objects: list[tuple[str, object, tuple, tuple, float]] = []
         self._fbos: dict[tuple[int, int], object] = {}
         self.world: WorldMap | None = None
+        self._loaded: dict[str, tuple[WorldMap, list]] = {}  # map name -> (map, its GPU buffers)
 
     def _vao(self, tris: np.ndarray, norms: np.ndarray, colors: np.ndarray):
         data = np.concatenate([tris.reshape(-1, 3), norms.reshape(-1, 3), colors.reshape(-1, 3)], axis=1)
@@ -121,9 +122,11 @@ class GLRenderer(Renderer):
         return self.ctx.vertex_array(self.prog, [(buf, "3f 3f 3f", "in_pos", "in_norm", "in_color")])
 
     def load(self, world: WorldMap) -> None:
-        for _, vao, *_ in self.objects:
-            vao.release()
         self.world = world
+        cached = self._loaded.get(world.name)
+        if cached is not None and cached[0] is world:  # the engine reuses map objects across resets
+            self.objects = cached[1]
+            return
         self.objects = []
         x0, y0, x1, y1 = world.bounds
         m = GROUND_MARGIN_CM
@@ -138,6 +141,7 @@ class GLRenderer(Renderer):
             norms = np.concatenate([n for _, n in meshes])
             cols = np.concatenate([np.tile(p.color, (len(t), 3, 1)) for p, (t, _) in zip(o.parts, meshes)]).astype(float)
             self.objects.append((o.name, self._vao(tris, norms, cols), o.location, o.mask_color, o.yaw))
+        self._loaded[world.name] = (world, self.objects)
 
     def _fbo(self, w: int, h: int):
         if (w, h) not in self._fbos:

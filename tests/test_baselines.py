@@ -1,0 +1,115 @@
+"""Baselines: the oracle solves every bundled task through the real env/engine code, random is seeded,
+the heuristic acts on pixels and words only."""
+import collections
+
+import numpy as np
+
+from embrace_bench.actions import parse_response
+from embrace_bench.env.unreal_env import EnvConfig, Observation, UnrealEnv
+from embrace_bench.episode import EpisodeSettings, run_episode
+from embrace_bench.models.base import History
+from embrace_bench.models.heuristic import HeuristicAgent, colour_mask
+from embrace_bench.models.oracle import OracleAgent
+from embrace_bench.models.random_agent import RandomAgent
+from embrace_bench.tasks.model import TYPES
+from embrace_bench.tasks.suite import load_embedded
+from embrace_bench.world.engine import EmbeddedEngine
+from embrace_bench.world.render import Frame, Renderer
+from embrace_bench.world.scene import PALETTE
+
+
+class _BlankRenderer(Renderer):
+    """Frames are irrelevant to the oracle; a blank one keeps 807 episodes fast."""
+
+    kind = "blank"
+
+    def load(self, world):
+        pass
+
+    def render(self, camera, poses=None, hidden=frozenset()):
+        z = np.zeros((camera.height, camera.width, 3), np.uint8)
+        return Frame(z, z, np.zeros(z.shape[:2], np.float32))
+
+
+class _InProcessClient:
+    """The engine's command handler without the socket (the wire has its own tests)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def request(self, cmd):
+        return self.engine.handle(cmd)
+
+    def request_many(self, cmds):
+        return [self.engine.handle(c) for c in cmds]
+
+    def close(self):
+        pass
+
+
+def test_oracle_succeeds_on_every_task_of_every_type_in_both_splits():
+    env = UnrealEnv(_InProcessClient(EmbeddedEngine(_BlankRenderer(), width=8, height=6)),
+                    EnvConfig(width=8, height=6))
+    agent = OracleAgent()
+    wins = collections.Counter()
+    totals = collections.Counter()
+    for task in load_embedded(("id", "ood")).tasks:
+        rec = run_episode(env, agent, task, "oracle", EpisodeSettings())
+        totals[(task.split, task.Type)] += 1
+        wins[(task.split, task.Type)] += rec.success
+        assert rec.n_steps == task.s_opt
+    for split in ("id", "ood"):
+        for t in TYPES:
+            assert wins[(split, t)] / totals[(split, t)] >= 0.99, (split, t)
+
+
+def _obs(rgb):
+    return Observation(rgb=rgb, png=b"", pose=[0, 0, 90, 0, 0, 0], visible={}, door_state={}, held_object=None)
+
+
+def _task(instruction):
+    t = load_embedded(("id",)).tasks[0]
+    t.Instruction = instruction
+    return t
+
+
+def test_random_is_seeded_per_task():
+    t = _task("Walk to the red car.")
+    a, b = RandomAgent(seed=1), RandomAgent(seed=1)
+    a.reset(t)
+    b.reset(t)
+    h = History()
+    assert [a.act(t, h).text for _ in range(10)] == [b.act(t, h).text for _ in range(10)]
+
+
+def test_colour_mask_survives_shading():
+    rgb = np.zeros((10, 10, 3), np.uint8)
+    rgb[2:5, 2:5] = (np.array(PALETTE["red"]) * 0.6).astype(np.uint8)
+    m = colour_mask(rgb, "red")
+    assert m.sum() == 9 and not colour_mask(rgb, "blue").any()
+
+
+def test_heuristic_turns_toward_then_walks_then_finishes():
+    t = _task("Walk to the red car.")
+    agent = HeuristicAgent()
+    agent.reset(t)
+    frame = np.full((120, 160, 3), 90, np.uint8)
+    frame[40:60, 130:150] = PALETTE["red"]  # on the right
+    h = History(observations=[_obs(frame)])
+    assert parse_response(agent.act(t, h).text).action == "TurnRight"
+    centred = np.full((120, 160, 3), 90, np.uint8)
+    centred[40:60, 70:90] = PALETTE["red"]
+    h.observations.append(_obs(centred))
+    assert parse_response(agent.act(t, h).text).action == "MoveForward"
+    near = np.full((120, 160, 3), 90, np.uint8)
+    near[60:120, 60:100] = PALETTE["red"]  # reaches the bottom of the image: close
+    h.observations.append(_obs(near))
+    assert parse_response(agent.act(t, h).text).action == "Finish"
+
+
+def test_heuristic_scans_when_nothing_matches():
+    t = _task("Find the purple barrel.")
+    agent = HeuristicAgent()
+    agent.reset(t)
+    h = History(observations=[_obs(np.full((120, 160, 3), 90, np.uint8))])
+    assert parse_response(agent.act(t, h).text).action == "TurnRight"
