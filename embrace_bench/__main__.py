@@ -18,19 +18,39 @@ def _fail(msg: str, code: int = 2) -> int:
     return code
 
 
+def _defaults() -> dict[str, str]:
+    """The group defaults listed in conf/config.yaml (read as text: no Hydra import on this path)."""
+    out = {}
+    for line in (CONF_DIR / "config.yaml").read_text().splitlines():
+        line = line.strip()
+        if line.startswith("- ") and ":" in line:
+            group, option = (x.strip() for x in line[2:].split(":", 1))
+            if group in GROUPS:
+                out[group] = option
+    return out
+
+
 def check_overrides(argv: list[str]) -> str | None:
-    """One-line complaint for a config group option that does not exist (before Hydra's long one)."""
-    for arg in argv:
-        if arg.startswith("-") or "=" not in arg:
-            continue
-        key, value = arg.split("=", 1)
-        key = key.lstrip("+~")
+    """One-line complaint for a group option or a key that does not exist (before Hydra's long one)."""
+    chosen = _defaults()
+    pairs = [a.split("=", 1) for a in argv if not a.startswith("-") and "=" in a]
+    for key, value in pairs:
         if key not in GROUPS:
             continue
         for choice in value.split(","):
             if not (CONF_DIR / key / f"{choice}.yaml").exists():
                 known = sorted(p.stem for p in (CONF_DIR / key).glob("*.yaml"))
                 return f"unknown {key} {choice!r}; choose one of: {', '.join(known)}"
+        chosen[key] = value.split(",")[0]
+    for key, _ in pairs:
+        group, _, leaf = key.partition(".")
+        if group not in GROUPS or not leaf or key.startswith(("+", "~")):
+            continue
+        text = (CONF_DIR / group / f"{chosen[group]}.yaml").read_text()
+        known = [ln.split(":", 1)[0] for ln in text.splitlines() if ln and not ln[0].isspace() and ":" in ln
+                 and not ln.startswith("#")]
+        if leaf.split(".")[0] not in known:
+            return f"unknown setting {key!r} for {group}={chosen[group]}; known: {', '.join(known)}"
     return None
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from embrace_bench.actions import Magnitudes
 from embrace_bench.env.unreal_env import EnvConfig
 from embrace_bench.episode import EpisodeSettings
+from embrace_bench.world.render import RENDERERS
 from embrace_bench.models.registry import UnknownAdapter, agent_class, make_agent
 from embrace_bench.tasks.suite import EMBEDDED_DIR, Suite, SuiteError, load_embedded, select, split_names
 
@@ -34,6 +35,16 @@ def load_suite(cfg: DictConfig) -> Suite:
     return suite
 
 
+def check_runner(r) -> None:
+    """Values Hydra accepts but a run cannot use: one line naming the setting."""
+    for key, lo in (("max_steps", 1), ("workers", 1), ("reask", 0), ("seed", 0)):
+        v = r[key]
+        if not isinstance(v, int) or isinstance(v, bool) or v < lo:
+            raise SuiteError(f"runner.{key} must be an integer >= {lo}, not {v!r}")
+    if r.backend != "local":
+        raise SuiteError(f"runner.backend={r.backend} is not available yet; use local")
+
+
 def run_from_config(cfg: DictConfig) -> int:
     from hydra.core.hydra_config import HydraConfig
 
@@ -49,6 +60,9 @@ def run_from_config(cfg: DictConfig) -> int:
     try:
         if cfg.env.kind != "embedded":
             raise SuiteError(f"env={cfg.env.kind} is not available yet; use env=embedded")
+        if cfg.env.renderer not in RENDERERS:
+            raise SuiteError(f"env.renderer must be one of {', '.join(RENDERERS)}, not {cfg.env.renderer!r}")
+        check_runner(cfg.runner)
         suite = load_suite(cfg)
         model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
         agent_class(model_cfg["adapter"])  # fail on an unknown adapter before any engine starts

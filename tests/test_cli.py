@@ -46,12 +46,31 @@ def test_oracle_run_writes_records_that_score_to_success(tmp_path):
     (["model=gpt5000"], "unknown model 'gpt5000'; choose one of:"),
     (["split=train"], "unknown split 'train'"),
     (["suite.ids=[nope]"], "unknown task ids: nope"),
+    (["runner.foo=1"], "unknown setting 'runner.foo' for runner=default"),
+    (["model=oracle", "model.bar=2"], "unknown setting 'model.bar' for model=oracle"),
+    (["runner.workers=abc"], "runner.workers must be an integer >= 1, not 'abc'"),
+    (["env.renderer=vulkan"], "env.renderer must be one of auto, gl, numpy, not 'vulkan'"),
+    (["suite.limit=0"], "suite.limit must be a positive number, not 0"),
 ])
 def test_bad_input_is_one_clear_line(args, needle, tmp_path):
     p = _run(*args, f"hydra.run.dir={tmp_path / 'r'}")
     assert p.returncode == 2
     err = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert len(err) == 1 and needle in err[0], p.stderr
+
+
+def test_missing_task_file_is_one_line(tmp_path):
+    p = _run(f"suite.path={tmp_path}", f"hydra.run.dir={tmp_path / 'r'}")
+    assert p.returncode == 2 and "task file not found" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_multirun_sweeps_models_into_one_dir_per_job(tmp_path):
+    p = _run("-m", "model=oracle,random", "suite.limit=2", "env.renderer=numpy", "env.width=64", "env.height=48",
+             f"hydra.sweep.dir={tmp_path}")
+    assert p.returncode == 0, p.stderr[-2000:]
+    jobs = sorted(d.name for d in tmp_path.iterdir() if d.is_dir())
+    assert jobs == ["0_oracle_id", "1_random_id"]
+    assert all(len((tmp_path / j / "episodes.jsonl").read_text().splitlines()) == 2 for j in jobs)
 
 
 def test_score_missing_dir_is_one_line(tmp_path):

@@ -7,6 +7,7 @@ import signal
 import sys
 
 from embrace_bench.world.engine import EmbeddedEngine
+from embrace_bench.world.render import RENDERERS
 from embrace_bench.world.server import UnrealCVServer
 
 
@@ -14,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m embrace_bench.world.serve", description=__doc__)
     ap.add_argument("--port", type=int, default=9000, help="TCP port (0 picks a free one)")
     ap.add_argument("--host", default="127.0.0.1", help="bind address; loopback unless you mean otherwise")
-    ap.add_argument("--renderer", default="auto", choices=("auto", "gl", "numpy"))
+    ap.add_argument("--renderer", default="auto", choices=RENDERERS)
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
     ap.add_argument("--fov", type=float, default=90.0)

@@ -48,9 +48,12 @@ class Renderer:
         pass
 
 
+RENDERERS = ("auto", "gl", "numpy")
+
+
 def make_renderer(kind: str = "auto") -> Renderer:
     """`gl` (moderngl/EGL), `numpy`, or `auto` (gl when an EGL context can be made, else numpy)."""
-    if kind not in ("auto", "gl", "numpy"):
+    if kind not in RENDERERS:
         raise ValueError(f"env.renderer must be auto, gl or numpy, not {kind!r}")
     if kind in ("auto", "gl"):
         try:
