@@ -94,3 +94,23 @@ def parse_response(text: str | None) -> Parsed:
 
 def format_response(action: str, think: str = "") -> str:
     return f"<think>{think}</think><action>{action}</action>"
+
+
+# ---- compiled forms of the action space for constrained decoding (model.constrained=true) ----------
+def action_json_schema() -> dict:
+    """JSON schema of a structured answer: OpenAI json_schema, Anthropic tool input, Gemini response_schema."""
+    return {"type": "object",
+            "properties": {"think": {"type": "string"}, "action": {"type": "string", "enum": list(ACTIONS)}},
+            "required": ["think", "action"], "additionalProperties": False}
+
+
+def action_regex() -> str:
+    """The tagged answer as a regular expression, for vLLM guided decoding."""
+    return r"<think>[^<]*</think><action>(" + "|".join(ACTIONS) + r")</action>"
+
+
+def from_structured(obj) -> str:
+    """A structured answer ({"think", "action"}) back to the tagged text every record stores."""
+    if not isinstance(obj, dict):
+        return ""
+    return format_response(str(obj.get("action", "")), str(obj.get("think", "")))

@@ -48,26 +48,26 @@ def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: Ep
     finished = False
     for index in range(s.max_steps):
         reply = agent.act(task, history)
-        raws, tokens, latency, cost, cached = [reply.text], dict(reply.tokens), reply.latency_s, reply.cost_usd, reply.cached
+        raws, tokens, latency, cost, cached = [reply.text or ""], dict(reply.tokens), reply.latency_s, reply.cost_usd, reply.cached
         parsed = parse_response(reply.text)
         reasks = 0
         while parsed.action is None and reasks < s.reask:  # corrective re-asks, kept out of the history
             reasks += 1
             reply = agent.act(task, history, reask=parsed.error)
-            raws.append(reply.text)
+            raws.append(reply.text or "")  # None (no text) is recorded as empty: an invalid answer
             for k, v in reply.tokens.items():
                 tokens[k] = tokens.get(k, 0) + v
             latency += reply.latency_s
             cost += reply.cost_usd
             cached = cached and reply.cached
             parsed = parse_response(reply.text)
-        step = StepRecord(index=index, action=parsed.action, raw_response=raws[-1], think=parsed.think,
+        step = StepRecord(index=index, action=parsed.action, raw_response=raws[-1], reask_responses=raws[:-1],
+                          think=parsed.think,
                           valid=parsed.action is not None, reasks=reasks, pose_before=obs.pose,
                           tokens=tokens, latency_s=round(latency, 4), cost_usd=cost, cached=cached, error=parsed.error)
         if len(raws) > 1:
             step.error = " | ".join(f"try {i + 1}: {parse_response(r).error}" for i, r in enumerate(raws[:-1])) + (
                 f" | final: {parsed.error}" if parsed.error else "")
-        history.responses.append(raws[-1])
         if parsed.action is None:  # still invalid: the step is spent, the world does not move
             step.pose_after, step.visible, step.door_state, step.held_object = obs.pose, obs.visible, obs.door_state, obs.held_object
         else:
@@ -78,6 +78,7 @@ def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: Ep
             history.actions.append(parsed.action)
             history.observations.append(obs)
             _save_frame(s.frames_dir, task, index + 1, obs.png)
+        history.turns.append((raws[-1], obs))
         steps.append(step)
         if on_step:
             on_step(step)

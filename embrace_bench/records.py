@@ -18,7 +18,8 @@ STATUSES = ("finished", "timeout", "error")
 class StepRecord:
     index: int
     action: str | None  # the executed action; None when the response stayed invalid after re-asks
-    raw_response: str = ""
+    raw_response: str = ""  # the answer the step was decided on (the last try)
+    reask_responses: list[str] = field(default_factory=list)  # earlier, invalid tries at this step
     think: str = ""
     valid: bool = True
     reasks: int = 0

@@ -23,11 +23,18 @@ class History:
     initial: Observation | None = None
     observations: list[Observation] = field(default_factory=list)  # every observation, initial first
     actions: list[str] = field(default_factory=list)  # executed actions, in order
-    responses: list[str] = field(default_factory=list)
+    # One (accepted response, observation after it) per step taken; an invalid step leaves the world as
+    # it was, so its observation is the previous one. Re-asks never enter the history.
+    turns: list[tuple[str, Observation]] = field(default_factory=list)
 
 
 class Agent:
     name = "agent"
+
+    def __init__(self, cfg: dict | None = None, seed: int = 0, **context) -> None:
+        """`context` carries run-level facts an adapter may use (prompt config, cache path)."""
+        self.cfg = dict(cfg or {})
+        self.seed = seed
 
     def reset(self, task: Task) -> None:
         """Start an episode. Baselines may read the task; model adapters see only what the prompt shows."""

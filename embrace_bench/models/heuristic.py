@@ -48,7 +48,8 @@ def goals_from_instruction(text: str) -> list[str]:
 class HeuristicAgent(Agent):
     name = "heuristic"
 
-    def __init__(self, cfg: dict | None = None, seed: int = 0) -> None:
+    def __init__(self, cfg: dict | None = None, seed: int = 0, **context) -> None:
+        super().__init__(cfg, seed)
         self._reset_state([])
 
     def _reset_state(self, goals: list[str]) -> None:

@@ -24,7 +24,8 @@ def _world(name: str) -> WorldMap:
 class OracleAgent(Agent):
     name = "oracle"
 
-    def __init__(self, cfg: dict | None = None, seed: int = 0) -> None:
+    def __init__(self, cfg: dict | None = None, seed: int = 0, **context) -> None:
+        super().__init__(cfg, seed)
         self.plan: list[str] = []
 
     def reset(self, task: Task) -> None:

@@ -11,8 +11,8 @@ from embrace_bench.tasks.model import Task
 class RandomAgent(Agent):
     name = "random"
 
-    def __init__(self, cfg: dict | None = None, seed: int = 0) -> None:
-        self.seed = seed
+    def __init__(self, cfg: dict | None = None, seed: int = 0, **context) -> None:
+        super().__init__(cfg, seed)
         self.rng = random.Random(seed)
 
     def reset(self, task: Task) -> None:

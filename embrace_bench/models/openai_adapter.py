@@ -1,0 +1,79 @@
+"""OpenAI chat completions: GPT-4o, and any OpenAI-compatible server (vLLM, SGLang, LMDeploy) via base_url."""
+from __future__ import annotations
+
+import base64
+import json
+
+from embrace_bench.actions import action_json_schema, from_structured
+from embrace_bench.models.api import APIAgent, FatalModelError, RawReply, RetryableError, retry_after_seconds
+from embrace_bench.models.messages import Request
+
+
+def to_openai_messages(request: Request) -> list[dict]:
+    out = []
+    for m in request.messages:
+        if all(p.kind == "text" for p in m.parts) and m.role != "user":
+            out.append({"role": m.role, "content": "\n".join(p.text for p in m.parts)})
+            continue
+        content = []
+        for p in m.parts:
+            if p.kind == "text":
+                content.append({"type": "text", "text": p.text})
+            else:
+                url = f"data:{p.mime};base64,{base64.b64encode(p.image).decode()}"
+                content.append({"type": "image_url", "image_url": {"url": url}})
+        out.append({"role": m.role, "content": content})
+    return out
+
+
+class OpenAIAgent(APIAgent):
+    key_env = ("OPENAI_API_KEY",)
+    sdk_module = "openai"
+    pip_name = "openai"
+
+    def __init__(self, cfg: dict | None = None, seed: int = 0, **context) -> None:
+        super().__init__(cfg, seed, **context)
+        import openai
+
+        self._sdk = openai
+        # Local OpenAI-compatible servers take any key; the SDK insists on one being set.
+        key = self.api_key() or ("EMPTY" if self.cfg.get("base_url") else None)
+        self.client = openai.OpenAI(api_key=key, base_url=self.cfg.get("base_url"), timeout=self.timeout_s,
+                                    max_retries=0)
+
+    def _call(self, request: Request) -> RawReply:
+        sdk = self._sdk
+        kwargs = dict(model=self.model, messages=to_openai_messages(request), temperature=request.temperature,
+                      max_tokens=request.max_tokens, top_p=request.top_p)
+        if request.constrained:
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "embrace_action", "schema": action_json_schema(), "strict": True}}
+        if self.cfg.get("extra_body"):
+            kwargs["extra_body"] = dict(self.cfg["extra_body"])
+        try:
+            resp = self.client.chat.completions.create(**kwargs)
+        except sdk.RateLimitError as exc:
+            raise RetryableError(f"429 rate limited: {exc.message}", retry_after_seconds(exc.response.headers))
+        except sdk.APITimeoutError:
+            raise RetryableError(f"no answer within {self.timeout_s:g} s") from None
+        except sdk.APIConnectionError as exc:
+            raise RetryableError(f"connection failed: {exc}") from None
+        except sdk.APIStatusError as exc:
+            if exc.status_code >= 500 or exc.status_code in (408, 409):
+                raise RetryableError(f"{exc.status_code}: {exc.message}",
+                                     retry_after_seconds(exc.response.headers)) from None
+            raise FatalModelError(f"{exc.status_code}: {exc.message}") from None
+        except (ValueError, json.JSONDecodeError) as exc:  # a reply that is not the JSON it claims to be
+            raise RetryableError(f"malformed reply: {exc}") from None
+        if not getattr(resp, "choices", None):
+            raise RetryableError("reply without choices")
+        text = resp.choices[0].message.content
+        if request.constrained and text:
+            try:
+                text = from_structured(json.loads(text))
+            except json.JSONDecodeError:
+                pass  # leave it as it came; the parser will call it invalid and re-ask
+        u = resp.usage
+        details = getattr(u, "prompt_tokens_details", None) if u else None
+        return RawReply(text, getattr(u, "prompt_tokens", 0) or 0, getattr(u, "completion_tokens", 0) or 0,
+                        getattr(details, "image_tokens", None) if details else None)
