@@ -11,7 +11,8 @@ from embrace_bench.actions import Magnitudes
 from embrace_bench.env.unreal_env import EnvConfig
 from embrace_bench.episode import EpisodeSettings
 from embrace_bench.world.render import RENDERERS
-from embrace_bench.models.registry import UnknownAdapter, agent_class, make_agent
+from embrace_bench.models.registry import UnknownAdapter, check_model, make_agent
+from embrace_bench.prompts import PromptConfig
 from embrace_bench.tasks.suite import EMBEDDED_DIR, Suite, SuiteError, load_embedded, select, split_names
 
 
@@ -65,8 +66,14 @@ def run_from_config(cfg: DictConfig) -> int:
         check_runner(cfg.runner)
         suite = load_suite(cfg)
         model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-        agent_class(model_cfg["adapter"])  # fail on an unknown adapter before any engine starts
-    except (SuiteError, UnknownAdapter, OSError) as exc:
+        problem = check_model(model_cfg)  # unknown adapter, missing SDK or key: before any engine starts
+        if problem:
+            raise SuiteError(problem)
+        prompt_cfg = dict(OmegaConf.to_container(cfg.prompt, resolve=True))
+        if model_cfg.get("image_format"):
+            prompt_cfg["image_format"] = model_cfg["image_format"]
+        prompt = PromptConfig(**prompt_cfg)
+    except (SuiteError, UnknownAdapter, ValueError, TypeError, OSError) as exc:
         print(f"embrace-bench: error: {exc}", file=sys.stderr)
         return 2
     r = cfg.runner
@@ -74,7 +81,9 @@ def run_from_config(cfg: DictConfig) -> int:
                                frames_dir=run_dir / "frames" if r.save_frames else None)
     env_cfg = EnvConfig(width=cfg.env.width, height=cfg.env.height, fov=cfg.env.fov, mags=Magnitudes())
     spec = RunSpec(run_dir=run_dir, tasks=suite.tasks, model_name=cfg.model.name,
-                   make_agent=lambda: make_agent(model_cfg, seed=r.seed), workers=r.workers, settings=settings,
+                   make_agent=lambda: make_agent(model_cfg, seed=r.seed, prompt=prompt,
+                                                 cache_path=run_dir / "cache.sqlite"),
+                   workers=r.workers, settings=settings,
                    env_cfg=env_cfg, renderer=cfg.env.renderer, ready_timeout_s=cfg.env.ready_timeout_s,
                    request_timeout_s=cfg.env.timeout_s,
                    manifest={"suite": suite.name, "suite_hash": suite.content_hash, "split": cfg.split.name,

@@ -21,6 +21,7 @@ from embrace_bench.env.launcher import EmbeddedEngineProcess
 from embrace_bench.env.protocol import EngineError
 from embrace_bench.env.unreal_env import EnvConfig, EnvError, UnrealEnv
 from embrace_bench.episode import EpisodeSettings, run_episode, task_info
+from embrace_bench.models.api import ModelCallError
 from embrace_bench.models.base import Agent
 from embrace_bench.records import EpisodeRecord, append_record, read_records
 from embrace_bench.tasks.model import Task
@@ -107,10 +108,12 @@ class _Worker(threading.Thread):
             if self.env is None:
                 self._start_engine()
             return run_episode(self.env, agent, task, s.model_name, s.settings)
-        except (EngineError, EnvError, OSError) as exc:
-            # The engine failed mid-episode: record the error, start a fresh engine for the next task.
+        except (EngineError, EnvError, OSError, ModelCallError) as exc:
+            # The engine or the model failed for good: record the error (a resume retries it) and go on,
+            # with a fresh engine in case the old one is the culprit.
             log.warning("episode %s failed: %s", task.task_id, exc)
-            self._stop_engine()
+            if not isinstance(exc, ModelCallError):
+                self._stop_engine()
             return EpisodeRecord(task_id=task.task_id, type=task.Type, split=task.split, map=task.map,
                                  model=s.model_name, status="error", success=False, gde_cm=0.0, sspl=0.0,
                                  n_steps=0, s_opt=task.s_opt, task=task_info(task, s.settings.success_radius_cm),
