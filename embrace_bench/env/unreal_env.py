@@ -193,6 +193,7 @@ class UnrealEnv:
     def _visible(self, mask: np.ndarray) -> dict[str, int]:
         """Pixels per object in the mask: ground-truth visibility, as UnrealCV gives it."""
         packed = (mask[..., 0].astype(np.int32) << 16) | (mask[..., 1].astype(np.int32) << 8) | mask[..., 2]
+        packed = packed[packed != 0]  # background (sky, ground) is most of the frame: skip it before sorting
         values, counts = np.unique(packed, return_counts=True)
         out = {}
         for v, n in zip(values.tolist(), counts.tolist()):
