@@ -53,7 +53,8 @@ def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: Ep
         reasks = 0
         while parsed.action is None and reasks < s.reask:  # corrective re-asks, kept out of the history
             reasks += 1
-            reply = agent.act(task, history, reask=parsed.error)
+            # The attempt number keeps each re-ask a distinct request, so a cache never replays the bad answer.
+            reply = agent.act(task, history, reask=f"{parsed.error} (re-ask {reasks} of {s.reask})")
             raws.append(reply.text or "")  # None (no text) is recorded as empty: an invalid answer
             for k, v in reply.tokens.items():
                 tokens[k] = tokens.get(k, 0) + v

@@ -1,0 +1,37 @@
+"""The closed loop's re-ask rules, on the in-process engine."""
+from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
+from embrace_bench.episode import EpisodeSettings, run_episode
+from embrace_bench.models.base import Agent, Reply
+from embrace_bench.tasks.suite import load_embedded
+from embrace_bench.world.engine import EmbeddedEngine
+
+from test_baselines import _BlankRenderer, _InProcessClient
+
+
+class Scripted(Agent):
+    def __init__(self, answers):
+        super().__init__()
+        self.answers = list(answers)
+        self.reasks = []
+
+    def act(self, task, history, reask=None):
+        self.reasks.append(reask)
+        return Reply(self.answers.pop(0) if self.answers else "<action>Finish</action>")
+
+
+def _env():
+    return UnrealEnv(_InProcessClient(EmbeddedEngine(_BlankRenderer(), width=8, height=6)), EnvConfig(width=8, height=6))
+
+
+def test_reasks_are_bounded_distinct_and_kept_out_of_the_history():
+    task = load_embedded(("id",)).tasks[0]
+    agent = Scripted(["<action>Jump</action>", None, "no tags", "<action>Fly</action>",  # step 0: all invalid
+                      "<action>Dance</action>", "<action>TurnLeft</action>"])  # step 1: valid on re-ask 1
+    rec = run_episode(_env(), agent, task, "scripted", EpisodeSettings(max_steps=3, reask=3))
+    s0, s1, s2 = rec.steps
+    assert (s0.valid, s0.reasks, s0.action) == (False, 3, None) and len(s0.reask_responses) == 3
+    assert s0.pose_after == s0.pose_before  # an invalid step does not move the world
+    assert (s1.valid, s1.reasks, s1.action) == (True, 1, "TurnLeft")
+    assert s2.action == "Finish" and rec.status == "finished" and rec.n_steps == 3
+    asks = [r for r in agent.reasks if r]
+    assert len(set(asks)) == len(asks) == 4 and "re-ask 1 of 3" in asks[0] and "re-ask 3 of 3" in asks[2]
