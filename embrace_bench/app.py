@@ -85,7 +85,7 @@ def run_from_config(cfg: DictConfig) -> int:
                                                  cache_path=run_dir / "cache.sqlite"),
                    workers=r.workers, settings=settings,
                    env_cfg=env_cfg, renderer=cfg.env.renderer, ready_timeout_s=cfg.env.ready_timeout_s,
-                   request_timeout_s=cfg.env.timeout_s,
+                   request_timeout_s=cfg.env.timeout_s, max_cost_usd=r.max_cost_usd,
                    manifest={"suite": suite.name, "suite_hash": suite.content_hash, "split": cfg.split.name,
                              "model": model_cfg, "prompt": OmegaConf.to_container(cfg.prompt),
                              "seed": r.seed, "env": OmegaConf.to_container(cfg.env),

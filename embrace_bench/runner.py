@@ -42,6 +42,7 @@ class RunSpec:
     renderer: str = "auto"
     ready_timeout_s: float = 30.0
     request_timeout_s: float = 30.0
+    max_cost_usd: float | None = None  # stop starting episodes once the run has spent this much
     manifest: dict | None = None
 
 
@@ -60,12 +61,28 @@ def write_manifest(run_dir: Path, manifest: dict) -> None:
     tmp.replace(run_dir / "manifest.json")  # atomic: a crash never leaves half a manifest
 
 
+class _Budget:
+    """Spend shared by the workers, checked before each new episode so a run never starts one past it."""
+
+    def __init__(self, limit: float | None) -> None:
+        self.limit, self.spent = limit, 0.0
+        self._lock = threading.Lock()
+
+    def add(self, usd: float) -> None:
+        with self._lock:
+            self.spent += usd
+
+    def exceeded(self) -> bool:
+        with self._lock:
+            return self.limit is not None and self.spent >= self.limit
+
+
 class _Worker(threading.Thread):
     """Owns one engine process, its client and env, and one agent; pulls tasks until the queue is empty."""
 
-    def __init__(self, wid: int, spec: RunSpec, tasks: queue.Queue, results: queue.Queue) -> None:
+    def __init__(self, wid: int, spec: RunSpec, tasks: queue.Queue, results: queue.Queue, budget: _Budget) -> None:
         super().__init__(name=f"worker-{wid}", daemon=True)
-        self.wid, self.spec, self.tasks, self.results = wid, spec, tasks, results
+        self.wid, self.spec, self.tasks, self.results, self.budget = wid, spec, tasks, results, budget
         self.engine: EmbeddedEngineProcess | None = None
         self.env: UnrealEnv | None = None
         self.stop = threading.Event()
@@ -89,12 +106,14 @@ class _Worker(threading.Thread):
         agent: Agent | None = None
         try:
             agent = self.spec.make_agent()
-            while not self.stop.is_set():
+            while not self.stop.is_set() and not self.budget.exceeded():
                 try:
                     task = self.tasks.get_nowait()
                 except queue.Empty:
                     return
-                self.results.put(self._episode(agent, task))
+                record = self._episode(agent, task)
+                self.budget.add(record.cost_usd)
+                self.results.put(record)
         except BaseException as exc:  # a worker that cannot start reports it instead of dying silently
             self.results.put(exc)
         finally:
@@ -147,9 +166,11 @@ def run(spec: RunSpec, console: Console | None = None) -> list[EpisodeRecord]:
     for t in todo:
         tasks.put(t)
     results: queue.Queue = queue.Queue()
-    workers = [_Worker(i, spec, tasks, results) for i in range(max(1, min(spec.workers, len(todo) or 1)))]
+    budget = _Budget(spec.max_cost_usd)
+    workers = [_Worker(i, spec, tasks, results, budget) for i in range(max(1, min(spec.workers, len(todo) or 1)))]
     new: list[EpisodeRecord] = []
     n_success = 0
+    budget_hit = False
     t0 = time.monotonic()
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("SR {task.fields[sr]}"), TextColumn("err {task.fields[err]}"), TimeElapsedColumn())
@@ -158,24 +179,30 @@ def run(spec: RunSpec, console: Console | None = None) -> list[EpisodeRecord]:
             bar = progress.add_task(spec.model_name, total=len(todo), sr="-", err=0)
             for w in workers:
                 w.start()
-            pending = len(todo)
-            while pending:
-                item = results.get()
+            while any(w.is_alive() for w in workers) or not results.empty():
+                try:
+                    item = results.get(timeout=0.2)
+                except queue.Empty:
+                    continue
                 if isinstance(item, BaseException):
                     raise item
                 append_record(spec.run_dir / EPISODES, item)
-                pending -= 1
                 new.append(item)
                 n_success += item.success
                 n_err = sum(r.status == "error" for r in new)
                 scored = len(new) - n_err
                 progress.update(bar, advance=1, sr=f"{n_success / scored:.1%}" if scored else "-", err=n_err)
+                if budget.exceeded() and not budget_hit:
+                    budget_hit = True  # workers start no new episode; those in flight finish and are recorded
+                    console.print(f"budget reached: ${budget.spent:.4f} >= runner.max_cost_usd="
+                                  f"{spec.max_cost_usd}; stopping after the episodes in flight (run again to resume)")
     finally:
         for w in workers:
             w.stop.set()
         for w in workers:
             w.join(timeout=10)
         manifest.update(ended=datetime.now(timezone.utc).isoformat(), wall_s=round(time.monotonic() - t0, 2),
+                        stopped_by_budget=budget_hit,
                         episodes_recorded=len(done) + len(new),
                         cost_usd=round(sum(r.cost_usd for r in new), 6),
                         tokens_in=sum(r.tokens_in for r in new), tokens_out=sum(r.tokens_out for r in new))

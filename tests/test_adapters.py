@@ -202,3 +202,23 @@ def test_end_to_end_run_per_provider(provider, model, fake, tmp_path):
     manifest = (run_dir / "manifest.json").read_text()
     assert "sk-e2e" not in manifest and "sk-e2e" not in (run_dir / "episodes.jsonl").read_text()
     assert n_calls >= 2 * 3 + 2
+
+
+def test_cost_budget_stops_the_run_cleanly(fake, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, OPENAI_API_KEY="sk-budget")
+    run_dir = tmp_path / "run"
+    p = subprocess.run([sys.executable, "-m", "embrace_bench", "model=gpt4o", f"model.base_url={fake.url}/v1",
+                        "suite.limit=4", "runner.max_steps=2", "runner.max_cost_usd=0.001", "env.renderer=numpy",
+                        "env.width=64", "env.height=48", f"hydra.run.dir={run_dir}"],
+                       capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parent.parent, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "budget reached" in p.stderr
+    recs = (run_dir / "episodes.jsonl").read_text().splitlines()
+    # each step costs 1200 * 2.5e-6 + 30 * 1e-5 = $0.0033 > budget: the first episode is the only one
+    assert len(recs) == 1 and json.loads((run_dir / "manifest.json").read_text())["stopped_by_budget"]

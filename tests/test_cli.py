@@ -77,3 +77,19 @@ def test_score_missing_dir_is_one_line(tmp_path):
     p = subprocess.run([sys.executable, "-m", "embrace_bench", "score", str(tmp_path / "nope")],
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_replay_reproduces_a_recorded_run_exactly(tmp_path):
+    src, rep = tmp_path / "src", tmp_path / "rep"
+    common = ["suite.limit=2", "env.renderer=numpy", "env.width=96", "env.height=72", "runner.max_steps=12"]
+    assert _run("model=heuristic", *common, f"hydra.run.dir={src}").returncode == 0
+    p = _run("model=replay", f"model.source={src}", *common, f"hydra.run.dir={rep}")
+    assert p.returncode == 0, p.stderr[-2000:]
+    keep = ("task_id", "success", "gde_cm", "sspl", "n_steps", "status")
+    a = [json.loads(ln) for ln in (src / "episodes.jsonl").read_text().splitlines()]
+    b = [json.loads(ln) for ln in (rep / "episodes.jsonl").read_text().splitlines()]
+    assert [{k: r[k] for k in keep} for r in a] == [{k: r[k] for k in keep} for r in b]
+    for ra, rb in zip(a, b):
+        for sa, sb in zip(ra["steps"], rb["steps"]):
+            assert (sa["action"], sa["pose_after"], sa["visible"], sa["raw_response"]) == \
+                   (sb["action"], sb["pose_after"], sb["visible"], sb["raw_response"])
