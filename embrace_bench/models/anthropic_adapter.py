@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 
 from embrace_bench.actions import action_json_schema, from_structured
-from embrace_bench.models.api import APIAgent, FatalModelError, RawReply, RetryableError, retry_after_seconds
+from embrace_bench.models.api import APIAgent, RawReply, call_stainless
 from embrace_bench.models.messages import Request
 
 TOOL = "choose_action"
@@ -45,7 +45,6 @@ class AnthropicAgent(APIAgent):
                                           timeout=self.timeout_s, max_retries=0)
 
     def _call(self, request: Request) -> RawReply:
-        sdk = self._sdk
         system, messages = to_anthropic(request)
         kwargs = dict(model=self.model, system=system, messages=messages, max_tokens=request.max_tokens)
         # This SDK generation no longer names the sampling fields; the API still reads them from the body.
@@ -58,21 +57,7 @@ class AnthropicAgent(APIAgent):
             kwargs["tools"] = [{"name": TOOL, "description": "Choose the next action.",
                                 "input_schema": action_json_schema()}]
             kwargs["tool_choice"] = {"type": "tool", "name": TOOL}
-        try:
-            resp = self.client.messages.create(**kwargs)
-        except sdk.RateLimitError as exc:
-            raise RetryableError(f"429 rate limited: {exc.message}", retry_after_seconds(exc.response.headers))
-        except sdk.APITimeoutError:
-            raise RetryableError(f"no answer within {self.timeout_s:g} s") from None
-        except sdk.APIConnectionError as exc:
-            raise RetryableError(f"connection failed: {exc}") from None
-        except sdk.APIStatusError as exc:
-            if exc.status_code >= 500 or exc.status_code in (408, 409):  # 529 = overloaded
-                raise RetryableError(f"{exc.status_code}: {exc.message}",
-                                     retry_after_seconds(exc.response.headers)) from None
-            raise FatalModelError(f"{exc.status_code}: {exc.message}") from None
-        except ValueError as exc:
-            raise RetryableError(f"malformed reply: {exc}") from None
+        resp = call_stainless(self._sdk, lambda: self.client.messages.create(**kwargs), self.timeout_s)
         text = None
         for block in resp.content or []:
             if block.type == "tool_use" and request.constrained:

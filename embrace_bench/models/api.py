@@ -55,6 +55,25 @@ def retry_after_seconds(headers) -> float | None:
     return None
 
 
+def call_stainless(sdk, fn, timeout_s: float):
+    """Run an openai or anthropic SDK call, mapping their shared error classes (both SDKs come from the
+    same generator) onto retryable and fatal errors."""
+    try:
+        return fn()
+    except sdk.RateLimitError as exc:
+        raise RetryableError(f"429 rate limited: {exc.message}", retry_after_seconds(exc.response.headers)) from None
+    except sdk.APITimeoutError:
+        raise RetryableError(f"no answer within {timeout_s:g} s") from None
+    except sdk.APIConnectionError as exc:
+        raise RetryableError(f"connection failed: {exc}") from None
+    except sdk.APIStatusError as exc:
+        if exc.status_code >= 500 or exc.status_code in (408, 409):  # 529 = Anthropic overloaded
+            raise RetryableError(f"{exc.status_code}: {exc.message}", retry_after_seconds(exc.response.headers)) from None
+        raise FatalModelError(f"{exc.status_code}: {exc.message}") from None
+    except ValueError as exc:  # a body that is not the JSON it claims to be (JSONDecodeError included)
+        raise RetryableError(f"malformed reply: {exc}") from None
+
+
 class APIAgent(Agent):
     key_env: tuple[str, ...] = ()  # environment variables that may hold the key, first one wins
     sdk_module = ""  # what must be importable

@@ -5,7 +5,7 @@ import base64
 import json
 
 from embrace_bench.actions import action_json_schema, from_structured
-from embrace_bench.models.api import APIAgent, FatalModelError, RawReply, RetryableError, retry_after_seconds
+from embrace_bench.models.api import APIAgent, RawReply, RetryableError, call_stainless
 from embrace_bench.models.messages import Request
 
 
@@ -42,7 +42,6 @@ class OpenAIAgent(APIAgent):
                                     max_retries=0)
 
     def _call(self, request: Request) -> RawReply:
-        sdk = self._sdk
         kwargs = dict(model=self.model, messages=to_openai_messages(request), temperature=request.temperature,
                       max_tokens=request.max_tokens, top_p=request.top_p)
         if request.constrained:
@@ -50,21 +49,7 @@ class OpenAIAgent(APIAgent):
                 "name": "embrace_action", "schema": action_json_schema(), "strict": True}}
         if self.cfg.get("extra_body"):
             kwargs["extra_body"] = dict(self.cfg["extra_body"])
-        try:
-            resp = self.client.chat.completions.create(**kwargs)
-        except sdk.RateLimitError as exc:
-            raise RetryableError(f"429 rate limited: {exc.message}", retry_after_seconds(exc.response.headers))
-        except sdk.APITimeoutError:
-            raise RetryableError(f"no answer within {self.timeout_s:g} s") from None
-        except sdk.APIConnectionError as exc:
-            raise RetryableError(f"connection failed: {exc}") from None
-        except sdk.APIStatusError as exc:
-            if exc.status_code >= 500 or exc.status_code in (408, 409):
-                raise RetryableError(f"{exc.status_code}: {exc.message}",
-                                     retry_after_seconds(exc.response.headers)) from None
-            raise FatalModelError(f"{exc.status_code}: {exc.message}") from None
-        except (ValueError, json.JSONDecodeError) as exc:  # a reply that is not the JSON it claims to be
-            raise RetryableError(f"malformed reply: {exc}") from None
+        resp = call_stainless(self._sdk, lambda: self.client.chat.completions.create(**kwargs), self.timeout_s)
         if not getattr(resp, "choices", None):
             raise RetryableError("reply without choices")
         text = resp.choices[0].message.content
