@@ -86,7 +86,7 @@ def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: Ep
         if parsed.action == "Finish":
             finished = True
             break
-    sc = score_episode(steps, info, s.max_steps)
+    sc = score_episode(steps, info, s.max_steps, type_=task.Type)
     return EpisodeRecord(
         task_id=task.task_id, type=task.Type, split=task.split, map=task.map, model=model_name,
         status="finished" if finished else "timeout", success=sc.success, gde_cm=round(sc.gde_cm, 2),

@@ -11,22 +11,39 @@ from rich.console import Console
 from embrace_bench.records import RecordFileError
 from embrace_bench.scoring.rescore import format_table, report_to_json, rescore_run
 
+PROG = "embrace-bench score"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {text!r}")
+    return value
+
 
 def score_main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="embrace-bench score", description=__doc__)
-    ap.add_argument("run_dir", type=Path)
-    ap.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    ap.add_argument("--max-steps", type=int, default=None, help="override the run's step limit")
-    args = ap.parse_args(argv)
+    """0 on success; 2 (one `embrace-bench score: error: ...` line on stderr) on bad input or a missing run."""
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    ap.add_argument("run_dir", type=Path, help="a run directory holding episodes.jsonl (and manifest.json)")
+    ap.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
+    ap.add_argument("--max-steps", type=_positive_int, default=None,
+                    help="step limit for timeouts (default: the run's manifest, else 32)")
     try:
-        report, problems = rescore_run(args.run_dir, args.max_steps)
-    except RecordFileError as exc:
-        print(f"embrace-bench score: error: {exc}", file=sys.stderr)
+        args = ap.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed usage and its error; return the code, don't exit
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        report = rescore_run(args.run_dir, args.max_steps)
+    except (RecordFileError, OSError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    for p in problems:
-        print(f"warning: {p}", file=sys.stderr)
+    for w in report.warnings:  # stderr, so --json stdout stays parseable
+        print(f"{PROG}: warning: {w}", file=sys.stderr)
     if args.json:
-        print(json.dumps(report_to_json(report), indent=2))
+        print(json.dumps(report_to_json(report), indent=2, allow_nan=False))
     else:
         Console().print(format_table(report, title=f"EmbRACE metrics: {args.run_dir}"))
     return 0

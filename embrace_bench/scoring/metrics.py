@@ -1,21 +1,27 @@
 """THE metric definitions (EmbRACE-3K): success per type, GDE, SSPL, Steps, TR, and their intervals.
 
 Everything here reads only records (steps + TaskInfo), never the simulator, so any run can be re-scored.
+Distances are XY (cm): the paper's poses are [x, y, z, pitch, yaw, roll] and height does not count.
 
-Rules (also in README):
-- An episode ends at its first `Finish`; steps after it are ignored. n_steps counts every step taken,
-  invalid ones too (an invalid answer still spends one of the `max_steps`).
-- Success: `Finish` issued within `success_radius_cm` (XY) of the final target, plus per type:
-  Multi-stage (3): the first `MidwayTarget` was issued within radius of subgoal 1, before `Finish`;
+Rules (cite these in the README):
+- An episode ends at its first `Finish`; steps after it are ignored. n_steps counts every step record up to
+  and including that `Finish`, invalid ones too: an invalid answer still spends one of the `max_steps`.
+- The final position is `pose_after` of the last counted step (the start pose when there is no step).
+- Success: `Finish` issued within `success_radius_cm` of the final target (`target_poses[-1]`), plus per type:
+  Multi-stage (3): the first `MidwayTarget` (pose_after of that step) is within radius of subgoal 1
+  (`target_poses[0]`), before `Finish`;
   Open Door (4.1): the named door is open (door_state == 1) at the `Finish` step;
-  Pick & Drop (4.2): the named object was held, then a `DropObject` put it down (`dropped_at`) within radius
-  of the target, before `Finish`.
-- GDE: XY distance from the final position to the final target. Multi-stage: distance at the first
-  `MidwayTarget` to subgoal 1 plus the final distance to subgoal 2. With no `MidwayTarget`, the first term
-  is the distance from the START pose to subgoal 1: an undeclared subgoal earns no progress credit.
+  Pick & Drop (4.2): the named object was held, then put down by a `DropObject` (`dropped_at`) within radius of
+  the final target, and is not held again at `Finish` (the last drop of that object is where it rests).
+- GDE: distance from the final position to the final target. Multi-stage: distance at the first
+  `MidwayTarget` to subgoal 1 plus the final distance to subgoal 2. With no `MidwayTarget` (before `Finish`),
+  the first term is the distance from the START pose to subgoal 1: an undeclared subgoal earns no progress
+  credit, and the term is still a fixed, measurable quantity (not a penalty constant, not the trajectory's
+  closest approach, which would reward wandering past the goal without declaring it).
 - SSPL = S * s_opt / max(s, s_opt), s = n_steps.
-- TR: share of episodes with status `timeout` (hit max_steps without `Finish`).
-- Episodes with status `error` are counted separately and excluded from every other mean.
+- TR: share of episodes with status `timeout` (no `Finish` and n_steps >= max_steps).
+- Episodes with status `error` (engine/API failure) are counted (`n_errors`) and excluded from every
+  denominator: an outage is neither the model's failure nor its success.
 """
 from __future__ import annotations
 
@@ -25,79 +31,131 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
-from embrace_bench.tasks.model import SPLITS, TYPES
+from embrace_bench.tasks.model import SPLITS, TYPE_NAMES, TYPES
 
 
 @dataclass
 class EpisodeScore:
     success: bool
-    gde_cm: float
-    n_steps: int
-    finished: bool
-    reason: str  # why it failed ("" on success)
+    gde_cm: float  # nan when the record holds no pose at all
+    n_steps: int  # s in SSPL
+    finished: bool  # a `Finish` was issued
+    timed_out: bool  # no `Finish` and n_steps >= max_steps
+    reason: str  # why it failed, "; "-joined when several conditions fail ("" on success)
+    final_pose: list[float] | None = None
+    midway_index: int | None = None  # step index of the first MidwayTarget, if any
+
+    def sspl(self, s_opt: int) -> float:
+        return sspl(self.success, s_opt, self.n_steps)
 
 
-def _xy_dist(pose, target) -> float:
+def xy_dist(pose, target) -> float:
     return math.hypot(pose[0] - target[0], pose[1] - target[1])
 
 
 def sspl(success: bool, s_opt: int, n_steps: int) -> float:
+    # max(.., 1) only guards a degenerate s_opt = 0 task from dividing by zero.
     return float(success) * s_opt / max(n_steps, s_opt, 1)
 
 
-def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start_pose=None) -> EpisodeScore:
+def _kind(task: TaskInfo, type_: str | None) -> str:
+    """The type whose condition applies; inferred from the TaskInfo fields when the caller has no type."""
+    if type_ is not None:
+        return type_
+    if len(task.target_poses) > 1:
+        return "3"
+    if task.door:
+        return "4.1"
+    if task.pick_object:
+        return "4.2"
+    return "0"
+
+
+def _drop_reason(used: list[StepRecord], obj: str | None, target, radius: float) -> str:
+    """Pick & Drop: "" when `obj` was picked, then rests (last drop, not re-held) within radius of target."""
+    if not obj:
+        return "task names no object to pick up"
+    picked, rest, prev_held = False, None, None
+    for s in used:
+        if s.action == "DropObject" and s.dropped_at and prev_held == obj:
+            rest = s.dropped_at  # dropped the named object: this is where it lies now
+        if s.held_object == obj:
+            picked, rest = True, None  # in hand (again): any earlier drop no longer counts
+        prev_held = s.held_object
+    if not picked:
+        return f"{obj} never picked up"
+    if rest is None:
+        return f"{obj} never dropped"
+    d = xy_dist(rest, target)
+    return f"{obj} dropped {d:.0f} cm from the target" if d > radius else ""
+
+
+def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start_pose=None,
+                  type_: str | None = None) -> EpisodeScore:
+    """Success, GDE and step count of one episode from its step records (rules in the module docstring).
+
+    `start_pose` defaults to the first step's pose_before; `type_` (a type code) picks the type condition,
+    inferred from the TaskInfo fields when None (several targets: 3, a door: 4.1, an object: 4.2).
+    """
     radius = task.success_radius_cm
     end = next((i for i, s in enumerate(steps) if s.action == "Finish"), None)
     used = steps if end is None else steps[: end + 1]
     n = len(used)
-    start = start_pose or (used[0].pose_before if used else None)
-    final_pose = used[-1].pose_after if used else start
-    final_target = task.target_poses[-1]
-    if final_pose is None:
-        return EpisodeScore(False, float("nan"), 0, False, "no steps recorded")
-    gde = _xy_dist(final_pose, final_target)
-    reason = ""
-    midway = next((s for s in used if s.action == "MidwayTarget"), None)
-    if len(task.target_poses) > 1:  # multi-stage: the GDE sums over both subgoals
-        first = task.target_poses[0]
-        gde += _xy_dist(midway.pose_after if midway else start, first)
-    if end is None:
-        reason = "no Finish within the step limit" if n >= max_steps else "no Finish"
-    elif _xy_dist(final_pose, final_target) > radius:
-        reason = f"finished {_xy_dist(final_pose, final_target):.0f} cm from the target"
-    elif len(task.target_poses) > 1:
-        if midway is None:
-            reason = "no MidwayTarget before Finish"
-        elif _xy_dist(midway.pose_after, task.target_poses[0]) > radius:
-            reason = f"MidwayTarget {_xy_dist(midway.pose_after, task.target_poses[0]):.0f} cm from subgoal 1"
-    if not reason and task.door:
-        if used[-1].door_state.get(task.door) != 1:
-            reason = f"door {task.door} closed at Finish"
-    if not reason and task.pick_object:
-        picked = next((i for i, s in enumerate(used) if s.held_object == task.pick_object), None)
-        drop = None if picked is None else next(
-            (s for s in used[picked + 1:] if s.action == "DropObject" and s.dropped_at), None)
-        if picked is None:
-            reason = f"{task.pick_object} never picked up"
-        elif drop is None:
-            reason = f"{task.pick_object} never dropped"
-        elif _xy_dist(drop.dropped_at, final_target) > radius:
-            reason = f"{task.pick_object} dropped {_xy_dist(drop.dropped_at, final_target):.0f} cm from the target"
-    return EpisodeScore(not reason, gde, n, end is not None, reason)
+    start = start_pose if start_pose is not None else (used[0].pose_before if used else None)
+    final = used[-1].pose_after if used else start
+    finished = end is not None
+    timed_out = not finished and n >= max_steps
+    if not final:
+        return EpisodeScore(False, float("nan"), n, finished, timed_out, "no pose recorded")
+    kind = _kind(task, type_)
+    target = task.target_poses[-1]
+    final_d = xy_dist(final, target)
+    midway_i = next((i for i, s in enumerate(used) if s.action == "MidwayTarget"), None)
+    gde = final_d
+    if kind == "3":  # GDE sums over both subgoals; an undeclared subgoal 1 is measured from the start
+        at = used[midway_i].pose_after if midway_i is not None else start
+        gde += xy_dist(at, task.target_poses[0]) if at else float("nan")
+
+    reasons: list[str] = []
+    if not finished:
+        reasons.append(f"no Finish in {n} steps (limit {max_steps})" if timed_out else f"no Finish after {n} steps")
+    elif final_d > radius:
+        reasons.append(f"finished {final_d:.0f} cm from the target")
+    if finished and kind == "3":
+        if midway_i is None:
+            reasons.append("no MidwayTarget before Finish")
+        else:
+            d1 = xy_dist(used[midway_i].pose_after, task.target_poses[0])
+            if d1 > radius:
+                reasons.append(f"MidwayTarget {d1:.0f} cm from subgoal 1")
+    elif finished and kind == "4.1":
+        if not task.door:
+            reasons.append("task names no door")
+        elif used[-1].door_state.get(task.door) != 1:
+            reasons.append(f"door {task.door} closed at Finish")
+    elif finished and kind == "4.2":
+        r = _drop_reason(used, task.pick_object, target, radius)
+        if r:
+            reasons.append(r)
+    return EpisodeScore(not reasons, gde, n, finished, timed_out, "; ".join(reasons), list(final), midway_i)
 
 
 def rescore(record: EpisodeRecord, max_steps: int) -> EpisodeRecord:
-    """The record with success/gde/sspl/n_steps recomputed from its steps (errors stay errors)."""
+    """A copy of the record with success/gde/sspl/n_steps/status recomputed from its steps.
+
+    Error episodes are returned unchanged: they stay errors, whatever their partial steps say.
+    """
     if record.status == "error":
         return record
-    sc = score_episode(record.steps, record.task, max_steps)
-    record.success, record.gde_cm, record.n_steps = sc.success, round(sc.gde_cm, 2), sc.n_steps
-    record.sspl = round(sspl(sc.success, record.s_opt, sc.n_steps), 4)
-    return record
+    sc = score_episode(record.steps, record.task, max_steps, type_=record.type)
+    status = "timeout" if sc.timed_out else "finished" if sc.finished else record.status
+    return EpisodeRecord(**{**record.__dict__, "success": sc.success, "gde_cm": round(sc.gde_cm, 2),
+                            "n_steps": sc.n_steps, "sspl": round(sc.sspl(record.s_opt), 4), "status": status})
 
 
 # ---- intervals ------------------------------------------------------------------------------
 def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval for k successes in n trials (nan, nan for n = 0)."""
     if n == 0:
         return (float("nan"), float("nan"))
     p = k / n
@@ -108,6 +166,7 @@ def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
 
 
 def bootstrap_ci(values, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean; seeded, so the same values always give the same interval."""
     v = np.asarray(values, dtype=np.float64)
     if len(v) == 0:
         return (float("nan"), float("nan"))
@@ -121,16 +180,23 @@ def bootstrap_ci(values, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05)
 class Row:
     split: str  # "id" | "ood" | "all"
     type: str  # a type code, or "all"
-    n: int  # scored episodes (errors excluded)
+    n: int  # scored episodes (errors excluded): the denominator of every column below
     n_errors: int
     sr: float
-    sr_ci: tuple[float, float]
+    sr_ci: tuple[float, float]  # Wilson 95%
     gde: float
-    gde_ci: tuple[float, float]
+    gde_ci: tuple[float, float]  # bootstrap 95% on every mean
     sspl: float
     sspl_ci: tuple[float, float]
     steps: float
+    steps_ci: tuple[float, float]
     tr: float
+    tr_ci: tuple[float, float]
+    n_success: int = 0
+
+    @property
+    def type_name(self) -> str:
+        return "All" if self.type == "all" else TYPE_NAMES.get(self.type, self.type)
 
 
 @dataclass
@@ -139,35 +205,42 @@ class Report:
     cost_usd: float = 0.0
     tokens_in: int = 0
     tokens_out: int = 0
+    n_records: int = 0
+    warnings: list[str] = field(default_factory=list)  # problems found reading or re-scoring the records
 
     def row(self, split: str, type_: str) -> Row | None:
         return next((r for r in self.rows if r.split == split and r.type == type_), None)
 
 
+def _mean(xs) -> float:
+    return float(np.mean(xs)) if len(xs) else float("nan")
+
+
 def _row(split: str, type_: str, recs: list[EpisodeRecord]) -> Row:
     ok = [r for r in recs if r.status != "error"]
-    k = sum(r.success for r in ok)
-    nan = float("nan")
-    mean = (lambda xs: float(np.mean(xs)) if len(xs) else nan)
-    gdes = [r.gde_cm for r in ok if not math.isnan(r.gde_cm)]
-    spls = [r.sspl for r in ok]
-    return Row(split, type_, len(ok), len(recs) - len(ok), k / len(ok) if ok else nan, wilson_interval(k, len(ok)),
-               mean(gdes), bootstrap_ci(gdes), mean(spls), bootstrap_ci(spls), mean([r.n_steps for r in ok]),
-               mean([r.status == "timeout" for r in ok]))
+    k = sum(bool(r.success) for r in ok)
+    gdes = [r.gde_cm for r in ok if r.gde_cm is not None and not math.isnan(r.gde_cm)]  # nan: no pose at all
+    cols = {"gde": gdes, "sspl": [r.sspl for r in ok], "steps": [r.n_steps for r in ok],
+            "tr": [float(r.status == "timeout") for r in ok]}
+    means = {c: _mean(v) for c, v in cols.items()}
+    cis = {f"{c}_ci": bootstrap_ci(v) for c, v in cols.items()}
+    return Row(split, type_, len(ok), len(recs) - len(ok), k / len(ok) if ok else float("nan"),
+               wilson_interval(k, len(ok)), n_success=k, **means, **cis)
+
+
+def _ordered(known: tuple[str, ...], present) -> list[str]:
+    return [x for x in known if x in present] + sorted(set(present) - set(known))
 
 
 def aggregate(records: list[EpisodeRecord]) -> Report:
-    """Rows per split x type (paper order), per split overall, and overall when both splits are present."""
+    """Rows per split x type (paper order), per split ("all" type), and overall ("all", "all")."""
     rep = Report(cost_usd=sum(r.cost_usd for r in records), tokens_in=sum(r.tokens_in for r in records),
-                 tokens_out=sum(r.tokens_out for r in records))
-    splits = [s for s in SPLITS if any(r.split == s for r in records)]
-    for s in splits:
+                 tokens_out=sum(r.tokens_out for r in records), n_records=len(records))
+    for s in _ordered(SPLITS, {r.split for r in records}):
         in_split = [r for r in records if r.split == s]
-        for t in TYPES:
-            recs = [r for r in in_split if r.type == t]
-            if recs:
-                rep.rows.append(_row(s, t, recs))
+        for t in _ordered(TYPES, {r.type for r in in_split}):
+            rep.rows.append(_row(s, t, [r for r in in_split if r.type == t]))
         rep.rows.append(_row(s, "all", in_split))
-    if len(splits) > 1:
+    if records:
         rep.rows.append(_row("all", "all", records))
     return rep

@@ -3,36 +3,83 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict
 from pathlib import Path
 
+from rich import box
 from rich.table import Table
 
-from embrace_bench.records import RecordFileError, read_records
-from embrace_bench.scoring.metrics import Report, aggregate, rescore
-from embrace_bench.tasks.model import TYPE_NAMES
+from embrace_bench.records import EpisodeRecord, RecordFileError, read_records
+from embrace_bench.scoring.metrics import Report, Row, aggregate, rescore
 
-DEFAULT_MAX_STEPS = 32
+DEFAULT_MAX_STEPS = 32  # the paper's step limit, used only when the manifest does not say
+JSON_SCHEMA = 1
 
 
-def run_max_steps(run_dir: Path) -> int:
+def run_max_steps(run_dir: Path) -> tuple[int, str]:
+    """(max_steps, warning): from manifest.json's "max_steps", else its config.runner.max_steps, else 32."""
+    path = Path(run_dir) / "manifest.json"
     try:
-        manifest = json.loads((run_dir / "manifest.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        return DEFAULT_MAX_STEPS
-    return int(manifest.get("max_steps") or DEFAULT_MAX_STEPS)
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return DEFAULT_MAX_STEPS, f"no manifest at {path}; assuming max_steps={DEFAULT_MAX_STEPS}"
+    except (OSError, json.JSONDecodeError) as exc:
+        return DEFAULT_MAX_STEPS, f"unreadable manifest {path} ({exc}); assuming max_steps={DEFAULT_MAX_STEPS}"
+    value = manifest.get("max_steps") if isinstance(manifest, dict) else None
+    if value is None and isinstance(manifest, dict):
+        cfg = manifest.get("config")
+        runner = cfg.get("runner") if isinstance(cfg, dict) else None
+        value = runner.get("max_steps") if isinstance(runner, dict) else None
+    try:
+        if value is not None and int(value) >= 1:
+            return int(value), ""
+    except (TypeError, ValueError):
+        pass
+    return DEFAULT_MAX_STEPS, f"{path} gives no usable max_steps ({value!r}); assuming max_steps={DEFAULT_MAX_STEPS}"
 
 
-def rescore_run(run_dir: Path, max_steps: int | None = None) -> tuple[Report, list[str]]:
-    """(report, problems); problems are unreadable lines, reported rather than fatal."""
+def _differs(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return not (a == b or (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-6 * max(1.0, abs(b)))
+    return a != b
+
+
+def _disagreements(before: list[EpisodeRecord], after: list[EpisodeRecord]) -> str:
+    """One warning naming the records whose stored metrics differ from the recomputed ones."""
+    keys = ("success", "gde_cm", "sspl", "n_steps", "status")
+    ids = [a.task_id for a, b in zip(before, after) if any(_differs(getattr(a, k), getattr(b, k)) for k in keys)]
+    if not ids:
+        return ""
+    more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+    return (f"{len(ids)} record(s) stored metrics that differ from the recomputed ones "
+            f"({', '.join(ids[:5])}{more}); the recomputed values are reported")
+
+
+def rescore_run(run_dir: Path, max_steps: int | None = None) -> Report:
+    """Recompute every episode's metrics from run_dir/episodes.jsonl; problems go to `report.warnings`.
+
+    Raises RecordFileError (naming the path) when the directory or its episodes file is missing.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RecordFileError(f"run directory not found: {run_dir}")
     records, problems = read_records(run_dir / "episodes.jsonl")
-    max_steps = max_steps or run_max_steps(run_dir)
-    return aggregate([rescore(r, max_steps) for r in records]), problems
+    warnings = list(problems)
+    if max_steps is None:
+        max_steps, w = run_max_steps(run_dir)
+        if w:
+            warnings.append(w)
+    elif max_steps < 1:
+        raise ValueError(f"max_steps must be >= 1, not {max_steps}")
+    rescored = [rescore(r, max_steps) for r in records]
+    w = _disagreements(records, rescored)
+    if w:
+        warnings.append(w)
+    report = aggregate(rescored)
+    report.warnings = warnings
+    return report
 
 
+# ---- rendering --------------------------------------------------------------------------------
 def _pct(x: float) -> str:
     return "-" if math.isnan(x) else f"{100 * x:.1f}%"
 
@@ -41,28 +88,50 @@ def _num(x: float, fmt: str = "{:.1f}") -> str:
     return "-" if math.isnan(x) else fmt.format(x)
 
 
+def _sr_cell(r: Row) -> str:
+    if math.isnan(r.sr):
+        return "-"
+    return f"{_pct(r.sr)} [{100 * r.sr_ci[0]:.0f}, {100 * r.sr_ci[1]:.0f}]"  # whole percents: fits 80 columns
+
+
 def format_table(report: Report, title: str = "EmbRACE metrics") -> Table:
-    t = Table(title=title)
-    for col in ("Split", "Type", "N", "Err", "SR (95% CI)", "GDE (cm)", "SSPL", "Steps", "TR"):
-        t.add_column(col, justify="left" if col in ("Split", "Type") else "right")
+    """One table: split x type rows in paper order, each split closed by its "All" row (overall if 2+ splits)."""
+    t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for col in ("Split", "Type", "N", "Err", "SR [95% CI]", "GDE (cm)", "SSPL", "Steps", "TR"):
+        text = col in ("Split", "Type")  # only the type name may wrap; numbers stay on one line
+        t.add_column(col, justify="left" if text else "right", no_wrap=not text,
+                     min_width=11 if col == "Type" else None)
+    n_splits = len({r.split for r in report.rows if r.split != "all"})
     for r in report.rows:
-        name = "All" if r.type == "all" else TYPE_NAMES[r.type]
-        sr = "-" if math.isnan(r.sr) else f"{_pct(r.sr)} ({100 * r.sr_ci[0]:.0f}-{100 * r.sr_ci[1]:.0f})"
-        t.add_row(r.split.upper() if r.split != "all" else "ALL", name, str(r.n), str(r.n_errors), sr,
-                  _num(r.gde), _num(r.sspl, "{:.3f}"), _num(r.steps), _pct(r.tr),
-                  end_section=r.type == "all")
-    if report.cost_usd or report.tokens_in:
-        t.caption = f"cost ${report.cost_usd:.4f}, tokens in {report.tokens_in}, out {report.tokens_out}"
+        if r.split == "all" and n_splits < 2:
+            continue  # with one split the overall row repeats that split's "All" row
+        t.add_row(r.split.upper(), r.type_name, str(r.n), str(r.n_errors), _sr_cell(r), _num(r.gde),
+                  _num(r.sspl, "{:.3f}"), _num(r.steps), _pct(r.tr), end_section=r.type == "all")
+    caption = [f"{report.n_records} episodes", f"cost ${report.cost_usd:.4f}",
+               f"tokens in {report.tokens_in:,} / out {report.tokens_out:,}"]
+    if report.warnings:
+        caption.append(f"{len(report.warnings)} warning(s)")
+    t.caption = ", ".join(caption) + ". Err: errors, excluded from every other column."
     return t
 
 
-def report_to_json(report: Report) -> dict:
-    def clean(v):
-        if isinstance(v, float) and math.isnan(v):
-            return None
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        return v
+def _clean(v):
+    """JSON-safe: nan -> None, tuples -> lists."""
+    if isinstance(v, float):
+        return None if math.isnan(v) else v
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    return v
 
-    rows = [{k: clean(v) for k, v in asdict(r).items()} for r in report.rows]
-    return {"rows": rows, "cost_usd": report.cost_usd, "tokens_in": report.tokens_in, "tokens_out": report.tokens_out}
+
+def _row_json(r: Row) -> dict:
+    keys = ("n", "n_errors", "n_success", "sr", "sr_ci", "gde", "gde_ci", "sspl", "sspl_ci",
+            "steps", "steps_ci", "tr", "tr_ci")
+    return {"split": r.split, "type": r.type, "type_name": r.type_name, **{k: _clean(getattr(r, k)) for k in keys}}
+
+
+def report_to_json(report: Report) -> dict:
+    """JSON-serialisable report with stable keys; missing values (nan) are null."""
+    return {"schema": JSON_SCHEMA, "n_records": report.n_records, "rows": [_row_json(r) for r in report.rows],
+            "cost_usd": report.cost_usd, "tokens_in": report.tokens_in, "tokens_out": report.tokens_out,
+            "warnings": list(report.warnings)}
