@@ -128,8 +128,7 @@ def test_429_with_retry_after_then_success_is_bounded(provider, fake, monkeypatc
     fake.queue(provider, ("status", (429, {"retry-after": "1.5"})), ("status", (500, {})))
     assert agent.act(TASK, _history(0)).text.endswith("</action>")
     assert len(fake.bodies(provider)) == 3
-    if provider != "gemini":  # genai does not expose response headers on its errors
-        assert sleeps[0] >= 1.5
+    assert sleeps[0] >= 1.5  # retry-after honoured for every provider
     fake.queue(provider, *[("status", (500, {}))] * 3)
     with pytest.raises(ModelCallError, match="gave up after 3 tries"):
         agent.act(TASK, _history(0))
@@ -162,6 +161,12 @@ def test_cache_hit_skips_the_call(provider, fake, monkeypatch, tmp_path):
     n = len(fake.requests)
     again = agent.act(TASK, _history(2))
     assert again.cached and again.text == first.text and len(fake.requests) == n
+
+
+def test_gemini_api_version_selects_the_path(fake, monkeypatch):
+    agent, _ = _agent("gemini", fake, monkeypatch, api_version="v1beta")
+    agent.act(TASK, _history(0))
+    assert fake.requests[-1][1].startswith("/v1beta/models/fake-model:generateContent")
 
 
 def test_missing_key_is_reported_up_front(monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from embrace_bench.actions import action_json_schema, from_structured
-from embrace_bench.models.api import APIAgent, FatalModelError, RawReply, RetryableError
+from embrace_bench.models.api import APIAgent, FatalModelError, RawReply, RetryableError, retry_after_seconds
 from embrace_bench.models.messages import Request
 
 
@@ -25,7 +25,9 @@ class GeminiAgent(APIAgent):
         from google.genai import types
 
         self._types = types
+        # api_version: this SDK defaults to v1; some features (e.g. response_schema on older models) need v1beta.
         http = types.HttpOptions(base_url=self.cfg.get("base_url"), timeout=int(self.timeout_s * 1000),
+                                 api_version=self.cfg.get("api_version") or None,
                                  retry_options=types.HttpRetryOptions(attempts=1))
         self.client = genai.Client(api_key=self.api_key() or "unset", http_options=http)
 
@@ -56,7 +58,8 @@ class GeminiAgent(APIAgent):
         except errors.APIError as exc:
             code = getattr(exc, "code", 0) or 0
             if code == 429 or code >= 500 or code in (408, 409):
-                raise RetryableError(f"{code}: {exc.message}") from None
+                headers = getattr(getattr(exc, "response", None), "headers", None)
+                raise RetryableError(f"{code}: {exc.message}", retry_after_seconds(headers)) from None
             raise FatalModelError(f"{code}: {exc.message}") from None
         except ValueError as exc:  # includes JSON decode errors of a malformed body
             raise RetryableError(f"malformed reply: {exc}") from None
