@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from embrace_bench.actions import parse_response
+from embrace_bench.actions import Parsed, parse_response
 from embrace_bench.env.unreal_env import UnrealEnv
 from embrace_bench.models.base import Agent, History
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
@@ -36,6 +36,46 @@ def _save_frame(frames_dir: Path | None, task: Task, index: int, png: bytes) -> 
     (d / f"{index:03d}.png").write_bytes(png)
 
 
+@dataclass
+class _Asked:
+    """Every try at one step: the answers, their parses, and what they cost together."""
+
+    raws: list[str]
+    errors: list[str]
+    parsed: Parsed
+    tokens: dict[str, int]
+    latency: float
+    cost: float
+    cached: bool
+
+    def error(self) -> str:
+        if len(self.raws) == 1:
+            return self.errors[0]
+        tries = " | ".join(f"try {i + 1}: {e}" for i, e in enumerate(self.errors[:-1]))
+        return tries + (f" | final: {self.errors[-1]}" if self.errors[-1] else "")
+
+
+def _ask(agent: Agent, task: Task, history: History, max_reasks: int) -> _Asked:
+    """Ask, then re-ask up to `max_reasks` times while the answer is invalid (re-asks stay out of the history)."""
+    reply = agent.act(task, history)
+    parsed = parse_response(reply.text)
+    a = _Asked([reply.text or ""], [parsed.error], parsed, dict(reply.tokens), reply.latency_s, reply.cost_usd,
+               reply.cached)
+    while a.parsed.action is None and len(a.raws) <= max_reasks:
+        n = len(a.raws)
+        # The attempt number keeps each re-ask a distinct request, so a cache never replays the bad answer.
+        reply = agent.act(task, history, reask=f"{a.parsed.error} (re-ask {n} of {max_reasks})")
+        a.parsed = parse_response(reply.text)
+        a.raws.append(reply.text or "")  # None (no text) is recorded as empty: an invalid answer
+        a.errors.append(a.parsed.error)
+        for k, v in reply.tokens.items():
+            a.tokens[k] = a.tokens.get(k, 0) + v
+        a.latency += reply.latency_s
+        a.cost += reply.cost_usd
+        a.cached = a.cached and reply.cached
+    return a
+
+
 def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: EpisodeSettings,
                 on_step: Callable[[StepRecord], None] | None = None) -> EpisodeRecord:
     t0 = time.monotonic()
@@ -47,39 +87,21 @@ def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: Ep
     _save_frame(s.frames_dir, task, 0, obs.png)
     finished = False
     for index in range(s.max_steps):
-        reply = agent.act(task, history)
-        raws, tokens, latency, cost, cached = [reply.text or ""], dict(reply.tokens), reply.latency_s, reply.cost_usd, reply.cached
-        parsed = parse_response(reply.text)
-        reasks = 0
-        while parsed.action is None and reasks < s.reask:  # corrective re-asks, kept out of the history
-            reasks += 1
-            # The attempt number keeps each re-ask a distinct request, so a cache never replays the bad answer.
-            reply = agent.act(task, history, reask=f"{parsed.error} (re-ask {reasks} of {s.reask})")
-            raws.append(reply.text or "")  # None (no text) is recorded as empty: an invalid answer
-            for k, v in reply.tokens.items():
-                tokens[k] = tokens.get(k, 0) + v
-            latency += reply.latency_s
-            cost += reply.cost_usd
-            cached = cached and reply.cached
-            parsed = parse_response(reply.text)
-        step = StepRecord(index=index, action=parsed.action, raw_response=raws[-1], reask_responses=raws[:-1],
-                          think=parsed.think,
-                          valid=parsed.action is not None, reasks=reasks, pose_before=obs.pose,
-                          tokens=tokens, latency_s=round(latency, 4), cost_usd=cost, cached=cached, error=parsed.error)
-        if len(raws) > 1:
-            step.error = " | ".join(f"try {i + 1}: {parse_response(r).error}" for i, r in enumerate(raws[:-1])) + (
-                f" | final: {parsed.error}" if parsed.error else "")
-        if parsed.action is None:  # still invalid: the step is spent, the world does not move
-            step.pose_after, step.visible, step.door_state, step.held_object = obs.pose, obs.visible, obs.door_state, obs.held_object
-        else:
+        ask = _ask(agent, task, history, s.reask)
+        parsed = ask.parsed
+        step = StepRecord(index=index, action=parsed.action, raw_response=ask.raws[-1], reask_responses=ask.raws[:-1],
+                          think=parsed.think, valid=parsed.action is not None, reasks=len(ask.raws) - 1,
+                          pose_before=obs.pose, tokens=ask.tokens, latency_s=round(ask.latency, 4),
+                          cost_usd=ask.cost, cached=ask.cached, error=ask.error())
+        if parsed.action is not None:  # an invalid step is spent, but the world does not move
             result = env.step(parsed.action)
             obs = result.obs
-            step.pose_after, step.collided, step.dropped_at = result.pose_after, result.collided, result.dropped_at
-            step.visible, step.door_state, step.held_object = obs.visible, obs.door_state, obs.held_object
+            step.collided, step.dropped_at = result.collided, result.dropped_at
             history.actions.append(parsed.action)
             history.observations.append(obs)
             _save_frame(s.frames_dir, task, index + 1, obs.png)
-        history.turns.append((raws[-1], obs))
+        step.pose_after, step.visible, step.door_state, step.held_object = obs.pose, obs.visible, obs.door_state, obs.held_object
+        history.turns.append((ask.raws[-1], obs))
         steps.append(step)
         if on_step:
             on_step(step)

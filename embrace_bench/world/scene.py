@@ -124,13 +124,6 @@ def mask_color_for(index: int) -> tuple[int, int, int]:
     return (r | 0x20, g | 0x10, b | 0x08)
 
 
-def to_local(obj_loc, obj_yaw: float, x: float, y: float) -> tuple[float, float]:
-    """World XY point into the object's local frame."""
-    c, s = math.cos(math.radians(obj_yaw)), math.sin(math.radians(obj_yaw))
-    dx, dy = x - obj_loc[0], y - obj_loc[1]
-    return (c * dx + s * dy, -s * dx + c * dy)
-
-
 def to_world(obj_loc, obj_yaw: float, lx: float, ly: float) -> tuple[float, float]:
     c, s = math.cos(math.radians(obj_yaw)), math.sin(math.radians(obj_yaw))
     return (obj_loc[0] + c * lx - s * ly, obj_loc[1] + s * lx + c * ly)

@@ -28,9 +28,6 @@ class AgentPose:
     y: float
     yaw: float
 
-    def as_list(self, pitch: float = 0.0) -> list[float]:
-        return [round(self.x, 2), round(self.y, 2), AGENT_Z, round(pitch, 2), round(self.yaw, 2), 0.0]
-
 
 def wrap_deg(a: float) -> float:
     """Angle in (-180, 180]."""
@@ -106,7 +103,6 @@ class WorldState:
     world: WorldMap
     mags: Magnitudes = field(default_factory=Magnitudes)
     agent: AgentPose | None = None
-    cam_pitch: float = 0.0
     held: str | None = None
     last_hit: bool = False
     door_open: dict[str, bool] = field(default_factory=dict)
@@ -148,7 +144,6 @@ class WorldState:
     # ---- agent ---------------------------------------------------------------------------
     def place_agent(self, x: float, y: float, yaw: float) -> None:
         self.agent = AgentPose(x, y, wrap_deg(yaw))
-        self.cam_pitch = 0.0
         self.last_hit = False
 
     def move(self, turn_deg: float, distance: float) -> bool:
