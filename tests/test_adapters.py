@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from embrace_bench.env.unreal_env import Observation
 from embrace_bench.models.api import ModelCallError
-from embrace_bench.models.base import History
 from embrace_bench.prompts import PromptConfig
 from embrace_bench.tasks.suite import load_embedded
 
 from fakeapi import FakeAPI
+from fakes import history
 
 pytest.importorskip("openai")
 pytest.importorskip("anthropic")
@@ -22,18 +21,14 @@ pytest.importorskip("google.genai")
 TASK = load_embedded(("id",)).tasks[0]
 
 
-def _obs(k):
+def _frame(k):
     rgb = np.zeros((48, 64, 3), np.uint8)
     rgb[..., 0] = k * 20  # frames differ, so their order can be checked
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
-    return Observation(rgb, buf.getvalue(), [0, 0, 90, 0, 0, 0], {}, {}, None)
+    return rgb
 
 
 def _history(n):
-    obs = [_obs(k) for k in range(n + 1)]
-    return History(initial=obs[0], observations=obs, actions=["TurnLeft"] * n,
-                   turns=[("<action>TurnLeft</action>", o) for o in obs[1:]])
+    return history([_frame(k) for k in range(n + 1)])
 
 
 @pytest.fixture()

@@ -5,7 +5,7 @@ import collections
 import numpy as np
 
 from embrace_bench.actions import parse_response
-from embrace_bench.env.unreal_env import EnvConfig, Observation, UnrealEnv
+from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.episode import EpisodeSettings, run_episode
 from embrace_bench.models.base import History
 from embrace_bench.models.heuristic import HeuristicAgent, colour_mask
@@ -16,6 +16,8 @@ from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
 from embrace_bench.world.render import Frame, Renderer
 from embrace_bench.world.scene import PALETTE
+
+from fakes import observation
 
 
 class _BlankRenderer(Renderer):
@@ -63,10 +65,6 @@ def test_oracle_succeeds_on_every_task_of_every_type_in_both_splits():
             assert wins[(split, t)] / totals[(split, t)] >= 0.99, (split, t)
 
 
-def _obs(rgb):
-    return Observation(rgb=rgb, png=b"", pose=[0, 0, 90, 0, 0, 0], visible={}, door_state={}, held_object=None)
-
-
 def _task(instruction):
     t = load_embedded(("id",)).tasks[0]
     t.Instruction = instruction
@@ -95,15 +93,15 @@ def test_heuristic_turns_toward_then_walks_then_finishes():
     agent.reset(t)
     frame = np.full((120, 160, 3), 90, np.uint8)
     frame[40:60, 130:150] = PALETTE["red"]  # on the right
-    h = History(observations=[_obs(frame)])
+    h = History(observations=[observation(frame, png=False)])
     assert parse_response(agent.act(t, h).text).action == "TurnRight"
     centred = np.full((120, 160, 3), 90, np.uint8)
     centred[40:60, 70:90] = PALETTE["red"]
-    h.observations.append(_obs(centred))
+    h.observations.append(observation(centred, png=False))
     assert parse_response(agent.act(t, h).text).action == "MoveForward"
     near = np.full((120, 160, 3), 90, np.uint8)
     near[60:120, 60:100] = PALETTE["red"]  # reaches the bottom of the image: close
-    h.observations.append(_obs(near))
+    h.observations.append(observation(near, png=False))
     assert parse_response(agent.act(t, h).text).action == "Finish"
 
 
@@ -111,5 +109,5 @@ def test_heuristic_scans_when_nothing_matches():
     t = _task("Find the purple barrel.")
     agent = HeuristicAgent()
     agent.reset(t)
-    h = History(observations=[_obs(np.full((120, 160, 3), 90, np.uint8))])
+    h = History(observations=[observation(np.full((120, 160, 3), 90, np.uint8), png=False)])
     assert parse_response(agent.act(t, h).text).action == "TurnRight"

@@ -7,27 +7,18 @@ import pytest
 from PIL import Image
 
 from embrace_bench.actions import ACTIONS
-from embrace_bench.env.unreal_env import Observation
-from embrace_bench.models.base import History
 from embrace_bench.models.messages import Part
 from embrace_bench.models.response_cache import CachedReply, ResponseCache
 from embrace_bench.prompts import ImageEncoder, PromptConfig, build_request
 from embrace_bench.tasks.suite import load_embedded
 
+from fakes import history
+
 TASK = load_embedded(("id",)).tasks[3]
 
 
-def _obs(k):
-    rgb = np.full((48, 64, 3), k, np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
-    return Observation(rgb, buf.getvalue(), [0, 0, 90, 0, 0, 0], {}, {}, None)
-
-
 def _history(n):
-    obs = [_obs(k) for k in range(n + 1)]
-    return History(initial=obs[0], observations=obs, actions=["TurnLeft"] * n,
-                   turns=[(f"<action>TurnLeft</action> #{k + 1}", o) for k, o in enumerate(obs[1:])])
+    return history([np.full((48, 64, 3), k, np.uint8) for k in range(n + 1)])
 
 
 def _req(n, reask=None, **cfg):

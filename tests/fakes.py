@@ -1,0 +1,26 @@
+"""Hand-made observations and histories for agent and prompt tests (no engine needed)."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from embrace_bench.env.unreal_env import Observation
+from embrace_bench.models.base import History
+
+
+def observation(rgb: np.ndarray, png: bool = True) -> Observation:
+    data = b""
+    if png:
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, format="PNG")
+        data = buf.getvalue()
+    return Observation(rgb, data, [0, 0, 90, 0, 0, 0], {}, {}, None)
+
+
+def history(frames: list[np.ndarray]) -> History:
+    """The initial frame then one TurnLeft per further frame; turn k's answer is tagged `#k`."""
+    obs = [observation(f) for f in frames]
+    return History(initial=obs[0], observations=obs, actions=["TurnLeft"] * (len(obs) - 1),
+                   turns=[(f"<action>TurnLeft</action> #{k + 1}", o) for k, o in enumerate(obs[1:])])
