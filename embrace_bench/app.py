@@ -7,10 +7,8 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-from embrace_bench.actions import Magnitudes
-from embrace_bench.env.unreal_env import EnvConfig
+from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.episode import EpisodeSettings
-from embrace_bench.world.render import RENDERERS
 from embrace_bench.models.registry import UnknownAdapter, check_model, make_agent
 from embrace_bench.prompts import PromptConfig
 from embrace_bench.tasks.suite import EMBEDDED_DIR, Suite, SuiteError, load_embedded, select, split_names
@@ -59,10 +57,7 @@ def run_from_config(cfg: DictConfig) -> int:
         console.width = max(console.width, 110)  # logs and CI: keep the end-of-run table on one line per row
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        if cfg.env.kind != "embedded":
-            raise SuiteError(f"env={cfg.env.kind} is not available yet; use env=embedded")
-        if cfg.env.renderer not in RENDERERS:
-            raise SuiteError(f"env.renderer must be one of {', '.join(RENDERERS)}, not {cfg.env.renderer!r}")
+        make_engine = engine_factory(cfg.env, run_dir)
         check_runner(cfg.runner)
         suite = load_suite(cfg)
         model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
@@ -79,13 +74,11 @@ def run_from_config(cfg: DictConfig) -> int:
     r = cfg.runner
     settings = EpisodeSettings(max_steps=r.max_steps, reask=r.reask, success_radius_cm=r.success_radius_cm,
                                frames_dir=run_dir / "frames" if r.save_frames else None)
-    env_cfg = EnvConfig(width=cfg.env.width, height=cfg.env.height, fov=cfg.env.fov, mags=Magnitudes())
     spec = RunSpec(run_dir=run_dir, tasks=suite.tasks, model_name=cfg.model.name,
                    make_agent=lambda: make_agent(model_cfg, seed=r.seed, prompt=prompt,
                                                  cache_path=run_dir / "cache.sqlite"),
-                   workers=r.workers, settings=settings,
-                   env_cfg=env_cfg, renderer=cfg.env.renderer, ready_timeout_s=cfg.env.ready_timeout_s,
-                   request_timeout_s=cfg.env.timeout_s, max_cost_usd=r.max_cost_usd,
+                   make_engine=make_engine, workers=r.workers, settings=settings,
+                   env_cfg=env_config(cfg.env), request_timeout_s=cfg.env.timeout_s, max_cost_usd=r.max_cost_usd,
                    manifest={"suite": suite.name, "suite_hash": suite.content_hash, "split": cfg.split.name,
                              "model": model_cfg, "prompt": OmegaConf.to_container(cfg.prompt),
                              "seed": r.seed, "env": OmegaConf.to_container(cfg.env),

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from embrace_bench import __version__
 from embrace_bench.env.client import UnrealCVClient
-from embrace_bench.env.launcher import EmbeddedEngineProcess
+from embrace_bench.env.engines import Engine
 from embrace_bench.env.protocol import EngineError
 from embrace_bench.env.unreal_env import EnvConfig, EnvError, UnrealEnv
 from embrace_bench.episode import EpisodeSettings, run_episode, task_info
@@ -36,11 +36,10 @@ class RunSpec:
     tasks: list[Task]
     model_name: str
     make_agent: callable  # () -> Agent, one per worker
+    make_engine: callable  # worker id -> an unstarted Engine (env/engines.py)
     workers: int = 1
     settings: EpisodeSettings = None
     env_cfg: EnvConfig = None
-    renderer: str = "auto"
-    ready_timeout_s: float = 30.0
     request_timeout_s: float = 30.0
     max_cost_usd: float | None = None  # stop starting episodes once the run has spent this much
     manifest: dict | None = None
@@ -83,17 +82,15 @@ class _Worker(threading.Thread):
     def __init__(self, wid: int, spec: RunSpec, tasks: queue.Queue, results: queue.Queue, budget: _Budget) -> None:
         super().__init__(name=f"worker-{wid}", daemon=True)
         self.wid, self.spec, self.tasks, self.results, self.budget = wid, spec, tasks, results, budget
-        self.engine: EmbeddedEngineProcess | None = None
+        self.engine: Engine | None = None
         self.env: UnrealEnv | None = None
         self.stop = threading.Event()
 
     def _start_engine(self) -> None:
-        s, c = self.spec, self.spec.env_cfg
-        self.engine = EmbeddedEngineProcess(renderer=s.renderer, width=c.width, height=c.height, fov=c.fov,
-                                            log_path=s.run_dir / "logs" / f"engine-{self.wid}.log",
-                                            ready_timeout_s=s.ready_timeout_s).start()
-        client = UnrealCVClient("127.0.0.1", self.engine.port, timeout=s.request_timeout_s).connect()
-        self.env = UnrealEnv(client, c)
+        s = self.spec
+        self.engine = s.make_engine(self.wid).start()
+        client = UnrealCVClient(self.engine.host, self.engine.port, timeout=s.request_timeout_s).connect()
+        self.env = UnrealEnv(client, s.env_cfg)
 
     def _stop_engine(self) -> None:
         if self.env:
