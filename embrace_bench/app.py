@@ -11,6 +11,7 @@ from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.episode import EpisodeSettings
 from embrace_bench.models.registry import UnknownAdapter, check_model, make_agent
 from embrace_bench.prompts import PromptConfig
+from embrace_bench.scoring.failures import TagThresholds
 from embrace_bench.tasks.suite import EMBEDDED_DIR, Suite, SuiteError, load_embedded, select, split_names
 
 
@@ -68,12 +69,13 @@ def run_from_config(cfg: DictConfig) -> int:
         if model_cfg.get("image_format"):
             prompt_cfg["image_format"] = model_cfg["image_format"]
         prompt = PromptConfig(**prompt_cfg)
+        tags = TagThresholds.from_config(OmegaConf.to_container(cfg.tags, resolve=True))
     except (SuiteError, UnknownAdapter, ValueError, TypeError, OSError) as exc:
         print(f"embrace-bench: error: {exc}", file=sys.stderr)
         return 2
     r = cfg.runner
     settings = EpisodeSettings(max_steps=r.max_steps, reask=r.reask, success_radius_cm=r.success_radius_cm,
-                               frames_dir=run_dir / "frames" if r.save_frames else None)
+                               frames_dir=run_dir / "frames" if r.save_frames else None, tags=tags)
     spec = RunSpec(run_dir=run_dir, tasks=suite.tasks, model_name=cfg.model.name,
                    make_agent=lambda: make_agent(model_cfg, seed=r.seed, prompt=prompt,
                                                  cache_path=run_dir / "cache.sqlite"),
@@ -81,7 +83,7 @@ def run_from_config(cfg: DictConfig) -> int:
                    env_cfg=env_config(cfg.env), request_timeout_s=cfg.env.timeout_s, max_cost_usd=r.max_cost_usd,
                    manifest={"suite": suite.name, "suite_hash": suite.content_hash, "split": cfg.split.name,
                              "model": model_cfg, "prompt": OmegaConf.to_container(cfg.prompt),
-                             "seed": r.seed, "env": OmegaConf.to_container(cfg.env),
+                             "seed": r.seed, "env": OmegaConf.to_container(cfg.env), "tags": tags.to_json(),
                              "config": OmegaConf.to_container(cfg, resolve=True)})
     console.print(f"run dir: {run_dir}  ({len(suite.tasks)} tasks, model {cfg.model.name}, {r.workers} worker(s))")
     try:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -10,6 +10,7 @@ from embrace_bench.actions import Parsed, parse_response
 from embrace_bench.env.unreal_env import UnrealEnv
 from embrace_bench.models.base import Agent, History
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
+from embrace_bench.scoring.failures import TagThresholds, tag_episode
 from embrace_bench.scoring.metrics import score_episode, sspl
 from embrace_bench.tasks.model import Task
 
@@ -20,12 +21,25 @@ class EpisodeSettings:
     reask: int = 3
     success_radius_cm: float = 300.0
     frames_dir: Path | None = None  # save frames/<task_id>/<step>.png when set
+    tags: TagThresholds = field(default_factory=TagThresholds)
 
 
 def task_info(task: Task, radius: float) -> TaskInfo:
     return TaskInfo(instruction=task.Instruction, target_poses=task.Target_Pose,
                     target_objects=task.GenAI_Target_Object, distractors=task.distractors,
                     door=task.Target_Door_Name, pick_object=task.PD_ID, success_radius_cm=radius)
+
+
+def task_objects(task: Task) -> list[str]:
+    """The objects whose places the record keeps: targets, distractors, the door, the object to pick up."""
+    names = [*task.GenAI_Target_Object, *task.distractors, task.Target_Door_Name, task.PD_ID]
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def with_tags(record: EpisodeRecord, thresholds: TagThresholds) -> EpisodeRecord:
+    """The record with its failure tags, computed as the episode ends (every record gets them here)."""
+    record.tags = tag_episode(record, thresholds)
+    return record
 
 
 def _save_frame(frames_dir: Path | None, task: Task, index: int, png: bytes) -> None:
@@ -83,6 +97,7 @@ def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: Ep
     steps: list[StepRecord] = []
     agent.reset(task)
     obs = env.reset(task)
+    info.object_locations, info.object_bounds = env.locate(task_objects(task))
     history = History(initial=obs, observations=[obs])
     _save_frame(s.frames_dir, task, 0, obs.png)
     finished = False
@@ -109,11 +124,12 @@ def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: Ep
             finished = True
             break
     sc = score_episode(steps, info, s.max_steps, type_=task.Type)
-    return EpisodeRecord(
+    return with_tags(EpisodeRecord(
         task_id=task.task_id, type=task.Type, split=task.split, map=task.map, model=model_name,
         status="finished" if finished else "timeout", success=sc.success, gde_cm=round(sc.gde_cm, 2),
         sspl=round(sspl(sc.success, task.s_opt, sc.n_steps), 4), n_steps=sc.n_steps, s_opt=task.s_opt, task=info,
         cost_usd=round(sum(st.cost_usd for st in steps), 6),
         tokens_in=sum(st.tokens.get("in", 0) for st in steps), tokens_out=sum(st.tokens.get("out", 0) for st in steps),
         latency_s=round(sum(st.latency_s for st in steps), 4), wall_s=round(time.monotonic() - t0, 3), steps=steps,
-    )
+        start_visible=history.initial.visible, start_door_state=history.initial.door_state,
+    ), s.tags)

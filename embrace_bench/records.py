@@ -48,6 +48,11 @@ class TaskInfo:
     door: str | None = None
     pick_object: str | None = None
     success_radius_cm: float = 300.0
+    # Where the task's objects (targets, distractors, door, object to pick) stood at reset, read from the
+    # engine: name -> [x, y, z]; and their axis-aligned bounds [min x, y, z, max x, y, z] when the engine
+    # gives them. The failure tagger and the viewer place targets and distractors from these alone.
+    object_locations: dict[str, list[float]] = field(default_factory=dict)
+    object_bounds: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -71,6 +76,9 @@ class EpisodeRecord:
     latency_s: float = 0.0
     wall_s: float = 0.0
     error: str = ""
+    # The first observation, before any step (each step records the observation after its action).
+    start_visible: dict[str, int] = field(default_factory=dict)
+    start_door_state: dict[str, int] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
     schema: int = SCHEMA_VERSION
 
@@ -80,12 +88,13 @@ class EpisodeRecord:
     @staticmethod
     def from_json(d: dict) -> "EpisodeRecord":
         d = {k: v for k, v in d.items() if k in _EPISODE_FIELDS}
-        d["task"] = TaskInfo(**d["task"])
+        d["task"] = TaskInfo(**{k: v for k, v in d["task"].items() if k in _TASK_FIELDS})
         d["steps"] = [StepRecord(**{k: v for k, v in s.items() if k in _STEP_FIELDS}) for s in d.get("steps", [])]
         return EpisodeRecord(**d)
 
 
 _EPISODE_FIELDS = {f.name for f in fields(EpisodeRecord)}
+_TASK_FIELDS = {f.name for f in fields(TaskInfo)}
 _STEP_FIELDS = {f.name for f in fields(StepRecord)}
 
 

@@ -20,7 +20,7 @@ from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.engines import Engine
 from embrace_bench.env.protocol import EngineError
 from embrace_bench.env.unreal_env import EnvConfig, EnvError, UnrealEnv
-from embrace_bench.episode import EpisodeSettings, run_episode, task_info
+from embrace_bench.episode import EpisodeSettings, run_episode, task_info, with_tags
 from embrace_bench.models.api import ModelCallError
 from embrace_bench.models.base import Agent
 from embrace_bench.records import EpisodeRecord, append_record, read_records
@@ -130,10 +130,11 @@ class _Worker(threading.Thread):
             log.warning("episode %s failed: %s", task.task_id, exc)
             if not isinstance(exc, ModelCallError):
                 self._stop_engine()
-            return EpisodeRecord(task_id=task.task_id, type=task.Type, split=task.split, map=task.map,
-                                 model=s.model_name, status="error", success=False, gde_cm=0.0, sspl=0.0,
-                                 n_steps=0, s_opt=task.s_opt, task=task_info(task, s.settings.success_radius_cm),
-                                 error=f"{exc.__class__.__name__}: {exc}")
+            return with_tags(EpisodeRecord(
+                task_id=task.task_id, type=task.Type, split=task.split, map=task.map, model=s.model_name,
+                status="error", success=False, gde_cm=0.0, sspl=0.0, n_steps=0, s_opt=task.s_opt,
+                task=task_info(task, s.settings.success_radius_cm), error=f"{exc.__class__.__name__}: {exc}"),
+                s.settings.tags)
 
 
 def finished_ids(run_dir: Path, console: Console) -> set[str]:

@@ -60,6 +60,7 @@ def test_oracle_succeeds_on_every_task_of_every_type_in_both_splits():
         totals[(task.split, task.Type)] += 1
         wins[(task.split, task.Type)] += rec.success
         assert rec.n_steps == task.s_opt
+        assert rec.tags == [] or not rec.success, (task.task_id, rec.tags)  # a solved demo shows no failure mode
     for split in ("id", "ood"):
         for t in TYPES:
             assert wins[(split, t)] / totals[(split, t)] >= 0.99, (split, t)

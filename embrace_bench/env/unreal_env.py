@@ -165,6 +165,22 @@ class UnrealEnv:
             self._ok([f"vbp {a} set_cam 0 0 {c.eye_height} 0 0 0"])
         return StepResult(obs, before, obs.pose, hit, dropped_at, done=act == Action.Finish)
 
+    def locate(self, names: list[str]) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+        """(locations, bounds) of the named objects now, for the record: the failure tagger and the viewer
+        place targets and distractors from them. An object or property the engine does not answer is left out."""
+        cmds = [f"vget /object/{n}/{prop}" for n in names for prop in ("location", "bounds")]
+        replies = self.client.request_many(cmds)
+        locations, bounds = {}, {}
+        for i, n in enumerate(names):
+            for out, reply, k in ((locations, replies[2 * i], 3), (bounds, replies[2 * i + 1], 6)):
+                try:
+                    vals = [float(v) for v in str(reply).split()]
+                except ValueError:
+                    continue  # "error ..." or anything else that is not numbers
+                if len(vals) >= k:
+                    out[n] = vals[:k]
+        return locations, bounds
+
     def close(self) -> None:
         self.client.close()
 

@@ -71,7 +71,7 @@ def _kind(task: TaskInfo, type_: str | None) -> str:
     return "0"
 
 
-def _drop_reason(used: list[StepRecord], obj: str | None, target, radius: float) -> str:
+def drop_reason(used: list[StepRecord], obj: str | None, target, radius: float) -> str:
     """Pick & Drop: "" when `obj` was picked, then rests (last drop, not re-held) within radius of target."""
     if not obj:
         return "task names no object to pick up"
@@ -134,7 +134,7 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
         elif used[-1].door_state.get(task.door) != 1:
             reasons.append(f"door {task.door} closed at Finish")
     elif finished and kind == "4.2":
-        r = _drop_reason(used, task.pick_object, target, radius)
+        r = drop_reason(used, task.pick_object, target, radius)
         if r:
             reasons.append(r)
     return EpisodeScore(not reasons, gde, n, finished, timed_out, "; ".join(reasons), list(final), midway_i)

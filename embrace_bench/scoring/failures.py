@@ -1,0 +1,347 @@
+"""Failure tags: why an episode failed, named from the record alone (poses, mask pixels, door and held
+states, actions, answers, the task's objects), so the same rules apply to embedded and Unreal runs.
+
+Each tag is `{"name", "steps": [step indices that prove it], "reason": one line}`. Which episodes a tag
+can apply to:
+- outcome tags, failed episodes only: target_forgetting, short_sighted_exploration,
+  spatial_semantic_drift, premature_finish, interaction_failed, timeout;
+- behaviour tags, any scored episode (a success can still loop or answer badly): stuck, looping,
+  invalid_output;
+- api_error: episodes with status `error` whose cause is the model API (after all retries). Engine
+  failures are errors too, counted on every leaderboard, but not a model's failure mode.
+The tagger looks at the stage the agent failed (subgoal 1 or 2, the object to pick or the drop target).
+Thresholds are `TagThresholds` (config group `tags`, recorded in each run's manifest).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, fields
+
+from embrace_bench.actions import Magnitudes
+from embrace_bench.records import EpisodeRecord
+from embrace_bench.scoring.metrics import drop_reason, xy_dist
+from embrace_bench.scoring.trajectory import Trajectory, build, footprint_dist
+
+TAG_NAMES: tuple[str, ...] = (
+    "target_forgetting", "short_sighted_exploration", "spatial_semantic_drift", "stuck", "looping",
+    "premature_finish", "interaction_failed", "invalid_output", "timeout", "api_error",
+)
+MOVES = ("MoveForward", "MoveBackward")
+
+
+@dataclass(frozen=True)
+class TagThresholds:
+    """Every threshold the tagger uses (config group `tags`); pixel counts assume 640x480 frames."""
+
+    min_visible_px: int = 50  # an object counts as seen with at least this many mask pixels
+    forget_margin_cm: float = 200.0  # "ended farther than its closest approach" by more than this
+    fov_deg: float = 90.0  # horizontal field of view, for the share of the horizon the agent looked at
+    min_yaw_coverage: float = 0.75  # exploration looked at less than this share of the horizon ...
+    area_cell_cm: float = 250.0  # ... or stood in fewer than `min_area_cells` cells of this size
+    min_area_cells: int = 4
+    drift_radius_cm: float = 300.0  # "at" a distractor: within this distance of its footprint
+    drift_min_px: int = 2000  # no recorded locations: a distractor filling this much of the last frame
+    stuck_move_cm: float = 20.0  # a move that displaced the agent less than this went nowhere
+    stuck_min_moves: int = 3  # this many moves in a row that went nowhere (turns may come between)
+    loop_cell_cm: float = 100.0  # a place: this grid cell ...
+    loop_yaw_deg: float = 30.0  # ... and heading bin
+    loop_min_revisits: int = 3  # returns to an earlier place and heading, after leaving it
+    invalid_min_steps: int = 1  # steps with no valid action after every re-ask
+    reach_cm: float = Magnitudes().interact_cm  # interaction reach, only quoted in reasons
+
+    @staticmethod
+    def from_config(cfg: dict | None) -> "TagThresholds":
+        """From a config mapping; one-line ValueError naming an unknown key or a bad value."""
+        cfg = dict(cfg or {})
+        known = {f.name: f.type for f in fields(TagThresholds)}
+        out = {}
+        for key, value in cfg.items():
+            if key not in known:
+                raise ValueError(f"unknown setting 'tags.{key}'; known: {', '.join(known)}")
+            want_int = known[key] in ("int", int)
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+            if not ok or (want_int and not float(value).is_integer()) or math.isnan(value):
+                kind = "an integer" if want_int else "a number"
+                raise ValueError(f"tags.{key} must be {kind} >= 0, not {value!r}")
+            out[key] = int(value) if want_int else float(value)
+        th = TagThresholds(**out)
+        if not 0 <= th.min_yaw_coverage <= 1:
+            raise ValueError(f"tags.min_yaw_coverage must be between 0 and 1, not {th.min_yaw_coverage!r}")
+        for key in ("area_cell_cm", "loop_cell_cm", "loop_yaw_deg", "fov_deg"):
+            if getattr(th, key) <= 0:
+                raise ValueError(f"tags.{key} must be > 0, not {getattr(th, key)!r}")
+        return th
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _tag(name: str, steps, reason: str) -> dict:
+    reason = " ".join(str(reason).split())  # one line, whatever the model wrote into it
+    return {"name": name, "steps": sorted({int(s) for s in steps}), "reason": reason[:300]}
+
+
+def _d(x: float) -> str:
+    return "?" if x is None or math.isnan(x) else f"{x:.0f} cm"
+
+
+# ---- outcome tags -----------------------------------------------------------------------------
+def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
+    """Saw the stage's goal, lost it from view and never got it back (or ended farther than its closest
+    approach); on multi-stage also: subgoal 2 abandoned after a correct MidwayTarget."""
+    p = tr.failing_phase()
+    if p is None or p.goal_xy is None:
+        return None
+    d_end = xy_dist(tr.xy[p.last], p.goal_xy)
+    if tr.record.type == "3" and p.label == "subgoal 2" and tr.score.midway_index is not None:
+        d_mid = xy_dist(tr.xy[p.first], p.goal_xy)
+        if d_end > d_mid - th.forget_margin_cm:
+            return _tag("target_forgetting", [tr.score.midway_index, tr.step_of(p.last)],
+                        f"subgoal 2 abandoned after the first: {_d(d_mid)} from it at MidwayTarget "
+                        f"(step {tr.score.midway_index}), {_d(d_end)} at the end")
+    if not tr.has_masks:
+        return None
+    seen = tr.seen(p.goal, p.first, p.last, th.min_visible_px)
+    if not seen:
+        return None
+    last_img = tr.last_image(p.first, p.last)
+    lost = last_img is not None and last_img > seen[-1]
+    d_min = min(xy_dist(tr.xy[k], p.goal_xy) for k in range(seen[0], p.last + 1))
+    farther = d_end > d_min + th.forget_margin_cm
+    if not (lost or farther):
+        return None
+    first = f"saw {p.label} {p.goal} at {'the start' if seen[0] == 0 else f'step {tr.step_of(seen[0])}'}"
+    if lost:
+        gone = next(k for k in range(seen[-1] + 1, p.last + 1) if tr.vis[k] is not None)
+        how = f"lost it at step {tr.step_of(gone)} and never saw it again"
+        steps = [tr.step_of(seen[0]), tr.step_of(gone), tr.step_of(p.last)]
+    else:
+        gone, how = None, "kept it in view but moved away"
+        steps = [tr.step_of(seen[0]), tr.step_of(p.last)]
+    return _tag("target_forgetting", steps, f"{first}, {how}; ended {_d(d_end)} from it (closest {_d(d_min)})")
+
+
+def _yaw_coverage(yaws: list[float], fov: float) -> float:
+    """Share of the horizon inside the field of view of at least one observation (union of arcs)."""
+    a = sorted({round(y % 360.0, 1) for y in yaws})
+    if not a:
+        return 0.0
+    gaps = [b - c for b, c in zip(a[1:] + [a[0] + 360.0], a)]
+    return min(1.0, sum(min(g, fov) for g in gaps) / 360.0)
+
+
+def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
+    """The failed stage's goal was never seen, and the agent looked at little of the horizon or covered
+    little ground (either below its threshold)."""
+    p = tr.failing_phase()
+    if p is None or not p.goal or not tr.has_masks or tr.seen(p.goal, 0, p.last, th.min_visible_px):
+        return None
+    cover = _yaw_coverage(tr.yaw[: p.last + 1], th.fov_deg)
+    c = th.area_cell_cm
+    cells = len({(math.floor(x / c), math.floor(y / c)) for x, y in tr.xy[: p.last + 1] if not math.isnan(x)})
+    narrow, small = cover < th.min_yaw_coverage, cells < th.min_area_cells
+    if not (narrow or small):
+        return None
+    turns = [s.index for s in tr.steps if s.action in ("TurnLeft", "TurnRight")]
+    what = []
+    if narrow:
+        what.append(f"looked at {100 * cover:.0f}% of the horizon (< {100 * th.min_yaw_coverage:.0f}%)")
+    if small:
+        what.append(f"stood in {cells} cell(s) of {c:.0f} cm (< {th.min_area_cells})")
+    steps = turns or [s.index for s in tr.steps[-1:]]
+    return _tag("short_sighted_exploration", steps, f"never saw {p.label} {p.goal}; " + " and ".join(what))
+
+
+def _stem(name: str) -> str:
+    return re.sub(r"[_\-\s]*\d+$", "", name).lower()
+
+
+def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
+    """Ended at, or interacted with, an object of the referent's category instead of the referent."""
+    rec, t = tr.record, tr.record.task
+    found: list[tuple[int, str]] = []
+    referent = t.target_objects[-1] if t.target_objects else None
+    x, y = tr.xy[-1]
+    located = [d for d in t.distractors if d in t.object_locations]
+    if located:
+        d_ref = footprint_dist(rec, referent, x, y) if referent else None
+        if d_ref is None:
+            d_ref = xy_dist((x, y), t.target_poses[-1])
+        near = sorted((footprint_dist(rec, d, x, y), d) for d in located)
+        dist, name = near[0]
+        if dist <= th.drift_radius_cm and dist < d_ref:
+            found.append((tr.step_of(len(tr.xy) - 1), f"ended {_d(dist)} from {name}, {_d(d_ref)} from the referent "
+                                                          f"{referent}"))
+    elif t.distractors and tr.has_masks:  # no locations recorded: the last frame shows a distractor instead
+        k = tr.last_image(0, len(tr.xy) - 1)
+        v = tr.vis[k] if k is not None else {}
+        px, name = max(((v.get(d, 0), d) for d in t.distractors), default=(0, ""))
+        if px >= th.drift_min_px and px > v.get(referent, 0):
+            found.append((tr.step_of(k), f"the last frame shows {name} ({px} px), not the referent {referent}"))
+    held_before = None
+    doors_before = dict(rec.start_door_state)
+    for s in tr.steps:
+        if s.held_object and s.held_object != held_before and t.pick_object and s.held_object != t.pick_object \
+                and _stem(s.held_object) == _stem(t.pick_object):
+            found.append((s.index, f"picked up {s.held_object} instead of {t.pick_object}"))
+        if s.action == "DropObject" and s.dropped_at and located:
+            d_t = xy_dist(s.dropped_at, t.target_poses[-1])
+            dd, name = min((footprint_dist(rec, d, s.dropped_at[0], s.dropped_at[1]), d) for d in located)
+            if d_t > t.success_radius_cm and dd <= th.drift_radius_cm:
+                found.append((s.index, f"dropped the object {_d(dd)} from {name}"))
+        if s.action == "OpenDoor" and t.door:
+            opened = [d for d, v in s.door_state.items() if v == 1 and doors_before.get(d) != 1 and d != t.door]
+            found += [(s.index, f"opened {d} instead of {t.door}") for d in opened]
+        held_before = s.held_object
+        if s.door_state:
+            doors_before = dict(s.door_state)
+    if rec.success or not found:
+        return None
+    return _tag("spatial_semantic_drift", [i for i, _ in found], "; ".join(r for _, r in found))
+
+
+def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
+    """Finish issued away from the goal (or, on multi-stage, before a correct MidwayTarget)."""
+    if not tr.score.finished:
+        return None
+    t, fin = tr.record.task, tr.steps[-1].index
+    d = xy_dist(tr.xy[-1], t.target_poses[-1])
+    why = []
+    if d > t.success_radius_cm:
+        why.append(f"Finish at step {fin} {_d(d)} from the target (radius {t.success_radius_cm:.0f})")
+    if tr.record.type == "3" and len(t.target_poses) > 1:
+        m = tr.score.midway_index
+        if m is None:
+            why.append("no MidwayTarget before Finish")
+        else:
+            d1 = xy_dist(tr.xy[m + 1], t.target_poses[0])
+            if d1 > t.success_radius_cm:
+                why.append(f"MidwayTarget at step {m} {_d(d1)} from subgoal 1")
+    if not why:
+        return None
+    midway = tr.score.midway_index if tr.record.type == "3" else None
+    return _tag("premature_finish", [fin] + ([midway] if midway is not None else []), "; ".join(why))
+
+
+def _reach(tr: Trajectory, obj: str | None, steps, th: TagThresholds) -> str:
+    """' (nearest try 420 cm from Door_04, reach 250 cm)' when the object's place is recorded."""
+    dists = [footprint_dist(tr.record, obj, *s.pose_after[:2]) for s in steps if obj and len(s.pose_after) >= 2]
+    dists = [d for d in dists if d is not None]
+    return f" (nearest try {_d(min(dists))} from {obj}, reach {th.reach_cm:.0f} cm)" if dists else ""
+
+
+def interaction_failed(tr: Trajectory, th: TagThresholds) -> dict | None:
+    """Open Door / Pick & Drop: the interaction the task needs never happened, or happened out of range."""
+    rec, t = tr.record, tr.record.task
+    last = tr.steps[-1].index if tr.steps else 0
+    if rec.type == "4.1" and t.door:
+        final = tr.steps[-1].door_state.get(t.door) if tr.steps else None
+        if final == 1:
+            return None
+        tries = [s for s in tr.steps if s.action == "OpenDoor"]
+        if not tries:
+            return _tag("interaction_failed", [last], f"OpenDoor never issued; {t.door} stayed closed")
+        return _tag("interaction_failed", [s.index for s in tries],
+                    f"OpenDoor at step(s) {', '.join(str(s.index) for s in tries)} did not open {t.door}"
+                    + _reach(tr, t.door, tries, th))
+    if rec.type == "4.2" and t.pick_object:
+        if not any(s.held_object == t.pick_object for s in tr.steps):
+            tries = [s for s in tr.steps if s.action == "PickObject"]
+            if not tries:
+                return _tag("interaction_failed", [last], f"PickObject never issued; {t.pick_object} never picked up")
+            return _tag("interaction_failed", [s.index for s in tries],
+                        f"PickObject at step(s) {', '.join(str(s.index) for s in tries)} did not pick up "
+                        f"{t.pick_object}" + _reach(tr, t.pick_object, tries, th))
+        why = drop_reason(tr.steps, t.pick_object, t.target_poses[-1], t.success_radius_cm)
+        if not why:
+            return None
+        drops = [s.index for s in tr.steps if s.action == "DropObject"]
+        if "never dropped" in why and not drops:
+            why = f"DropObject never issued; {why}"
+        return _tag("interaction_failed", drops or [last], why)
+    return None
+
+
+def timeout(tr: Trajectory, th: TagThresholds) -> dict | None:
+    if tr.record.status != "timeout":
+        return None
+    n = len(tr.steps)
+    return _tag("timeout", [n - 1] if n else [], f"no Finish within {n} steps")
+
+
+# ---- behaviour tags -----------------------------------------------------------------------------
+def stuck(tr: Trajectory, th: TagThresholds) -> dict | None:
+    """Moves in a row that went nowhere (blocked), turns and looks in between allowed."""
+    run, best = [], []
+    for s in tr.steps:
+        if s.action not in MOVES or len(s.pose_before) < 2 or len(s.pose_after) < 2:
+            continue
+        if xy_dist(s.pose_before, s.pose_after) >= th.stuck_move_cm:
+            run = []
+            continue
+        run.append(s.index)
+        if len(run) > len(best):
+            best = list(run)
+    if len(best) < th.stuck_min_moves:
+        return None
+    return _tag("stuck", best, f"{len(best)} moves in a row went nowhere (steps {best[0]}-{best[-1]})")
+
+
+def looping(tr: Trajectory, th: TagThresholds) -> dict | None:
+    """Returns to a place and heading visited before, after having left it."""
+    bins = max(1, round(360.0 / th.loop_yaw_deg))
+    c = th.loop_cell_cm
+    visited, prev, revisits = set(), None, []
+    for k, ((x, y), yaw) in enumerate(zip(tr.xy, tr.yaw)):
+        if math.isnan(x):
+            continue
+        key = (round(x / c), round(y / c), round(yaw / th.loop_yaw_deg) % bins)
+        if key == prev:
+            continue  # still there (a look, a blocked move, an invalid answer): not a return
+        if key in visited:
+            revisits.append(tr.step_of(k))
+        visited.add(key)
+        prev = key
+    if len(revisits) < th.loop_min_revisits:
+        return None
+    return _tag("looping", revisits, f"returned {len(revisits)} times to a place and heading already visited")
+
+
+def invalid_output(tr: Trajectory, th: TagThresholds) -> dict | None:
+    bad = [s for s in tr.steps if not s.valid]
+    if len(bad) < max(1, th.invalid_min_steps):
+        return None
+    reasks = sum(s.reasks for s in tr.steps)
+    return _tag("invalid_output", [s.index for s in bad],
+                f"{len(bad)} step(s) without a valid action after re-asks ({reasks} re-asks in all); "
+                f"first: {bad[0].error[:120]}")
+
+
+def api_error(record: EpisodeRecord) -> dict | None:
+    if record.status != "error" or not record.error.startswith("ModelCallError"):
+        return None
+    steps = [record.steps[-1].index] if record.steps else []
+    return _tag("api_error", steps, record.error.splitlines()[0] if record.error else "model API error")
+
+
+OUTCOME = (target_forgetting, short_sighted_exploration, spatial_semantic_drift, premature_finish,
+           interaction_failed, timeout)
+BEHAVIOUR = (stuck, looping, invalid_output)
+
+
+def tag_episode(record: EpisodeRecord, th: TagThresholds | None = None) -> list[dict]:
+    """The tags of one (scored) record, in TAG_NAMES order."""
+    th = th or TagThresholds()
+    if record.status == "error":
+        t = api_error(record)
+        return [t] if t else []
+    tr = build(record)
+    rules = BEHAVIOUR if record.success else OUTCOME + BEHAVIOUR
+    tags = [t for t in (rule(tr, th) for rule in rules) if t]
+    order = {n: i for i, n in enumerate(TAG_NAMES)}
+    return sorted(tags, key=lambda t: order[t["name"]])
+
+
+def tag_names(record: EpisodeRecord) -> list[str]:
+    return [t.get("name", "") for t in record.tags]

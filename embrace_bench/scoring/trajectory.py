@@ -1,0 +1,118 @@
+"""A compact view of one episode record for the failure tagger: where the agent was at each observation,
+what it saw, and the stages of its task (subgoals, pick then drop), all read from the record alone.
+
+Observation k is the start observation for k = 0 and the observation after step k-1 otherwise; the
+evidence for something seen in observation k is the step that produced it, `step_of(k)`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from embrace_bench.records import EpisodeRecord, StepRecord
+from embrace_bench.scoring.metrics import EpisodeScore, score_episode, xy_dist
+
+
+@dataclass
+class Phase:
+    """One stage of a task: the object the agent should be looking for and where it counts as reached."""
+
+    label: str  # "the target", "subgoal 1", "the object to pick up", ...
+    goal: str | None  # object name whose mask pixels say it was seen
+    goal_xy: tuple[float, float] | None  # where the stage counts as reached (None: unknown)
+    first: int  # first observation index of the stage
+    last: int  # last observation index (inclusive)
+    reached: bool
+
+
+@dataclass
+class Trajectory:
+    record: EpisodeRecord
+    score: EpisodeScore
+    steps: list[StepRecord]  # counted steps: up to and including the first Finish
+    xy: list[tuple[float, float]]  # per observation
+    yaw: list[float]
+    vis: list[dict[str, int] | None]  # per observation; None when it carried no image (the Finish step)
+    has_masks: bool  # any observation reported object pixels (older or foreign records may have none)
+    phases: list[Phase] = field(default_factory=list)
+
+    @staticmethod
+    def step_of(obs: int) -> int:
+        return max(obs - 1, 0)
+
+    def failing_phase(self) -> Phase | None:
+        return next((p for p in self.phases if not p.reached), None)
+
+    def seen(self, name: str | None, first: int, last: int, min_px: int) -> list[int]:
+        """Observation indices in [first, last] where `name` covered at least `min_px` mask pixels."""
+        if not name:
+            return []
+        return [k for k in range(first, last + 1) if self.vis[k] is not None and self.vis[k].get(name, 0) >= min_px]
+
+    def last_image(self, first: int, last: int) -> int | None:
+        return next((k for k in range(last, first - 1, -1) if self.vis[k] is not None), None)
+
+
+def location_xy(record: EpisodeRecord, name: str | None) -> tuple[float, float] | None:
+    loc = record.task.object_locations.get(name) if name else None
+    return (loc[0], loc[1]) if loc else None
+
+
+def footprint_dist(record: EpisodeRecord, name: str, x: float, y: float) -> float | None:
+    """XY distance from (x, y) to the object's recorded bounds (or its location point); None if unrecorded."""
+    b = record.task.object_bounds.get(name)
+    if b and len(b) >= 6:
+        dx = max(b[0] - x, 0.0, x - b[3])
+        dy = max(b[1] - y, 0.0, y - b[4])
+        return math.hypot(dx, dy)
+    loc = record.task.object_locations.get(name)
+    return math.hypot(loc[0] - x, loc[1] - y) if loc else None
+
+
+def _pose_xy(pose) -> tuple[float, float]:
+    return (float(pose[0]), float(pose[1])) if pose and len(pose) >= 2 else (math.nan, math.nan)
+
+
+def build(record: EpisodeRecord, max_steps: int = 10**9) -> Trajectory:
+    """The trajectory view of a scored (non-error) record. `max_steps` only decides score.timed_out."""
+    t = record.task
+    sc = score_episode(record.steps, t, max_steps, type_=record.type)
+    steps = record.steps[: sc.n_steps]
+    start = steps[0].pose_before if steps else None
+    xy = [_pose_xy(start)] + [_pose_xy(s.pose_after) for s in steps]
+    yaw = [float(start[4]) if start and len(start) > 4 else 0.0] + \
+          [float(s.pose_after[4]) if len(s.pose_after) > 4 else 0.0 for s in steps]
+    vis = [record.start_visible] + [None if s.action == "Finish" else s.visible for s in steps]
+    has_masks = any(v for v in vis if v)
+    tr = Trajectory(record, sc, steps, xy, yaw, vis, has_masks)
+    tr.phases = _phases(tr)
+    return tr
+
+
+def _near(tr: Trajectory, k: int, goal_xy) -> bool:
+    return goal_xy is not None and xy_dist(tr.xy[k], goal_xy) <= tr.record.task.success_radius_cm
+
+
+def _phases(tr: Trajectory) -> list[Phase]:
+    rec, t, end = tr.record, tr.record.task, len(tr.xy) - 1
+    targets, poses = t.target_objects, t.target_poses
+    final_xy = (poses[-1][0], poses[-1][1]) if poses else None
+    if rec.type == "3" and len(poses) >= 2:
+        sub1 = (poses[0][0], poses[0][1])
+        m = tr.score.midway_index
+        if m is None:
+            return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, end, False)]
+        k = m + 1  # the observation after the MidwayTarget step
+        return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, k, _near(tr, k, sub1)),
+                Phase("subgoal 2", targets[1] if len(targets) > 1 else None, final_xy, k, end, _near(tr, end, final_xy))]
+    if rec.type == "4.2" and t.pick_object:
+        pick = next((i + 1 for i, s in enumerate(tr.steps) if s.held_object == t.pick_object), None)
+        phase1 = Phase("the object to pick up", t.pick_object, location_xy(rec, t.pick_object), 0,
+                       end if pick is None else pick, pick is not None)
+        if pick is None:
+            return [phase1]
+        drop = targets[-1] if len(targets) > 1 else None
+        return [phase1, Phase("the drop target", drop, final_xy, pick, end, _near(tr, end, final_xy))]
+    goal = t.door if rec.type == "4.1" and t.door else (targets[0] if targets else None)
+    label = "the door" if rec.type == "4.1" else "the target"
+    return [Phase(label, goal, final_xy, 0, end, _near(tr, end, final_xy))]

@@ -1,0 +1,284 @@
+"""Failure tags on hand-built trajectories: for every tag one that must carry it and one that must not;
+thresholds from config; the oracle gets no tags on a sample of the embedded suite, with real masks."""
+import pytest
+
+from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
+from embrace_bench.scoring.failures import TAG_NAMES, TagThresholds, tag_episode
+from embrace_bench.scoring.metrics import rescore
+
+SEEN = 500  # mask pixels of an object in plain view
+
+
+def traj(*moves, start=(0.0, 0.0, 0.0)):
+    """Steps from (action, x, y, yaw[, {field: value}]) tuples; `visible` etc. go in the dict."""
+    steps, before = [], [start[0], start[1], 90.0, 0.0, start[2], 0.0]
+    for i, (a, x, y, yaw, *extra) in enumerate(moves):
+        after = [float(x), float(y), 90.0, 0.0, float(yaw), 0.0]
+        s = StepRecord(index=i, action=a, valid=a is not None, pose_before=before, pose_after=after,
+                       raw_response=f"<action>{a}</action>")
+        for k, v in (extra[0] if extra else {}).items():
+            setattr(s, k, v)
+        steps.append(s)
+        before = after
+    return steps
+
+
+def record(steps, type_="0", targets=(("T", 1000, 0),), max_steps=32, start_visible=None, **task_kw):
+    """A scored record: the task's targets are (name, x, y); success/status come from the metrics."""
+    info = TaskInfo(instruction="go", target_poses=[[x, y, 0, 0, 0, 0] for _, x, y in targets],
+                    target_objects=[n for n, _, _ in targets], **task_kw)
+    rec = EpisodeRecord(task_id="t", type=type_, split="id", map="m", model="x", status="finished", success=False,
+                        gde_cm=0.0, sspl=0.0, n_steps=len(steps), s_opt=3, task=info, steps=steps,
+                        start_visible=start_visible or {})
+    return rescore(rec, max_steps)
+
+
+def names(rec, th=None):
+    return [t["name"] for t in tag_episode(rec, th)]
+
+
+def tag(rec, name):
+    return next(t for t in tag_episode(rec) if t["name"] == name)
+
+
+def fwd(x, y=0, yaw=0, **kw):
+    return ("MoveForward", x, y, yaw, kw)
+
+
+# ---- target_forgetting ------------------------------------------------------------------------
+def test_forgetting_seen_then_lost_and_never_reacquired():
+    rec = record(traj(fwd(235, visible={"T": SEEN}), ("TurnLeft", 235, 0, -30, {"visible": {}}),
+                      ("TurnLeft", 235, 0, -60), ("Finish", 235, 0, -60)), start_visible={"T": SEEN})
+    t = tag(rec, "target_forgetting")
+    assert t["steps"] == [0, 1, 3] and "lost it at step 1 and never saw it again" in t["reason"]
+
+
+def test_no_forgetting_when_the_target_stays_in_view_or_was_never_seen():
+    in_view = record(traj(fwd(235, visible={"T": SEEN}), ("Finish", 235, 0, 0)), start_visible={"T": SEEN})
+    never = record(traj(fwd(235), ("Finish", 235, 0, 0)))
+    assert "target_forgetting" not in names(in_view) and "target_forgetting" not in names(never)
+    # Lost from view at the goal (too close to see) is a success, not forgetting.
+    at_goal = record(traj(fwd(800, visible={"T": SEEN}), ("MoveForward", 900, 0, 0, {"visible": {}}),
+                          ("Finish", 900, 0, 0)))
+    assert at_goal.success and names(at_goal) == []
+
+
+def test_forgetting_when_moving_away_from_a_target_still_in_view():
+    v = {"visible": {"T": SEEN}}
+    rec = record(traj(fwd(600, **v), ("MoveBackward", 300, 0, 0, v), ("MoveBackward", 0, 0, 0, v),
+                      ("Finish", 0, 0, 0)))
+    assert "kept it in view but moved away" in tag(rec, "target_forgetting")["reason"]
+
+
+def test_multistage_second_goal_abandoned_after_the_first():
+    targets = (("A", 500, 0), ("B", 500, 2000))
+    abandoned = record(traj(fwd(500), ("MidwayTarget", 500, 0, 0), ("TurnRight", 500, 0, 90),
+                            ("TurnRight", 500, 0, 180), fwd(300, 0, 180), ("Finish", 300, 0, 180)),
+                       type_="3", targets=targets)
+    t = tag(abandoned, "target_forgetting")
+    assert t["steps"] == [1, 5] and "subgoal 2 abandoned" in t["reason"]
+    progressed = record(traj(fwd(500), ("MidwayTarget", 500, 0, 0), ("TurnRight", 500, 0, 90),
+                             fwd(500, 1000, 90), ("Finish", 500, 1000, 90)), type_="3", targets=targets)
+    assert "target_forgetting" not in names(progressed)
+
+
+# ---- short_sighted_exploration ------------------------------------------------------------------
+def test_short_sighted_when_target_never_seen_and_little_scanned():
+    rec = record(traj(fwd(235), fwd(470), ("Finish", 470, 0, 0)), start_visible={"Other": SEEN})
+    t = tag(rec, "short_sighted_exploration")
+    assert "never saw the target T" in t["reason"] and "25% of the horizon" in t["reason"]
+
+
+def test_no_short_sighted_after_a_full_scan_and_a_walk_or_when_seen():
+    turns = [("TurnLeft", 0, 0, -30 * (i + 1)) for i in range(11)]
+    walk = [fwd(235 * (i + 1), 0, -330) for i in range(4)]
+    scanned = record(traj(*turns, *walk, ("Finish", 940, 0, -330)), start_visible={"Other": SEEN})
+    assert "short_sighted_exploration" not in names(scanned)
+    seen = record(traj(fwd(235, visible={"T": SEEN}), ("Finish", 235, 0, 0)))
+    assert "short_sighted_exploration" not in names(seen)
+    no_masks = record(traj(fwd(235), ("Finish", 235, 0, 0)))  # a record without mask data: no vision tags
+    assert "short_sighted_exploration" not in names(no_masks)
+
+
+# ---- spatial_semantic_drift ----------------------------------------------------------------------
+def _drift_task(**kw):
+    return dict(distractors=["T_02"], object_locations={"T": [1000, 0, 0], "T_02": [0, 1000, 0]}, **kw)
+
+
+def test_drift_ended_at_a_same_category_distractor():
+    rec = record(traj(("TurnRight", 0, 0, 90), fwd(0, 800, 90), ("Finish", 0, 800, 90)), **_drift_task())
+    t = tag(rec, "spatial_semantic_drift")
+    assert t["steps"] == [2] and "from T_02" in t["reason"] and "referent T" in t["reason"]
+
+
+def test_no_drift_when_ending_elsewhere_or_succeeding():
+    rec = record(traj(fwd(235), ("Finish", 235, 0, 0)), **_drift_task())
+    assert "spatial_semantic_drift" not in names(rec)
+    ok = record(traj(fwd(900), ("Finish", 900, 0, 0)), **_drift_task())
+    assert ok.success and "spatial_semantic_drift" not in names(ok)
+
+
+def test_drift_picked_the_wrong_object_and_opened_the_wrong_door():
+    pick = record(traj(("PickObject", 0, 0, 0, {"held_object": "Bag_02"}), ("Finish", 0, 0, 0)), type_="4.2",
+                  targets=(("Bag_01", 0, 0), ("Bin", 500, 0)), pick_object="Bag_01")
+    assert "picked up Bag_02 instead of Bag_01" in tag(pick, "spatial_semantic_drift")["reason"]
+    door = record(traj(("OpenDoor", 0, 0, 0, {"door_state": {"D1": 0, "D2": 1}}), ("Finish", 0, 0, 0)),
+                  type_="4.1", targets=(("D1", 0, 0),), door="D1")
+    assert "opened D2 instead of D1" in tag(door, "spatial_semantic_drift")["reason"]
+
+
+def test_drift_falls_back_to_the_last_frame_without_recorded_places():
+    rec = record(traj(fwd(235, visible={"T_02": 5000, "T": 10}), ("Finish", 235, 0, 0)), distractors=["T_02"])
+    assert "last frame shows T_02" in tag(rec, "spatial_semantic_drift")["reason"]
+    small = record(traj(fwd(235, visible={"T_02": 100}), ("Finish", 235, 0, 0)), distractors=["T_02"])
+    assert "spatial_semantic_drift" not in names(small)
+
+
+# ---- stuck, looping -------------------------------------------------------------------------------
+def test_stuck_on_moves_that_go_nowhere():
+    blocked = [fwd(0, collided=True), ("TurnLeft", 0, 0, -30), fwd(0, 0, -30), fwd(5, 0, -30)]
+    rec = record(traj(*blocked, ("Finish", 5, 0, -30)))
+    t = tag(rec, "stuck")
+    assert t["steps"] == [0, 2, 3]
+
+
+def test_not_stuck_when_moves_move_or_blocks_are_few():
+    rec = record(traj(fwd(0), fwd(235), fwd(235), fwd(470), ("Finish", 470, 0, 0)))
+    assert "stuck" not in names(rec)
+
+
+def test_looping_on_returns_to_the_same_place_and_heading():
+    osc = [("TurnLeft", 0, 0, -30), ("TurnRight", 0, 0, 0)] * 3
+    rec = record(traj(*osc, ("Finish", 0, 0, 0)))
+    t = tag(rec, "looping")
+    assert t["steps"] == [1, 2, 3, 4, 5] and "returned 5 times" in t["reason"]
+
+
+def test_no_looping_for_a_straight_path_or_standing_still():
+    rec = record(traj(fwd(235), fwd(470), ("LookUp", 470, 0, 0), ("LookDown", 470, 0, 0), fwd(470), fwd(705),
+                      ("Finish", 705, 0, 0)))
+    assert "looping" not in names(rec)
+
+
+# ---- premature_finish ------------------------------------------------------------------------------
+def test_premature_finish_far_from_the_target():
+    rec = record(traj(fwd(235), ("Finish", 235, 0, 0)))
+    assert tag(rec, "premature_finish")["reason"] == "Finish at step 1 765 cm from the target (radius 300)"
+
+
+def test_no_premature_finish_on_timeout_or_at_the_target():
+    rec = record(traj(*[("TurnLeft", 0, 0, 0)] * 3), max_steps=3)
+    assert "premature_finish" not in names(rec) and "timeout" in names(rec)
+    assert "premature_finish" not in names(record(traj(fwd(800), ("Finish", 800, 0, 0))))
+
+
+def test_premature_finish_multistage_without_midway():
+    rec = record(traj(fwd(500), ("Finish", 500, 0, 0)), type_="3", targets=(("A", 0, 0), ("B", 500, 0)))
+    assert "no MidwayTarget before Finish" in tag(rec, "premature_finish")["reason"]
+
+
+# ---- interaction_failed -------------------------------------------------------------------------------
+def test_interaction_door_out_of_range_and_never_issued():
+    kw = dict(type_="4.1", targets=(("D1", 500, 0),), door="D1", object_locations={"D1": [1400, 0, 0]})
+    far = record(traj(fwd(500, door_state={"D1": 0}), ("OpenDoor", 500, 0, 0, {"door_state": {"D1": 0}}),
+                      ("Finish", 500, 0, 0, {"door_state": {"D1": 0}})), **kw)
+    t = tag(far, "interaction_failed")
+    assert t["steps"] == [1] and "nearest try 900 cm from D1, reach 250 cm" in t["reason"]
+    never = record(traj(fwd(500), ("Finish", 500, 0, 0)), **kw)
+    assert tag(never, "interaction_failed")["reason"].startswith("OpenDoor never issued")
+
+
+def test_no_interaction_failed_when_the_door_opened_or_the_type_needs_none():
+    kw = dict(type_="4.1", targets=(("D1", 500, 0),), door="D1")
+    opened = record(traj(fwd(100), ("OpenDoor", 100, 0, 0, {"door_state": {"D1": 1}}),
+                         ("Finish", 100, 0, 0, {"door_state": {"D1": 1}})), **kw)
+    assert not opened.success and "interaction_failed" not in names(opened)  # failed, but not by the door
+    assert "interaction_failed" not in names(record(traj(fwd(235), ("Finish", 235, 0, 0))))
+
+
+def test_interaction_pick_and_drop():
+    kw = dict(type_="4.2", targets=(("Bag", 0, 0), ("Bin", 1000, 0)), pick_object="Bag")
+    no_pick = record(traj(("PickObject", 0, 0, 0), ("Finish", 0, 0, 0)), **kw)
+    assert "did not pick up Bag" in tag(no_pick, "interaction_failed")["reason"]
+    no_drop = record(traj(("PickObject", 0, 0, 0, {"held_object": "Bag"}), fwd(900, held_object="Bag"),
+                          ("Finish", 900, 0, 0, {"held_object": "Bag"})), **kw)
+    assert tag(no_drop, "interaction_failed")["reason"].startswith("DropObject never issued")
+    far_drop = record(traj(("PickObject", 0, 0, 0, {"held_object": "Bag"}),
+                           ("DropObject", 0, 0, 0, {"dropped_at": [80, 0, 0]}), ("Finish", 0, 0, 0)), **kw)
+    assert tag(far_drop, "interaction_failed")["steps"] == [1]
+    done = record(traj(("PickObject", 0, 0, 0, {"held_object": "Bag"}), fwd(900, held_object="Bag"),
+                       ("DropObject", 900, 0, 0, {"dropped_at": [980, 0, 0]}), ("Finish", 900, 0, 0)), **kw)
+    assert done.success and names(done) == []
+
+
+# ---- invalid_output, timeout, api_error -----------------------------------------------------------------
+def test_invalid_output_names_the_steps():
+    rec = record(traj((None, 0, 0, 0, {"error": "no <action>...</action> tag", "reasks": 3}), fwd(800),
+                      ("Finish", 800, 0, 0)))
+    t = tag(rec, "invalid_output")
+    assert rec.success and t["steps"] == [0] and "3 re-asks" in t["reason"] and "no <action>" in t["reason"]
+    assert "invalid_output" not in names(record(traj(fwd(800, reasks=1), ("Finish", 800, 0, 0))))
+
+
+def test_timeout_only_at_the_step_limit():
+    rec = record(traj(*[("TurnLeft", 0, 0, 0)] * 4), max_steps=4)
+    assert tag(rec, "timeout") == {"name": "timeout", "steps": [3], "reason": "no Finish within 4 steps"}
+    assert "timeout" not in names(record(traj(("TurnLeft", 0, 0, 0)), max_steps=4))
+
+
+def test_api_error_only_for_model_failures():
+    base = record(traj())
+    api = EpisodeRecord(**{**base.__dict__, "status": "error", "error": "ModelCallError: 429 after 4 retries\nmore"})
+    engine = EpisodeRecord(**{**base.__dict__, "status": "error", "error": "EngineError: engine died"})
+    assert tag_episode(api) == [{"name": "api_error", "steps": [], "reason": "ModelCallError: 429 after 4 retries"}]
+    assert tag_episode(engine) == []
+
+
+def test_every_tag_name_is_covered_and_reasons_are_one_line():
+    rec = record(traj((None, 0, 0, 0, {"error": "line1\nline2</script>"}), ("Finish", 0, 0, 0)))
+    t = tag(rec, "invalid_output")
+    assert "\n" not in t["reason"]
+    assert len(TAG_NAMES) == 10 and len(set(TAG_NAMES)) == 10
+
+
+# ---- thresholds ------------------------------------------------------------------------------------
+def test_thresholds_change_the_verdict():
+    osc = [("TurnLeft", 0, 0, -30), ("TurnRight", 0, 0, 0)] * 3
+    rec = record(traj(*osc, ("Finish", 800, 0, 0)))
+    assert "looping" in names(rec) and "looping" not in names(rec, TagThresholds(loop_min_revisits=6))
+
+
+@pytest.mark.parametrize("cfg, needle", [
+    ({"nope": 1}, "unknown setting 'tags.nope'"),
+    ({"stuck_min_moves": 2.5}, "tags.stuck_min_moves must be an integer >= 0, not 2.5"),
+    ({"forget_margin_cm": "far"}, "tags.forget_margin_cm must be a number >= 0, not 'far'"),
+    ({"min_yaw_coverage": 2}, "tags.min_yaw_coverage must be between 0 and 1"),
+    ({"loop_cell_cm": 0}, "tags.loop_cell_cm must be > 0"),
+])
+def test_bad_thresholds_are_one_line_errors(cfg, needle):
+    with pytest.raises(ValueError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+        TagThresholds.from_config(cfg)
+    assert TagThresholds.from_config({"stuck_min_moves": 4}).stuck_min_moves == 4
+
+
+# ---- the oracle on the embedded suite ------------------------------------------------------------------
+def test_oracle_gets_no_tags_on_a_sample_of_every_type_and_split_with_real_masks():
+    from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
+    from embrace_bench.episode import EpisodeSettings, run_episode
+    from embrace_bench.models.oracle import OracleAgent
+    from embrace_bench.tasks.model import TYPES
+    from embrace_bench.tasks.suite import load_embedded
+    from embrace_bench.world.engine import EmbeddedEngine
+
+    from test_baselines import _InProcessClient
+
+    env = UnrealEnv(_InProcessClient(EmbeddedEngine("numpy", width=96, height=72)), EnvConfig(width=96, height=72))
+    tasks = load_embedded(("id", "ood")).tasks
+    sample = [t for s in ("id", "ood") for ty in TYPES for t in [x for x in tasks if (x.split, x.Type) == (s, ty)][:2]]
+    seen_any = 0
+    for task in sample:
+        rec = run_episode(env, OracleAgent(), task, "oracle", EpisodeSettings())
+        assert rec.success and rec.tags == [], (task.task_id, rec.tags)
+        assert set(task.GenAI_Target_Object) <= set(rec.task.object_locations)
+        seen_any += any(s.visible.get(task.GenAI_Target_Object[-1]) for s in rec.steps)
+    assert len(sample) == 24 and seen_any >= 12  # the masks are real: targets do show up
