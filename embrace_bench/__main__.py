@@ -10,6 +10,9 @@ CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("model", "env", "suite", "split", "prompt", "runner", "tags")
 SUBCOMMANDS = {
     "score": "embrace_bench.scoring.cli:score_main",
+    "leaderboard": "embrace_bench.report.cli:leaderboard_main",
+    "view": "embrace_bench.report.cli:view_main",
+    "compare": "embrace_bench.report.cli:compare_main",
 }
 
 

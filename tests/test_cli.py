@@ -51,6 +51,8 @@ def test_oracle_run_writes_records_that_score_to_success(tmp_path):
     (["runner.workers=abc"], "runner.workers must be an integer >= 1, not 'abc'"),
     (["env.renderer=vulkan"], "env.renderer must be one of auto, gl, numpy, not 'vulkan'"),
     (["suite.limit=0"], "suite.limit must be a positive number, not 0"),
+    (["tags.nope=1"], "unknown setting 'tags.nope' for tags=default"),
+    (["tags.stuck_min_moves=-1"], "tags.stuck_min_moves must be an integer >= 0, not -1"),
 ])
 def test_bad_input_is_one_clear_line(args, needle, tmp_path):
     p = _run(*args, f"hydra.run.dir={tmp_path / 'r'}")
@@ -68,9 +70,13 @@ def test_multirun_sweeps_models_into_one_dir_per_job(tmp_path):
     p = _run("-m", "model=oracle,random", "suite.limit=2", "env.renderer=numpy", "env.width=64", "env.height=48",
              f"hydra.sweep.dir={tmp_path}")
     assert p.returncode == 0, p.stderr[-2000:]
-    jobs = sorted(d.name for d in tmp_path.iterdir() if d.is_dir())
+    jobs = sorted(d.name for d in tmp_path.iterdir() if d.is_dir() and d.name != "leaderboards")
     assert jobs == ["0_oracle_id", "1_random_id"]
     assert all(len((tmp_path / j / "episodes.jsonl").read_text().splitlines()) == 2 for j in jobs)
+    # The end-of-sweep callback wrote one board with both models.
+    md = (tmp_path / "leaderboards" / "embedded-id.md").read_text()
+    assert "| oracle | 2 | 0 | 100.0 (34–100) |" in md and "| random | 2 |" in md
+    assert {p.suffix for p in (tmp_path / "leaderboards").iterdir()} == {".md", ".csv", ".tex", ".html"}
 
 
 def test_score_missing_dir_is_one_line(tmp_path):

@@ -43,7 +43,7 @@ def _differs(a, b) -> bool:
     return a != b
 
 
-def _disagreements(before: list[EpisodeRecord], after: list[EpisodeRecord]) -> str:
+def metric_disagreements(before: list[EpisodeRecord], after: list[EpisodeRecord]) -> str:
     """One warning naming the records whose stored metrics differ from the recomputed ones."""
     keys = ("success", "gde_cm", "sspl", "n_steps", "status")
     ids = [a.task_id for a, b in zip(before, after) if any(_differs(getattr(a, k), getattr(b, k)) for k in keys)]
@@ -71,7 +71,7 @@ def rescore_run(run_dir: Path, max_steps: int | None = None) -> Report:
     elif max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, not {max_steps}")
     rescored = [rescore(r, max_steps) for r in records]
-    w = _disagreements(records, rescored)
+    w = metric_disagreements(records, rescored)
     if w:
         warnings.append(w)
     report = aggregate(rescored)

@@ -1,0 +1,123 @@
+"""A recorded run as the report commands see it: manifest, records re-scored and re-tagged offline.
+
+Offline commands (leaderboard, compare, view) never trust the stored metrics or tags blindly: they
+recompute both from the steps, with the run's own max_steps and tag thresholds (from its manifest), and
+warn when the stored values differ. So a tagger fix applies to old runs, and a run scored by an older
+harness is reported by today's rules.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from embrace_bench.records import EpisodeRecord, RecordFileError, read_records
+from embrace_bench.scoring.failures import TagThresholds, tag_episode
+from embrace_bench.scoring.metrics import rescore
+from embrace_bench.scoring.rescore import metric_disagreements, run_max_steps
+
+
+@dataclass
+class Run:
+    run_dir: Path
+    manifest: dict
+    records: list[EpisodeRecord]  # re-scored and re-tagged
+    warnings: list[str] = field(default_factory=list)
+    label: str = ""  # how tables name it: the model, made unique across the runs of one table
+
+    @property
+    def suite(self) -> str:
+        return str(self.manifest.get("suite") or "unknown")
+
+    @property
+    def model(self) -> str:
+        m = self.manifest.get("model")
+        if isinstance(m, dict) and m.get("name"):
+            return str(m["name"])
+        return self.records[0].model if self.records else self.run_dir.name
+
+    def facts(self) -> dict[str, str]:
+        """What a reader needs to reproduce the row: model snapshot, prompt, suite, harness."""
+        m = self.manifest
+        model = m.get("model") if isinstance(m.get("model"), dict) else {}
+        prompt = m.get("prompt") if isinstance(m.get("prompt"), dict) else {}
+        snapshot = model.get("snapshot") or model.get("path") or model.get("name") or self.model
+        adapter = model.get("adapter", "")
+        return {"model": self.label or self.model, "snapshot": f"{snapshot}" + (f" ({adapter})" if adapter else ""),
+                "prompt": str(prompt.get("name", "")), "suite": self.suite,
+                "suite_hash": str(m.get("suite_hash", "")), "split": str(m.get("split", "")),
+                "harness": str(m.get("harness_version", "")), "git_sha": str(m.get("git_sha", ""))[:10],
+                "started": str(m.get("started", ""))[:19], "run": self.run_dir.name}
+
+
+def tag_thresholds(manifest: dict) -> tuple[TagThresholds, str]:
+    """The thresholds the run used (manifest "tags"), else the defaults; plus a warning if unusable."""
+    cfg = manifest.get("tags")
+    if cfg is None:
+        return TagThresholds(), ""
+    try:
+        return TagThresholds.from_config(cfg), ""
+    except (ValueError, TypeError) as exc:
+        return TagThresholds(), f"manifest tag thresholds unusable ({exc}); using the defaults"
+
+
+def _tag_disagreements(stored: list[list[str]], records: list[EpisodeRecord]) -> str:
+    ids = [r.task_id for s, r in zip(stored, records) if s != [t["name"] for t in r.tags]]
+    if not ids:
+        return ""
+    more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+    return (f"{len(ids)} record(s) stored tags that differ from the recomputed ones ({', '.join(ids[:5])}{more}); "
+            "the recomputed tags are reported")
+
+
+def load_run(run_dir: Path) -> Run:
+    """Raises RecordFileError naming the path when the directory or its episodes file is missing."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RecordFileError(f"run directory not found: {run_dir}")
+    records, warnings = read_records(run_dir / "episodes.jsonl")
+    manifest: dict = {}
+    try:
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        warnings.append(f"no manifest in {run_dir}: suite, model facts and thresholds unknown")
+    except (OSError, json.JSONDecodeError) as exc:
+        warnings.append(f"unreadable manifest in {run_dir} ({exc})")
+    if not isinstance(manifest, dict):
+        manifest = {}
+        warnings.append(f"{run_dir}/manifest.json is not a JSON object")
+    max_steps, w = run_max_steps(run_dir)
+    if w and manifest:
+        warnings.append(w)
+    th, w = tag_thresholds(manifest)
+    if w:
+        warnings.append(w)
+    stored_tags = [[t.get("name") for t in r.tags if isinstance(t, dict)] for r in records]
+    rescored = [rescore(r, max_steps) for r in records]
+    w = metric_disagreements(records, rescored)
+    if w:
+        warnings.append(w)
+    for r in rescored:
+        r.tags = tag_episode(r, th)
+    w = _tag_disagreements(stored_tags, rescored)
+    if w:
+        warnings.append(w)
+    return Run(run_dir, manifest, _latest(rescored), warnings)
+
+
+def _latest(records: list[EpisodeRecord]) -> list[EpisodeRecord]:
+    """One record per task: a resumed run may hold an error record and, later, the retried episode."""
+    by_task: dict[str, EpisodeRecord] = {}
+    for r in records:
+        if r.task_id not in by_task or by_task[r.task_id].status == "error" or r.status != "error":
+            by_task[r.task_id] = r
+    return list(by_task.values())
+
+
+def label_runs(runs: list[Run]) -> None:
+    """Table labels: the model name, with the run directory added where two runs share a model."""
+    counts: dict[str, int] = {}
+    for r in runs:
+        counts[r.model] = counts.get(r.model, 0) + 1
+    for r in runs:
+        r.label = r.model if counts[r.model] == 1 else f"{r.model} ({r.run_dir.name})"
