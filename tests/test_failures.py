@@ -48,9 +48,14 @@ def fwd(x, y=0, yaw=0, **kw):
 # ---- target_forgetting ------------------------------------------------------------------------
 def test_forgetting_seen_then_lost_and_never_reacquired():
     rec = record(traj(fwd(235, visible={"T": SEEN}), ("TurnLeft", 235, 0, -30, {"visible": {}}),
-                      ("TurnLeft", 235, 0, -60), ("Finish", 235, 0, -60)), start_visible={"T": SEEN})
+                      ("TurnLeft", 235, 0, -60), ("TurnLeft", 235, 0, -90), ("Finish", 235, 0, -90)),
+                 start_visible={"T": SEEN})
     t = tag(rec, "target_forgetting")
-    assert t["steps"] == [0, 1, 3] and "lost it at step 1 and never saw it again" in t["reason"]
+    assert t["steps"] == [0, 1, 4] and "lost it at step 1 and never saw it again (3 frames)" in t["reason"]
+    # Out of view for only the last two frames before Finish: too brief to call it forgotten.
+    brief = record(traj(fwd(235, visible={"T": SEEN}), ("TurnLeft", 235, 0, -30), ("TurnLeft", 235, 0, -60),
+                        ("Finish", 235, 0, -60)), start_visible={"T": SEEN})
+    assert "target_forgetting" not in names(brief)
 
 
 def test_no_forgetting_when_the_target_stays_in_view_or_was_never_seen():
@@ -114,6 +119,15 @@ def test_drift_ended_at_a_same_category_distractor():
 def test_no_drift_when_ending_elsewhere_or_succeeding():
     rec = record(traj(fwd(235), ("Finish", 235, 0, 0)), **_drift_task())
     assert "spatial_semantic_drift" not in names(rec)
+    # Starting next to a distractor and stopping there is a premature finish, not a drift towards it.
+    stayed = record(traj(("TurnLeft", 0, 800, -30), ("Finish", 0, 800, -30), start=(0, 800, 0)), **_drift_task())
+    assert "spatial_semantic_drift" not in names(stayed) and "premature_finish" in names(stayed)
+    # Pick & Drop: ending at a distractor of the drop target before picking the object up is not drift.
+    kw = _drift_task(pick_object="Bag")
+    kw["object_locations"]["Bag"] = [-500, 0, 0]
+    early = record(traj(("TurnRight", 0, 0, 90), fwd(0, 800, 90), ("Finish", 0, 800, 90)), type_="4.2",
+                   targets=(("Bag", -500, 0), ("T", 1000, 0)), **kw)
+    assert "spatial_semantic_drift" not in names(early)
     ok = record(traj(fwd(900), ("Finish", 900, 0, 0)), **_drift_task())
     assert ok.success and "spatial_semantic_drift" not in names(ok)
 

@@ -310,3 +310,20 @@ def test_score_main_exit_codes_and_json(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("embrace-bench score: error: ") and "missing" in err[0]
     assert score_main([str(d), "--max-steps", "0"]) == 2
+
+
+def test_bootstrap_large_groups_match_exact_resampling(monkeypatch):
+    """Above EXACT_BOOTSTRAP_MAX_N the multinomial (few distinct values) and normal (continuous) forms agree
+    with index resampling to within its own Monte Carlo noise."""
+    import numpy as np
+
+    from embrace_bench.scoring import metrics
+
+    rng = np.random.default_rng(3)
+    for v in (rng.uniform(0, 3000, 5000), (rng.random(5000) < 0.3).astype(float), rng.integers(1, 33, 5000)):
+        fast = bootstrap_ci(v)
+        monkeypatch.setattr(metrics, "EXACT_BOOTSTRAP_MAX_N", 10**9)
+        exact = bootstrap_ci(v)
+        monkeypatch.setattr(metrics, "EXACT_BOOTSTRAP_MAX_N", 2000)
+        width = exact[1] - exact[0]
+        assert abs(fast[0] - exact[0]) < 0.08 * width and abs(fast[1] - exact[1]) < 0.08 * width

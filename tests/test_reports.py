@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -235,3 +236,24 @@ def test_viewer_in_a_browser_renders_hostile_text_as_text(tmp_path, capsys):
     assert "premature_finish" in dom and "Finish at step 0" in dom  # the script ran and drew the episode
     assert "&lt;img src=x onerror=alert(1)&gt;" in dom and "<img src=\"x\"" not in dom and "<img src=x" not in dom
     assert "<svg onload" not in dom
+
+
+# ---- the documented CI example ---------------------------------------------------------------------
+def _regression(out, *overrides):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(["bash", "examples/github-actions/regression.sh", str(out), *overrides], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_github_actions_regression_example_passes_and_catches_a_broken_harness(tmp_path):
+    """The exact script the workflow runs: the replay of the committed baseline reproduces it (exit 0);
+    a harness that scores differently (here a 1 cm success radius) loses every success and fails (exit 1)."""
+    wf = (ROOT / "examples/github-actions/regression.yml").read_text()
+    assert "bash examples/github-actions/regression.sh results/ci-replay" in wf
+    ok = _regression(tmp_path / "ok")
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    md = (tmp_path / "ok" / "compare.md").read_text()
+    assert "✅" in md and "24 tasks paired" in md and "| 0 / 0 |" in md
+    broken = _regression(tmp_path / "broken", "runner.success_radius_cm=1")
+    assert broken.returncode == 1, broken.stderr[-2000:]
+    assert "SR dropped significantly" in (tmp_path / "broken" / "compare.md").read_text()

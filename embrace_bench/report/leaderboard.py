@@ -91,13 +91,13 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def make_entry(run: Run, split: str, records: list[EpisodeRecord]) -> Entry:
-    tag_counts: dict[str, Counter] = {"all": Counter()}
-    n_by_type: Counter = Counter()
+    tag_counts: dict[str, Counter] = {}
+    n_by_type = Counter(r.type for r in records)
     for r in records:
-        names = {t["name"] for t in r.tags}
-        for key in (r.type, "all"):
-            n_by_type[key] += 1
-            tag_counts.setdefault(key, Counter()).update(names)
+        if r.tags:
+            tag_counts.setdefault(r.type, Counter()).update({t["name"] for t in r.tags})
+    tag_counts["all"] = sum(tag_counts.values(), Counter())
+    n_by_type["all"] = len(records)
     e = Entry(run, split, records, aggregate(records), tag_counts, dict(n_by_type))
     e.cost_usd = sum(r.cost_usd for r in records)
     n_success = sum(bool(r.success) for r in records if r.status != "error")

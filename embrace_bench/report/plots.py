@@ -53,8 +53,8 @@ def sr_per_type(board: Board) -> str:
                 continue
             xs.append(j - 0.4 + width * (i + 0.5))
             ys.append(100 * r.sr)
-            lo.append(100 * (r.sr - r.sr_ci[0]))
-            hi.append(100 * (r.sr_ci[1] - r.sr))
+            lo.append(max(0.0, 100 * (r.sr - r.sr_ci[0])))  # rounding can put a bound a hair past SR
+            hi.append(max(0.0, 100 * (r.sr_ci[1] - r.sr)))
         ax.bar(xs, ys, width * 0.92, yerr=[lo, hi], capsize=2, label=e.label, error_kw={"lw": 0.8})
     for k, ref in enumerate(board.references):
         pts = [(j, 100 * ref.by_type[t]["sr"]) for j, t in enumerate(types) if t in ref.by_type]

@@ -36,11 +36,13 @@ class TagThresholds:
 
     min_visible_px: int = 50  # an object counts as seen with at least this many mask pixels
     forget_margin_cm: float = 200.0  # "ended farther than its closest approach" by more than this
+    forget_min_unseen: int = 3  # "never reacquired": out of view for at least this many frames at the end
     fov_deg: float = 90.0  # horizontal field of view, for the share of the horizon the agent looked at
     min_yaw_coverage: float = 0.75  # exploration looked at less than this share of the horizon ...
     area_cell_cm: float = 250.0  # ... or stood in fewer than `min_area_cells` cells of this size
     min_area_cells: int = 4
-    drift_radius_cm: float = 300.0  # "at" a distractor: within this distance of its footprint
+    drift_radius_cm: float = 300.0  # "at" a distractor: within this distance of its footprint ...
+    drift_min_approach_cm: float = 100.0  # ... having come at least this much closer to it than at the start
     drift_min_px: int = 2000  # no recorded locations: a distractor filling this much of the last frame
     stuck_move_cm: float = 20.0  # a move that displaced the agent less than this went nowhere
     stuck_min_moves: int = 3  # this many moves in a row that went nowhere (turns may come between)
@@ -105,16 +107,17 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     seen = tr.seen(p.goal, p.first, p.last, th.min_visible_px)
     if not seen:
         return None
-    last_img = tr.last_image(p.first, p.last)
-    lost = last_img is not None and last_img > seen[-1]
-    d_min = min(xy_dist(tr.xy[k], p.goal_xy) for k in range(seen[0], p.last + 1))
+    unseen = [k for k in range(seen[-1] + 1, p.last + 1) if tr.vis[k] is not None]
+    lost = len(unseen) >= max(1, th.forget_min_unseen)
+    gx, gy = p.goal_xy
+    d_min = min(math.hypot(x - gx, y - gy) for x, y in tr.xy[seen[0]: p.last + 1])
     farther = d_end > d_min + th.forget_margin_cm
     if not (lost or farther):
         return None
     first = f"saw {p.label} {p.goal} at {'the start' if seen[0] == 0 else f'step {tr.step_of(seen[0])}'}"
     if lost:
-        gone = next(k for k in range(seen[-1] + 1, p.last + 1) if tr.vis[k] is not None)
-        how = f"lost it at step {tr.step_of(gone)} and never saw it again"
+        gone = unseen[0]
+        how = f"lost it at step {tr.step_of(gone)} and never saw it again ({len(unseen)} frames)"
         steps = [tr.step_of(seen[0]), tr.step_of(gone), tr.step_of(p.last)]
     else:
         gone, how = None, "kept it in view but moved away"
@@ -135,7 +138,7 @@ def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
     """The failed stage's goal was never seen, and the agent looked at little of the horizon or covered
     little ground (either below its threshold)."""
     p = tr.failing_phase()
-    if p is None or not p.goal or not tr.has_masks or tr.seen(p.goal, 0, p.last, th.min_visible_px):
+    if p is None or not p.goal or not tr.has_masks or tr.ever_seen(p.goal, p.last, th.min_visible_px):
         return None
     cover = _yaw_coverage(tr.yaw[: p.last + 1], th.fov_deg)
     c = th.area_cell_cm
@@ -164,16 +167,20 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     referent = t.target_objects[-1] if t.target_objects else None
     x, y = tr.xy[-1]
     located = [d for d in t.distractors if d in t.object_locations]
-    if located:
+    # Distractors share the final referent's category: ending near one counts in the final stage only
+    # (after the MidwayTarget, with the object in hand), and only if the agent walked up to it.
+    final_stage = tr.failing_phase() in (None, tr.phases[-1]) and len(tr.phases) == (2 if rec.type in ("3", "4.2") else 1)
+    x0, y0 = tr.xy[0]
+    if located and final_stage:
         d_ref = footprint_dist(rec, referent, x, y) if referent else None
         if d_ref is None:
             d_ref = xy_dist((x, y), t.target_poses[-1])
-        near = sorted((footprint_dist(rec, d, x, y), d) for d in located)
-        dist, name = near[0]
-        if dist <= th.drift_radius_cm and dist < d_ref:
+        dist, name = min((footprint_dist(rec, d, x, y), d) for d in located)
+        if dist <= th.drift_radius_cm and dist < d_ref \
+                and dist <= footprint_dist(rec, name, x0, y0) - th.drift_min_approach_cm:
             found.append((tr.step_of(len(tr.xy) - 1), f"ended {_d(dist)} from {name}, {_d(d_ref)} from the referent "
                                                           f"{referent}"))
-    elif t.distractors and tr.has_masks:  # no locations recorded: the last frame shows a distractor instead
+    elif t.distractors and tr.has_masks and final_stage and not located:  # no places: the last frame instead
         k = tr.last_image(0, len(tr.xy) - 1)
         v = tr.vis[k] if k is not None else {}
         px, name = max(((v.get(d, 0), d) for d in t.distractors), default=(0, ""))
@@ -181,7 +188,7 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
             found.append((tr.step_of(k), f"the last frame shows {name} ({px} px), not the referent {referent}"))
     held_before = None
     doors_before = dict(rec.start_door_state)
-    for s in tr.steps:
+    for s in tr.steps if (t.pick_object or t.door or located) else ():
         if s.held_object and s.held_object != held_before and t.pick_object and s.held_object != t.pick_object \
                 and _stem(s.held_object) == _stem(t.pick_object):
             found.append((s.index, f"picked up {s.held_object} instead of {t.pick_object}"))
@@ -275,9 +282,10 @@ def stuck(tr: Trajectory, th: TagThresholds) -> dict | None:
     """Moves in a row that went nowhere (blocked), turns and looks in between allowed."""
     run, best = [], []
     for s in tr.steps:
-        if s.action not in MOVES or len(s.pose_before) < 2 or len(s.pose_after) < 2:
+        a, b = s.pose_before, s.pose_after
+        if s.action not in MOVES or len(a) < 2 or len(b) < 2:
             continue
-        if xy_dist(s.pose_before, s.pose_after) >= th.stuck_move_cm:
+        if math.hypot(a[0] - b[0], a[1] - b[1]) >= th.stuck_move_cm:
             run = []
             continue
         run.append(s.index)
@@ -290,13 +298,14 @@ def stuck(tr: Trajectory, th: TagThresholds) -> dict | None:
 
 def looping(tr: Trajectory, th: TagThresholds) -> dict | None:
     """Returns to a place and heading visited before, after having left it."""
-    bins = max(1, round(360.0 / th.loop_yaw_deg))
-    c = th.loop_cell_cm
+    if len(tr.xy) <= th.loop_min_revisits:
+        return None
+    bins, c, w = max(1, round(360.0 / th.loop_yaw_deg)), th.loop_cell_cm, th.loop_yaw_deg
     visited, prev, revisits = set(), None, []
     for k, ((x, y), yaw) in enumerate(zip(tr.xy, tr.yaw)):
-        if math.isnan(x):
+        if x != x:  # nan: no pose
             continue
-        key = (round(x / c), round(y / c), round(yaw / th.loop_yaw_deg) % bins)
+        key = (x // c, y // c, ((yaw + w / 2) // w) % bins)
         if key == prev:
             continue  # still there (a look, a blocked move, an invalid answer): not a return
         if key in visited:

@@ -49,6 +49,10 @@ class Trajectory:
             return []
         return [k for k in range(first, last + 1) if self.vis[k] is not None and self.vis[k].get(name, 0) >= min_px]
 
+    def ever_seen(self, name: str, last: int, min_px: int) -> bool:
+        """Seen (at least `min_px` pixels) in any observation up to `last`."""
+        return any(v.get(name, 0) >= min_px for v in self.vis[: last + 1] if v)
+
     def last_image(self, first: int, last: int) -> int | None:
         return next((k for k in range(last, first - 1, -1) if self.vis[k] is not None), None)
 
@@ -78,12 +82,14 @@ def build(record: EpisodeRecord, max_steps: int = 10**9) -> Trajectory:
     t = record.task
     sc = score_episode(record.steps, t, max_steps, type_=record.type)
     steps = record.steps[: sc.n_steps]
-    start = steps[0].pose_before if steps else None
-    xy = [_pose_xy(start)] + [_pose_xy(s.pose_after) for s in steps]
-    yaw = [float(start[4]) if start and len(start) > 4 else 0.0] + \
-          [float(s.pose_after[4]) if len(s.pose_after) > 4 else 0.0 for s in steps]
+    poses = [steps[0].pose_before if steps else None] + [s.pose_after for s in steps]
+    try:  # the common case, fast: every pose has all six numbers
+        xy, yaw = [(p[0], p[1]) for p in poses], [p[4] for p in poses]
+    except (TypeError, IndexError):
+        xy = [_pose_xy(p) for p in poses]
+        yaw = [float(p[4]) if p and len(p) > 4 else 0.0 for p in poses]
     vis = [record.start_visible] + [None if s.action == "Finish" else s.visible for s in steps]
-    has_masks = any(v for v in vis if v)
+    has_masks = any(vis)
     tr = Trajectory(record, sc, steps, xy, yaw, vis, has_masks)
     tr.phases = _phases(tr)
     return tr
