@@ -18,7 +18,6 @@ import numpy as np
 
 from embrace_bench.records import EpisodeRecord
 from embrace_bench.report.runs import Run, label_runs
-from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.metrics import Report, Row, aggregate
 from embrace_bench.tasks.model import SPLITS, TYPES
 

@@ -351,6 +351,3 @@ def tag_episode(record: EpisodeRecord, th: TagThresholds | None = None) -> list[
     order = {n: i for i, n in enumerate(TAG_NAMES)}
     return sorted(tags, key=lambda t: order[t["name"]])
 
-
-def tag_names(record: EpisodeRecord) -> list[str]:
-    return [t.get("name", "") for t in record.tags]

@@ -175,6 +175,13 @@
   }
 
   // ---- the step stage -----------------------------------------------------------------------------------
+  // Frame k is the observation after step k-1; an invalid answer leaves the world (and the frame) as it
+  // was, so no file is written for it: show the latest earlier frame and say so.
+  function frameAt(e, k) {
+    for (let j = Math.min(k, e.frames.length - 1); j >= 0; j--) if (e.frames[j]) return [e.frames[j], j];
+    return [null, -1];
+  }
+  function frameCap(k, j, what) { return j === k || j < 0 ? `${what} (frame ${k})` : `${what} (unchanged: frame ${j})`; }
   const frameFig = (src, cap) => el("figure", {}, src ? el("img", {src, alt: cap, loading: "lazy"})
     : el("div", {class: "noimg"}, "no frame"), el("figcaption", {}, cap));
   function visLine(e, vis) {
@@ -192,10 +199,12 @@
     const slider = el("input", {type: "range", min: 0, max: e.steps.length - 1, value: i,
       on: {input: (ev) => go(Number(ev.target.value))}});
     const ev = evidence(e)[i];
+    const seen = frameAt(e, i), after = frameAt(e, i + 1);
     const prevVis = i === 0 ? e.start_vis : e.steps[i - 1].vis;
     return el("div", {class: "stage"},
-      el("div", {class: "frames"}, frameFig(e.frames[i], `seen at step ${i} (frame ${i})`),
-        frameFig(e.frames[i + 1], s.a === "Finish" ? "Finish: no frame after" : `after ${s.a || "the invalid answer"} (frame ${i + 1})`)),
+      el("div", {class: "frames"}, frameFig(seen[0], frameCap(i, seen[1], `seen at step ${i}`)),
+        s.a === "Finish" ? frameFig(null, "Finish: no frame after") :
+          frameFig(after[0], frameCap(i + 1, after[1], `after ${s.a || "the invalid answer"}`))),
       el("div", {class: "nav"}, el("button", {on: {click: () => go(i - 1)}}, "◀"), slider,
         el("button", {on: {click: () => go(i + 1)}}, "▶"), el("span", {}, `step ${i} / ${e.steps.length - 1}`)),
       el("div", {}, el("span", {class: "act" + (s.valid ? "" : " invalid")}, s.a || "no valid action"),
@@ -221,7 +230,7 @@
     return el("div", {class: "steps"}, e.steps.map((s, i) => el("div", {
       class: "step" + (i === state.step ? " cur" : "") + (ev[i] ? " ev" : ""), on: {click: () => go(i)},
       title: ev[i] ? "evidence: " + ev[i].join(", ") : null},
-    e.frames[i] ? el("img", {src: e.frames[i], alt: `frame ${i}`, loading: "lazy"}) : el("div", {class: "noimg"}),
+    frameAt(e, i)[0] ? el("img", {src: frameAt(e, i)[0], alt: `frame ${i}`, loading: "lazy"}) : el("div", {class: "noimg"}),
     el("div", {class: "h"}, el("b", {}, String(i)), el("span", {class: "act" + (s.valid ? "" : " invalid")}, s.a || "invalid")),
     el("div", {class: "t"}, s.think || s.err || ""))));
   }
