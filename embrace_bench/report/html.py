@@ -19,7 +19,8 @@ p.lead{color:#4a5562;margin:0 0 12px}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:12.5px}
 th,td{padding:4px 8px;border-bottom:1px solid #eef0f3;text-align:right;white-space:nowrap}
 th{background:#f6f7f9;font-weight:600;position:sticky;top:0}
-td:first-child,th:first-child{text-align:left}
+td:first-child,th:first-child,table.t2 td:nth-child(2),table.t2 th:nth-child(2),table.t9 td,table.t9 th{text-align:left}
+table.tags th{white-space:normal;min-width:64px;vertical-align:bottom}
 tr.ref td{color:#66707c;font-style:italic;background:#fbfbfc}
 th.grp{text-align:center;border-left:2px solid #dfe3e8}td.g0{border-left:2px solid #dfe3e8}
 td.hot{background:#fde3e1}
@@ -30,8 +31,9 @@ code{background:#f3f4f6;padding:1px 4px;border-radius:3px}
 
 
 def _table(head: list[str], rows: list[list[str]], ref_from: int | None = None, group_cols: int = 0,
-           group_head: list[str] | None = None) -> str:
-    out = ['<div class="scroll"><table>']
+           group_head: list[str] | None = None, text_cols: int = 1) -> str:
+    """`text_cols` leading columns hold text (left-aligned); the rest numbers."""
+    out = [f'<div class="scroll"><table class="t{text_cols}">']
     if group_head:
         out.append("<tr><th></th>" + "".join(f'<th class="grp" colspan="{group_cols}">{escape(g)}</th>'
                                               for g in group_head) + "</tr>")
@@ -48,8 +50,9 @@ def _table(head: list[str], rows: list[list[str]], ref_from: int | None = None, 
 
 def _tag_table(board: Board) -> str:
     rows = tag_rows(board)
-    out = ['<div class="scroll"><table><tr>' + "".join(f"<th>{escape(h)}</th>" for h in ["Model", "Type", "N",
-                                                                                           *TAG_NAMES]) + "</tr>"]
+    head = ["Model", "Type", "N", *TAG_NAMES]  # tag names may break after an underscore
+    out = ['<div class="scroll"><table class="t2 tags"><tr>'
+           + "".join(f"<th>{escape(h).replace('_', '_<wbr>')}</th>" for h in head) + "</tr>"]
     for row in rows:
         cells = [f"<td>{escape(c)}</td>" for c in row[:3]]
         for c in row[3:]:
@@ -88,7 +91,8 @@ def to_html(board: Board) -> str:
     parts += ["<h2>Failure tags (% of episodes)</h2>", _tag_table(board), f'<div class="plot">{tags_svg}</div>',
               f"<p>{escape(plots.type_legend())}</p>",
               "<h2>Runs</h2>",
-              _table([h for _, h in FACT_KEYS], [[e.run.facts()[k] for k, _ in FACT_KEYS] for e in board.entries])]
+              _table([h for _, h in FACT_KEYS], [[e.run.facts()[k] for k, _ in FACT_KEYS] for e in board.entries],
+                     text_cols=len(FACT_KEYS))]
     if board.notes:
         parts += ["<h2>Notes</h2>", '<ul class="notes">' + "".join(f"<li>{escape(n)}</li>" for n in board.notes)
                   + "</ul>"]
