@@ -85,10 +85,6 @@ class Board:
         return [t for t in TYPES if t in present] + sorted(present - set(TYPES) - {"all"})
 
 
-def _percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else math.nan
-
-
 def make_entry(run: Run, split: str, records: list[EpisodeRecord]) -> Entry:
     tag_counts: dict[str, Counter] = {}
     n_by_type = Counter(r.type for r in records)
@@ -107,8 +103,10 @@ def make_entry(run: Run, split: str, records: list[EpisodeRecord]) -> Entry:
         e.tokens_in_per_step = sum(r.tokens_in for r in records) / n_steps
         e.tokens_out_per_step = sum(r.tokens_out for r in records) / n_steps
     # Model latency per answered step: cached replies and baselines (no model call) carry no latency.
-    lat = [s.latency_s for r in records for s in r.steps if s.latency_s > 0 and not s.cached]
-    e.latency_p50, e.latency_p95 = _percentile(lat, 50), _percentile(lat, 95)
+    lat = np.fromiter((s.latency_s for r in records for s in r.steps if not s.cached), dtype=np.float64)
+    lat = lat[lat > 0]
+    if len(lat):
+        e.latency_p50, e.latency_p95 = (float(x) for x in np.percentile(lat, [50, 95]))
     return e
 
 

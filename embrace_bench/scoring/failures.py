@@ -28,6 +28,7 @@ TAG_NAMES: tuple[str, ...] = (
     "premature_finish", "interaction_failed", "invalid_output", "timeout", "api_error",
 )
 MOVES = ("MoveForward", "MoveBackward")
+_ORDER = {n: i for i, n in enumerate(TAG_NAMES)}
 
 
 @dataclass(frozen=True)
@@ -96,12 +97,12 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     if p is None or p.goal_xy is None:
         return None
     d_end = xy_dist(tr.xy[p.last], p.goal_xy)
-    if tr.record.type == "3" and p.label == "subgoal 2" and tr.score.midway_index is not None:
+    if tr.record.type == "3" and p.label == "subgoal 2" and tr.midway is not None:
         d_mid = xy_dist(tr.xy[p.first], p.goal_xy)
         if d_end > d_mid - th.forget_margin_cm:
-            return _tag("target_forgetting", [tr.score.midway_index, tr.step_of(p.last)],
+            return _tag("target_forgetting", [tr.midway, tr.step_of(p.last)],
                         f"subgoal 2 abandoned after the first: {_d(d_mid)} from it at MidwayTarget "
-                        f"(step {tr.score.midway_index}), {_d(d_end)} at the end")
+                        f"(step {tr.midway}), {_d(d_end)} at the end")
     if not tr.has_masks:
         return None
     seen = tr.seen(p.goal, p.first, p.last, th.min_visible_px)
@@ -210,7 +211,7 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
 
 def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
     """Finish issued away from the goal (or, on multi-stage, before a correct MidwayTarget)."""
-    if not tr.score.finished:
+    if not tr.finished:
         return None
     t, fin = tr.record.task, tr.steps[-1].index
     d = xy_dist(tr.xy[-1], t.target_poses[-1])
@@ -218,7 +219,7 @@ def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
     if d > t.success_radius_cm:
         why.append(f"Finish at step {fin} {_d(d)} from the target (radius {t.success_radius_cm:.0f})")
     if tr.record.type == "3" and len(t.target_poses) > 1:
-        m = tr.score.midway_index
+        m = tr.midway
         if m is None:
             why.append("no MidwayTarget before Finish")
         else:
@@ -227,7 +228,7 @@ def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
                 why.append(f"MidwayTarget at step {m} {_d(d1)} from subgoal 1")
     if not why:
         return None
-    midway = tr.score.midway_index if tr.record.type == "3" else None
+    midway = tr.midway if tr.record.type == "3" else None
     return _tag("premature_finish", [fin] + ([midway] if midway is not None else []), "; ".join(why))
 
 
@@ -348,6 +349,5 @@ def tag_episode(record: EpisodeRecord, th: TagThresholds | None = None) -> list[
     tr = build(record)
     rules = BEHAVIOUR if record.success else OUTCOME + BEHAVIOUR
     tags = [t for t in (rule(tr, th) for rule in rules) if t]
-    order = {n: i for i, n in enumerate(TAG_NAMES)}
-    return sorted(tags, key=lambda t: order[t["name"]])
+    return sorted(tags, key=lambda t: _ORDER[t["name"]])
 

@@ -91,6 +91,16 @@ def drop_reason(used: list[StepRecord], obj: str | None, target, radius: float) 
     return f"{obj} dropped {d:.0f} cm from the target" if d > radius else ""
 
 
+def first_index(steps: list[StepRecord], action: str) -> int | None:
+    return next((i for i, s in enumerate(steps) if s.action == action), None)
+
+
+def counted_steps(steps: list[StepRecord]) -> list[StepRecord]:
+    """The steps an episode counts: up to and including its first `Finish` (all of them without one)."""
+    end = first_index(steps, "Finish")
+    return steps if end is None else steps[: end + 1]
+
+
 def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start_pose=None,
                   type_: str | None = None) -> EpisodeScore:
     """Success, GDE and step count of one episode from its step records (rules in the module docstring).
@@ -99,8 +109,8 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
     inferred from the TaskInfo fields when None (several targets: 3, a door: 4.1, an object: 4.2).
     """
     radius = task.success_radius_cm
-    end = next((i for i, s in enumerate(steps) if s.action == "Finish"), None)
-    used = steps if end is None else steps[: end + 1]
+    used = counted_steps(steps)
+    end = len(used) - 1 if used and used[-1].action == "Finish" else None
     n = len(used)
     start = start_pose if start_pose is not None else (used[0].pose_before if used else None)
     final = used[-1].pose_after if used else start
@@ -111,7 +121,7 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
     kind = _kind(task, type_)
     target = task.target_poses[-1]
     final_d = xy_dist(final, target)
-    midway_i = next((i for i, s in enumerate(used) if s.action == "MidwayTarget"), None)
+    midway_i = first_index(used, "MidwayTarget")
     gde = final_d
     if kind == "3":  # GDE sums over both subgoals; an undeclared subgoal 1 is measured from the start
         at = used[midway_i].pose_after if midway_i is not None else start

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from embrace_bench.records import EpisodeRecord, StepRecord
-from embrace_bench.scoring.metrics import EpisodeScore, score_episode, xy_dist
+from embrace_bench.scoring.metrics import counted_steps, first_index, xy_dist
 
 
 @dataclass
@@ -28,7 +28,8 @@ class Phase:
 @dataclass
 class Trajectory:
     record: EpisodeRecord
-    score: EpisodeScore
+    finished: bool  # a Finish was issued
+    midway: int | None  # step index of the first MidwayTarget
     steps: list[StepRecord]  # counted steps: up to and including the first Finish
     xy: list[tuple[float, float]]  # per observation
     yaw: list[float]
@@ -77,11 +78,9 @@ def _pose_xy(pose) -> tuple[float, float]:
     return (float(pose[0]), float(pose[1])) if pose and len(pose) >= 2 else (math.nan, math.nan)
 
 
-def build(record: EpisodeRecord, max_steps: int = 10**9) -> Trajectory:
-    """The trajectory view of a scored (non-error) record. `max_steps` only decides score.timed_out."""
-    t = record.task
-    sc = score_episode(record.steps, t, max_steps, type_=record.type)
-    steps = record.steps[: sc.n_steps]
+def build(record: EpisodeRecord) -> Trajectory:
+    """The trajectory view of a scored (non-error) record."""
+    steps = counted_steps(record.steps)
     poses = [steps[0].pose_before if steps else None] + [s.pose_after for s in steps]
     try:  # the common case, fast: every pose has all six numbers
         xy, yaw = [(p[0], p[1]) for p in poses], [p[4] for p in poses]
@@ -90,7 +89,8 @@ def build(record: EpisodeRecord, max_steps: int = 10**9) -> Trajectory:
         yaw = [float(p[4]) if p and len(p) > 4 else 0.0 for p in poses]
     vis = [record.start_visible] + [None if s.action == "Finish" else s.visible for s in steps]
     has_masks = any(vis)
-    tr = Trajectory(record, sc, steps, xy, yaw, vis, has_masks)
+    finished = bool(steps) and steps[-1].action == "Finish"
+    tr = Trajectory(record, finished, first_index(steps, "MidwayTarget"), steps, xy, yaw, vis, has_masks)
     tr.phases = _phases(tr)
     return tr
 
@@ -105,7 +105,7 @@ def _phases(tr: Trajectory) -> list[Phase]:
     final_xy = (poses[-1][0], poses[-1][1]) if poses else None
     if rec.type == "3" and len(poses) >= 2:
         sub1 = (poses[0][0], poses[0][1])
-        m = tr.score.midway_index
+        m = tr.midway
         if m is None:
             return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, end, False)]
         k = m + 1  # the observation after the MidwayTarget step
