@@ -27,7 +27,9 @@ def _body(route: str, text: str | None, model: str = "fake") -> dict:
                 "usage": {"input_tokens": 1100, "output_tokens": 25}}
     parts = [] if text is None else [{"text": text}]
     return {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
-            "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 20, "totalTokenCount": 1020},
+            "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 20, "totalTokenCount": 1020,
+                              "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 226},
+                                                      {"modality": "IMAGE", "tokenCount": 774}]},
             "modelVersion": model}
 
 
