@@ -115,6 +115,9 @@ def test_cache_hit_and_per_request_seed(tiny, tmp_path):
     first = a.act(TASKS[2], history(frames))
     again = a.act(TASKS[2], history(frames))
     assert again.cached and again.text == first.text and again.tokens == first.tokens
+    # A re-run whose answers are all cached never loads the weights.
+    rerun = _agent(tiny, tmp_path, temperature=0.9, top_p=0.95, seed=7)
+    assert rerun.act(TASKS[2], history(frames)).cached and rerun._lm is None
     # Sampling is seeded per request: a fresh agent without the cache samples the same answer.
     b = _agent(tiny, temperature=0.9, top_p=0.95, seed=7)
     assert b.act(TASKS[2], history(frames)).text == first.text
@@ -136,6 +139,15 @@ def test_check_names_the_problem_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "transformers" else real(n, *a))
     assert check({"name": "q", "path": str(tmp_path)}) == \
         "model=q runs in-process and needs transformers: pip install 'embrace_bench[qwen]'"
+
+
+def test_a_model_that_cannot_load_stops_the_run_not_the_episode(tmp_path):
+    from embrace_bench.models.hf_loading import ModelLoadError
+
+    (tmp_path / "empty").mkdir()
+    agent = _agent(tmp_path / "empty")
+    with pytest.raises(ModelLoadError, match="could not load model.path=.*empty"):
+        agent.act(TASKS[0], history([np.zeros((48, 64, 3), np.uint8)]))
 
 
 def test_cli_missing_model_folder_fails_before_any_engine(tmp_path):

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+class ModelLoadError(RuntimeError):
+    """The weights or processor could not be loaded: the run stops (every episode would fail alike)."""
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 

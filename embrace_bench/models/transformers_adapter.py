@@ -50,12 +50,25 @@ class TransformersAgent(PromptedAgent):
         self.path = str(c.get("path") or self.model)
         self.top_k = int(c.get("top_k") or 0)  # 0: no top-k cut, as the API adapters' nucleus sampling
         self.gen_seed = int(c["seed"]) if c.get("seed") is not None else int(seed)
-        self.lm = hf_loading.load(dict(c, path=self.path))
+        self._lm: hf_loading.LoadedModel | None = None
+
+    @property
+    def lm(self) -> hf_loading.LoadedModel:
+        """Loaded on the first request the cache cannot answer: a resumed or re-run run whose answers are
+        all cached never loads the weights (nor needs the GPU)."""
+        if self._lm is None:
+            try:
+                self._lm = hf_loading.load(dict(self.cfg, path=self.path))
+            except Exception as exc:  # not an episode error: nothing can run without the model
+                raise hf_loading.ModelLoadError(f"could not load model.path={self.path}: "
+                                                f"{str(exc).strip().splitlines()[0]}") from exc
+        return self._lm
 
     def cache_model_id(self) -> str:
-        # The weights and their precision decide the answer; with sampling, so does the seed.
+        # The weights and their precision setting decide the answer; with sampling, so does the seed.
         sampled = float(self.sampling.get("temperature", 0.0)) > 0
-        return f"transformers:{self.path}:{self.lm.dtype}" + (f":seed={self.gen_seed}" if sampled else "")
+        dtype = self.cfg.get("dtype") or "auto"
+        return f"transformers:{self.path}:{dtype}" + (f":seed={self.gen_seed}" if sampled else "")
 
     def _generation_config(self, request: Request):
         gc = copy.deepcopy(self.lm.model.generation_config)  # the checkpoint's defaults (e.g. repetition penalty)
