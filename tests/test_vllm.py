@@ -97,7 +97,8 @@ def test_a_server_that_never_gets_healthy_times_out_and_is_stopped(fake_vllm, tm
     assert log[-1] == {"stopped": signal.SIGTERM} and _gone(log[0]["pid"])
 
 
-def test_ctrl_c_stops_the_server(fake_vllm, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_the_server(fake_vllm, tmp_path, sig):
     env, record = fake_vllm
     cmd = [sys.executable, "-m", "embrace_bench", "model=qwen25vl_vllm", "model.launch=true", "suite.limit=6",
            "runner.max_steps=20", "env.renderer=numpy", "env.width=64", "env.height=48",
@@ -109,7 +110,7 @@ def test_ctrl_c_stops_the_server(fake_vllm, tmp_path):
         while not any("body" in e for e in _log(record)) and time.monotonic() < deadline:
             assert proc.poll() is None, proc.stderr.read()[-2000:]
             time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:

@@ -39,7 +39,7 @@ def check(cfg: dict) -> str | None:
         return f"model.path={path} is not a folder (give a local model folder or a Hugging Face model id)"
     device = str(cfg.get("device") or "auto")
     if not _DEVICE_RE.match(device):
-        return f"model.device must be auto, cpu, cuda or cuda:N, not {device!r}"
+        return f"model.device must be auto, cpu, mps, cuda or cuda:N, not {device!r}"
     dtype = str(cfg.get("dtype") or "auto")
     if dtype not in DTYPES:
         return f"model.dtype must be one of {', '.join(DTYPES)}, not {dtype!r}"
