@@ -29,6 +29,7 @@ __all__ = ["UnrealCVClient", "EngineError", "EngineTimeout", "EngineDisconnected
 log = logging.getLogger(__name__)
 
 _TRANSPORTS = ("tcp", "unix", "auto")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # Real UnrealCV servers parse requests with the regex (\d{1,8}):(.*), so ids must stay < 1e8.
 _ID_MODULUS = 10**8
 
@@ -37,16 +38,19 @@ class UnrealCVClient:
     """Blocking UnrealCV client; one per worker thread (calls are serialised by a lock).
 
     transport: "tcp"; "unix" (`unix_socket`, default `/tmp/unrealcv_<port>.socket`);
-    "auto": TCP for the first connection, then (after any disconnect) the Unix
-    socket if its file exists, falling back to TCP (UnrealZoo UE5.6 behaviour).
-    Default: "unix" if `unix_socket` is given, else "tcp".
+    "auto": the Unix socket when the server is local and its file exists, else
+    (or when that socket is stale) TCP. UnrealCV on UE 4.27/5.x Linux creates the
+    file only once its first TCP client has left and greets no TCP client after
+    that (UnrealZoo UE5.6 relies on it), so an existing file means "use it".
+    Default: "unix" if `unix_socket` is given, else "auto" (plain TCP for a
+    server without a Unix socket, such as the embedded world).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 9000, *,
                  unix_socket: str | None = None, transport: str | None = None,
                  connect_timeout: float = 5.0, timeout: float = 10.0,
                  max_payload: int = MAX_PAYLOAD) -> None:
-        transport = transport or ("unix" if unix_socket else "tcp")
+        transport = transport or ("unix" if unix_socket else "auto")
         if transport not in _TRANSPORTS:
             raise ValueError(f"transport must be one of {_TRANSPORTS}, got {transport!r}")
         self.host, self.port = host, int(port)
@@ -60,7 +64,6 @@ class UnrealCVClient:
         self._sock: socket.socket | None = None
         self._lock = threading.RLock()
         self._next_id = 0  # not reset on reconnect; wraps at _ID_MODULUS
-        self._ever_connected = False
 
     # ---------------------------------------------------------------- connection
     @property
@@ -96,7 +99,6 @@ class UnrealCVClient:
                     raise EngineDisconnected(f"{kind}:{addr}: connection error during greeting: {exc}") from exc
                 self._sock, self.server_name = sock, name
                 self.endpoint = f"{kind}:{addr if kind == 'unix' else '%s:%d' % addr}"
-                self._ever_connected = True
                 log.debug("connected to %r via %s", name, self.endpoint)
                 return self
             raise last or EngineDisconnected("no endpoint to connect to")
@@ -173,7 +175,7 @@ class UnrealCVClient:
             return [tcp]
         if self.transport == "unix":
             return [unix]
-        if self._ever_connected and os.path.exists(self.unix_socket):
+        if self.host in _LOOPBACK and os.path.exists(self.unix_socket):
             return [unix, tcp]
         return [tcp]
 
