@@ -342,6 +342,23 @@ def test_auto_transport_follows_unrealcvs_switch_to_the_unix_socket():
     assert not os.path.exists(srv.unix_socket)
 
 
+def test_auto_client_waiting_on_tcp_moves_to_the_unix_socket_when_it_appears():
+    # A worker connects while the readiness probe still holds the engine's one TCP slot: UnrealCV never
+    # greets it over TCP, but creates its Unix socket when the probe leaves, and the client goes there.
+    with UnrealCVServer(Dummy(), port=0, unix_after_tcp=True) as srv:
+        probe = client_for(srv, transport="tcp").connect()
+        worker = client_for(srv, connect_timeout=5.0)
+        result = {}
+        t = threading.Thread(target=lambda: result.setdefault("reply", worker.request("echo w")))
+        t.start()
+        time.sleep(0.3)
+        assert "reply" not in result  # no greeting yet: the server is busy with the probe
+        probe.close()
+        t.join(5)
+        assert result.get("reply") == "w" and worker.endpoint == f"unix:{srv.unix_socket}"
+        worker.close()
+
+
 def test_auto_transport_falls_back_to_tcp_from_a_stale_socket_file():
     with UnrealCVServer(Dummy(), port=0) as srv:
         path = f"/tmp/unrealcv_{srv.port}.socket"

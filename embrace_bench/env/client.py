@@ -76,13 +76,19 @@ class UnrealCVClient:
             self._drop()
             deadline = time.monotonic() + self.connect_timeout
             last: EngineError | None = None
-            for kind, addr in self._candidates():
+            candidates = self._candidates()
+            while candidates:
+                kind, addr = candidates.pop(0)
                 try:
                     sock = self._open(kind, addr, deadline)
                 except EngineTimeout:
                     raise
                 except EngineError as exc:
                     last = exc  # try the next candidate (auto: unix -> tcp)
+                    continue
+                if kind == "tcp" and self._unix_appeared_before_greeting(sock, deadline):
+                    sock.close()  # the server switched to its Unix socket while we waited on TCP
+                    candidates = [("unix", self.unix_socket)]
                     continue
                 try:
                     name = parse_greeting(read_frame(sock, max_payload=self.max_payload,
@@ -178,6 +184,22 @@ class UnrealCVClient:
         if self.host in _LOOPBACK and os.path.exists(self.unix_socket):
             return [unix, tcp]
         return [tcp]
+
+    def _unix_appeared_before_greeting(self, sock: socket.socket, deadline: float) -> bool:
+        """auto, local server: wait for the TCP greeting, watching for the Unix socket file. UnrealCV creates
+        it when its TCP client leaves (e.g. a readiness probe that just disconnected) and never greets a later
+        TCP client, so a file that appears meanwhile is where the server now listens."""
+        if self.transport != "auto" or self.host not in _LOOPBACK:
+            return False
+        while time.monotonic() < deadline:
+            try:
+                if wait_readable([sock], min(0.05, max(deadline - time.monotonic(), 0))):
+                    return False  # the greeting (or EOF) is there: read it as usual
+            except (OSError, ValueError):
+                return False
+            if os.path.exists(self.unix_socket):
+                return True
+        return False
 
     def _open(self, kind: str, addr, deadline: float) -> socket.socket:
         remaining = deadline - time.monotonic()

@@ -11,6 +11,7 @@ ADAPTERS: dict[str, str] = {
     "anthropic": "embrace_bench.models.anthropic_adapter:AnthropicAgent",
     "gemini": "embrace_bench.models.gemini_adapter:GeminiAgent",
     "replay": "embrace_bench.models.replay:ReplayAgent",
+    "demo": "embrace_bench.models.demo:DemoAgent",
 }
 
 
