@@ -9,6 +9,8 @@ from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.unrealzoo import HEAD_Z, UnrealZooEngine
 
+from fakes import InProcessClient
+
 TASKS = {t.task_id: t for t in load_embedded(("id",)).tasks}
 BP = "/Game/SmartLocomotion/Blueprints/BP_Character.BP_Character_C"
 
@@ -19,22 +21,6 @@ class Clock:
 
     def __call__(self):
         return self.t
-
-
-class InProcess:
-    """The engine's handler without a socket (the wire has its own tests)."""
-
-    def __init__(self, engine):
-        self.engine = engine
-
-    def request(self, cmd):
-        return self.engine.handle(cmd)
-
-    def request_many(self, cmds):
-        return [self.engine.handle(c) for c in cmds]
-
-    def close(self):
-        pass
 
 
 @pytest.fixture()
@@ -148,7 +134,7 @@ def test_env_handles_the_stale_frame_as_configured(mode):
     eng = UnrealZooEngine("numpy", width=64, height=48, load_s=0.0, spawn_s=0.0, tick_s=0.02)
     cfg = EnvConfig(width=64, height=48, realtime=True, step_s=0.06, tick_s=0.04, stale_frame=mode,
                     agent_blueprint=BP, cam_offset=(5.0, 0.0, -50.0), level_timeout_s=5)
-    env = UnrealEnv(InProcess(eng), cfg)
+    env = UnrealEnv(InProcessClient(eng), cfg)
     t = TASKS["id-0-000"]
     first = env.reset(t)
     assert first.pose[:2] == pytest.approx(t.Start_Pose[:2], abs=1e-3)
@@ -160,3 +146,17 @@ def test_env_handles_the_stale_frame_as_configured(mode):
         assert r.obs.png == first.png  # stale: what the agent would see without handling it
     else:
         assert r.obs.png != first.png and r.obs.png == current
+
+
+def test_configured_move_cycles_replace_the_single_magnitude_cycle():
+    from embrace_bench.world.engine import EmbeddedEngine
+
+    cfg = EnvConfig(width=32, height=24, moves={"MoveForward": [[0, 100], [0, 35.5]], "TurnLeft": [[-10, 0], [-15, 0]]})
+    env = UnrealEnv(InProcessClient(EmbeddedEngine("numpy", width=32, height=24)), cfg)
+    env.reset(TASKS["id-0-000"])  # the embedded world runs 1 s of game time per cycle
+    r = env.step("MoveForward")
+    assert math.dist(r.pose_before[:2], r.pose_after[:2]) == pytest.approx(135.5, abs=2e-3) or r.collided
+    r = env.step("TurnLeft")
+    assert (r.pose_before[4] - r.pose_after[4]) % 360 == pytest.approx(25.0, abs=2e-3)
+    with pytest.raises(ValueError, match="env.moves.Jump must be a move action's list"):
+        EnvConfig(moves={"Jump": [[0, 1]]})

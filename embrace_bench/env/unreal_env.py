@@ -52,6 +52,9 @@ class EnvConfig:
     pd_class: str = "BP_GrabMoveDrop_C"  # release Pick & Drop tasks: the object class spawned at PD_Start_Pose
     held_cm: float = 30.0  # the task's object counts as carried within this XY distance of the character
     held_z_cm: float = 45.0  # ... and this height difference (an object on the floor under it is not carried)
+    # Raw set_move arguments per move action, one resume..pause cycle each ({"MoveForward": [[0, 200], [0, 200],
+    # [0, 0]], ...}), replacing the single cycle derived from `mags` (for an engine whose own stepping is known).
+    moves: dict | None = None
     capture: bool = True  # False: poses and states only, no frames (determinism checks)
     min_visible_px: int = 1
     mags: Magnitudes = field(default_factory=Magnitudes)
@@ -63,6 +66,11 @@ class EnvConfig:
             raise ValueError(f"env.visible_objects must be all or task, not {self.visible_objects!r}")
         if self.step_s <= 0:
             raise ValueError(f"env.step_s must be > 0, not {self.step_s}")
+        for name, cycles in (self.moves or {}).items():
+            ok = name in {m.value for m in MOVES} and isinstance(cycles, list) and cycles and all(
+                isinstance(c, (list, tuple)) and len(c) == 2 and all(isinstance(v, (int, float)) for v in c) for c in cycles)
+            if not ok:
+                raise ValueError(f"env.moves.{name} must be a move action's list of [angle, speed] cycles, not {cycles!r}")
 
 
 @dataclass
@@ -240,7 +248,9 @@ class UnrealEnv:
             turn, dist = {Action.MoveForward: (0.0, m.forward_cm), Action.MoveBackward: (0.0, -m.backward_cm),
                           Action.TurnLeft: (-m.turn_deg, 0.0), Action.TurnRight: (m.turn_deg, 0.0)}[act]
             # set_move takes rates (deg/s, cm/s): the cycle integrates them over step_s of game time.
-            self._cycle([f"vbp {a} set_move {turn / c.step_s} {dist / c.step_s}"], [f"vbp {a} set_move 0 0"])
+            cycles = (c.moves or {}).get(act.value) or [(turn / c.step_s, dist / c.step_s)]
+            for i, (rate, speed) in enumerate(cycles):
+                self._cycle([f"vbp {a} set_move {rate} {speed}"], [f"vbp {a} set_move 0 0"] if i == len(cycles) - 1 else [])
         elif act in (Action.LookUp, Action.LookDown):
             look = m.look_deg if act == Action.LookUp else -m.look_deg
         elif act == Action.OpenDoor:

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import fcntl
 import os
-import signal
 import stat
-import subprocess
 from pathlib import Path
 
-from embrace_bench.env.launcher import EngineStartError, free_port, probe
+from embrace_bench.env.launcher import EngineProcess, EngineStartError, free_port, probe
 from embrace_bench.env.protocol import unix_socket_path
 
 
@@ -70,7 +68,7 @@ def parse_attach(spec: str) -> list[tuple[str, int]]:
     return out
 
 
-class UnrealZooProcess:
+class UnrealZooProcess(EngineProcess):
     """A UnrealZoo binary this harness starts, owns and stops."""
 
     def __init__(self, binary: Path, *, width: int = 640, height: int = 480, fov: float = 90.0, gpu: int = 0,
@@ -84,7 +82,7 @@ class UnrealZooProcess:
         self.host, self.port = host, port
         self.log_path = Path(log_path) if log_path else None
         self.ready_timeout_s = ready_timeout_s
-        self.proc: subprocess.Popen | None = None
+        self.proc = None
 
     def command(self, port: int) -> list[str]:
         w, h = self.size
@@ -97,62 +95,19 @@ class UnrealZooProcess:
         with open(self.ini.with_name(self.ini.name + ".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one writer of the ini until its engine has read it
             self.ini.write_text(unrealcv_ini(port, *self.size, self.fov))
-            self._launch(port)
-            try:
-                probe(self.host, port, self.ready_timeout_s, self.proc)
-            except EngineStartError as exc:
-                self.stop()
-                raise EngineStartError(f"UnrealZoo {self.binary.name}: {exc}{self._log_tail()}") from None
+            self._popen(self.command(port), cwd=self.binary.parent)
+            self.port = port
+            self._await_ready(port, f"UnrealZoo {self.binary.name}: ")
         return self
 
-    def _launch(self, port: int) -> None:
-        if self.log_path:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        try:
-            self.proc = subprocess.Popen(self.command(port), stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, cwd=self.binary.parent, start_new_session=True)
-        except OSError as exc:
-            raise EngineStartError(f"cannot start {self.binary}: {exc.strerror or exc}") from None
-        finally:
-            if log is not subprocess.DEVNULL:
-                log.close()
-        self.port = port
-
-    def _log_tail(self) -> str:
-        if not self.log_path or not self.log_path.exists():
-            return ""
-        lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()]
-        return f" (log {self.log_path}: {lines[-1][:200]})" if lines else ""
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
     def stop(self, grace_s: float = 10.0) -> None:
-        p, self.proc = self.proc, None
-        if p is None:
-            return
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)  # the whole group: the .sh launcher and the game it starts
-                p.wait(grace_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(grace_s)
-            except ProcessLookupError:
-                pass
+        super().stop(grace_s)
         sock = unix_socket_path(self.port) if self.port else None
         try:  # a dead engine's socket file would send the next client to nobody
             if sock and stat.S_ISSOCK(os.stat(sock).st_mode):
                 os.unlink(sock)
         except OSError:
             pass
-
-    def __enter__(self) -> "UnrealZooProcess":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 class AttachedEngine:
