@@ -42,6 +42,18 @@ def load_suite(cfg: DictConfig) -> Suite:
     return suite
 
 
+def check_maps(suite: Suite, env_kind: str) -> None:
+    """The embedded world has only its own maps: a suite on UnrealZoo's maps needs env=unrealzoo."""
+    if env_kind != "embedded":
+        return
+    from embrace_bench.world.engine import MAPS_DIR
+
+    missing = sorted({t.map for t in suite.tasks} - {p.stem for p in MAPS_DIR.glob("*.json")})
+    if missing:
+        raise SuiteError(f"the embedded world has no map {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}; "
+                         "run this suite with env=unrealzoo")
+
+
 def check_runner(r) -> None:
     """Values Hydra accepts but a run cannot use: one line naming the setting."""
     for key, lo in (("max_steps", 1), ("workers", 1), ("reask", 0), ("seed", 0)):
@@ -68,6 +80,7 @@ def run_from_config(cfg: DictConfig) -> int:
         check_runner(cfg.runner)
         make_engine = engine_factory(cfg.env, run_dir, workers=cfg.runner.workers)
         suite = load_suite(cfg)
+        check_maps(suite, cfg.env.kind)
         model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
         problem = check_model(model_cfg)  # unknown adapter, missing SDK or key: before any engine starts
         if problem:

@@ -122,6 +122,13 @@ def test_cli_suites_and_their_one_line_errors(tmp_path):
     p = run("suite=embrace_release", f"suite.path={FIX / 'embrace_release'}")
     assert p.returncode == 2 and "holds only held-out maps: use split=ood" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+    task = tmp_path / "v1" / "IndustrialArea" / "t1" / "infos.json"  # a map only UnrealZoo has
+    task.parent.mkdir(parents=True)
+    task.write_text(json.dumps({"Instruction": "x", "Type": 0, "Start_Pose": [0, 0, 90, 0, 0, 0],
+                                "Target_Pose": [1, 1, 0, 0, 0, 0]}))
+    p = run("suite=embrace_v1", f"suite.path={tmp_path / 'v1'}")
+    assert p.returncode == 2 and p.stderr.strip() == ("embrace-bench: error: the embedded world has no map "
+                                                      "IndustrialArea; run this suite with env=unrealzoo")
 
 
 # ---- fetch-data --------------------------------------------------------------------------------
