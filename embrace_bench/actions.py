@@ -64,6 +64,8 @@ def data_action(name: str) -> str | None:
     """An action name as task data records it -> ours (exact names and the release's aliases), else None."""
     name = str(name)
     return name if name in ACTIONS else DATA_ALIASES.get(name)
+
+
 _TAG = r"<\s*{name}\s*>(.*?)<\s*/\s*{name}\s*>"
 _ACTION_RE = re.compile(_TAG.format(name="action"), re.I | re.S)
 _THINK_RE = re.compile(_TAG.format(name="(?:think|reasoning)"), re.I | re.S)
@@ -112,9 +114,9 @@ def action_json_schema() -> dict:
             "required": ["think", "action"], "additionalProperties": False}
 
 
-def action_regex() -> str:
-    """The tagged answer as a regular expression, for vLLM guided decoding."""
-    return r"<think>[^<]*</think><action>(" + "|".join(ACTIONS) + r")</action>"
+def action_regex(think: bool = True) -> str:
+    """The tagged answer as a regular expression, for vLLM guided decoding (structured outputs)."""
+    return (r"<think>[^<]*</think>" if think else "") + r"<action>(" + "|".join(ACTIONS) + r")</action>"
 
 
 def from_structured(obj) -> str:

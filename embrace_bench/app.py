@@ -107,8 +107,11 @@ def run_from_config(cfg: DictConfig) -> int:
     for note in suite.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"run dir: {run_dir}  ({len(suite.tasks)} tasks, model {cfg.model.name}, {r.workers} worker(s))")
+    from embrace_bench.models.vllm_server import serve_model
+
     try:
-        run(spec, console)
+        with serve_model(model_cfg, run_dir, console):  # model.launch=true: a `vllm serve` for this run only
+            run(spec, console)
     except KeyboardInterrupt:
         console.print(f"\ninterrupted: finished episodes are saved in {run_dir}. Resume with the same command "
                       f"plus hydra.run.dir={run_dir}")

@@ -27,19 +27,31 @@ def _body(route: str, text: str | None, model: str = "fake") -> dict:
                 "usage": {"input_tokens": 1100, "output_tokens": 25}}
     parts = [] if text is None else [{"text": text}]
     return {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
-            "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 20, "totalTokenCount": 1020},
+            "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 20, "totalTokenCount": 1020,
+                              "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 226},
+                                                      {"modality": "IMAGE", "tokenCount": 774}]},
             "modelVersion": model}
 
 
 class FakeAPI:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0, on_request=None) -> None:
+        """`on_request(route, body)` is called with each request (the fake vLLM writes them to a file)."""
         self.script: dict[str, deque] = {"openai": deque(), "anthropic": deque(), "gemini": deque()}
         self.requests: list[tuple[str, str, dict, dict]] = []  # (route, path, headers, json body)
+        self.healthy = True  # what GET /health answers (vLLM's readiness endpoint)
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):  # keep test output clean
                 pass
+
+            def do_GET(self):
+                if self.path != "/health":
+                    self.send_error(404)
+                    return
+                self.send_response(200 if api.healthy else 503)
+                self.send_header("content-length", "0")
+                self.end_headers()
 
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
@@ -50,6 +62,8 @@ class FakeAPI:
                     self.send_error(404)
                     return
                 api.requests.append((route, self.path, dict(self.headers), json.loads(raw or b"{}")))
+                if on_request:
+                    on_request(route, api.requests[-1][3])
                 step = api.script[route].popleft() if api.script[route] else ("text", DEFAULT)
                 kind, arg = step
                 if kind == "slow":
@@ -76,7 +90,7 @@ class FakeAPI:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

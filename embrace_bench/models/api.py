@@ -1,4 +1,4 @@
-"""What every API adapter shares: prompt building, the response cache, bounded retries, accounting.
+"""What every API adapter adds to a prompted agent: keys from the environment and bounded retries.
 
 A provider module only translates a neutral Request into its SDK call (`_call`) and maps the SDK's
 errors onto RetryableError (429, 5xx, timeouts, dropped connections) or FatalModelError (anything a
@@ -9,14 +9,9 @@ from __future__ import annotations
 import os
 import random
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
-from embrace_bench.models.base import Agent, History, Reply
 from embrace_bench.models.messages import Request
-from embrace_bench.models.response_cache import CachedReply, ResponseCache
-from embrace_bench.prompts import ImageEncoder, PromptConfig, build_request
-from embrace_bench.tasks.model import Task
+from embrace_bench.models.prompted import ModelCallError, PromptedAgent, RawReply  # noqa: F401 (re-exported)
 
 
 class RetryableError(Exception):
@@ -27,18 +22,6 @@ class RetryableError(Exception):
 
 class FatalModelError(Exception):
     pass
-
-
-class ModelCallError(RuntimeError):
-    """The model could not answer after every retry: the episode ends with status `error`."""
-
-
-@dataclass
-class RawReply:
-    text: str | None
-    tokens_in: int = 0
-    tokens_out: int = 0
-    image_tokens: int | None = None
 
 
 def retry_after_seconds(headers) -> float | None:
@@ -74,26 +57,18 @@ def call_stainless(sdk, fn, timeout_s: float):
         raise RetryableError(f"malformed reply: {exc}") from None
 
 
-class APIAgent(Agent):
+class APIAgent(PromptedAgent):
     key_env: tuple[str, ...] = ()  # environment variables that may hold the key, first one wins
     sdk_module = ""  # what must be importable
     pip_name = ""
 
-    def __init__(self, cfg: dict | None = None, seed: int = 0, *, prompt: PromptConfig | None = None,
-                 cache_path: Path | None = None, sleep=time.sleep, **context) -> None:
-        super().__init__(cfg, seed)
+    def __init__(self, cfg: dict | None = None, seed: int = 0, *, sleep=time.sleep, **context) -> None:
+        super().__init__(cfg, seed, **context)
         c = self.cfg
-        self.model = c.get("name", "")
-        self.sampling = {k: c[k] for k in ("temperature", "max_tokens", "top_p", "constrained") if k in c}
         self.timeout_s = float(c.get("timeout_s", 60.0))
         self.max_retries = int(c.get("max_retries", 4))
         self.backoff_s = float(c.get("backoff_s", 1.0))
         self.backoff_cap_s = float(c.get("backoff_cap_s", 60.0))
-        self.price_in = float(c.get("price_per_mtok_in", 0.0))
-        self.price_out = float(c.get("price_per_mtok_out", 0.0))
-        self.prompt = prompt or PromptConfig()
-        self.encoder = ImageEncoder(self.prompt)
-        self.cache = ResponseCache(cache_path) if cache_path and c.get("cache", True) else None
         self._sleep = sleep
         self._rng = random.Random(f"retry:{seed}")
 
@@ -104,34 +79,16 @@ class APIAgent(Agent):
 
         if cls.sdk_module and importlib.util.find_spec(cls.sdk_module.split(".")[0]) is None:
             return f"model={cfg.get('name')} needs the {cls.pip_name} SDK: pip install {cls.pip_name}"
-        if cls.key_env and not cfg.get("base_url") and not any(os.environ.get(k) for k in cls.key_env):
+        if cls.key_env and not cfg.get("base_url") and not cfg.get("launch") \
+                and not any(os.environ.get(k) for k in cls.key_env):
             return f"set {' or '.join(cls.key_env)} in the environment to use model={cfg.get('name')}"
         return None
 
     def api_key(self) -> str | None:
         return next((os.environ[k] for k in self.key_env if os.environ.get(k)), None)
 
-    def reset(self, task: Task) -> None:
-        self.encoder.reset()
-
-    def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
-        request = build_request(self.prompt, self.encoder, task, history, reask, self.sampling)
-        key = request.cache_key(self.model)
-        if self.cache is not None:
-            hit = self.cache.get(key)
-            if hit is not None:
-                return Reply(hit.text, dict(hit.tokens), 0.0, 0.0, cached=True)
-        t0 = time.monotonic()
-        raw = self.call_with_retries(request)
-        latency = time.monotonic() - t0
-        tokens = {"in": raw.tokens_in, "out": raw.tokens_out}
-        if raw.image_tokens is not None:
-            tokens["image"] = raw.image_tokens
-        cost = (raw.tokens_in * self.price_in + raw.tokens_out * self.price_out) / 1e6
-        text = raw.text or ""  # no text is an invalid answer, never a made-up one
-        if self.cache is not None and text:
-            self.cache.put(key, self.model, CachedReply(text, tokens, latency, cost))
-        return Reply(text, tokens, latency, cost)
+    def _complete(self, request: Request, key: str) -> RawReply:
+        return self.call_with_retries(request)
 
     def call_with_retries(self, request: Request) -> RawReply:
         """Exponential backoff with full jitter, at least `retry-after`; max_retries + 1 tries in all."""
@@ -151,7 +108,3 @@ class APIAgent(Agent):
 
     def _call(self, request: Request) -> RawReply:
         raise NotImplementedError
-
-    def close(self) -> None:
-        if self.cache is not None:
-            self.cache.close()
