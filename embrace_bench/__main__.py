@@ -13,6 +13,8 @@ SUBCOMMANDS = {
     "leaderboard": "embrace_bench.report.cli:leaderboard_main",
     "view": "embrace_bench.report.cli:view_main",
     "compare": "embrace_bench.report.cli:compare_main",
+    "check-replay": "embrace_bench.replay_check:main",
+    "fetch-data": "embrace_bench.tasks.fetch:main",
 }
 
 

@@ -17,6 +17,8 @@ from embrace_bench.tasks.suite import EMBEDDED_DIR, Suite, SuiteError, load_embe
 
 def load_suite(cfg: DictConfig) -> Suite:
     splits = split_names(cfg.split.name)
+    if OmegaConf.is_missing(cfg.suite, "path"):
+        raise SuiteError(f"suite={cfg.suite.name} needs suite.path=<the folder holding its tasks>")
     if cfg.suite.name == "embedded":
         suite = load_embedded(splits, Path(cfg.suite.path) if cfg.suite.path else EMBEDDED_DIR)
     elif cfg.suite.name == "embrace_v1":
@@ -25,6 +27,12 @@ def load_suite(cfg: DictConfig) -> Suite:
         if len(splits) != 1:
             raise SuiteError("suite=embrace_v1 reads one folder: pick split=id or split=ood")
         suite = load_v1(Path(cfg.suite.path), splits[0])
+    elif cfg.suite.name == "embrace_release":
+        from embrace_bench.tasks.embrace_release import SPLIT, load_release
+
+        if SPLIT not in splits:
+            raise SuiteError(f"suite=embrace_release holds only held-out maps: use split={SPLIT} (or all)")
+        suite = load_release(Path(cfg.suite.path), cfg.suite.get("z_tolerance_cm"))
     else:
         raise SuiteError(f"unknown suite {cfg.suite.name!r}")
     suite.tasks = [t for t in suite.tasks if t.split in splits]
@@ -33,6 +41,18 @@ def load_suite(cfg: DictConfig) -> Suite:
     if not suite.tasks:
         raise SuiteError("the suite selection is empty (check suite.types / suite.ids / split)")
     return suite
+
+
+def check_maps(suite: Suite, env_kind: str) -> None:
+    """The embedded world has only its own maps: a suite on UnrealZoo's maps needs env=unrealzoo."""
+    if env_kind != "embedded":
+        return
+    from embrace_bench.world.engine import MAPS_DIR
+
+    missing = sorted({t.map for t in suite.tasks} - {p.stem for p in MAPS_DIR.glob("*.json")})
+    if missing:
+        raise SuiteError(f"the embedded world has no map {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}; "
+                         "run this suite with env=unrealzoo")
 
 
 def check_runner(r) -> None:
@@ -58,9 +78,10 @@ def run_from_config(cfg: DictConfig) -> int:
         console.width = max(console.width, 110)  # logs and CI: keep the end-of-run table on one line per row
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        make_engine = engine_factory(cfg.env, run_dir)
         check_runner(cfg.runner)
+        make_engine = engine_factory(cfg.env, run_dir, workers=cfg.runner.workers)
         suite = load_suite(cfg)
+        check_maps(suite, cfg.env.kind)
         model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
         problem = check_model(model_cfg)  # unknown adapter, missing SDK or key: before any engine starts
         if problem:
@@ -85,6 +106,8 @@ def run_from_config(cfg: DictConfig) -> int:
                              "model": model_cfg, "prompt": OmegaConf.to_container(cfg.prompt),
                              "seed": r.seed, "env": OmegaConf.to_container(cfg.env), "tags": tags.to_json(),
                              "config": OmegaConf.to_container(cfg, resolve=True)})
+    for note in suite.notes:
+        console.print(f"[yellow]note:[/] {note}")
     console.print(f"run dir: {run_dir}  ({len(suite.tasks)} tasks, model {cfg.model.name}, {r.workers} worker(s))")
     from embrace_bench.models.vllm_server import serve_model
 
