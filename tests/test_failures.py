@@ -284,9 +284,9 @@ def test_oracle_gets_no_tags_on_a_sample_of_every_type_and_split_with_real_masks
     from embrace_bench.tasks.suite import load_embedded
     from embrace_bench.world.engine import EmbeddedEngine
 
-    from test_baselines import _InProcessClient
+    from fakes import InProcessClient
 
-    env = UnrealEnv(_InProcessClient(EmbeddedEngine("numpy", width=96, height=72)), EnvConfig(width=96, height=72))
+    env = UnrealEnv(InProcessClient(EmbeddedEngine("numpy", width=96, height=72)), EnvConfig(width=96, height=72))
     tasks = load_embedded(("id", "ood")).tasks
     sample = [t for s in ("id", "ood") for ty in TYPES for t in [x for x in tasks if (x.split, x.Type) == (s, ty)][:2]]
     seen_any = 0
@@ -296,3 +296,17 @@ def test_oracle_gets_no_tags_on_a_sample_of_every_type_and_split_with_real_masks
         assert set(task.GenAI_Target_Object) <= set(rec.task.object_locations)
         seen_any += any(s.visible.get(task.GenAI_Target_Object[-1]) for s in rec.steps)
     assert len(sample) == 24 and seen_any >= 12  # the masks are real: targets do show up
+
+
+def test_release_tasks_use_the_scorers_regions():
+    """With success regions (EmbRACE release), "at the target" is the region, as in the scorer, not a radius."""
+    square = lambda x0, y0, x1, y1: [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+    regions = {"final": {"character": [{"outer": square(0, -300, 2000, 300), "holes": []}],
+                         "footprints": [square(1500, -100, 1700, 100)], "z": None, "object": None, "object_z": None},
+               "z_tolerance_cm": None}
+    inside = record(traj(fwd(470), ("Finish", 470, 0, 0)), targets=(("T", 1600, 0),), regions=regions)
+    assert inside.success and names(inside) == []  # 1130 cm from the target pose, but inside its region
+    outside = record(traj(("MoveBackward", -60, 0, 0), ("Finish", -60, 0, 0)), targets=(("T", 1600, 0),),
+                     regions=regions)
+    assert tag(outside, "premature_finish")["reason"] == \
+        "Finish at step 1 1560 cm from the target outside the target region"

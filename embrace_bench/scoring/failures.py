@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, fields
 
 from embrace_bench.actions import Magnitudes
 from embrace_bench.records import EpisodeRecord
-from embrace_bench.scoring.metrics import drop_reason, xy_dist
+from embrace_bench.scoring.metrics import at_stage, door_reason, pick_drop_reason, stage_distance, xy_dist
 from embrace_bench.scoring.trajectory import Trajectory, build, footprint_dist
 
 TAG_NAMES: tuple[str, ...] = (
@@ -194,9 +194,8 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
                 and _stem(s.held_object) == _stem(t.pick_object):
             found.append((s.index, f"picked up {s.held_object} instead of {t.pick_object}"))
         if s.action == "DropObject" and s.dropped_at and located:
-            d_t = xy_dist(s.dropped_at, t.target_poses[-1])
             dd, name = min((footprint_dist(rec, d, s.dropped_at[0], s.dropped_at[1]), d) for d in located)
-            if d_t > t.success_radius_cm and dd <= th.drift_radius_cm:
+            if dd <= th.drift_radius_cm and not at_stage(t, s.dropped_at):
                 found.append((s.index, f"dropped the object {_d(dd)} from {name}"))
         if s.action == "OpenDoor" and t.door:
             opened = [d for d, v in s.door_state.items() if v == 1 and doors_before.get(d) != 1 and d != t.door]
@@ -214,18 +213,16 @@ def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
     if not tr.finished:
         return None
     t, fin = tr.record.task, tr.steps[-1].index
-    d = xy_dist(tr.xy[-1], t.target_poses[-1])
+    where = "outside the target region" if t.regions else f"(radius {t.success_radius_cm:.0f})"
     why = []
-    if d > t.success_radius_cm:
-        why.append(f"Finish at step {fin} {_d(d)} from the target (radius {t.success_radius_cm:.0f})")
+    if not at_stage(t, tr.poses[-1]):
+        why.append(f"Finish at step {fin} {_d(stage_distance(t, tr.poses[-1]))} from the target {where}")
     if tr.record.type == "3" and len(t.target_poses) > 1:
         m = tr.midway
         if m is None:
             why.append("no MidwayTarget before Finish")
-        else:
-            d1 = xy_dist(tr.xy[m + 1], t.target_poses[0])
-            if d1 > t.success_radius_cm:
-                why.append(f"MidwayTarget at step {m} {_d(d1)} from subgoal 1")
+        elif not at_stage(t, tr.poses[m + 1], 0):
+            why.append(f"MidwayTarget at step {m} {_d(stage_distance(t, tr.poses[m + 1], 0))} from subgoal 1")
     if not why:
         return None
     midway = tr.midway if tr.record.type == "3" else None
@@ -243,15 +240,15 @@ def interaction_failed(tr: Trajectory, th: TagThresholds) -> dict | None:
     """Open Door / Pick & Drop: the interaction the task needs never happened, or happened out of range."""
     rec, t = tr.record, tr.record.task
     last = tr.steps[-1].index if tr.steps else 0
-    if rec.type == "4.1" and t.door:
-        final = tr.steps[-1].door_state.get(t.door) if tr.steps else None
-        if final == 1:
+    if rec.type == "4.1":
+        if not tr.steps or not door_reason(tr.steps[-1], t.door):
             return None
+        door = t.door or "a door"
         tries = [s for s in tr.steps if s.action == "OpenDoor"]
         if not tries:
-            return _tag("interaction_failed", [last], f"OpenDoor never issued; {t.door} stayed closed")
+            return _tag("interaction_failed", [last], f"OpenDoor never issued; {door} stayed closed")
         return _tag("interaction_failed", [s.index for s in tries],
-                    f"OpenDoor at step(s) {', '.join(str(s.index) for s in tries)} did not open {t.door}"
+                    f"OpenDoor at step(s) {', '.join(str(s.index) for s in tries)} did not open {door}"
                     + _reach(tr, t.door, tries, th))
     if rec.type == "4.2" and t.pick_object:
         if not any(s.held_object == t.pick_object for s in tr.steps):
@@ -261,7 +258,7 @@ def interaction_failed(tr: Trajectory, th: TagThresholds) -> dict | None:
             return _tag("interaction_failed", [s.index for s in tries],
                         f"PickObject at step(s) {', '.join(str(s.index) for s in tries)} did not pick up "
                         f"{t.pick_object}" + _reach(tr, t.pick_object, tries, th))
-        why = drop_reason(tr.steps, t.pick_object, t.target_poses[-1], t.success_radius_cm)
+        why = pick_drop_reason(tr.steps, t)
         if not why:
             return None
         drops = [s.index for s in tr.steps if s.action == "DropObject"]

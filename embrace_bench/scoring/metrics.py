@@ -68,6 +68,27 @@ def xy_dist(pose, target) -> float:
     return math.hypot(pose[0] - target[0], pose[1] - target[1])
 
 
+def _stage_region(task: TaskInfo, stage: int) -> dict:
+    last = stage in (-1, len(task.target_poses) - 1)
+    return task.regions["final" if last or "midway" not in task.regions else "midway"]
+
+
+def at_stage(task: TaskInfo, pose, stage: int = -1) -> bool:
+    """Whether `pose` counts as at stage `stage` (0 = subgoal 1, -1 = the final target) by the rules the
+    scorer applies: within the success radius of the target pose, or inside the release's region."""
+    if task.regions:
+        return stage_reached(pose, _stage_region(task, stage), task.regions.get("z_tolerance_cm"))[0]
+    return xy_dist(pose, task.target_poses[stage]) <= task.success_radius_cm
+
+
+def stage_distance(task: TaskInfo, pose, stage: int = -1) -> float:
+    """XY distance (cm) from `pose` to stage `stage` as GDE measures it: to the target pose, or for release
+    tasks to the nearest target footprint."""
+    if task.regions:
+        return distance_to_rings(pose, _stage_region(task, stage)["footprints"])
+    return xy_dist(pose, task.target_poses[stage])
+
+
 def sspl(success: bool, s_opt: int, n_steps: int) -> float:
     # max(.., 1) only guards a degenerate s_opt = 0 task from dividing by zero.
     return float(success) * s_opt / max(n_steps, s_opt, 1)
@@ -158,8 +179,8 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
     elif finished and kind == "4.1":
         if not task.door:
             reasons.append("task names no door")
-        elif _door_reason(used[-1], task.door):
-            reasons.append(_door_reason(used[-1], task.door))
+        elif door_reason(used[-1], task.door):
+            reasons.append(door_reason(used[-1], task.door))
     elif finished and kind == "4.2":
         r = drop_reason(used, task.pick_object, target, radius)
         if r:
@@ -171,11 +192,19 @@ def _finish_reason(n: int, timed_out: bool, max_steps: int) -> str:
     return f"no Finish in {n} steps (limit {max_steps})" if timed_out else f"no Finish after {n} steps"
 
 
-def _door_reason(last: StepRecord, door: str | None) -> str:
+def door_reason(last: StepRecord, door: str | None) -> str:
     if door is None:  # the release names no door: UnrealZoo reports the character's door state
         return "" if 1 in last.door_state.values() else "no door open at Finish"
     state = last.door_state.get(door, last.door_state.get("door_state"))
     return "" if state == 1 else f"door {door} closed at Finish"
+
+
+def pick_drop_reason(used: list[StepRecord], task: TaskInfo) -> str:
+    """Why a Pick & Drop condition is not met ("" when it is), by the rules score_episode applies."""
+    if task.regions:
+        final = used[-1].pose_after if used else None
+        return _pick_region_reason(used, task, final, task.regions.get("z_tolerance_cm"))
+    return drop_reason(used, task.pick_object, task.target_poses[-1], task.success_radius_cm)
 
 
 def _pick_region_reason(used: list[StepRecord], task: TaskInfo, final, zt) -> str:
@@ -221,7 +250,7 @@ def _score_regions(used: list[StepRecord], task: TaskInfo, kind: str, start, fin
                 if not ok:
                     reasons.append(f"MidwayTarget {why} of subgoal 1")
         elif kind == "4.1":
-            reasons.append(_door_reason(used[-1], task.door))
+            reasons.append(door_reason(used[-1], task.door))
         elif kind == "4.2":
             reasons.append(_pick_region_reason(used, task, final, zt))
     reasons = [r for r in reasons if r]

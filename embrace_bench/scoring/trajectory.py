@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from embrace_bench.records import EpisodeRecord, StepRecord
-from embrace_bench.scoring.metrics import counted_steps, first_index, xy_dist
+from embrace_bench.scoring.metrics import at_stage, counted_steps, first_index
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Trajectory:
     finished: bool  # a Finish was issued
     midway: int | None  # step index of the first MidwayTarget
     steps: list[StepRecord]  # counted steps: up to and including the first Finish
+    poses: list  # per observation: the full [x, y, z, pitch, yaw, roll] (None where unrecorded)
     xy: list[tuple[float, float]]  # per observation
     yaw: list[float]
     vis: list[dict[str, int] | None]  # per observation; None when it carried no image (the Finish step)
@@ -90,13 +91,14 @@ def build(record: EpisodeRecord) -> Trajectory:
     vis = [record.start_visible] + [None if s.action == "Finish" else s.visible for s in steps]
     has_masks = any(vis)
     finished = bool(steps) and steps[-1].action == "Finish"
-    tr = Trajectory(record, finished, first_index(steps, "MidwayTarget"), steps, xy, yaw, vis, has_masks)
+    tr = Trajectory(record, finished, first_index(steps, "MidwayTarget"), steps, poses, xy, yaw, vis, has_masks)
     tr.phases = _phases(tr)
     return tr
 
 
-def _near(tr: Trajectory, k: int, goal_xy) -> bool:
-    return goal_xy is not None and xy_dist(tr.xy[k], goal_xy) <= tr.record.task.success_radius_cm
+def _near(tr: Trajectory, k: int, stage: int) -> bool:
+    p = tr.poses[k]
+    return bool(p) and len(p) >= 2 and bool(tr.record.task.target_poses) and at_stage(tr.record.task, p, stage)
 
 
 def _phases(tr: Trajectory) -> list[Phase]:
@@ -109,8 +111,8 @@ def _phases(tr: Trajectory) -> list[Phase]:
         if m is None:
             return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, end, False)]
         k = m + 1  # the observation after the MidwayTarget step
-        return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, k, _near(tr, k, sub1)),
-                Phase("subgoal 2", targets[1] if len(targets) > 1 else None, final_xy, k, end, _near(tr, end, final_xy))]
+        return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, k, _near(tr, k, 0)),
+                Phase("subgoal 2", targets[1] if len(targets) > 1 else None, final_xy, k, end, _near(tr, end, -1))]
     if rec.type == "4.2" and t.pick_object:
         pick = next((i + 1 for i, s in enumerate(tr.steps) if s.held_object == t.pick_object), None)
         phase1 = Phase("the object to pick up", t.pick_object, location_xy(rec, t.pick_object), 0,
@@ -118,7 +120,7 @@ def _phases(tr: Trajectory) -> list[Phase]:
         if pick is None:
             return [phase1]
         drop = targets[-1] if len(targets) > 1 else None
-        return [phase1, Phase("the drop target", drop, final_xy, pick, end, _near(tr, end, final_xy))]
+        return [phase1, Phase("the drop target", drop, final_xy, pick, end, _near(tr, end, -1))]
     goal = t.door if rec.type == "4.1" and t.door else (targets[0] if targets else None)
     label = "the door" if rec.type == "4.1" else "the target"
-    return [Phase(label, goal, final_xy, 0, end, _near(tr, end, final_xy))]
+    return [Phase(label, goal, final_xy, 0, end, _near(tr, end, -1))]
