@@ -11,6 +11,7 @@ from pathlib import Path
 
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.protocol import EngineError
+from embrace_bench.redact import scrubbed_environ
 
 
 class EngineStartError(RuntimeError):
@@ -57,15 +58,17 @@ class EmbeddedEngineProcess:
         port = self.port or free_port(self.host)
         cmd = [sys.executable, "-m", "embrace_bench.world.serve", "--port", str(port), "--host", self.host,
                "--renderer", self.renderer, "--width", str(self.size[0]), "--height", str(self.size[1]),
-               "--fov", str(self.fov)]
+               "--fov", str(self.fov), "--exit-with-parent"]
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             log = open(self.log_path, "ab")
         else:
             log = subprocess.DEVNULL
         try:
+            # Own session: a Ctrl-C in the terminal reaches the runner, which stops engines itself. No API keys:
+            # an engine never calls a model, so it is not given them.
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+                                         start_new_session=True, env=scrubbed_environ())
         finally:
             if log is not subprocess.DEVNULL:
                 log.close()
@@ -91,6 +94,10 @@ class EmbeddedEngineProcess:
         if p is None or p.poll() is not None:
             return
         p.send_signal(signal.SIGTERM)
+        try:  # a stopped (SIGSTOP) engine handles the SIGTERM only once it runs again
+            os.killpg(p.pid, signal.SIGCONT)
+        except OSError:
+            pass
         try:
             p.wait(grace_s)
         except subprocess.TimeoutExpired:

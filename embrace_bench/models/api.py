@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +21,13 @@ from embrace_bench.tasks.model import Task
 
 
 class RetryableError(Exception):
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+    def __init__(self, message: str, retry_after_s: float | None = None, rate_limited: bool = False) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.rate_limited = rate_limited  # the provider refused for load (429, 503, 529): the limiter backs off
+
+
+RATE_LIMIT_STATUSES = (429, 503, 529)  # 529 = Anthropic overloaded
 
 
 class FatalModelError(Exception):
@@ -61,14 +66,16 @@ def call_stainless(sdk, fn, timeout_s: float):
     try:
         return fn()
     except sdk.RateLimitError as exc:
-        raise RetryableError(f"429 rate limited: {exc.message}", retry_after_seconds(exc.response.headers)) from None
+        raise RetryableError(f"429 rate limited: {exc.message}", retry_after_seconds(exc.response.headers),
+                             rate_limited=True) from None
     except sdk.APITimeoutError:
         raise RetryableError(f"no answer within {timeout_s:g} s") from None
     except sdk.APIConnectionError as exc:
         raise RetryableError(f"connection failed: {exc}") from None
     except sdk.APIStatusError as exc:
-        if exc.status_code >= 500 or exc.status_code in (408, 409):  # 529 = Anthropic overloaded
-            raise RetryableError(f"{exc.status_code}: {exc.message}", retry_after_seconds(exc.response.headers)) from None
+        if exc.status_code >= 500 or exc.status_code in (408, 409):
+            raise RetryableError(f"{exc.status_code}: {exc.message}", retry_after_seconds(exc.response.headers),
+                                 rate_limited=exc.status_code in RATE_LIMIT_STATUSES) from None
         raise FatalModelError(f"{exc.status_code}: {exc.message}") from None
     except ValueError as exc:  # a body that is not the JSON it claims to be (JSONDecodeError included)
         raise RetryableError(f"malformed reply: {exc}") from None
@@ -80,7 +87,7 @@ class APIAgent(Agent):
     pip_name = ""
 
     def __init__(self, cfg: dict | None = None, seed: int = 0, *, prompt: PromptConfig | None = None,
-                 cache_path: Path | None = None, sleep=time.sleep, **context) -> None:
+                 cache_path: Path | None = None, cache=None, limiter=None, sleep=time.sleep, **context) -> None:
         super().__init__(cfg, seed)
         c = self.cfg
         self.model = c.get("name", "")
@@ -93,7 +100,17 @@ class APIAgent(Agent):
         self.price_out = float(c.get("price_per_mtok_out", 0.0))
         self.prompt = prompt or PromptConfig()
         self.encoder = ImageEncoder(self.prompt)
-        self.cache = ResponseCache(cache_path) if cache_path and c.get("cache", True) else None
+        # `cache` (any object with get/put/close) is how the Ray backend routes lookups to the driver's cache.
+        if not c.get("cache", True):
+            self.cache = None
+        else:
+            self.cache = cache if cache is not None else ResponseCache(cache_path) if cache_path else None
+        # The answers of this episode's attempt, replayed in order when the episode is re-run from its start
+        # after an engine restart: a re-run never pays twice, even with model.cache=false.
+        self._answers: dict[str, list[CachedReply]] = {}
+        self._replay: dict[str, deque[CachedReply]] = {}
+        self._task_id: str | None = None
+        self.limiter = limiter  # run-wide AdaptiveLimiter (models/limiter.py), or None
         self._sleep = sleep
         self._rng = random.Random(f"retry:{seed}")
 
@@ -113,14 +130,19 @@ class APIAgent(Agent):
 
     def reset(self, task: Task) -> None:
         self.encoder.reset()
+        same = task.task_id == self._task_id
+        self._replay = {k: deque(v) for k, v in self._answers.items()} if same else {}
+        self._answers, self._task_id = {}, task.task_id
 
     def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
         request = build_request(self.prompt, self.encoder, task, history, reask, self.sampling)
         key = request.cache_key(self.model)
-        if self.cache is not None:
+        hit = self._replay[key].popleft() if self._replay.get(key) else None
+        if hit is None and self.cache is not None:
             hit = self.cache.get(key)
-            if hit is not None:
-                return Reply(hit.text, dict(hit.tokens), 0.0, 0.0, cached=True)
+        if hit is not None:
+            self._answers.setdefault(key, []).append(hit)
+            return Reply(hit.text, dict(hit.tokens), 0.0, 0.0, cached=True)
         t0 = time.monotonic()
         raw = self.call_with_retries(request)
         latency = time.monotonic() - t0
@@ -129,25 +151,53 @@ class APIAgent(Agent):
             tokens["image"] = raw.image_tokens
         cost = (raw.tokens_in * self.price_in + raw.tokens_out * self.price_out) / 1e6
         text = raw.text or ""  # no text is an invalid answer, never a made-up one
+        answer = CachedReply(text, tokens, latency, cost)
+        self._answers.setdefault(key, []).append(answer)
         if self.cache is not None and text:
-            self.cache.put(key, self.model, CachedReply(text, tokens, latency, cost))
+            self.cache.put(key, self.model, answer)
         return Reply(text, tokens, latency, cost)
 
     def call_with_retries(self, request: Request) -> RawReply:
-        """Exponential backoff with full jitter, at least `retry-after`; max_retries + 1 tries in all."""
-        last = ""
-        for attempt in range(self.max_retries + 1):
+        """Exponential backoff with full jitter, at least `retry-after`; max_retries + 1 tries in all.
+
+        With a run-wide limiter, rate-limit refusals do not spend tries while this call has waited them out
+        for less than `limiter.max_wait_s` (the limiter lowers the run's concurrency meanwhile)."""
+        last, failures, rl_signals, rl_waited = "", 0, 0, 0.0
+        while True:
             try:
-                return self._call(request)
+                return self._limited_call(request)
             except RetryableError as exc:
                 last = str(exc)
-                if attempt == self.max_retries:
+                if exc.rate_limited and self.limiter is not None and rl_waited < self.limiter.max_wait_s:
+                    rl_signals += 1
+                    delay = self._rng.uniform(0, min(self.backoff_cap_s, self.backoff_s * 2 ** min(rl_signals - 1, 16)))
+                    delay = max(delay, exc.retry_after_s or 0.0)
+                    rl_waited += delay
+                    self._sleep(delay)
+                    continue
+                if failures == self.max_retries:
                     break
-                delay = self._rng.uniform(0, min(self.backoff_cap_s, self.backoff_s * 2 ** attempt))
+                delay = self._rng.uniform(0, min(self.backoff_cap_s, self.backoff_s * 2 ** failures))
+                failures += 1
                 self._sleep(max(delay, exc.retry_after_s or 0.0))
             except FatalModelError as exc:
                 raise ModelCallError(f"{self.model}: {exc}") from None
         raise ModelCallError(f"{self.model}: gave up after {self.max_retries + 1} tries: {last}")
+
+    def _limited_call(self, request: Request) -> RawReply:
+        if self.limiter is None:
+            return self._call(request)
+        lease = self.limiter.acquire()
+        try:
+            raw = self._call(request)
+        except RetryableError as exc:
+            self.limiter.release(lease, "rate_limited" if exc.rate_limited else "failed", exc.retry_after_s)
+            raise
+        except BaseException:
+            self.limiter.release(lease, "failed")
+            raise
+        self.limiter.release(lease)
+        return raw
 
     def _call(self, request: Request) -> RawReply:
         raise NotImplementedError
