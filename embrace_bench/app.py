@@ -150,7 +150,7 @@ def run_from_config(cfg: DictConfig) -> int:
         run(spec, console)
     except KeyboardInterrupt:
         console.print(f"\ninterrupted: every finished episode is saved in {run_dir / 'episodes.jsonl'}; "
-                      f"episodes in flight will be re-run. Resume with:\n  {resume_command(run_dir)}")
+                      f"episodes in flight will be re-run. Resume with:\n  {resume_command(run_dir)}", soft_wrap=True)
         return 130
     except RunError as exc:
         print(f"embrace-bench: error: {exc}", file=sys.stderr)

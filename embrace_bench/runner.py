@@ -241,10 +241,11 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
         raise RunError(f"cannot resume {spec.run_dir}: {why}; pick another hydra.run.dir")
     state = resume.prepare(spec.run_dir, {t.task_id for t in spec.tasks})
     for line in state.superseded:
-        console.print(f"[yellow]warning:[/] {line}; that task will be run again")
+        console.print(f"[yellow]warning:[/] {line}; that task will be run again", soft_wrap=True)
     todo = [t for t in spec.tasks if t.task_id not in state.done]
     if state.kept or state.superseded:
-        console.print(f"resuming {spec.run_dir}: {len(state.done)} episodes already recorded, {len(todo)} to run")
+        console.print(f"resuming {spec.run_dir}: {len(state.done)} episodes already recorded, {len(todo)} to run",
+                      soft_wrap=True)
     manifest = _session_manifest(spec, state)
     write_manifest(spec.run_dir, manifest)
 

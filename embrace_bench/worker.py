@@ -88,6 +88,7 @@ class EpisodeWorker:
                 record = run_episode(env, self.agent, task, self.model_name, s, on_step=on_step)
                 record.restarts = len(failures)
             except ModelCallError as exc:  # the engine is fine; the model failed after all its retries
+                log.warning("worker %d: %s ends with an error: %s", self.wid, task.task_id, exc)
                 record = error_record(task, self.model_name, s, f"model: {exc}", steps=steps, restarts=len(failures))
             except ENGINE_FAULTS as exc:
                 if self.stop.is_set():
