@@ -58,8 +58,10 @@ def check_runner(cfg) -> None:
     _check_number("runner", r, "rate_limit_wait_s", positive=False)
     _check_int("env", cfg.env, "max_restarts", 0)
     _check_number("env", cfg.env, "timeout_s")
-    if r.backend not in ("local", "ray"):
-        raise SuiteError(f"runner.backend must be local or ray, not {r.backend!r}")
+    from embrace_bench.runner import BACKENDS
+
+    if r.backend not in BACKENDS:
+        raise SuiteError(f"runner.backend must be one of {', '.join(BACKENDS)}, not {r.backend!r}")
     if r.backend == "ray":
         import importlib.util
 
@@ -68,6 +70,14 @@ def check_runner(cfg) -> None:
         _check_number("ray", cfg.ray, "num_cpus_per_worker", positive=False)
         if cfg.ray.num_gpus_per_worker is not None:
             _check_number("ray", cfg.ray, "num_gpus_per_worker", positive=False)
+
+
+def ray_settings(cfg) -> dict:
+    """The ray group with its defaults filled in: a UnrealZoo engine needs a GPU, the embedded world none."""
+    ray = OmegaConf.to_container(cfg.ray, resolve=True)
+    if ray.get("num_gpus_per_worker") is None:
+        ray["num_gpus_per_worker"] = 1 if cfg.env.kind == "unrealzoo" else 0
+    return ray
 
 
 # Model settings that do not change what the model answers; a resume may change them.
@@ -131,14 +141,15 @@ def run_from_config(cfg: DictConfig) -> int:
     settings = EpisodeSettings(max_steps=r.max_steps, reask=r.reask, success_radius_cm=r.success_radius_cm,
                                frames_dir=run_dir / "frames" if r.save_frames else None)
     # Plain data and partials (no lambdas): the Ray backend ships these to its actors.
+    env_group = OmegaConf.create(OmegaConf.to_container(cfg.env, resolve=True))
     spec = RunSpec(run_dir=run_dir, tasks=suite.tasks, model_name=cfg.model.name,
                    make_agent=functools.partial(make_agent, model_cfg, seed=r.seed, prompt=prompt),
-                   make_engines=functools.partial(engine_factory, OmegaConf.create(OmegaConf.to_container(cfg.env, resolve=True))),
+                   make_engines=functools.partial(engine_factory, env_group),
                    workers=r.workers, settings=settings, env_cfg=env_config(cfg.env),
                    request_timeout_s=cfg.env.timeout_s, max_restarts=cfg.env.max_restarts,
                    max_cost_usd=r.max_cost_usd, api_concurrency=r.api_concurrency,
                    rate_limit_wait_s=r.rate_limit_wait_s, backend=r.backend,
-                   ray=OmegaConf.to_container(cfg.ray, resolve=True), resume=r.resume,
+                   ray=ray_settings(cfg), resume=r.resume,
                    manifest={"suite": suite.name, "suite_hash": suite.content_hash, "split": cfg.split.name,
                              "model": model_cfg, "prompt": OmegaConf.to_container(cfg.prompt),
                              "seed": r.seed, "env": OmegaConf.to_container(cfg.env),

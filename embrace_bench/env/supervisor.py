@@ -73,7 +73,8 @@ class EngineSupervisor:
         if not self.engine.alive():
             return "the engine process has exited"
         try:
-            reply = self.env.client.request("vget /unrealcv/status", timeout=min(HEALTH_TIMEOUT_S, self.request_timeout_s))
+            timeout = min(HEALTH_TIMEOUT_S, self.request_timeout_s)
+            reply = self.env.client.request("vget /unrealcv/status", timeout=timeout)
         except EngineError as exc:
             return f"no answer to a status request ({exc})"
         if not isinstance(reply, str) or reply.startswith("error"):
