@@ -104,9 +104,9 @@ def action_json_schema() -> dict:
             "required": ["think", "action"], "additionalProperties": False}
 
 
-def action_regex() -> str:
-    """The tagged answer as a regular expression, for vLLM guided decoding."""
-    return r"<think>[^<]*</think><action>(" + "|".join(ACTIONS) + r")</action>"
+def action_regex(think: bool = True) -> str:
+    """The tagged answer as a regular expression, for vLLM guided decoding (structured outputs)."""
+    return (r"<think>[^<]*</think>" if think else "") + r"<action>(" + "|".join(ACTIONS) + r")</action>"
 
 
 def from_structured(obj) -> str:

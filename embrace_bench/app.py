@@ -157,8 +157,11 @@ def run_from_config(cfg: DictConfig) -> int:
                              "config": OmegaConf.to_container(cfg, resolve=True)})
     console.print(f"run dir: {run_dir}  ({len(suite.tasks)} tasks, model {cfg.model.name}, {r.workers} worker(s), "
                   f"backend {r.backend})")
+    from embrace_bench.models.vllm_server import serve_model
+
     try:
-        run(spec, console)
+        with serve_model(model_cfg, run_dir, console):  # model.launch=true: a `vllm serve` for this run only
+            run(spec, console)
     except KeyboardInterrupt:
         console.print(f"\ninterrupted: every finished episode is saved in {run_dir / 'episodes.jsonl'}; "
                       f"episodes in flight will be re-run. Resume with:\n  {resume_command(run_dir)}", soft_wrap=True)

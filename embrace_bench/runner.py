@@ -12,7 +12,6 @@ import logging
 import os
 import platform
 import queue
-import signal
 import subprocess
 import threading
 import time
@@ -29,6 +28,7 @@ from embrace_bench import __version__, resume
 from embrace_bench.env.engines import Engine
 from embrace_bench.env.unreal_env import EnvConfig
 from embrace_bench.episode import EpisodeSettings
+from embrace_bench.interrupts import sigterm_as_interrupt
 from embrace_bench.models.base import Agent
 from embrace_bench.models.limiter import AdaptiveLimiter
 from embrace_bench.records import EpisodeRecord, append_record
@@ -194,20 +194,6 @@ def make_backend(spec: RunSpec, n: int):
     return LocalBackend(spec, n)
 
 
-class _SigtermAsInterrupt:
-    """A scheduler's SIGTERM stops the run the way Ctrl-C does (records flushed, resumable)."""
-
-    def __enter__(self):
-        self.old = None
-        if threading.current_thread() is threading.main_thread():
-            self.old = signal.signal(signal.SIGTERM, signal.default_int_handler)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.old is not None:
-            signal.signal(signal.SIGTERM, self.old)
-
-
 def _session_manifest(spec: RunSpec, state: resume.ResumeState) -> dict:
     old = read_manifest(spec.run_dir)
     manifest = dict(old)
@@ -258,7 +244,7 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
                TextColumn("SR {task.fields[sr]}"), TextColumn("err {task.fields[err]}"),
                TextColumn("restarts {task.fields[restarts]}"), TimeElapsedColumn())
     try:
-        with _SigtermAsInterrupt(), Progress(*columns, console=console, transient=False) as progress:
+        with sigterm_as_interrupt(), Progress(*columns, console=console, transient=False) as progress:
             bar = progress.add_task(spec.model_name, total=len(todo), sr="-", err=0, restarts=0)
             pending = deque(todo)
             busy: set[int] = set()

@@ -29,14 +29,18 @@ def _body(route: str, text: str | None, model: str = "fake") -> dict:
                 "usage": {"input_tokens": 1100, "output_tokens": 25}}
     parts = [] if text is None else [{"text": text}]
     return {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
-            "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 20, "totalTokenCount": 1020},
+            "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 20, "totalTokenCount": 1020,
+                              "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 226},
+                                                      {"modality": "IMAGE", "tokenCount": 774}]},
             "modelVersion": model}
 
 
 class FakeAPI:
-    def __init__(self, responder=None) -> None:
+    def __init__(self, port: int = 0, on_request=None, responder=None) -> None:
+        """`on_request(route, body)` is called with each request (the fake vLLM writes them to a file)."""
         self.script: dict[str, deque] = {"openai": deque(), "anthropic": deque(), "gemini": deque()}
         self.requests: list[tuple[str, str, dict, dict]] = []  # (route, path, headers, json body)
+        self.healthy = True  # what GET /health answers (vLLM's readiness endpoint)
         self.responder = responder
         self.trouble_s, self.trouble_until, self.trouble_step, self.troubled = 0.0, 0.0, None, 0
         self._lock = threading.Lock()
@@ -45,6 +49,14 @@ class FakeAPI:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):  # keep test output clean
                 pass
+
+            def do_GET(self):
+                if self.path != "/health":
+                    self.send_error(404)
+                    return
+                self.send_response(200 if api.healthy else 503)
+                self.send_header("content-length", "0")
+                self.end_headers()
 
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
@@ -66,6 +78,8 @@ class FakeAPI:
                         step = api.script[route].popleft()
                     else:
                         step = ("text", api.responder(route, body_in) if api.responder else DEFAULT)
+                if on_request:
+                    on_request(route, body_in)
                 kind, arg = step
                 if kind == "close":  # drop the connection without a reply
                     self.close_connection = True
@@ -99,7 +113,7 @@ class FakeAPI:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

@@ -114,6 +114,8 @@ def test_request_carries_images_texts_and_sampling(provider, fake, monkeypatch):
         g = body["generationConfig"]
         assert (g["temperature"], g["maxOutputTokens"], g["topP"]) == (0.2, 300, 0.9)
     assert reply.tokens["in"] > 0 and reply.tokens["out"] > 0
+    # Image tokens where the API reports them: Gemini per modality; Anthropic never; OpenAI's usage has none.
+    assert reply.tokens.get("image") == (774 if provider == "gemini" else None)
     assert reply.cost_usd == pytest.approx((reply.tokens["in"] * 2.5 + reply.tokens["out"] * 10.0) / 1e6)
 
 

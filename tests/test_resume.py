@@ -14,7 +14,7 @@ import pytest
 from embrace_bench import resume
 from embrace_bench.runner import RunDirLock, RunError
 from embrace_bench.world.faults import ENV_VAR
-from runs import REPLAY, TASKS, TIMING, by_task, lines, run_quiet, spec
+from runs import REPLAY, TIMING, by_task, lines, run_quiet, spec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -120,7 +120,7 @@ def test_ctrl_c_mid_run_then_resume(tmp_path, reference_run):
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, err[-2000:]
-    assert "interrupted" in err and f"python -m embrace_bench suite.limit=4" in err
+    assert "interrupted" in err and "python -m embrace_bench suite.limit=4" in err
     assert f"hydra.run.dir={run_dir}" in err
     assert _engines_logging_to(run_dir) == []  # the hung engine was killed, none left behind
     done = lines(run_dir)

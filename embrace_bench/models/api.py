@@ -1,4 +1,4 @@
-"""What every API adapter shares: prompt building, the response cache, bounded retries, accounting.
+"""What every API adapter adds to a prompted agent: keys from the environment and bounded retries.
 
 A provider module only translates a neutral Request into its SDK call (`_call`) and maps the SDK's
 errors onto RetryableError (429, 5xx, timeouts, dropped connections) or FatalModelError (anything a
@@ -9,15 +9,9 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections import deque
-from dataclasses import dataclass
-from pathlib import Path
 
-from embrace_bench.models.base import Agent, History, Reply
 from embrace_bench.models.messages import Request
-from embrace_bench.models.response_cache import CachedReply, ResponseCache
-from embrace_bench.prompts import ImageEncoder, PromptConfig, build_request
-from embrace_bench.tasks.model import Task
+from embrace_bench.models.prompted import ModelCallError, PromptedAgent, RawReply  # noqa: F401 (re-exported)
 
 
 class RetryableError(Exception):
@@ -32,18 +26,6 @@ RATE_LIMIT_STATUSES = (429, 503, 529)  # 529 = Anthropic overloaded
 
 class FatalModelError(Exception):
     pass
-
-
-class ModelCallError(RuntimeError):
-    """The model could not answer after every retry: the episode ends with status `error`."""
-
-
-@dataclass
-class RawReply:
-    text: str | None
-    tokens_in: int = 0
-    tokens_out: int = 0
-    image_tokens: int | None = None
 
 
 def retry_after_seconds(headers) -> float | None:
@@ -81,36 +63,19 @@ def call_stainless(sdk, fn, timeout_s: float):
         raise RetryableError(f"malformed reply: {exc}") from None
 
 
-class APIAgent(Agent):
+class APIAgent(PromptedAgent):
     key_env: tuple[str, ...] = ()  # environment variables that may hold the key, first one wins
     sdk_module = ""  # what must be importable
     pip_name = ""
 
-    def __init__(self, cfg: dict | None = None, seed: int = 0, *, prompt: PromptConfig | None = None,
-                 cache_path: Path | None = None, cache=None, limiter=None, sleep=time.sleep, **context) -> None:
-        super().__init__(cfg, seed)
+    def __init__(self, cfg: dict | None = None, seed: int = 0, *, sleep=time.sleep, limiter=None, **context) -> None:
+        super().__init__(cfg, seed, **context)
+        self.limiter = limiter  # the run-wide AdaptiveLimiter (models/limiter.py), or None
         c = self.cfg
-        self.model = c.get("name", "")
-        self.sampling = {k: c[k] for k in ("temperature", "max_tokens", "top_p", "constrained") if k in c}
         self.timeout_s = float(c.get("timeout_s", 60.0))
         self.max_retries = int(c.get("max_retries", 4))
         self.backoff_s = float(c.get("backoff_s", 1.0))
         self.backoff_cap_s = float(c.get("backoff_cap_s", 60.0))
-        self.price_in = float(c.get("price_per_mtok_in", 0.0))
-        self.price_out = float(c.get("price_per_mtok_out", 0.0))
-        self.prompt = prompt or PromptConfig()
-        self.encoder = ImageEncoder(self.prompt)
-        # `cache` (any object with get/put/close) is how the Ray backend routes lookups to the driver's cache.
-        if not c.get("cache", True):
-            self.cache = None
-        else:
-            self.cache = cache if cache is not None else ResponseCache(cache_path) if cache_path else None
-        # The answers of this episode's attempt, replayed in order when the episode is re-run from its start
-        # after an engine restart: a re-run never pays twice, even with model.cache=false.
-        self._answers: dict[str, list[CachedReply]] = {}
-        self._replay: dict[str, deque[CachedReply]] = {}
-        self._task_id: str | None = None
-        self.limiter = limiter  # run-wide AdaptiveLimiter (models/limiter.py), or None
         self._sleep = sleep
         self._rng = random.Random(f"retry:{seed}")
 
@@ -121,41 +86,16 @@ class APIAgent(Agent):
 
         if cls.sdk_module and importlib.util.find_spec(cls.sdk_module.split(".")[0]) is None:
             return f"model={cfg.get('name')} needs the {cls.pip_name} SDK: pip install {cls.pip_name}"
-        if cls.key_env and not cfg.get("base_url") and not any(os.environ.get(k) for k in cls.key_env):
+        if cls.key_env and not cfg.get("base_url") and not cfg.get("launch") \
+                and not any(os.environ.get(k) for k in cls.key_env):
             return f"set {' or '.join(cls.key_env)} in the environment to use model={cfg.get('name')}"
         return None
 
     def api_key(self) -> str | None:
         return next((os.environ[k] for k in self.key_env if os.environ.get(k)), None)
 
-    def reset(self, task: Task) -> None:
-        self.encoder.reset()
-        same = task.task_id == self._task_id
-        self._replay = {k: deque(v) for k, v in self._answers.items()} if same else {}
-        self._answers, self._task_id = {}, task.task_id
-
-    def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
-        request = build_request(self.prompt, self.encoder, task, history, reask, self.sampling)
-        key = request.cache_key(self.model)
-        hit = self._replay[key].popleft() if self._replay.get(key) else None
-        if hit is None and self.cache is not None:
-            hit = self.cache.get(key)
-        if hit is not None:
-            self._answers.setdefault(key, []).append(hit)
-            return Reply(hit.text, dict(hit.tokens), 0.0, 0.0, cached=True)
-        t0 = time.monotonic()
-        raw = self.call_with_retries(request)
-        latency = time.monotonic() - t0
-        tokens = {"in": raw.tokens_in, "out": raw.tokens_out}
-        if raw.image_tokens is not None:
-            tokens["image"] = raw.image_tokens
-        cost = (raw.tokens_in * self.price_in + raw.tokens_out * self.price_out) / 1e6
-        text = raw.text or ""  # no text is an invalid answer, never a made-up one
-        answer = CachedReply(text, tokens, latency, cost)
-        self._answers.setdefault(key, []).append(answer)
-        if self.cache is not None and text:
-            self.cache.put(key, self.model, answer)
-        return Reply(text, tokens, latency, cost)
+    def _complete(self, request: Request, key: str) -> RawReply:
+        return self.call_with_retries(request)
 
     def call_with_retries(self, request: Request) -> RawReply:
         """Exponential backoff with full jitter, at least `retry-after`; max_retries + 1 tries in all.
@@ -170,19 +110,22 @@ class APIAgent(Agent):
                 last = str(exc)
                 if exc.rate_limited and self.limiter is not None and rl_waited < self.limiter.max_wait_s:
                     rl_signals += 1
-                    delay = self._rng.uniform(0, min(self.backoff_cap_s, self.backoff_s * 2 ** min(rl_signals - 1, 16)))
-                    delay = max(delay, exc.retry_after_s or 0.0)
+                    delay = self._backoff(rl_signals - 1, exc.retry_after_s)
                     rl_waited += delay
                     self._sleep(delay)
                     continue
                 if failures == self.max_retries:
                     break
-                delay = self._rng.uniform(0, min(self.backoff_cap_s, self.backoff_s * 2 ** failures))
+                self._sleep(self._backoff(failures, exc.retry_after_s))
                 failures += 1
-                self._sleep(max(delay, exc.retry_after_s or 0.0))
             except FatalModelError as exc:
                 raise ModelCallError(f"{self.model}: {exc}") from None
         raise ModelCallError(f"{self.model}: gave up after {self.max_retries + 1} tries: {last}")
+
+    def _backoff(self, n: int, retry_after_s: float | None) -> float:
+        """Full jitter over backoff_s * 2^n (capped), never shorter than the provider's retry-after."""
+        delay = self._rng.uniform(0, min(self.backoff_cap_s, self.backoff_s * 2 ** min(n, 30)))
+        return max(delay, retry_after_s or 0.0)
 
     def _limited_call(self, request: Request) -> RawReply:
         if self.limiter is None:
@@ -201,7 +144,3 @@ class APIAgent(Agent):
 
     def _call(self, request: Request) -> RawReply:
         raise NotImplementedError
-
-    def close(self) -> None:
-        if self.cache is not None:
-            self.cache.close()

@@ -81,4 +81,13 @@ class GeminiAgent(APIAgent):
             except json.JSONDecodeError:
                 pass
         u = resp.usage_metadata
-        return RawReply(text, getattr(u, "prompt_token_count", 0) or 0, getattr(u, "candidates_token_count", 0) or 0)
+        return RawReply(text, getattr(u, "prompt_token_count", 0) or 0, getattr(u, "candidates_token_count", 0) or 0,
+                        image_tokens(u))
+
+
+def image_tokens(usage) -> int | None:
+    """The prompt's image tokens from usage_metadata.prompt_tokens_details (per modality), when reported."""
+    details = getattr(usage, "prompt_tokens_details", None) if usage else None
+    if not details:
+        return None
+    return sum(d.token_count or 0 for d in details if str(getattr(d.modality, "value", d.modality)) == "IMAGE")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import json
 
-from embrace_bench.actions import action_json_schema, from_structured
+from embrace_bench.actions import action_json_schema, action_regex, from_structured
 from embrace_bench.models.api import APIAgent, RawReply, RetryableError, call_stainless
 from embrace_bench.models.messages import Request
 
@@ -26,15 +26,35 @@ def to_openai_messages(request: Request) -> list[dict]:
     return out
 
 
+# How model.constrained=true reaches the server: OpenAI's structured outputs (a JSON answer), or the
+# answer regex through vLLM's extra body fields (`structured_outputs` since vLLM 0.12, which removed the
+# older `guided_regex`).
+CONSTRAINED_FORMATS = ("json_schema", "structured_outputs", "guided_regex")
+
+
 class OpenAIAgent(APIAgent):
     key_env = ("OPENAI_API_KEY",)
     sdk_module = "openai"
     pip_name = "openai"
 
+    @classmethod
+    def check_environment(cls, cfg: dict) -> str | None:
+        form = cfg.get("constrained_format") or "json_schema"
+        if form not in CONSTRAINED_FORMATS:
+            return f"model.constrained_format must be one of {', '.join(CONSTRAINED_FORMATS)}, not {form!r}"
+        if cfg.get("launch"):
+            from embrace_bench.models.vllm_server import check_launch
+
+            problem = check_launch(cfg)
+            if problem:
+                return problem
+        return super().check_environment(cfg)
+
     def __init__(self, cfg: dict | None = None, seed: int = 0, **context) -> None:
         super().__init__(cfg, seed, **context)
         import openai
 
+        self.constrained_format = self.cfg.get("constrained_format") or "json_schema"
         self._sdk = openai
         # Local OpenAI-compatible servers take any key; the SDK insists on one being set.
         key = self.api_key() or ("EMPTY" if self.cfg.get("base_url") else None)
@@ -44,16 +64,22 @@ class OpenAIAgent(APIAgent):
     def _call(self, request: Request) -> RawReply:
         kwargs = dict(model=self.model, messages=to_openai_messages(request), temperature=request.temperature,
                       max_tokens=request.max_tokens, top_p=request.top_p)
-        if request.constrained:
+        extra_body = dict(self.cfg.get("extra_body") or {})
+        as_json = request.constrained and self.constrained_format == "json_schema"
+        if as_json:
             kwargs["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": "embrace_action", "schema": action_json_schema(), "strict": True}}
-        if self.cfg.get("extra_body"):
-            kwargs["extra_body"] = dict(self.cfg["extra_body"])
+        elif request.constrained and self.constrained_format == "structured_outputs":
+            extra_body["structured_outputs"] = {"regex": action_regex(self.prompt.think)}
+        elif request.constrained:
+            extra_body["guided_regex"] = action_regex(self.prompt.think)
+        if extra_body:
+            kwargs["extra_body"] = extra_body
         resp = call_stainless(self._sdk, lambda: self.client.chat.completions.create(**kwargs), self.timeout_s)
         if not getattr(resp, "choices", None):
             raise RetryableError("reply without choices")
         text = resp.choices[0].message.content
-        if request.constrained and text:
+        if as_json and text:
             try:
                 text = from_structured(json.loads(text))
             except json.JSONDecodeError:

@@ -10,6 +10,7 @@ ADAPTERS: dict[str, str] = {
     "openai": "embrace_bench.models.openai_adapter:OpenAIAgent",
     "anthropic": "embrace_bench.models.anthropic_adapter:AnthropicAgent",
     "gemini": "embrace_bench.models.gemini_adapter:GeminiAgent",
+    "transformers": "embrace_bench.models.transformers_adapter:TransformersAgent",
     "replay": "embrace_bench.models.replay:ReplayAgent",
 }
 
