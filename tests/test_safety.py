@@ -76,6 +76,13 @@ def test_planted_api_key_never_appears_in_any_written_file(tmp_path):
     assert score.returncode == 0 and key not in score.stdout + score.stderr
     assert key not in p.stdout + p.stderr
     files = [f for f in run_dir.rglob("*") if f.is_file()]
+    from embrace_bench.__main__ import SUBCOMMANDS
+
+    if "leaderboard" in SUBCOMMANDS:  # tables made from this run must not carry the key either
+        lb = subprocess.run([sys.executable, "-m", "embrace_bench", "leaderboard", str(run_dir), "--out",
+                             str(tmp_path / "lb")], capture_output=True, text=True, cwd=ROOT, env=env)
+        assert lb.returncode == 0, lb.stderr[-2000:]
+        files += [f for f in (tmp_path / "lb").rglob("*") if f.is_file()]
     assert {"manifest.json", "episodes.jsonl", "cache.sqlite", "embrace_bench.log", "config.yaml"} <= \
         {f.name for f in files}
     assert "invalid credentials" in (run_dir / "embrace_bench.log").read_text()  # the log has the error...
