@@ -230,6 +230,7 @@ class RayBackend:
         if len(fails) <= s.max_restarts:
             self.submit(wid, task)
             return None
+        self.failures.pop(task.task_id)
         rec = error_record(task, s.model_name, s.settings, " | ".join(fails), restarts=s.max_restarts)
         return Outcome(rec, 0.0, wid)
 

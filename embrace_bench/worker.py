@@ -26,8 +26,9 @@ from embrace_bench.tasks.model import Task
 
 log = logging.getLogger(__name__)
 
-# What a broken engine raises: the episode is re-run on a relaunched engine.
-ENGINE_FAULTS = (EngineError, EnvError, EngineStartError, OSError)
+# What a broken engine raises (GuardedEnv turns anything else from an env call into EnvError): the episode
+# is re-run on a relaunched engine.
+ENGINE_FAULTS = (EngineError, EnvError, EngineStartError)
 
 
 class RunStopped(BaseException):

@@ -9,6 +9,7 @@ from typing import Callable
 
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.engines import Engine
+from embrace_bench.env.launcher import EngineStartError
 from embrace_bench.env.protocol import EngineError
 from embrace_bench.env.unreal_env import EnvConfig, EnvError, UnrealEnv
 
@@ -84,7 +85,10 @@ class EngineSupervisor:
     def _launch(self) -> GuardedEnv:
         t0 = time.monotonic()
         engine = self.make_engine(self.wid)
-        self.engine = engine.start()  # a start that fails cleans up after itself (EngineStartError)
+        try:
+            self.engine = engine.start()  # a start that fails cleans up after itself (EngineStartError)
+        except OSError as exc:  # no such binary, no log file, ...
+            raise EngineStartError(f"cannot launch the engine: {exc}") from exc
         try:
             client = UnrealCVClient(engine.host, engine.port, timeout=self.request_timeout_s).connect()
         except BaseException:
