@@ -56,6 +56,16 @@ class Magnitudes:
 
 
 _CANON = {a.lower(): a for a in ACTIONS}
+# What the EmbRACE release's data calls two of these actions (its recorded demos say Pick and Drop).
+DATA_ALIASES = {"Pick": "PickObject", "Drop": "DropObject"}
+
+
+def data_action(name: str) -> str | None:
+    """An action name as task data records it -> ours (exact names and the release's aliases), else None."""
+    name = str(name)
+    return name if name in ACTIONS else DATA_ALIASES.get(name)
+
+
 _TAG = r"<\s*{name}\s*>(.*?)<\s*/\s*{name}\s*>"
 _ACTION_RE = re.compile(_TAG.format(name="action"), re.I | re.S)
 _THINK_RE = re.compile(_TAG.format(name="(?:think|reasoning)"), re.I | re.S)

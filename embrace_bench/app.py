@@ -17,6 +17,8 @@ from embrace_bench.tasks.suite import EMBEDDED_DIR, Suite, SuiteError, load_embe
 
 def load_suite(cfg: DictConfig) -> Suite:
     splits = split_names(cfg.split.name)
+    if OmegaConf.is_missing(cfg.suite, "path"):
+        raise SuiteError(f"suite={cfg.suite.name} needs suite.path=<the folder holding its tasks>")
     if cfg.suite.name == "embedded":
         suite = load_embedded(splits, Path(cfg.suite.path) if cfg.suite.path else EMBEDDED_DIR)
     elif cfg.suite.name == "embrace_v1":
@@ -25,6 +27,12 @@ def load_suite(cfg: DictConfig) -> Suite:
         if len(splits) != 1:
             raise SuiteError("suite=embrace_v1 reads one folder: pick split=id or split=ood")
         suite = load_v1(Path(cfg.suite.path), splits[0])
+    elif cfg.suite.name == "embrace_release":
+        from embrace_bench.tasks.embrace_release import SPLIT, load_release
+
+        if SPLIT not in splits:
+            raise SuiteError(f"suite=embrace_release holds only held-out maps: use split={SPLIT} (or all)")
+        suite = load_release(Path(cfg.suite.path), cfg.suite.get("z_tolerance_cm"))
     else:
         raise SuiteError(f"unknown suite {cfg.suite.name!r}")
     suite.tasks = [t for t in suite.tasks if t.split in splits]
@@ -33,6 +41,18 @@ def load_suite(cfg: DictConfig) -> Suite:
     if not suite.tasks:
         raise SuiteError("the suite selection is empty (check suite.types / suite.ids / split)")
     return suite
+
+
+def check_maps(suite: Suite, env_kind: str) -> None:
+    """The embedded world has only its own maps: a suite on UnrealZoo's maps needs env=unrealzoo."""
+    if env_kind != "embedded":
+        return
+    from embrace_bench.world.engine import MAPS_DIR
+
+    missing = sorted({t.map for t in suite.tasks} - {p.stem for p in MAPS_DIR.glob("*.json")})
+    if missing:
+        raise SuiteError(f"the embedded world has no map {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}; "
+                         "run this suite with env=unrealzoo")
 
 
 def _check_int(group: str, node, key: str, lo: int, optional: bool = False) -> None:
@@ -123,9 +143,10 @@ def run_from_config(cfg: DictConfig) -> int:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     install_log_redaction()  # Hydra's job log file is in the run dir
     try:
-        engine_factory(cfg.env, run_dir)  # validates the env group before anything starts
         check_runner(cfg)
+        engine_factory(cfg.env, run_dir, workers=cfg.runner.workers)  # validates the env group before anything starts
         suite = load_suite(cfg)
+        check_maps(suite, cfg.env.kind)
         model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
         problem = check_model(model_cfg)  # unknown adapter, missing SDK or key: before any engine starts
         if problem:
@@ -144,7 +165,7 @@ def run_from_config(cfg: DictConfig) -> int:
     env_group = OmegaConf.create(OmegaConf.to_container(cfg.env, resolve=True))
     spec = RunSpec(run_dir=run_dir, tasks=suite.tasks, model_name=cfg.model.name,
                    make_agent=functools.partial(make_agent, model_cfg, seed=r.seed, prompt=prompt),
-                   make_engines=functools.partial(engine_factory, env_group),
+                   make_engines=functools.partial(engine_factory, env_group, workers=r.workers),
                    workers=r.workers, settings=settings, env_cfg=env_config(cfg.env),
                    request_timeout_s=cfg.env.timeout_s, max_restarts=cfg.env.max_restarts,
                    max_cost_usd=r.max_cost_usd, api_concurrency=r.api_concurrency,
@@ -155,6 +176,8 @@ def run_from_config(cfg: DictConfig) -> int:
                              "seed": r.seed, "env": OmegaConf.to_container(cfg.env),
                              "resume_key": resume_key(cfg, model_cfg, suite),
                              "config": OmegaConf.to_container(cfg, resolve=True)})
+    for note in suite.notes:
+        console.print(f"[yellow]note:[/] {note}")
     console.print(f"run dir: {run_dir}  ({len(suite.tasks)} tasks, model {cfg.model.name}, {r.workers} worker(s), "
                   f"backend {r.backend})")
     from embrace_bench.models.vllm_server import serve_model

@@ -25,7 +25,8 @@ class EpisodeSettings:
 def task_info(task: Task, radius: float) -> TaskInfo:
     return TaskInfo(instruction=task.Instruction, target_poses=task.Target_Pose,
                     target_objects=task.GenAI_Target_Object, distractors=task.distractors,
-                    door=task.Target_Door_Name, pick_object=task.PD_ID, success_radius_cm=radius)
+                    door=task.Target_Door_Name, pick_object=task.PD_ID, success_radius_cm=radius,
+                    regions=task.regions, pd_type=task.PD_Type)
 
 
 def _save_frame(frames_dir: Path | None, task: Task, index: int, png: bytes) -> None:
@@ -101,6 +102,7 @@ def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: Ep
             history.observations.append(obs)
             _save_frame(s.frames_dir, task, index + 1, obs.png)
         step.pose_after, step.visible, step.door_state, step.held_object = obs.pose, obs.visible, obs.door_state, obs.held_object
+        step.object_pose = obs.object_pose
         history.turns.append((ask.raws[-1], obs))
         steps.append(step)
         if on_step:

@@ -14,18 +14,18 @@
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from embrace_bench.models.limiter import AdaptiveLimiter
-from embrace_bench.models.response_cache import ResponseCache
+from embrace_bench.models.response_cache import SharedResponseCache
 from embrace_bench.tasks.model import Task
 from embrace_bench.worker import EpisodeWorker, Outcome, error_record
 
@@ -36,17 +36,8 @@ class RunServices:
     """The run's response cache and API limiter, in the driver's node (a threaded Ray actor)."""
 
     def __init__(self, cache_path: str, cap: int, max_wait_s: float) -> None:
-        self.cache_path = Path(cache_path)
-        self._cache: ResponseCache | None = None  # opened on first use: baselines never create the file
-        self._lock = threading.Lock()
+        self.cache = SharedResponseCache(Path(cache_path))
         self.limiter = AdaptiveLimiter(cap, max_wait_s=max_wait_s)
-
-    @property
-    def cache(self) -> ResponseCache:
-        with self._lock:
-            if self._cache is None:
-                self._cache = ResponseCache(self.cache_path)
-            return self._cache
 
     def cache_get(self, key):
         return self.cache.get(key)
@@ -64,8 +55,7 @@ class RunServices:
         return self.limiter.state()
 
     def close(self) -> None:
-        if self._cache is not None:
-            self._cache.close()
+        self.cache.shutdown()
 
 
 class RemoteCache:
@@ -103,6 +93,20 @@ class RemoteLimiter:
         self.services.release.remote(lease, outcome, retry_after_s)  # fire and forget: nothing to wait for
 
 
+def on_assigned_gpus(make_engines, gpu_ids):
+    """env=unrealzoo picks its GPU with -graphicsadapter=N, which CUDA_VISIBLE_DEVICES (what Ray sets for an
+    actor) does not steer: point the engine factory (app.py's partial over the env group) at the GPUs Ray
+    assigned to this actor."""
+    env = make_engines.args[0] if isinstance(make_engines, functools.partial) and make_engines.args else None
+    if not gpu_ids or env is None or env.get("kind") != "unrealzoo" or env.get("attach"):
+        return make_engines
+    from omegaconf import OmegaConf
+
+    env = OmegaConf.create(OmegaConf.to_container(env, resolve=True))
+    env.gpu = [int(g) for g in gpu_ids]
+    return functools.partial(make_engines.func, env, *make_engines.args[1:], **make_engines.keywords)
+
+
 class WorkerActor:
     """One EpisodeWorker in a Ray actor; frames and engine logs go back to the driver with each record."""
 
@@ -111,7 +115,10 @@ class WorkerActor:
         settings = replace(spec.settings, frames_dir=self.dir / "frames" if spec.settings.frames_dir else None)
         agent = spec.make_agent(cache=RemoteCache(services),
                                 limiter=RemoteLimiter(services, spec.rate_limit_wait_s))
-        self.worker = EpisodeWorker(wid, agent, spec.make_engines(self.dir), spec.env_cfg, settings,
+        import ray
+
+        make_engines = on_assigned_gpus(spec.make_engines, ray.get_gpu_ids())
+        self.worker = EpisodeWorker(wid, agent, make_engines(self.dir), spec.env_cfg, settings,
                                     spec.model_name, request_timeout_s=spec.request_timeout_s,
                                     max_restarts=spec.max_restarts)
         self.log_path = self.dir / "logs" / f"engine-{wid}.log"

@@ -32,6 +32,7 @@ class StepRecord:
     door_state: dict[str, int] = field(default_factory=dict)  # door name -> 1 open / 0 closed
     held_object: str | None = None  # after the action
     dropped_at: list[float] | None = None  # where a DropObject put the held object
+    object_pose: list[float] | None = None  # location of the task's pick-and-drop object after the action
     tokens: dict[str, int] = field(default_factory=dict)  # {"in": .., "out": .., "image": ..}
     latency_s: float = 0.0
     cost_usd: float = 0.0
@@ -50,6 +51,10 @@ class TaskInfo:
     door: str | None = None
     pick_object: str | None = None
     success_radius_cm: float = 300.0
+    # EmbRACE release tasks: success regions (tasks/regions.py) decide "at the target" instead of the radius;
+    # pd_type "p" means the object must still be held at Finish, "pd" that it was dropped in its region.
+    regions: dict | None = None
+    pd_type: str | None = None
 
 
 @dataclass

@@ -31,6 +31,7 @@ from embrace_bench.episode import EpisodeSettings
 from embrace_bench.interrupts import sigterm_as_interrupt
 from embrace_bench.models.base import Agent
 from embrace_bench.models.limiter import AdaptiveLimiter
+from embrace_bench.models.response_cache import SharedResponseCache
 from embrace_bench.records import EpisodeRecord, append_record
 from embrace_bench.redact import redact
 from embrace_bench.tasks.model import Task
@@ -50,7 +51,7 @@ class RunSpec:
     run_dir: Path
     tasks: list[Task]
     model_name: str
-    make_agent: Callable[..., Agent]  # (**services) -> Agent; services: cache_path or cache, limiter
+    make_agent: Callable[..., Agent]  # (**services) -> Agent; services: cache (the run's), limiter
     make_engines: Callable[[Path], Callable[[int], Engine]]  # dir for logs/ -> (worker id -> unstarted engine)
     workers: int = 1
     settings: EpisodeSettings = field(default_factory=EpisodeSettings)
@@ -124,6 +125,7 @@ class LocalBackend:
         self.spec, self.n = spec, n
         self.stop = threading.Event()
         self.limiter = AdaptiveLimiter(spec.api_concurrency or n, max_wait_s=spec.rate_limit_wait_s)
+        self.cache = SharedResponseCache(spec.run_dir / "cache.sqlite")
         self.results: queue.Queue = queue.Queue()
         self.inboxes = [queue.Queue() for _ in range(n)]
         self.workers: list[EpisodeWorker | None] = [None] * n
@@ -151,7 +153,7 @@ class LocalBackend:
         s = self.spec
         worker = None
         try:
-            agent = s.make_agent(cache_path=s.run_dir / "cache.sqlite", limiter=self.limiter)
+            agent = s.make_agent(cache=self.cache, limiter=self.limiter)
             worker = self.workers[wid] = EpisodeWorker(
                 wid, agent, self.make_engine, s.env_cfg, s.settings, s.model_name,
                 request_timeout_s=s.request_timeout_s, max_restarts=s.max_restarts, stop=self.stop)
@@ -179,6 +181,8 @@ class LocalBackend:
         deadline = time.monotonic() + (5.0 if abort else 30.0)
         for t in self.threads:  # a thread stuck in a model call is a daemon: it dies with the process
             t.join(timeout=max(0.1, deadline - time.monotonic()))
+        if not any(t.is_alive() for t in self.threads):
+            self.cache.shutdown()
 
     def notes(self) -> dict:
         return {"api_limiter": self.limiter.state()}

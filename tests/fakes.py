@@ -1,4 +1,4 @@
-"""Hand-made observations and histories for agent and prompt tests (no engine needed)."""
+"""Hand-made observations and histories for agent and prompt tests, and an in-process engine client."""
 from __future__ import annotations
 
 import io
@@ -24,3 +24,19 @@ def history(frames: list[np.ndarray]) -> History:
     obs = [observation(f) for f in frames]
     return History(initial=obs[0], observations=obs, actions=["TurnLeft"] * (len(obs) - 1),
                    turns=[(f"<action>TurnLeft</action> #{k + 1}", o) for k, o in enumerate(obs[1:])])
+
+
+class InProcessClient:
+    """An engine's command handler without the socket (the wire has its own tests)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def request(self, cmd):
+        return self.engine.handle(cmd)
+
+    def request_many(self, cmds):
+        return [self.engine.handle(c) for c in cmds]
+
+    def close(self):
+        pass

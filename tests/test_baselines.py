@@ -17,7 +17,7 @@ from embrace_bench.world.engine import EmbeddedEngine
 from embrace_bench.world.render import Frame, Renderer
 from embrace_bench.world.scene import PALETTE
 
-from fakes import observation
+from fakes import InProcessClient, observation
 
 
 class _BlankRenderer(Renderer):
@@ -33,24 +33,8 @@ class _BlankRenderer(Renderer):
         return Frame(z, z, np.zeros(z.shape[:2], np.float32))
 
 
-class _InProcessClient:
-    """The engine's command handler without the socket (the wire has its own tests)."""
-
-    def __init__(self, engine):
-        self.engine = engine
-
-    def request(self, cmd):
-        return self.engine.handle(cmd)
-
-    def request_many(self, cmds):
-        return [self.engine.handle(c) for c in cmds]
-
-    def close(self):
-        pass
-
-
 def test_oracle_succeeds_on_every_task_of_every_type_in_both_splits():
-    env = UnrealEnv(_InProcessClient(EmbeddedEngine(_BlankRenderer(), width=8, height=6)),
+    env = UnrealEnv(InProcessClient(EmbeddedEngine(_BlankRenderer(), width=8, height=6)),
                     EnvConfig(width=8, height=6))
     agent = OracleAgent()
     wins = collections.Counter()

@@ -5,7 +5,8 @@ from embrace_bench.models.base import Agent, Reply
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
 
-from test_baselines import _BlankRenderer, _InProcessClient
+from fakes import InProcessClient
+from test_baselines import _BlankRenderer
 
 
 class Scripted(Agent):
@@ -20,7 +21,7 @@ class Scripted(Agent):
 
 
 def _env():
-    return UnrealEnv(_InProcessClient(EmbeddedEngine(_BlankRenderer(), width=8, height=6)), EnvConfig(width=8, height=6))
+    return UnrealEnv(InProcessClient(EmbeddedEngine(_BlankRenderer(), width=8, height=6)), EnvConfig(width=8, height=6))
 
 
 def test_reasks_are_bounded_distinct_and_kept_out_of_the_history():

@@ -89,7 +89,7 @@ def test_an_episode_rerun_after_an_engine_crash_pays_nothing_twice(fake, api_ref
     """With model.cache=false the agent's per-episode memo replays the answers of the crashed attempt."""
     from embrace_bench.world.faults import ENV_VAR
 
-    monkeypatch.setenv(ENV_VAR, f"kill@150:{tmp_path / 'once'}")
+    monkeypatch.setenv(ENV_VAR, f"kill@110:{tmp_path / 'once'}")
     n0 = len(fake.requests)
     run_quiet(spec(tmp_path / "run", model=_model(fake, cache=False), tasks=TASKS[:1]))
     recs = lines(tmp_path / "run")

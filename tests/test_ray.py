@@ -4,6 +4,7 @@ are both recovered by re-running the episode."""
 import functools
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,20 @@ def test_ray_backend_matches_local_and_recovers_crashes(tmp_path, monkeypatch, r
     assert set(logs) == {"engine-0.log", "engine-1.log"}
     assert sum(t.count("embedded engine on 127.0.0.1:") for t in logs.values()) >= 3  # launches + relaunch
     assert not (run_dir / "cache.sqlite").exists()  # a baseline agent never opens the run's response cache
+
+
+def test_unrealzoo_engines_in_ray_actors_use_the_gpu_ray_assigned(tmp_path):
+    from omegaconf import OmegaConf
+
+    from embrace_bench.env.engines import engine_factory
+    from embrace_bench.ray_backend import on_assigned_gpus
+
+    binary = tmp_path / "UnrealZoo.sh"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    env = OmegaConf.load(Path(__file__).parent.parent / "conf" / "env" / "unrealzoo.yaml")
+    env.binary, env.gpu, env.unrealcv_ini = str(binary), 0, str(tmp_path / "unrealcv.ini")
+    make = on_assigned_gpus(functools.partial(engine_factory, env, workers=2), ["3"])
+    assert make(tmp_path)(1).gpu == 3  # -graphicsadapter=3 whatever the worker id
+    embedded = functools.partial(engine_factory, OmegaConf.create({"kind": "embedded"}))
+    assert on_assigned_gpus(embedded, ["3"]) is embedded

@@ -17,8 +17,7 @@ from embrace_bench.prompts import PromptConfig
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
 
-from fakes import history
-from test_baselines import _InProcessClient
+from fakes import InProcessClient, history
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -45,7 +44,7 @@ def _agent(tiny, tmp_path=None, prompt=None, **cfg):
 
 
 def _env():
-    return UnrealEnv(_InProcessClient(EmbeddedEngine("numpy", width=64, height=48)), EnvConfig(width=64, height=48))
+    return UnrealEnv(InProcessClient(EmbeddedEngine("numpy", width=64, height=48)), EnvConfig(width=64, height=48))
 
 
 def _records(run_dir):

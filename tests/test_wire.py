@@ -313,22 +313,63 @@ def test_unix_socket_transport(tmp_path):
     assert not os.path.exists(path)  # cleaned up
 
 
-def test_auto_transport_prefers_unix_after_disconnect():
-    with UnrealCVServer(Dummy(), port=0, unix_socket=True) as srv:
-        assert srv.unix_socket == f"/tmp/unrealcv_{srv.port}.socket"
+def test_auto_transport_follows_unrealcvs_switch_to_the_unix_socket():
+    # Like UnrealCV on UE 4.27/5.x Linux: TCP for the first client only, then the Unix socket.
+    with UnrealCVServer(Dummy(), port=0, unix_after_tcp=True) as srv:
+        assert srv.unix_socket == f"/tmp/unrealcv_{srv.port}.socket" and not os.path.exists(srv.unix_socket)
         c = client_for(srv, transport="auto")
         assert c.request("echo a") == "a" and c.endpoint.startswith("tcp:")
         c.close()
+        deadline = time.monotonic() + 2
+        while not os.path.exists(srv.unix_socket) and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert c.request("echo b") == "b" and c.endpoint == f"unix:{srv.unix_socket}"
+        c.close()
+        with pytest.raises(EngineTimeout, match="no greeting"):  # TCP is used up, as on Unreal
+            client_for(srv, transport="tcp", connect_timeout=0.5).connect()
+        fresh = UnrealCVClient("127.0.0.1", srv.port, timeout=3)  # the default (auto): a new worker finds the socket
+        assert fresh.request("echo c") == "c" and fresh.endpoint.startswith("unix:")
+        fresh.close()
         # Like UnrealCV: a deleted socket file is re-created once the client leaves.
+        c.request("echo d")
         os.unlink(srv.unix_socket)
         c.close()
         deadline = time.monotonic() + 2
         while not os.path.exists(srv.unix_socket) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert c.request("echo c") == "c" and c.endpoint.startswith("unix:")
+        assert c.request("echo e") == "e" and c.endpoint.startswith("unix:")
         c.close()
     assert not os.path.exists(srv.unix_socket)
+
+
+def test_auto_client_waiting_on_tcp_moves_to_the_unix_socket_when_it_appears():
+    # A worker connects while the readiness probe still holds the engine's one TCP slot: UnrealCV never
+    # greets it over TCP, but creates its Unix socket when the probe leaves, and the client goes there.
+    with UnrealCVServer(Dummy(), port=0, unix_after_tcp=True) as srv:
+        probe = client_for(srv, transport="tcp").connect()
+        worker = client_for(srv, connect_timeout=5.0)
+        result = {}
+        t = threading.Thread(target=lambda: result.setdefault("reply", worker.request("echo w")))
+        t.start()
+        time.sleep(0.3)
+        assert "reply" not in result  # no greeting yet: the server is busy with the probe
+        probe.close()
+        t.join(5)
+        assert result.get("reply") == "w" and worker.endpoint == f"unix:{srv.unix_socket}"
+        worker.close()
+
+
+def test_auto_transport_falls_back_to_tcp_from_a_stale_socket_file():
+    with UnrealCVServer(Dummy(), port=0) as srv:
+        path = f"/tmp/unrealcv_{srv.port}.socket"
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(path)  # a dead server's file: nobody listens
+        try:
+            with UnrealCVClient("127.0.0.1", srv.port, timeout=3) as c:
+                assert c.request("echo x") == "x" and c.endpoint.startswith("tcp:")
+        finally:
+            stale.close()
+            os.unlink(path)
 
 
 def test_real_unrealcv_client(server, tmp_path):

@@ -29,6 +29,7 @@ __all__ = ["UnrealCVClient", "EngineError", "EngineTimeout", "EngineDisconnected
 log = logging.getLogger(__name__)
 
 _TRANSPORTS = ("tcp", "unix", "auto")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # Real UnrealCV servers parse requests with the regex (\d{1,8}):(.*), so ids must stay < 1e8.
 _ID_MODULUS = 10**8
 
@@ -37,16 +38,19 @@ class UnrealCVClient:
     """Blocking UnrealCV client; one per worker thread (calls are serialised by a lock).
 
     transport: "tcp"; "unix" (`unix_socket`, default `/tmp/unrealcv_<port>.socket`);
-    "auto": TCP for the first connection, then (after any disconnect) the Unix
-    socket if its file exists, falling back to TCP (UnrealZoo UE5.6 behaviour).
-    Default: "unix" if `unix_socket` is given, else "tcp".
+    "auto": the Unix socket when the server is local and its file exists, else
+    (or when that socket is stale) TCP. UnrealCV on UE 4.27/5.x Linux creates the
+    file only once its first TCP client has left and greets no TCP client after
+    that (UnrealZoo UE5.6 relies on it), so an existing file means "use it".
+    Default: "unix" if `unix_socket` is given, else "auto" (plain TCP for a
+    server without a Unix socket, such as the embedded world).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 9000, *,
                  unix_socket: str | None = None, transport: str | None = None,
                  connect_timeout: float = 5.0, timeout: float = 10.0,
                  max_payload: int = MAX_PAYLOAD) -> None:
-        transport = transport or ("unix" if unix_socket else "tcp")
+        transport = transport or ("unix" if unix_socket else "auto")
         if transport not in _TRANSPORTS:
             raise ValueError(f"transport must be one of {_TRANSPORTS}, got {transport!r}")
         self.host, self.port = host, int(port)
@@ -60,7 +64,6 @@ class UnrealCVClient:
         self._sock: socket.socket | None = None
         self._lock = threading.RLock()
         self._next_id = 0  # not reset on reconnect; wraps at _ID_MODULUS
-        self._ever_connected = False
 
     # ---------------------------------------------------------------- connection
     @property
@@ -73,13 +76,19 @@ class UnrealCVClient:
             self._drop()
             deadline = time.monotonic() + self.connect_timeout
             last: EngineError | None = None
-            for kind, addr in self._candidates():
+            candidates = self._candidates()
+            while candidates:
+                kind, addr = candidates.pop(0)
                 try:
                     sock = self._open(kind, addr, deadline)
                 except EngineTimeout:
                     raise
                 except EngineError as exc:
                     last = exc  # try the next candidate (auto: unix -> tcp)
+                    continue
+                if kind == "tcp" and self._unix_appeared_before_greeting(sock, deadline):
+                    sock.close()  # the server switched to its Unix socket while we waited on TCP
+                    candidates = [("unix", self.unix_socket)]
                     continue
                 try:
                     name = parse_greeting(read_frame(sock, max_payload=self.max_payload,
@@ -96,7 +105,6 @@ class UnrealCVClient:
                     raise EngineDisconnected(f"{kind}:{addr}: connection error during greeting: {exc}") from exc
                 self._sock, self.server_name = sock, name
                 self.endpoint = f"{kind}:{addr if kind == 'unix' else '%s:%d' % addr}"
-                self._ever_connected = True
                 log.debug("connected to %r via %s", name, self.endpoint)
                 return self
             raise last or EngineDisconnected("no endpoint to connect to")
@@ -173,9 +181,25 @@ class UnrealCVClient:
             return [tcp]
         if self.transport == "unix":
             return [unix]
-        if self._ever_connected and os.path.exists(self.unix_socket):
+        if self.host in _LOOPBACK and os.path.exists(self.unix_socket):
             return [unix, tcp]
         return [tcp]
+
+    def _unix_appeared_before_greeting(self, sock: socket.socket, deadline: float) -> bool:
+        """auto, local server: wait for the TCP greeting, watching for the Unix socket file. UnrealCV creates
+        it when its TCP client leaves (e.g. a readiness probe that just disconnected) and never greets a later
+        TCP client, so a file that appears meanwhile is where the server now listens."""
+        if self.transport != "auto" or self.host not in _LOOPBACK:
+            return False
+        while time.monotonic() < deadline:
+            try:
+                if wait_readable([sock], min(0.05, max(deadline - time.monotonic(), 0))):
+                    return False  # the greeting (or EOF) is there: read it as usual
+            except (OSError, ValueError):
+                return False
+            if os.path.exists(self.unix_socket):
+                return True
+        return False
 
     def _open(self, kind: str, addr, deadline: float) -> socket.socket:
         remaining = deadline - time.monotonic()

@@ -42,49 +42,41 @@ def probe(host: str, port: int, deadline_s: float, proc: subprocess.Popen | None
         time.sleep(0.1)
 
 
-class EmbeddedEngineProcess:
-    """`python -m embrace_bench.world.serve` in its own process, logging to `log_path`."""
+class EngineProcess:
+    """An engine process this harness starts and owns: its log, liveness and shutdown (its whole process group,
+    so a launcher script and the engine it starts go together)."""
 
-    def __init__(self, *, renderer: str = "auto", width: int = 640, height: int = 480, fov: float = 90.0,
-                 host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None,
-                 ready_timeout_s: float = 30.0) -> None:
-        self.renderer, self.size, self.fov = renderer, (width, height), fov
-        self.host, self.port = host, port
-        self.log_path = Path(log_path) if log_path else None
-        self.ready_timeout_s = ready_timeout_s
-        self.proc: subprocess.Popen | None = None
+    log_path: Path | None = None
+    proc: subprocess.Popen | None = None
 
-    def start(self) -> "EmbeddedEngineProcess":
-        port = self.port or free_port(self.host)
-        cmd = [sys.executable, "-m", "embrace_bench.world.serve", "--port", str(port), "--host", self.host,
-               "--renderer", self.renderer, "--width", str(self.size[0]), "--height", str(self.size[1]),
-               "--fov", str(self.fov), "--exit-with-parent"]
+    def _popen(self, cmd: list[str], cwd: Path | None = None) -> None:
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = open(self.log_path, "ab")
-        else:
-            log = subprocess.DEVNULL
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
             # Own session: a Ctrl-C in the terminal reaches the runner, which stops engines itself. No API keys:
             # an engine never calls a model, so it is not given them.
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True, env=scrubbed_environ())
+                                         cwd=cwd, start_new_session=True, env=scrubbed_environ())
+        except OSError as exc:
+            raise EngineStartError(f"cannot start {cmd[0]}: {exc.strerror or exc}") from None
         finally:
             if log is not subprocess.DEVNULL:
                 log.close()
-        self.port = port
+
+    def _await_ready(self, port: int, label: str = "") -> None:
+        """Bounded readiness probe; on failure the process is stopped and the error ends with its log's tail."""
         try:
             probe(self.host, port, self.ready_timeout_s, self.proc)
         except EngineStartError as exc:
             self.stop()
-            raise EngineStartError(f"{exc}{self._log_tail()}") from None
-        return self
+            raise EngineStartError(f"{label}{exc}{self._log_tail()}") from None
 
     def _log_tail(self) -> str:
         if not self.log_path or not self.log_path.exists():
             return ""
         lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()]
-        return f" (engine log {self.log_path}: {lines[-1]})" if lines else ""
+        return f" (engine log {self.log_path}: {lines[-1][:200]})" if lines else ""
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -93,19 +85,41 @@ class EmbeddedEngineProcess:
         p, self.proc = self.proc, None
         if p is None or p.poll() is not None:
             return
-        p.send_signal(signal.SIGTERM)
-        try:  # a stopped (SIGSTOP) engine handles the SIGTERM only once it runs again
-            os.killpg(p.pid, signal.SIGCONT)
-        except OSError:
-            pass
         try:
+            os.killpg(p.pid, signal.SIGTERM)
+            os.killpg(p.pid, signal.SIGCONT)  # a stopped (SIGSTOP) engine handles the SIGTERM only once it runs
             p.wait(grace_s)
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait(grace_s)
+        except ProcessLookupError:
+            pass
 
-    def __enter__(self) -> "EmbeddedEngineProcess":
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class EmbeddedEngineProcess(EngineProcess):
+    """`python -m embrace_bench.world.serve` in its own process, logging to `log_path`."""
+
+    def __init__(self, *, renderer: str = "auto", width: int = 640, height: int = 480, fov: float = 90.0,
+                 host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None,
+                 ready_timeout_s: float = 30.0, extra_args: tuple[str, ...] = ()) -> None:
+        self.renderer, self.size, self.fov = renderer, (width, height), fov
+        self.extra_args = tuple(extra_args)  # e.g. ("--unrealzoo",): the world with UnrealZoo's semantics
+        self.host, self.port = host, port
+        self.log_path = Path(log_path) if log_path else None
+        self.ready_timeout_s = ready_timeout_s
+        self.proc = None
+
+    def start(self) -> "EmbeddedEngineProcess":
+        port = self.port or free_port(self.host)
+        self._popen([sys.executable, "-m", "embrace_bench.world.serve", "--port", str(port), "--host", self.host,
+                     "--renderer", self.renderer, "--width", str(self.size[0]), "--height", str(self.size[1]),
+                     "--fov", str(self.fov), "--exit-with-parent", *self.extra_args])
+        self.port = port
+        self._await_ready(port)
+        return self

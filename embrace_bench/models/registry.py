@@ -12,6 +12,7 @@ ADAPTERS: dict[str, str] = {
     "gemini": "embrace_bench.models.gemini_adapter:GeminiAgent",
     "transformers": "embrace_bench.models.transformers_adapter:TransformersAgent",
     "replay": "embrace_bench.models.replay:ReplayAgent",
+    "demo": "embrace_bench.models.demo:DemoAgent",
 }
 
 

@@ -22,6 +22,19 @@ Rules (cite these in the README):
 - TR: share of episodes with status `timeout` (no `Finish` and n_steps >= max_steps).
 - Episodes with status `error` (engine/API failure) are counted (`n_errors`) and excluded from every
   denominator: an outage is neither the model's failure nor its success.
+
+Region rules (EmbRACE public release tasks, whose TaskInfo carries `regions` from `area.json`; the rest of
+the rules above apply unchanged):
+- "At the target" = the final pose inside the final stage's character region (XY polygons with holes, the
+  target footprint dilated by 2.2 m), and within `z_tolerance_cm` of its reference height when both are
+  given; this replaces the radius test.
+- GDE: XY distance to the nearest target footprint (0 inside it), the release's navigation error;
+  Multi-stage adds the distance at the MidwayTarget to the midway footprints (START pose when there is none).
+- Multi-stage: the LAST MidwayTarget before Finish must be inside the midway region (the release's rule).
+- Open Door: the named door open at Finish; with no door name (the release's tasks) the character's door
+  state (UnrealZoo's `get_door_state` reports the door it interacts with).
+- Pick & Drop, pd_type "p": the object held at Finish; "pd" (and the default): held at some step, not held
+  at Finish, and resting (its pose at Finish, else its last drop) inside the object region.
 """
 from __future__ import annotations
 
@@ -32,6 +45,7 @@ import numpy as np
 
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
 from embrace_bench.tasks.model import SPLITS, TYPE_NAMES, TYPES
+from embrace_bench.tasks.regions import distance_to_rings, stage_reached
 
 
 @dataclass
@@ -108,6 +122,8 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
     if not final:
         return EpisodeScore(False, float("nan"), n, finished, timed_out, "no pose recorded")
     kind = _kind(task, type_)
+    if task.regions:
+        return _score_regions(used, task, kind, start, list(final), finished, timed_out, max_steps)
     target = task.target_poses[-1]
     final_d = xy_dist(final, target)
     midway_i = next((i for i, s in enumerate(used) if s.action == "MidwayTarget"), None)
@@ -118,7 +134,7 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
 
     reasons: list[str] = []
     if not finished:
-        reasons.append(f"no Finish in {n} steps (limit {max_steps})" if timed_out else f"no Finish after {n} steps")
+        reasons.append(_finish_reason(n, timed_out, max_steps))
     elif final_d > radius:
         reasons.append(f"finished {final_d:.0f} cm from the target")
     if finished and kind == "3":
@@ -131,13 +147,74 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
     elif finished and kind == "4.1":
         if not task.door:
             reasons.append("task names no door")
-        elif used[-1].door_state.get(task.door) != 1:
-            reasons.append(f"door {task.door} closed at Finish")
+        elif _door_reason(used[-1], task.door):
+            reasons.append(_door_reason(used[-1], task.door))
     elif finished and kind == "4.2":
         r = _drop_reason(used, task.pick_object, target, radius)
         if r:
             reasons.append(r)
     return EpisodeScore(not reasons, gde, n, finished, timed_out, "; ".join(reasons), list(final), midway_i)
+
+
+def _finish_reason(n: int, timed_out: bool, max_steps: int) -> str:
+    return f"no Finish in {n} steps (limit {max_steps})" if timed_out else f"no Finish after {n} steps"
+
+
+def _door_reason(last: StepRecord, door: str | None) -> str:
+    if door is None:  # the release names no door: UnrealZoo reports the character's door state
+        return "" if 1 in last.door_state.values() else "no door open at Finish"
+    state = last.door_state.get(door, last.door_state.get("door_state"))
+    return "" if state == 1 else f"door {door} closed at Finish"
+
+
+def _pick_region_reason(used: list[StepRecord], task: TaskInfo, final, zt) -> str:
+    """The release's Pick & Drop rule: held at Finish ("p"), or picked then dropped in the object region."""
+    obj, pd_type = task.pick_object, task.pd_type or "pd"
+    held = [s.held_object is not None and (obj is None or s.held_object == obj) for s in used]
+    name = obj or "the object"
+    if not any(held):
+        return f"{name} never picked up"
+    if held[-1] != (pd_type == "p"):
+        return f"{name} not held at Finish" if pd_type == "p" else f"{name} still held at Finish"
+    rest = used[-1].object_pose
+    if rest is None:  # older records: a held object is where the character is, a dropped one where it fell
+        rest = final if pd_type == "p" else next((s.dropped_at for s in reversed(used) if s.dropped_at), None)
+    if rest is None:
+        return f"{name} never dropped"
+    ok, why = stage_reached(rest, task.regions["final"], zt, key="object")
+    return "" if ok else f"{name} rests {why} of its target area"
+
+
+def _score_regions(used: list[StepRecord], task: TaskInfo, kind: str, start, final, finished: bool,
+                   timed_out: bool, max_steps: int) -> EpisodeScore:
+    """Success and GDE from the release's success regions (rules in the module docstring)."""
+    reg, n = task.regions, len(used)
+    zt = reg.get("z_tolerance_cm")
+    gde = distance_to_rings(final, reg["final"]["footprints"])
+    midway_i = next((i for i in range(n - 1, -1, -1) if used[i].action == "MidwayTarget"), None)
+    if kind == "3" and "midway" in reg:
+        at = used[midway_i].pose_after if midway_i is not None else start
+        gde += distance_to_rings(at, reg["midway"]["footprints"]) if at else float("nan")
+    reasons: list[str] = []
+    if not finished:
+        reasons.append(_finish_reason(n, timed_out, max_steps))
+    else:
+        ok, why = stage_reached(final, reg["final"], zt)
+        if not ok:
+            reasons.append(f"finished {why} of the target")
+        if kind == "3":
+            if midway_i is None or "midway" not in reg:
+                reasons.append("no MidwayTarget before Finish")
+            else:
+                ok, why = stage_reached(used[midway_i].pose_after, reg["midway"], zt)
+                if not ok:
+                    reasons.append(f"MidwayTarget {why} of subgoal 1")
+        elif kind == "4.1":
+            reasons.append(_door_reason(used[-1], task.door))
+        elif kind == "4.2":
+            reasons.append(_pick_region_reason(used, task, final, zt))
+    reasons = [r for r in reasons if r]
+    return EpisodeScore(not reasons, gde, n, finished, timed_out, "; ".join(reasons), final, midway_i)
 
 
 def rescore(record: EpisodeRecord, max_steps: int) -> EpisodeRecord:

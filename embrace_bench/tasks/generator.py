@@ -15,7 +15,7 @@ import random
 from pathlib import Path
 
 from embrace_bench.tasks.model import TYPES, Task
-from embrace_bench.tasks.planner import NoPlan, plan_task
+from embrace_bench.tasks.planner import NoPlan, demo_poses, plan_task
 from embrace_bench.tasks.references import (Reference, is_unique_label, resolve, side_candidates,
                                             targetable)
 from embrace_bench.world.mapgen import FAMILIES, generate_map
@@ -237,7 +237,10 @@ class MapTasks:
             task.Action = plan_task(task, self.world)
         except NoPlan:
             return None
-        return task if len(task.Action) <= MAX_DEMO else None
+        if len(task.Action) > MAX_DEMO:
+            return None
+        task.Trajectory_Pose = demo_poses(task, self.world)  # what check-replay compares a replay with
+        return task
 
 
 def build_maps(seed: int = SEED) -> list[WorldMap]:

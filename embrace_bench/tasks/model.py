@@ -14,6 +14,7 @@ TYPE_NAMES: dict[str, str] = {
 }
 TYPES: tuple[str, ...] = tuple(TYPE_NAMES)
 SPLITS: tuple[str, ...] = ("id", "ood")
+RELEASE_FIELDS = ("PD_Type", "PD_Start_Pose", "PD_Size", "PD_Appearance", "regions")
 
 
 def type_code(value) -> str:
@@ -41,9 +42,15 @@ class Task:
     Target_Door_Name: str | None = None  # 4.1
     PD_Pose: list[float] | None = None  # 4.2: pose of the object to pick up
     PD_ID: str | None = None  # 4.2: actor name of the object to pick up
-    Trajectory_Pose: list[list[float]] | None = None
+    Trajectory_Pose: list[list[float]] | None = None  # the demo's poses: start, then after each action
     distractors: list[str] = field(default_factory=list)  # same-category objects that are not the referent
     scene_description: str = ""
+    # The public release (suite=embrace_release) adds these; absent from the v1 and embedded formats.
+    PD_Type: str | None = None  # 4.2: "p" pick up and hold at Finish, "pd" pick up then drop in the region
+    PD_Start_Pose: list[float] | None = None  # 4.2: where the object is spawned for the task
+    PD_Size: float | None = None  # 4.2: the spawned object's scale
+    PD_Appearance: int | None = None  # 4.2: the release's PD_ID, an appearance index of the spawned object
+    regions: dict | None = None  # success regions (tasks/regions.py); when set they decide success, not radii
 
     def __post_init__(self) -> None:
         self.Type = type_code(self.Type)
@@ -53,6 +60,8 @@ class Task:
             raise ValueError(f"task {self.task_id}: Start_Pose needs 6 numbers, got {self.Start_Pose!r}")
         if not self.Target_Pose:
             raise ValueError(f"task {self.task_id}: Target_Pose is empty")
+        if self.PD_Type not in (None, "p", "pd"):
+            raise ValueError(f"task {self.task_id}: PD_Type must be p or pd, not {self.PD_Type!r}")
 
     @property
     def type_name(self) -> str:
@@ -63,7 +72,11 @@ class Task:
         return len(self.Action)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        for k in RELEASE_FIELDS:  # keep the v1-shaped files free of fields they never use
+            if d[k] is None:
+                del d[k]
+        return d
 
     @staticmethod
     def from_json(d: dict) -> "Task":

@@ -12,7 +12,7 @@ from typing import Callable
 
 from embrace_bench.tasks.model import Task
 from embrace_bench.world.scene import WorldMap, to_world
-from embrace_bench.world.sim import WorldState, bearing_to
+from embrace_bench.world.sim import AGENT_Z, WorldState, bearing_to
 
 GOAL_CM = 220.0  # plan to within this of a target: a margin under the 300 cm success radius
 MAX_EXPAND = 40000
@@ -77,14 +77,8 @@ def navigate(state: WorldState, goal: Goal, target_xy: tuple[float, float], radi
 
 def _apply(state: WorldState, actions: list[str]) -> None:
     """Advance the state by navigation actions, exactly as the engine would."""
-    m = state.mags
     for act in actions:
-        if act == "MoveForward":
-            state.move(0.0, m.forward_cm)
-        elif act == "TurnLeft":
-            state.move(-m.turn_deg, 0.0)
-        elif act == "TurnRight":
-            state.move(m.turn_deg, 0.0)
+        execute(state, act)
 
 
 def near(tx: float, ty: float, radius: float = GOAL_CM) -> Goal:
@@ -144,3 +138,36 @@ def plan_task(task: Task, world: WorldMap, state: WorldState | None = None) -> l
         go(near(final[0], final[1]), final[:2])
     plan.append("Finish")
     return plan
+
+
+def execute(state: WorldState, action: str) -> None:
+    """Advance the state by one action exactly as the engine does when UnrealEnv sends it."""
+    m = state.mags
+    if action in ("MoveForward", "MoveBackward", "TurnLeft", "TurnRight"):
+        turn, dist = {"MoveForward": (0.0, m.forward_cm), "MoveBackward": (0.0, -m.backward_cm),
+                      "TurnLeft": (-m.turn_deg, 0.0), "TurnRight": (m.turn_deg, 0.0)}[action]
+        state.move(turn, dist)
+    elif action == "OpenDoor":
+        state.open_door()
+    elif action == "PickObject" and state.held is None:
+        state.pickup()
+    elif action == "DropObject" and state.held is not None:
+        state.drop()
+
+
+def _reported(state: WorldState) -> list[float]:
+    """The pose as the engine reports it (3 decimals) and UnrealEnv records it: [x, y, z, pitch, yaw, roll]."""
+    a = state.agent
+    return [float(f"{a.x:.3f}"), float(f"{a.y:.3f}"), AGENT_Z, 0.0, float(f"{a.yaw:.3f}"), 0.0]
+
+
+def demo_poses(task: Task, world: WorldMap) -> list[list[float]]:
+    """The demo's trajectory: the start pose, then the pose after each of its actions (Trajectory_Pose)."""
+    state = WorldState(world)
+    sx, sy, _, _, syaw, _ = task.Start_Pose
+    state.place_agent(sx, sy, syaw)
+    poses = [_reported(state)]
+    for action in task.Action:
+        execute(state, action)
+        poses.append(_reported(state))
+    return poses

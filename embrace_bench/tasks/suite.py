@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
 
@@ -21,6 +21,7 @@ class Suite:
     name: str
     tasks: list[Task]
     content_hash: str  # sha256 of the task files this suite was read from
+    notes: list[str] = field(default_factory=list)  # what the loader skipped, and why (shown at start)
 
 
 def _hash_files(paths: list[Path]) -> str:

@@ -3,13 +3,15 @@
 Replies follow Unreal's formats: `ok`, `error <why>`, `X Y Z` / `P Y R` text, RGBA PNG for `lit` and
 `object_mask`, `.npy` for depth, `(R=..,G=..,B=..,A=255)` for object colours, and JSON objects with
 string values for `vbp` calls. Movement uses UnrealZoo's stepping protocol: `vbp <agent> set_move
-<angle> <speed>` sets the motion, and one `resume` ... `pause` cycle integrates it for STEP_S seconds of
-game time (a fixed tick, so runs are deterministic whatever the wall clock does).
+<angle> <speed>` sets the motion (yaw rate in deg/s, speed in cm/s), and one `resume` ... `pause` cycle
+integrates it for STEP_S seconds of game time (a fixed tick, so runs are deterministic whatever the wall
+clock does). world/unrealzoo.py is the same world with UnrealZoo's wall-clock timing instead.
 """
 from __future__ import annotations
 
 import io
 import json
+import math
 import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -73,7 +75,7 @@ class EmbeddedEngine:
         self.paused = True
         self.motion = (0.0, 0.0)  # set_move (angle deg, speed cm/s)
         self.moving = False
-        self.cam_offset = (0.0, 0.0, EYE_HEIGHT, 0.0, 0.0, 0.0)  # set_cam x y z roll pitch yaw
+        self.cam_offset = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # set_cam x y z roll pitch yaw (z 0: eye height)
         self.spectator = ((0.0, 0.0, 300.0), (0.0, 0.0, 0.0))
 
     # ---- dispatch ---------------------------------------------------------------------------
@@ -126,7 +128,7 @@ class EmbeddedEngine:
             return self._load_level(args[0])
         if path == ["action", "game", "pause"]:
             if not self.paused and self.state is not None and self.moving:
-                self._integrate(STEP_S)
+                self._integrate(STEP_S)  # a fixed amount of game time per cycle: deterministic
             self.paused = True
             return "ok"
         if path == ["action", "game", "resume"]:
@@ -154,7 +156,7 @@ class EmbeddedEngine:
         self._last_frame = None
         self.agent_name = None
         self.motion, self.moving, self.paused = (0.0, 0.0), False, True
-        self.cam_offset = (0.0, 0.0, EYE_HEIGHT, 0.0, 0.0, 0.0)
+        self.cam_offset = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         return "ok"
 
     def _spawn(self, path: str, name: str) -> str:
@@ -228,11 +230,18 @@ class EmbeddedEngine:
                 raise ValueError("camera 1 needs a spawned character")
             a = st.agent
             ox, oy, oz, _roll, pitch, yaw = self.cam_offset
-            return Camera((a.x + ox, a.y + oy, oz), pitch, a.yaw + yaw, 0.0, self.fov, w, h)
+            c, s = math.cos(math.radians(a.yaw)), math.sin(math.radians(a.yaw))  # offsets are in the agent's frame
+            return Camera((a.x + c * ox - s * oy, a.y + s * ox + c * oy, self._eye_z(oz)), pitch, a.yaw + yaw, 0.0,
+                          self.fov, w, h)
         if cam == 0:
             loc, (p, y, r) = self.spectator
             return Camera(loc, p, y, r, self.fov, w, h)
         raise ValueError(f"no camera {cam}")
+
+    @staticmethod
+    def _eye_z(z: float) -> float:
+        """Camera height above the ground for a set_cam z (here: the height itself; 0 means the default)."""
+        return z or EYE_HEIGHT
 
     def _camera_get(self, cam: int, mode: str, args: list[str]) -> str | bytes:
         c = self._camera(cam)
@@ -299,15 +308,15 @@ class EmbeddedEngine:
                 return "{}"
             if fn == "set_cam":
                 vals = [float(v) for v in rest[:6]]
-                self.cam_offset = (vals[0], vals[1], vals[2] or EYE_HEIGHT, vals[3], vals[4], vals[5])
+                self.cam_offset = (vals[0], vals[1], vals[2], vals[3], vals[4], vals[5])
                 return "{}"
             if fn == "set_open_door":
                 name = st.open_door()
                 return json.dumps({"door": name or "", "door_state": "1" if name else "0"})
             if fn == "get_door_state":
                 return json.dumps({n: str(int(v)) for n, v in sorted(st.door_open.items())})
-            if fn == "set_pickup":
-                if rest and rest[0] == "0":
+            if fn == "set_pickup":  # "1" picks, "0" drops, no argument toggles (UnrealZoo's form)
+                if (rest[0] == "0") if rest else st.held is not None:
                     dropped = st.drop()
                     return json.dumps({"held_object": "", "dropped": dropped[0] if dropped else "",
                                        "location": _fmt(dropped[1]) if dropped else ""})
@@ -322,8 +331,8 @@ class EmbeddedEngine:
             return f"error {exc}"
 
     def _integrate(self, seconds: float) -> None:
-        angle, speed = self.motion
-        self.state.move(angle, speed * seconds)
+        rate, speed = self.motion
+        self.state.move(rate * seconds, speed * seconds)
 
 
 COMMANDS = [

@@ -1,4 +1,8 @@
-"""`python -m embrace_bench.world.serve --port P`: the embedded world as an UnrealCV server on loopback."""
+"""`python -m embrace_bench.world.serve --port P`: the embedded world as an UnrealCV server on loopback.
+
+`--unrealzoo` serves it with UnrealZoo's semantics instead (world/unrealzoo.py: levels that take time to
+load, a character to spawn, wall-clock game time, stale first frames, and UnrealCV's switch from TCP to
+/tmp/unrealcv_<port>.socket after the first TCP client), the stand-in for a UnrealZoo binary in tests."""
 from __future__ import annotations
 
 import argparse
@@ -39,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unix-socket", action="store_true", help="also listen on /tmp/unrealcv_<port>.socket")
     ap.add_argument("--exit-with-parent", action="store_true",
                     help="shut down when the process that started this one dies (the harness passes it)")
+    zoo = ap.add_argument_group("UnrealZoo mode")
+    zoo.add_argument("--unrealzoo", action="store_true", help="answer with UnrealZoo's semantics")
+    zoo.add_argument("--load-s", type=float, default=1.0, help="seconds a level takes to load")
+    zoo.add_argument("--spawn-s", type=float, default=0.2, help="seconds before a spawned character answers")
+    zoo.add_argument("--tick-s", type=float, default=0.05, help="simulation tick (0: continuous time)")
+    zoo.add_argument("--no-stale-frame", action="store_true", help="captures are always current")
+    zoo.add_argument("--no-unix-switch", action="store_true", help="keep serving TCP after the first client")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
@@ -47,13 +58,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"embrace_bench.world.serve: error: {exc}", file=sys.stderr)
         return 2
     try:
-        engine = EmbeddedEngine(args.renderer, width=args.width, height=args.height, fov=args.fov, port=args.port)
+        common = dict(width=args.width, height=args.height, fov=args.fov, port=args.port)
+        if args.unrealzoo:
+            from embrace_bench.world.unrealzoo import UnrealZooEngine
+
+            engine = UnrealZooEngine(args.renderer, load_s=args.load_s, spawn_s=args.spawn_s, tick_s=args.tick_s,
+                                     stale_frame=not args.no_stale_frame, **common)
+        else:
+            engine = EmbeddedEngine(args.renderer, **common)
     except RuntimeError as exc:
         print(f"embrace_bench.world.serve: error: {exc}", file=sys.stderr)
         return 2
     try:
-        server = UnrealCVServer(engine, args.host, args.port, unix_socket=args.unix_socket,
-                                name="embrace_bench-embedded", fault=fault)
+        switch = args.unrealzoo and not args.no_unix_switch
+        server = UnrealCVServer(engine, args.host, args.port, unix_socket=args.unix_socket or switch,
+                                unix_after_tcp=switch, fault=fault,
+                                name="embrace_bench-unrealzoo" if args.unrealzoo else "embrace_bench-embedded")
     except OSError as exc:
         print(f"embrace_bench.world.serve: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
               file=sys.stderr)
@@ -62,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: server.shutdown(timeout=0.5))
     if args.exit_with_parent:
         _watch_parent(server)
-    print(f"embrace_bench embedded engine on {server.host}:{server.port} renderer={engine.renderer.kind}", flush=True)
+    mode = "unrealzoo-mode" if args.unrealzoo else "embedded"
+    print(f"embrace_bench {mode} engine on {server.host}:{server.port} renderer={engine.renderer.kind}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -3,7 +3,9 @@
 Mirrors real UnrealCV servers: one client at a time (later ones wait in the
 listen backlog, un-greeted), greeting `connected to <name>`, replies in order
 with the request id, up to `batch_size` requests served per pass, optional
-Unix socket (`/tmp/unrealcv_<port>.socket` style) next to TCP.
+Unix socket (`/tmp/unrealcv_<port>.socket` style) next to TCP, or, like
+UnrealCV on UE 4.27/5.x Linux (`unix_after_tcp`), a switch to that socket once
+the first TCP client has left (later TCP connections are never greeted).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class UnrealCVServer:
                  port: int = 9000, *, unix_socket: str | bool | None = None,
                  name: str = "embrace_bench", batch_size: int = 32,
                  max_payload: int = MAX_PAYLOAD, backlog: int = 8,
-                 poll_interval: float = 0.1, fault=None) -> None:
+                 poll_interval: float = 0.1, unix_after_tcp: bool = False, fault=None) -> None:
         self._handle = getattr(handler, "handle", handler)
         if not callable(self._handle):
             raise TypeError("handler must have a handle(command) method or be callable")
@@ -67,8 +69,13 @@ class UnrealCVServer:
         self.unix_socket: str | None = None
         self._unix: socket.socket | None = None
         self._unix_ino: int | None = None
+        self._tcp_open = True  # False once a unix_after_tcp server has switched to its Unix socket
+        self._unix_after_tcp = unix_after_tcp
+        if unix_after_tcp:
+            unix_socket = unix_socket or True
         if unix_socket:
             self.unix_socket = unix_socket_path(self.port) if unix_socket is True else str(unix_socket)
+        if unix_socket and not unix_after_tcp:
             try:
                 self._bind_unix()
             except BaseException:
@@ -153,10 +160,20 @@ class UnrealCVServer:
             raise
         self._unix, self._unix_ino = sock, os.stat(path).st_ino
 
+    def _switch_to_unix(self) -> None:
+        """Stop greeting TCP clients and listen on the Unix socket instead (UnrealCV 4.27/5.x on Linux)."""
+        self._tcp_open = False
+        if self._unix is None:
+            try:
+                self._bind_unix()
+                log.info("first TCP client left: serving on Unix socket %s from now on", self.unix_socket)
+            except OSError as exc:
+                log.warning("could not create Unix socket %s: %s", self.unix_socket, exc)
+
     def _restore_unix(self) -> None:
         # Real servers (re)create the socket file once a client leaves (UnrealZoo: "after the
         # first TCP touch"); clients such as UnrealCv_API(mode='unix') delete it and wait for it.
-        if self.unix_socket is None or os.path.exists(self.unix_socket):
+        if self.unix_socket is None or self._unix is None or os.path.exists(self.unix_socket):
             return
         if self._unix is not None:
             self._unix.close()
@@ -182,8 +199,11 @@ class UnrealCVServer:
         self._serving_ident = threading.get_ident()
         try:
             while not self._stop.is_set():
-                listeners = [s for s in (self._tcp, self._unix) if s is not None]
+                listeners = [s for s in (self._tcp if self._tcp_open else None, self._unix) if s is not None]
                 try:
+                    if not listeners:  # switched, but the Unix socket could not be created
+                        self._stop.wait(self._poll)
+                        continue
                     ready = wait_readable(listeners, self._poll)
                 except (OSError, ValueError):
                     if self._stop.is_set():
@@ -197,6 +217,8 @@ class UnrealCVServer:
                     log.warning("accept failed: %s", exc)
                     continue
                 self._serve_client(conn, peer or "unix")
+                if self._unix_after_tcp and ready[0] is self._tcp:
+                    self._switch_to_unix()
                 self._restore_unix()
         except Exception:
             log.exception("UnrealCV server loop crashed")

@@ -18,6 +18,7 @@ from embrace_bench.world.scene import WorldMap, WorldObject, to_world
 AGENT_RADIUS = 35.0
 AGENT_Z = 90.0  # the character's location z (its centre), as Unreal reports it
 EYE_HEIGHT = 160.0  # camera height above the ground
+HAND_Z = 60.0  # a carried object rides at hand height, 30 cm below the character's centre (as in EmbRACE's data)
 GRID_CM = 10.0
 SWEEP_CM = 5.0
 
@@ -155,7 +156,7 @@ class WorldState:
         else:
             self.last_hit = False
         if self.held:
-            self.poses[self.held] = ((a.x, a.y, 0.0), a.yaw)
+            self.poses[self.held] = ((a.x, a.y, HAND_Z), a.yaw)
         return self.last_hit
 
     def _require_agent(self) -> AgentPose:
@@ -201,7 +202,7 @@ class WorldState:
         if name:
             self.held = name
             a = self._require_agent()
-            self.poses[name] = ((a.x, a.y, 0.0), a.yaw)
+            self.poses[name] = ((a.x, a.y, HAND_Z), a.yaw)
         return name
 
     def drop(self) -> tuple[str, tuple[float, float, float]] | None:

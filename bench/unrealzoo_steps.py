@@ -1,0 +1,72 @@
+"""Steps per second through the unrealzoo adapter settings vs the embedded ones, both on the embedded world:
+the embedded adapter against `serve` (fixed game time per cycle), the unrealzoo adapter (conf/env/unrealzoo.yaml:
+real-time stepping, recaptured frames, spawn and level polls) against `serve --unrealzoo` (wall-clock game time,
+async levels, stale frames, Unix socket after the first TCP client). A step is UnrealEnv.step(action), frames
+included; resets are not timed. The unrealzoo rate is bounded by env.step_s (wall-clock seconds per move), so
+it is also measured at one 20 Hz tick per move to show the adapter's own overhead.
+
+    python bench/unrealzoo_steps.py --steps 120 --renderer gl
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from embrace_bench.env.client import UnrealCVClient
+from embrace_bench.env.engines import env_config
+from embrace_bench.env.launcher import EmbeddedEngineProcess
+from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
+from embrace_bench.tasks.suite import load_embedded
+
+CYCLE = ["MoveForward", "TurnLeft", "MoveForward", "TurnRight", "TurnRight", "MoveForward", "LookDown", "TurnLeft"]
+CONF = Path(__file__).resolve().parent.parent / "conf" / "env" / "unrealzoo.yaml"
+
+
+def measure(cfg: EnvConfig, extra_args: tuple, steps: int, renderer: str) -> tuple[float, float]:
+    """(steps per second, median step ms) over `steps` steps, cycling through the in-domain tasks."""
+    tasks = load_embedded(("id",)).tasks
+    times: list[float] = []
+    with EmbeddedEngineProcess(renderer=renderer, width=cfg.width, height=cfg.height, extra_args=extra_args) as eng:
+        env = UnrealEnv(UnrealCVClient(port=eng.port, timeout=60).connect(), cfg)
+        k = 0
+        while len(times) < steps:
+            env.reset(tasks[k % len(tasks)])
+            for a in CYCLE:
+                t0 = time.perf_counter()
+                env.step(a)
+                times.append(time.perf_counter() - t0)
+            k += 1
+        env.close()
+    times = times[:steps]
+    return len(times) / sum(times), 1000 * statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=120)
+    ap.add_argument("--renderer", default="gl", choices=("gl", "numpy"))
+    ap.add_argument("--width", type=int, default=640)
+    ap.add_argument("--height", type=int, default=480)
+    args = ap.parse_args()
+    zoo_yaml = OmegaConf.load(CONF)
+    zoo_yaml.gpu = 0
+    zoo = replace(env_config(zoo_yaml), width=args.width, height=args.height)
+    rows = [
+        ("embedded adapter, embedded server", EnvConfig(width=args.width, height=args.height), ()),
+        (f"unrealzoo adapter, UnrealZoo-mode server (step_s={zoo.step_s})", zoo, ("--unrealzoo",)),
+        ("unrealzoo adapter, UnrealZoo-mode server (step_s=0.05, one tick)", replace(zoo, step_s=0.05),
+         ("--unrealzoo", "--load-s", "0.2")),
+    ]
+    print(f"{args.steps} steps per row, {args.width}x{args.height}, renderer={args.renderer}")
+    for name, cfg, extra in rows:
+        rate, median = measure(cfg, extra, args.steps, args.renderer)
+        print(f"{name:70s} {rate:6.1f} steps/s  (median {median:.1f} ms/step)")
+
+
+if __name__ == "__main__":
+    main()

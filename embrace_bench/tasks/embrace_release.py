@@ -1,0 +1,96 @@
+"""Read the EmbRACE public release's benchmark layout into the Task model (suite=embrace_release).
+
+    <root>/task/<Map>/<task>.json                  Instruction, Type (0-5), Start_Pose [, PD_* for Pick & Drop]
+    <root>/success_region/<Map>/<task>/area.json   success regions (tasks/regions.py)
+    <root>/trajectory/<Map>/<task>/infos.json      the reference human demo (Action, Pose_Trajectory), optional
+
+`<root>` is the release's `datas/benchmark` (or `datas`, or what `embrace-bench fetch-data` wrote). The
+release's types 4 and 5 are our 4.1 (Open Door) and 4.2 (Pick & Drop). A task without `area.json` is not
+part of the scored set (the release runs but does not score it); it is skipped and counted in the notes.
+The benchmark's maps are all held out from the release's training data, so its tasks are split "ood".
+Assumptions where the release is silent, all documented in the README: Target_Pose (which our Task
+requires, and the oracle and the displays use) is the centroid of each stage's target footprints; s_opt is
+the reference demo's length (0 when the task has no demo, which makes its SSPL 0).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from embrace_bench.tasks.embrace_v1 import _pose, demo, read_json
+from embrace_bench.tasks.model import Task
+from embrace_bench.tasks.regions import RegionError, centroid, read_area
+from embrace_bench.tasks.suite import Suite, SuiteError, _hash_files
+
+RELEASE_TYPES = {0: "0", 1: "1", 2: "2", 3: "3", 4: "4.1", 5: "4.2"}
+PD_ACTOR = "BP_GrabMoveDrop_C_1"  # the name the release gives the Pick & Drop object it spawns
+SPLIT = "ood"
+
+
+def benchmark_root(root: Path) -> Path:
+    root = Path(root)
+    for candidate in (root, root / "benchmark", root / "datas" / "benchmark"):
+        if (candidate / "task").is_dir():
+            return candidate
+    raise SuiteError(f"no EmbRACE release benchmark under {root} (expected task/<Map>/<task>.json there, "
+                     "or in benchmark/; `embrace-bench fetch-data` downloads it)")
+
+
+def read_release_task(task_file: Path, area_file: Path, demo_file: Path | None,
+                      z_tolerance_cm: float | None) -> Task:
+    d = read_json(task_file)
+    missing = [k for k in ("Instruction", "Type", "Start_Pose") if k not in d]
+    if missing:
+        raise SuiteError(f"{task_file}: missing fields {', '.join(missing)}")
+    try:
+        type_ = RELEASE_TYPES[int(d["Type"])]
+    except (KeyError, TypeError, ValueError):
+        raise SuiteError(f"{task_file}: unknown Type {d['Type']!r}; the release uses 0-5") from None
+    try:
+        regions = read_area(area_file, z_tolerance_cm)
+    except RegionError as exc:
+        raise SuiteError(str(exc)) from None
+    if type_ == "3" and "midway" not in regions:
+        raise SuiteError(f"{area_file}: a Multi-stage task needs a 'midway' stage")
+    start = _pose(d["Start_Pose"], "Start_Pose", task_file)
+    targets = []
+    for stage in ("midway", "final") if type_ == "3" else ("final",):
+        x, y = centroid(regions[stage]["footprints"])
+        z = regions[stage]["z"]
+        targets.append([round(x, 3), round(y, 3), start[2] if z is None else z, 0.0, 0.0, 0.0])
+    actions, poses = demo(read_json(demo_file), demo_file) if demo_file else ([], None)
+    pd = {}
+    if type_ == "4.2":
+        pd_type = str(d.get("PD_Type", "")).lower()
+        if pd_type not in ("p", "pd"):
+            raise SuiteError(f"{task_file}: PD_Type must be p or pd, not {d.get('PD_Type')!r}")
+        if regions["final"]["object"] is None:
+            raise SuiteError(f"{area_file}: a Pick & Drop task needs pd_object_regions")
+        pd_start = _pose(d.get("PD_Start_Pose") or d["Start_Pose"], "PD_Start_Pose", task_file)
+        pd = dict(PD_ID=PD_ACTOR, PD_Type=pd_type, PD_Start_Pose=pd_start, PD_Pose=pd_start,
+                  PD_Size=float(d["PD_Size"]) if d.get("PD_Size") is not None else None,
+                  PD_Appearance=int(d["PD_ID"]) if d.get("PD_ID") is not None else None)
+    return Task(task_id=f"{task_file.parent.name}/{task_file.stem}", map=task_file.parent.name, split=SPLIT,
+                Type=type_, Instruction=str(d["Instruction"]), Start_Pose=start, Target_Pose=targets,
+                Action=actions, Trajectory_Pose=poses, regions=regions, **pd)
+
+
+def load_release(root: Path, z_tolerance_cm: float | None = 100.0) -> Suite:
+    root = benchmark_root(root)
+    task_files = sorted((root / "task").glob("*/*.json"))
+    if not task_files:
+        raise SuiteError(f"no task files under {root / 'task'}")
+    tasks, used, skipped = [], [], []
+    for f in task_files:
+        area = root / "success_region" / f.parent.name / f.stem / "area.json"
+        if not area.is_file():
+            skipped.append(f"{f.parent.name}/{f.stem}")
+            continue
+        demo_file = root / "trajectory" / f.parent.name / f.stem / "infos.json"
+        demo_file = demo_file if demo_file.is_file() else None
+        tasks.append(read_release_task(f, area, demo_file, z_tolerance_cm))
+        used += [f, area] + ([demo_file] if demo_file else [])
+    if not tasks:
+        raise SuiteError(f"no task under {root / 'task'} has a success region (success_region/<Map>/<task>/area.json)")
+    notes = [f"{len(skipped)} task(s) without area.json skipped (not scored by the release): "
+             f"{', '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}"] if skipped else []
+    return Suite("embrace_release", tasks, _hash_files(used), notes)

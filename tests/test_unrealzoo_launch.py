@@ -1,0 +1,128 @@
+"""env=unrealzoo: the launcher against a stand-in UnrealZoo package (a launcher script that reads the
+unrealcv.ini the harness writes and serves the embedded world in UnrealZoo mode on that port), attach mode,
+and the whole path end to end through `python -m embrace_bench env=unrealzoo env.binary=...`."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from embrace_bench.env.client import UnrealCVClient
+from embrace_bench.env.engines import engine_factory, env_config
+from embrace_bench.env.launcher import EngineStartError
+from embrace_bench.env.protocol import unix_socket_path
+from embrace_bench.env.unrealzoo_engines import UnrealZooProcess, parse_attach, unrealcv_ini, unrealcv_ini_path
+from embrace_bench.world.server import UnrealCVServer
+from embrace_bench.world.unrealzoo import UnrealZooEngine
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "tests" / "fixtures" / "unrealzoo_pkg"
+ZOO_YAML = OmegaConf.load(ROOT / "conf" / "env" / "unrealzoo.yaml")
+
+
+@pytest.fixture()
+def package(tmp_path, monkeypatch):
+    """A copy of the stand-in package (the launcher writes its unrealcv.ini inside it)."""
+    pkg = tmp_path / "UnrealZoo"
+    shutil.copytree(PACKAGE, pkg)
+    monkeypatch.setenv("PYTHON", sys.executable)  # the launcher script execs this interpreter
+    return pkg
+
+
+def _env(**kw):
+    cfg = OmegaConf.merge(ZOO_YAML, kw)
+    OmegaConf.update(cfg, "gpu", kw.get("gpu", 0))  # ${oc.env:GPU_ID,0} needs no environment here
+    return cfg
+
+
+def test_unrealcv_ini_goes_where_the_packaged_plugin_reads_it(tmp_path):
+    exe = tmp_path / "Linux" / "UnrealZoo_UE5_6" / "Binaries" / "Linux" / "UnrealZoo_UE5_6"
+    exe.parent.mkdir(parents=True)
+    assert unrealcv_ini_path(exe) == exe.parent / "unrealcv.ini"
+    assert unrealcv_ini_path(tmp_path / "Linux" / "UnrealZoo_UE5_6.sh") == exe.parent / "unrealcv.ini"
+    assert unrealcv_ini_path(tmp_path / "Linux" / "Other.sh") == exe.parent / "unrealcv.ini"  # the only one
+    (tmp_path / "Linux" / "Second" / "Binaries" / "Linux").mkdir(parents=True)
+    with pytest.raises(EngineStartError, match="set env.unrealcv_ini"):
+        unrealcv_ini_path(tmp_path / "Linux" / "Other.sh")
+    assert unrealcv_ini(9123, 640, 480, 90) == ("[UnrealCV.Core]\nPort=9123\nWidth=640\nHeight=480\nFOV=90.000000\n"
+                                                "EnableInput=True\nEnableRightEye=False\n")
+
+
+def test_bad_settings_are_one_line_errors(tmp_path, package):
+    with pytest.raises(ValueError, match="needs env.binary=.* or env.attach=host:port"):
+        engine_factory(_env(), tmp_path)
+    with pytest.raises(ValueError, match="env.binary not found"):
+        engine_factory(_env(binary=str(tmp_path / "nope.sh")), tmp_path)
+    (package / "UnrealZoo.sh").chmod(0o644)
+    with pytest.raises(ValueError, match="not executable"):
+        engine_factory(_env(binary=str(package / "UnrealZoo.sh")), tmp_path)
+    with pytest.raises(ValueError, match="env.attach must be host:port"):
+        parse_attach("localhost")
+    with pytest.raises(ValueError, match="names 1 engine.* runner.workers=2"):
+        engine_factory(_env(attach="127.0.0.1:9000"), tmp_path, workers=2)
+    with pytest.raises(ValueError, match="env.stale_frame must be one of"):
+        env_config(_env(stale_frame="sometimes"))
+    cfg = env_config(_env(binary="x"))
+    assert cfg.realtime and cfg.stale_frame == "recapture" and cfg.cam_offset == (5, 0, -50)
+    assert cfg.mags.forward_cm == 235.0 and cfg.setup_commands[0] == "vrun r.MotionBlurQuality 0"
+
+
+def test_launcher_writes_the_ini_starts_offscreen_and_the_client_follows_the_unix_switch(tmp_path, package):
+    make = engine_factory(_env(binary=str(package / "UnrealZoo.sh"), gpu=[2], width=64, height=48), tmp_path)
+    eng = make(0)
+    assert isinstance(eng, UnrealZooProcess) and eng.ini == package / "UnrealZoo" / "Binaries" / "Linux" / "unrealcv.ini"
+    with eng:
+        assert eng.alive()
+        assert f"Port={eng.port}\nWidth=64\nHeight=48\n" in eng.ini.read_text()
+        # The readiness probe was the engine's one TCP client: from now on it serves its Unix socket.
+        with UnrealCVClient(eng.host, eng.port, timeout=10) as c:
+            assert c.endpoint == f"unix:{unix_socket_path(eng.port)}"
+            assert c.request("vget /unrealcv/status").startswith("Is Listening")
+        log = eng.log_path.read_text()
+        assert "-RenderOffScreen" in log and "-graphicsadapter=2" in log and "-ResX=64" in log
+        port = eng.port
+    assert not eng.alive() and not os.path.exists(unix_socket_path(port))
+
+
+def _run(*args, env=None, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "embrace_bench", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600, env=env)
+
+
+def test_the_whole_unrealzoo_path_runs_end_to_end(tmp_path, package):
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHON": sys.executable, "FAKE_UNREALZOO_LOAD_S": "0.3"}
+    p = _run("env=unrealzoo", f"env.binary={package / 'UnrealZoo.sh'}", "model=oracle", "suite.limit=2",
+             "env.width=96", "env.height=72", "env.step_s=0.1", f"hydra.run.dir={run}", env=env)
+    assert p.returncode == 0, p.stderr[-3000:]
+    recs = [json.loads(ln) for ln in (run / "episodes.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in recs] == ["finished", "finished"]
+    for r in recs:  # poses are read back: each MoveForward moved whole 20 Hz ticks of 2350 cm/s, or hit something
+        for s in r["steps"]:
+            if s["action"] == "MoveForward" and not s["collided"]:
+                d = ((s["pose_after"][0] - s["pose_before"][0]) ** 2 + (s["pose_after"][1] - s["pose_before"][1]) ** 2) ** 0.5
+                assert d > 0 and abs(d / 117.5 - round(d / 117.5)) < 1e-4  # 3-decimal locations
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["env"]["kind"] == "unrealzoo"
+    log = (run / "logs" / "engine-0.log").read_text()
+    assert "serving on Unix socket" in log and "client connected from unix" in log
+    assert "-RenderOffScreen" in log
+
+
+def test_attach_uses_an_engine_someone_else_started(tmp_path):
+    engine = UnrealZooEngine("numpy", width=64, height=48, load_s=0.2, spawn_s=0.1)
+    with UnrealCVServer(engine, "127.0.0.1", 0, unix_after_tcp=True) as srv:
+        engine.port = srv.port
+        run = tmp_path / "run"
+        p = _run("env=unrealzoo", f"env.attach=127.0.0.1:{srv.port}", "model=demo", "suite.ids=[id-0-000]",
+                 "env.width=64", "env.height=48", "env.step_s=0.05", f"hydra.run.dir={run}")
+        assert p.returncode == 0, p.stderr[-3000:]
+        rec = json.loads((run / "episodes.jsonl").read_text())
+        assert rec["status"] == "finished" and rec["n_steps"] == len(rec["steps"]) == 8
+        assert engine.state is not None and engine.console  # the run drove this engine, setup commands included
+    p = _run("env=unrealzoo", "env.attach=127.0.0.1:1", "runner.workers=2", f"hydra.run.dir={tmp_path / 'r2'}")
+    assert p.returncode == 2 and "runner.workers=2" in p.stderr and len(p.stderr.strip().splitlines()) == 1
