@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-GROUPS = ("model", "env", "suite", "split", "prompt", "runner")
+GROUPS = ("model", "env", "suite", "split", "prompt", "runner", "ray")
 SUBCOMMANDS = {
     "score": "embrace_bench.scoring.cli:score_main",
     "check-replay": "embrace_bench.replay_check:main",

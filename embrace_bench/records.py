@@ -10,6 +10,8 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from embrace_bench.redact import redact
+
 SCHEMA_VERSION = 1
 STATUSES = ("finished", "timeout", "error")
 
@@ -76,6 +78,7 @@ class EpisodeRecord:
     latency_s: float = 0.0
     wall_s: float = 0.0
     error: str = ""
+    restarts: int = 0  # engine relaunches this episode needed (each re-ran it from its start)
     steps: list[StepRecord] = field(default_factory=list)
     schema: int = SCHEMA_VERSION
 
@@ -99,8 +102,8 @@ class RecordFileError(ValueError):
 
 
 def append_record(path: Path, record: EpisodeRecord) -> None:
-    """Append one episode and fsync, so a crash never loses a finished episode."""
-    line = json.dumps(record.to_json(), separators=(",", ":"), allow_nan=False)
+    """Append one episode and fsync, so a crash never loses a finished episode. Secrets are blanked."""
+    line = redact(json.dumps(record.to_json(), separators=(",", ":"), allow_nan=False))
     with open(path, "a", encoding="utf-8") as f:
         f.write(line + "\n")
         f.flush()
