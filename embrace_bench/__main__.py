@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-GROUPS = ("model", "env", "suite", "split", "prompt", "runner", "tags")
+GROUPS = ("model", "env", "suite", "split", "prompt", "runner", "ray", "tags")
 SUBCOMMANDS = {
     "score": "embrace_bench.scoring.cli:score_main",
     "leaderboard": "embrace_bench.report.cli:leaderboard_main",

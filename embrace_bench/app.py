@@ -1,6 +1,7 @@
 """From a composed Hydra config to a finished run: suite, agent, engines, records, the end-of-run table."""
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -55,20 +56,84 @@ def check_maps(suite: Suite, env_kind: str) -> None:
                          "run this suite with env=unrealzoo")
 
 
-def check_runner(r) -> None:
+def _check_int(group: str, node, key: str, lo: int, optional: bool = False) -> None:
+    v = node[key]
+    if optional and v is None:
+        return
+    if not isinstance(v, int) or isinstance(v, bool) or v < lo:
+        raise SuiteError(f"{group}.{key} must be an integer >= {lo}{' or null' if optional else ''}, not {v!r}")
+
+
+def _check_number(group: str, node, key: str, positive: bool = True) -> None:
+    v = node[key]
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or (positive and v == 0):
+        raise SuiteError(f"{group}.{key} must be a {'positive' if positive else 'non-negative'} number, not {v!r}")
+
+
+def check_runner(cfg) -> None:
     """Values Hydra accepts but a run cannot use: one line naming the setting."""
+    r = cfg.runner
     for key, lo in (("max_steps", 1), ("workers", 1), ("reask", 0), ("seed", 0)):
-        v = r[key]
-        if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-            raise SuiteError(f"runner.{key} must be an integer >= {lo}, not {v!r}")
-    if r.backend != "local":
-        raise SuiteError(f"runner.backend={r.backend} is not available yet; use local")
+        _check_int("runner", r, key, lo)
+    _check_int("runner", r, "api_concurrency", 1, optional=True)
+    _check_number("runner", r, "rate_limit_wait_s", positive=False)
+    _check_int("env", cfg.env, "max_restarts", 0)
+    _check_number("env", cfg.env, "timeout_s")
+    from embrace_bench.runner import BACKENDS
+
+    if r.backend not in BACKENDS:
+        raise SuiteError(f"runner.backend must be one of {', '.join(BACKENDS)}, not {r.backend!r}")
+    if r.backend == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise SuiteError("runner.backend=ray needs Ray: pip install 'embrace_bench[ray]'")
+        _check_number("ray", cfg.ray, "num_cpus_per_worker", positive=False)
+        if cfg.ray.num_gpus_per_worker is not None:
+            _check_number("ray", cfg.ray, "num_gpus_per_worker", positive=False)
+
+
+def ray_settings(cfg) -> dict:
+    """The ray group with its defaults filled in: a UnrealZoo engine needs a GPU, the embedded world none."""
+    ray = OmegaConf.to_container(cfg.ray, resolve=True)
+    if ray.get("num_gpus_per_worker") is None:
+        ray["num_gpus_per_worker"] = 1 if cfg.env.kind == "unrealzoo" else 0
+    return ray
+
+
+# Model settings that do not change what the model answers; a resume may change them.
+OPERATIONAL_MODEL_KEYS = {"base_url", "timeout_s", "max_retries", "backoff_s", "backoff_cap_s", "cache",
+                          "price_per_mtok_in", "price_per_mtok_out", "api_version", "launch"}
+
+
+def resume_key(cfg, model_cfg: dict, suite: Suite) -> dict:
+    """What the records of a run dir depend on (resume.py refuses to mix records across a change)."""
+    return {"model": {k: v for k, v in model_cfg.items() if k not in OPERATIONAL_MODEL_KEYS},
+            "prompt": OmegaConf.to_container(cfg.prompt, resolve=True), "suite": suite.name,
+            "suite_hash": suite.content_hash, "max_steps": cfg.runner.max_steps, "reask": cfg.runner.reask,
+            "success_radius_cm": cfg.runner.success_radius_cm, "seed": cfg.runner.seed,
+            "env": {k: cfg.env.get(k) for k in ("kind", "width", "height", "fov")}}
+
+
+def resume_command(run_dir: Path) -> str:
+    """The command that continues this run: the same overrides, pointed at the same run dir."""
+    import shlex
+
+    from hydra.core.hydra_config import HydraConfig
+
+    try:
+        overrides = list(HydraConfig.get().overrides.task)
+    except ValueError:
+        overrides = []
+    args = [o for o in overrides if not o.startswith("hydra.run.dir=")] + [f"hydra.run.dir={run_dir}"]
+    return "python -m embrace_bench " + " ".join(shlex.quote(a) for a in args)
 
 
 def run_from_config(cfg: DictConfig) -> int:
     from hydra.core.hydra_config import HydraConfig
 
-    from embrace_bench.runner import RunSpec, run
+    from embrace_bench.redact import install_log_redaction
+    from embrace_bench.runner import RunError, RunSpec, run
     from embrace_bench.scoring.metrics import aggregate
     from embrace_bench.scoring.rescore import format_table
     from embrace_bench.records import read_records
@@ -77,9 +142,10 @@ def run_from_config(cfg: DictConfig) -> int:
     if not console.is_terminal:
         console.width = max(console.width, 110)  # logs and CI: keep the end-of-run table on one line per row
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    install_log_redaction()  # Hydra's job log file is in the run dir
     try:
-        check_runner(cfg.runner)
-        make_engine = engine_factory(cfg.env, run_dir, workers=cfg.runner.workers)
+        check_runner(cfg)
+        engine_factory(cfg.env, run_dir, workers=cfg.runner.workers)  # validates the env group before anything starts
         suite = load_suite(cfg)
         check_maps(suite, cfg.env.kind)
         model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
@@ -97,27 +163,37 @@ def run_from_config(cfg: DictConfig) -> int:
     r = cfg.runner
     settings = EpisodeSettings(max_steps=r.max_steps, reask=r.reask, success_radius_cm=r.success_radius_cm,
                                frames_dir=run_dir / "frames" if r.save_frames else None, tags=tags)
+    # Plain data and partials (no lambdas): the Ray backend ships these to its actors.
+    env_group = OmegaConf.create(OmegaConf.to_container(cfg.env, resolve=True))
     spec = RunSpec(run_dir=run_dir, tasks=suite.tasks, model_name=cfg.model.name,
-                   make_agent=lambda: make_agent(model_cfg, seed=r.seed, prompt=prompt,
-                                                 cache_path=run_dir / "cache.sqlite"),
-                   make_engine=make_engine, workers=r.workers, settings=settings,
-                   env_cfg=env_config(cfg.env), request_timeout_s=cfg.env.timeout_s, max_cost_usd=r.max_cost_usd,
+                   make_agent=functools.partial(make_agent, model_cfg, seed=r.seed, prompt=prompt),
+                   make_engines=functools.partial(engine_factory, env_group, workers=r.workers),
+                   workers=r.workers, settings=settings, env_cfg=env_config(cfg.env),
+                   request_timeout_s=cfg.env.timeout_s, max_restarts=cfg.env.max_restarts,
+                   max_cost_usd=r.max_cost_usd, api_concurrency=r.api_concurrency,
+                   rate_limit_wait_s=r.rate_limit_wait_s, backend=r.backend,
+                   ray=ray_settings(cfg), resume=r.resume,
                    manifest={"suite": suite.name, "suite_hash": suite.content_hash, "split": cfg.split.name,
                              "model": model_cfg, "prompt": OmegaConf.to_container(cfg.prompt),
                              "seed": r.seed, "env": OmegaConf.to_container(cfg.env), "tags": tags.to_json(),
+                             "resume_key": resume_key(cfg, model_cfg, suite),
                              "config": OmegaConf.to_container(cfg, resolve=True)})
     for note in suite.notes:
         console.print(f"[yellow]note:[/] {note}")
-    console.print(f"run dir: {run_dir}  ({len(suite.tasks)} tasks, model {cfg.model.name}, {r.workers} worker(s))")
+    console.print(f"run dir: {run_dir}  ({len(suite.tasks)} tasks, model {cfg.model.name}, {r.workers} worker(s), "
+                  f"backend {r.backend})")
     from embrace_bench.models.vllm_server import serve_model
 
     try:
         with serve_model(model_cfg, run_dir, console):  # model.launch=true: a `vllm serve` for this run only
             run(spec, console)
     except KeyboardInterrupt:
-        console.print(f"\ninterrupted: finished episodes are saved in {run_dir}. Resume with the same command "
-                      f"plus hydra.run.dir={run_dir}")
+        console.print(f"\ninterrupted: every finished episode is saved in {run_dir / 'episodes.jsonl'}; "
+                      f"episodes in flight will be re-run. Resume with:\n  {resume_command(run_dir)}", soft_wrap=True)
         return 130
+    except RunError as exc:
+        print(f"embrace-bench: error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # an engine that never started, a model that cannot be built, ...
         print(f"embrace-bench: error: {exc}", file=sys.stderr)
         return 1

@@ -128,9 +128,21 @@ def embrace_release(cfg: PromptConfig, enc: ImageEncoder, task: Task, history: H
 PROTOCOLS = {"embrace_v1": embrace_v1, "embrace_release": embrace_release}
 
 
+def _join_texts(msg: Message) -> Message:
+    """Neighbouring text parts as one, newline-separated: chat templates (Qwen's, and servers applying it)
+    concatenate a message's parts with nothing between them, which would glue a label onto the text before."""
+    parts: list[Part] = []
+    for p in msg.parts:
+        if p.kind == "text" and parts and parts[-1].kind == "text":
+            parts[-1] = Part("text", f"{parts[-1].text}\n{p.text}")
+        else:
+            parts.append(p)
+    return Message(msg.role, parts)
+
+
 def build_request(cfg: PromptConfig, enc: ImageEncoder, task: Task, history: History, reask: str | None,
                   sampling: dict) -> Request:
-    return Request(PROTOCOLS[cfg.name](cfg, enc, task, history, reask),
+    return Request([_join_texts(m) for m in PROTOCOLS[cfg.name](cfg, enc, task, history, reask)],
                    temperature=float(sampling.get("temperature", 0.0)),
                    max_tokens=int(sampling.get("max_tokens", 1024)), top_p=float(sampling.get("top_p", 1.0)),
                    constrained=bool(sampling.get("constrained", False)))

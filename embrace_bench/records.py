@@ -10,6 +10,8 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from embrace_bench.redact import redact
+
 SCHEMA_VERSION = 1
 STATUSES = ("finished", "timeout", "error")
 
@@ -81,6 +83,7 @@ class EpisodeRecord:
     latency_s: float = 0.0
     wall_s: float = 0.0
     error: str = ""
+    restarts: int = 0  # engine relaunches this episode needed (each re-ran it from its start)
     # The first observation, before any step (each step records the observation after its action).
     start_visible: dict[str, int] = field(default_factory=dict)
     start_door_state: dict[str, int] = field(default_factory=dict)
@@ -108,8 +111,8 @@ class RecordFileError(ValueError):
 
 
 def append_record(path: Path, record: EpisodeRecord) -> None:
-    """Append one episode and fsync, so a crash never loses a finished episode."""
-    line = json.dumps(record.to_json(), separators=(",", ":"), allow_nan=False)
+    """Append one episode and fsync, so a crash never loses a finished episode. Secrets are blanked."""
+    line = redact(json.dumps(record.to_json(), separators=(",", ":"), allow_nan=False))
     with open(path, "a", encoding="utf-8") as f:
         f.write(line + "\n")
         f.flush()

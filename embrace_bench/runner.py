@@ -1,33 +1,49 @@
-"""The closed-loop runner: one engine per worker, one task queue, records appended as episodes end."""
+"""The run: resume what the run dir holds, hand tasks to workers, write each record as it arrives.
+
+The driver (this module) alone writes `episodes.jsonl` and the manifest. Workers (worker.py) run in threads
+here (`runner.backend=local`) or in Ray actors (`runner.backend=ray`, ray_backend.py); both get one task at a
+time from the driver, which checks the cost budget before handing out the next one.
+"""
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import platform
 import queue
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from embrace_bench import __version__
-from embrace_bench.env.client import UnrealCVClient
+from embrace_bench import __version__, resume
 from embrace_bench.env.engines import Engine
-from embrace_bench.env.protocol import EngineError
-from embrace_bench.env.unreal_env import EnvConfig, EnvError, UnrealEnv
-from embrace_bench.episode import EpisodeSettings, run_episode, task_info, with_tags
-from embrace_bench.models.api import ModelCallError
+from embrace_bench.env.unreal_env import EnvConfig
+from embrace_bench.episode import EpisodeSettings
+from embrace_bench.interrupts import sigterm_as_interrupt
 from embrace_bench.models.base import Agent
-from embrace_bench.records import EpisodeRecord, append_record, read_records
+from embrace_bench.models.limiter import AdaptiveLimiter
+from embrace_bench.models.response_cache import SharedResponseCache
+from embrace_bench.records import EpisodeRecord, append_record
+from embrace_bench.redact import redact
 from embrace_bench.tasks.model import Task
+from embrace_bench.worker import EpisodeWorker, Outcome
 
 log = logging.getLogger(__name__)
-EPISODES = "episodes.jsonl"
+EPISODES = resume.EPISODES
+BACKENDS = ("local", "ray")
+
+
+class RunError(RuntimeError):
+    """The run cannot go on (run dir in use, incompatible resume, a worker that cannot start)."""
 
 
 @dataclass
@@ -35,13 +51,19 @@ class RunSpec:
     run_dir: Path
     tasks: list[Task]
     model_name: str
-    make_agent: callable  # () -> Agent, one per worker
-    make_engine: callable  # worker id -> an unstarted Engine (env/engines.py)
+    make_agent: Callable[..., Agent]  # (**services) -> Agent; services: cache (the run's), limiter
+    make_engines: Callable[[Path], Callable[[int], Engine]]  # dir for logs/ -> (worker id -> unstarted engine)
     workers: int = 1
-    settings: EpisodeSettings = None
-    env_cfg: EnvConfig = None
-    request_timeout_s: float = 30.0
+    settings: EpisodeSettings = field(default_factory=EpisodeSettings)
+    env_cfg: EnvConfig = field(default_factory=EnvConfig)
+    request_timeout_s: float = 30.0  # env.timeout_s: an engine silent this long is relaunched
+    max_restarts: int = 2  # env.max_restarts: relaunches per episode before it is recorded as an error
     max_cost_usd: float | None = None  # stop starting episodes once the run has spent this much
+    api_concurrency: int | None = None  # run-wide cap on model calls in flight (None: one per worker)
+    rate_limit_wait_s: float = 600.0  # how long one call may wait out rate limits before they count as retries
+    backend: str = "local"
+    ray: dict = field(default_factory=dict)  # address, num_cpus_per_worker, num_gpus_per_worker (ray_backend.py)
+    resume: bool = True
     manifest: dict | None = None
 
 
@@ -56,153 +78,224 @@ def git_sha() -> str:
 
 def write_manifest(run_dir: Path, manifest: dict) -> None:
     tmp = run_dir / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    tmp.write_text(redact(json.dumps(manifest, indent=2, sort_keys=True, default=str)) + "\n")
     tmp.replace(run_dir / "manifest.json")  # atomic: a crash never leaves half a manifest
 
 
-class _Budget:
-    """Spend shared by the workers, checked before each new episode so a run never starts one past it."""
-
-    def __init__(self, limit: float | None) -> None:
-        self.limit, self.spent = limit, 0.0
-        self._lock = threading.Lock()
-
-    def add(self, usd: float) -> None:
-        with self._lock:
-            self.spent += usd
-
-    def exceeded(self) -> bool:
-        with self._lock:
-            return self.limit is not None and self.spent >= self.limit
+def read_manifest(run_dir: Path) -> dict:
+    try:
+        return json.loads((run_dir / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return {}
 
 
-class _Worker(threading.Thread):
-    """Owns one engine process, its client and env, and one agent; pulls tasks until the queue is empty."""
+class RunDirLock:
+    """One run at a time per run dir: two writers would record episodes twice."""
 
-    def __init__(self, wid: int, spec: RunSpec, tasks: queue.Queue, results: queue.Queue, budget: _Budget) -> None:
-        super().__init__(name=f"worker-{wid}", daemon=True)
-        self.wid, self.spec, self.tasks, self.results, self.budget = wid, spec, tasks, results, budget
-        self.engine: Engine | None = None
-        self.env: UnrealEnv | None = None
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / ".lock"
+        self._f = None
+
+    def __enter__(self) -> "RunDirLock":
+        f = open(self.path, "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            f.close()
+            raise RunError(f"{self.path.parent} is in use by another run (pid {holder}); wait for it or pick "
+                           "another hydra.run.dir") from None
+        f.truncate(0)
+        f.write(str(os.getpid()))
+        f.flush()
+        self._f = f
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._f:
+            fcntl.flock(self._f, fcntl.LOCK_UN)
+            self._f.close()
+
+
+class LocalBackend:
+    """Workers as threads of this process; each owns its engine process, its env and its agent."""
+
+    def __init__(self, spec: RunSpec, n: int) -> None:
+        self.spec, self.n = spec, n
         self.stop = threading.Event()
+        self.limiter = AdaptiveLimiter(spec.api_concurrency or n, max_wait_s=spec.rate_limit_wait_s)
+        self.cache = SharedResponseCache(spec.run_dir / "cache.sqlite")
+        self.results: queue.Queue = queue.Queue()
+        self.inboxes = [queue.Queue() for _ in range(n)]
+        self.workers: list[EpisodeWorker | None] = [None] * n
+        self.threads = [threading.Thread(target=self._loop, args=(i,), name=f"worker-{i}", daemon=True)
+                        for i in range(n)]
+        self.make_engine = spec.make_engines(spec.run_dir)
 
-    def _start_engine(self) -> None:
-        s = self.spec
-        self.engine = s.make_engine(self.wid).start()
-        client = UnrealCVClient(self.engine.host, self.engine.port, timeout=s.request_timeout_s).connect()
-        self.env = UnrealEnv(client, s.env_cfg)
+    def start(self) -> None:
+        for t in self.threads:
+            t.start()
 
-    def _stop_engine(self) -> None:
-        if self.env:
-            self.env.close()
-        if self.engine:
-            self.engine.stop()
-        self.env = self.engine = None
+    def submit(self, wid: int, task: Task) -> None:
+        self.inboxes[wid].put(task)
 
-    def run(self) -> None:
-        agent: Agent | None = None
+    def wait(self, timeout: float) -> list[Outcome]:
         try:
-            agent = self.spec.make_agent()
-            while not self.stop.is_set() and not self.budget.exceeded():
-                try:
-                    task = self.tasks.get_nowait()
-                except queue.Empty:
+            item = self.results.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        if isinstance(item, BaseException):
+            raise item
+        return [item]
+
+    def _loop(self, wid: int) -> None:
+        s = self.spec
+        worker = None
+        try:
+            agent = s.make_agent(cache=self.cache, limiter=self.limiter)
+            worker = self.workers[wid] = EpisodeWorker(
+                wid, agent, self.make_engine, s.env_cfg, s.settings, s.model_name,
+                request_timeout_s=s.request_timeout_s, max_restarts=s.max_restarts, stop=self.stop)
+            while True:
+                task = self.inboxes[wid].get()
+                if task is None or self.stop.is_set():
                     return
-                record = self._episode(agent, task)
-                self.budget.add(record.cost_usd)
-                self.results.put(record)
-        except BaseException as exc:  # a worker that cannot start reports it instead of dying silently
-            self.results.put(exc)
+                self.results.put(worker.run_task(task))
+        except BaseException as exc:  # a worker that cannot go on reports it instead of dying silently
+            if not self.stop.is_set():
+                self.results.put(exc)
         finally:
-            self._stop_engine()
-            if agent:
-                agent.close()
+            if worker is not None:
+                worker.close()
 
-    def _episode(self, agent: Agent, task: Task) -> EpisodeRecord:
-        s = self.spec
-        try:
-            if self.env is None:
-                self._start_engine()
-            return run_episode(self.env, agent, task, s.model_name, s.settings)
-        except (EngineError, EnvError, OSError, ModelCallError) as exc:
-            # The engine or the model failed for good: record the error (a resume retries it) and go on,
-            # with a fresh engine in case the old one is the culprit.
-            log.warning("episode %s failed: %s", task.task_id, exc)
-            if not isinstance(exc, ModelCallError):
-                self._stop_engine()
-            return with_tags(EpisodeRecord(
-                task_id=task.task_id, type=task.Type, split=task.split, map=task.map, model=s.model_name,
-                status="error", success=False, gde_cm=0.0, sspl=0.0, n_steps=0, s_opt=task.s_opt,
-                task=task_info(task, s.settings.success_radius_cm), error=f"{exc.__class__.__name__}: {exc}"),
-                s.settings.tags)
+    def shutdown(self, abort: bool) -> None:
+        """Finish: tell the workers to stop; on abort (Ctrl-C) kill their engines so they stop at once."""
+        if abort:
+            self.stop.set()
+            for w in self.workers:
+                if w is not None:
+                    w.engines.kill()
+        for box in self.inboxes:
+            box.put(None)
+        deadline = time.monotonic() + (5.0 if abort else 30.0)
+        for t in self.threads:  # a thread stuck in a model call is a daemon: it dies with the process
+            t.join(timeout=max(0.1, deadline - time.monotonic()))
+        if not any(t.is_alive() for t in self.threads):
+            self.cache.shutdown()
+
+    def notes(self) -> dict:
+        return {"api_limiter": self.limiter.state()}
 
 
-def finished_ids(run_dir: Path, console: Console) -> set[str]:
-    path = run_dir / EPISODES
-    if not path.exists():
-        return set()
-    records, problems = read_records(path)
-    for p in problems:
-        console.print(f"[yellow]warning:[/] {p}; that episode will be run again")
-    return {r.task_id for r in records if r.status != "error"}
+def make_backend(spec: RunSpec, n: int):
+    if spec.backend == "ray":
+        from embrace_bench.ray_backend import RayBackend
+
+        return RayBackend(spec, n)
+    if spec.backend != "local":
+        raise RunError(f"runner.backend must be one of {', '.join(BACKENDS)}, not {spec.backend!r}")
+    return LocalBackend(spec, n)
+
+
+def _session_manifest(spec: RunSpec, state: resume.ResumeState) -> dict:
+    old = read_manifest(spec.run_dir)
+    manifest = dict(old)
+    manifest.update(spec.manifest or {})
+    now = datetime.now(timezone.utc).isoformat()
+    manifest.update(harness_version=__version__, git_sha=git_sha(), host=platform.node(),
+                    python=platform.python_version(), started=old.get("started") or now,
+                    n_tasks=len(spec.tasks), max_steps=spec.settings.max_steps, ended=None)
+    manifest["sessions"] = list(old.get("sessions", [])) + [
+        {"started": now, "backend": spec.backend, "workers": spec.workers, "resumed_with": state.kept}]
+    return manifest
 
 
 def run(spec: RunSpec, console: Console | None = None) -> list[EpisodeRecord]:
+    """Run every task of `spec` not yet recorded in its run dir; returns the records written now.
+
+    Raises RunError for a run that cannot start, KeyboardInterrupt after a clean stop on Ctrl-C/SIGTERM."""
     console = console or Console(stderr=True)
     spec.run_dir.mkdir(parents=True, exist_ok=True)
-    done = finished_ids(spec.run_dir, console)
-    todo = [t for t in spec.tasks if t.task_id not in done]
-    if done:
-        console.print(f"resuming {spec.run_dir}: {len(done)} episodes already recorded, {len(todo)} to run")
-    manifest = dict(spec.manifest or {})
-    manifest.update(harness_version=__version__, git_sha=git_sha(), host=platform.node(),
-                    python=platform.python_version(), started=datetime.now(timezone.utc).isoformat(),
-                    n_tasks=len(spec.tasks), max_steps=spec.settings.max_steps, ended=None)
+    with RunDirLock(spec.run_dir):
+        return _run_locked(spec, console)
+
+
+def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
+    path = spec.run_dir / EPISODES
+    old_manifest = read_manifest(spec.run_dir)
+    if path.exists() and path.stat().st_size and not spec.resume:
+        raise RunError(f"{spec.run_dir} already holds records and runner.resume=false; pick another hydra.run.dir")
+    why = resume.incompatibility(old_manifest, spec.manifest or {}) if path.exists() else None
+    if why:
+        raise RunError(f"cannot resume {spec.run_dir}: {why}; pick another hydra.run.dir")
+    state = resume.prepare(spec.run_dir, {t.task_id for t in spec.tasks})
+    for line in state.superseded:
+        console.print(f"[yellow]warning:[/] {line}; that task will be run again", soft_wrap=True)
+    todo = [t for t in spec.tasks if t.task_id not in state.done]
+    if state.kept or state.superseded:
+        console.print(f"resuming {spec.run_dir}: {len(state.done)} episodes already recorded, {len(todo)} to run",
+                      soft_wrap=True)
+    manifest = _session_manifest(spec, state)
     write_manifest(spec.run_dir, manifest)
 
-    tasks: queue.Queue = queue.Queue()
-    for t in todo:
-        tasks.put(t)
-    results: queue.Queue = queue.Queue()
-    budget = _Budget(spec.max_cost_usd)
-    workers = [_Worker(i, spec, tasks, results, budget) for i in range(max(1, min(spec.workers, len(todo) or 1)))]
+    n = max(1, min(spec.workers, len(todo) or 1))
     new: list[EpisodeRecord] = []
-    n_success = 0
-    budget_hit = False
+    spent, budget_hit, interrupted, failed = 0.0, False, False, False
     t0 = time.monotonic()
+    backend = make_backend(spec, n) if todo else None
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("SR {task.fields[sr]}"), TextColumn("err {task.fields[err]}"), TimeElapsedColumn())
+               TextColumn("SR {task.fields[sr]}"), TextColumn("err {task.fields[err]}"),
+               TextColumn("restarts {task.fields[restarts]}"), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=console, transient=False) as progress:
-            bar = progress.add_task(spec.model_name, total=len(todo), sr="-", err=0)
-            for w in workers:
-                w.start()
-            while any(w.is_alive() for w in workers) or not results.empty():
-                try:
-                    item = results.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                if isinstance(item, BaseException):
-                    raise item
-                append_record(spec.run_dir / EPISODES, item)
-                new.append(item)
-                n_success += item.success
-                n_err = sum(r.status == "error" for r in new)
-                scored = len(new) - n_err
-                progress.update(bar, advance=1, sr=f"{n_success / scored:.1%}" if scored else "-", err=n_err)
-                if budget.exceeded() and not budget_hit:
-                    budget_hit = True  # workers start no new episode; those in flight finish and are recorded
-                    console.print(f"budget reached: ${budget.spent:.4f} >= runner.max_cost_usd="
-                                  f"{spec.max_cost_usd}; stopping after the episodes in flight (run again to resume)")
+        with sigterm_as_interrupt(), Progress(*columns, console=console, transient=False) as progress:
+            bar = progress.add_task(spec.model_name, total=len(todo), sr="-", err=0, restarts=0)
+            pending = deque(todo)
+            busy: set[int] = set()
+            if backend is not None:
+                backend.start()
+                for wid in range(n):
+                    if pending:
+                        backend.submit(wid, pending.popleft())
+                        busy.add(wid)
+            while busy:
+                for out in backend.wait(0.2):
+                    busy.discard(out.worker)
+                    append_record(path, out.record)
+                    new.append(out.record)
+                    spent += out.spent_usd
+                    scored = [r for r in new if r.status != "error"]
+                    progress.update(bar, advance=1, err=len(new) - len(scored),
+                                    restarts=sum(r.restarts for r in new),
+                                    sr=f"{sum(r.success for r in scored) / len(scored):.1%}" if scored else "-")
+                    over = spec.max_cost_usd is not None and spent >= spec.max_cost_usd
+                    if over and not budget_hit:
+                        budget_hit = True  # no new episode starts; those in flight finish and are recorded
+                        console.print(f"budget reached: ${spent:.4f} >= runner.max_cost_usd={spec.max_cost_usd}; "
+                                      "stopping after the episodes in flight (run again to resume)")
+                    if pending and not budget_hit:
+                        backend.submit(out.worker, pending.popleft())
+                        busy.add(out.worker)
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    except BaseException:
+        failed = True
+        raise
     finally:
-        for w in workers:
-            w.stop.set()
-        for w in workers:
-            w.join(timeout=10)
-        manifest.update(ended=datetime.now(timezone.utc).isoformat(), wall_s=round(time.monotonic() - t0, 2),
-                        stopped_by_budget=budget_hit,
-                        episodes_recorded=len(done) + len(new),
-                        cost_usd=round(sum(r.cost_usd for r in new), 6),
-                        tokens_in=sum(r.tokens_in for r in new), tokens_out=sum(r.tokens_out for r in new))
+        notes = {}
+        if backend is not None:
+            backend.shutdown(abort=interrupted or failed)
+            notes = backend.notes()
+        wall = round(time.monotonic() - t0, 2)
+        manifest["sessions"][-1].update(ended=datetime.now(timezone.utc).isoformat(), wall_s=wall,
+                                        episodes_run=len(new), spent_usd=round(spent, 6),
+                                        interrupted=interrupted, stopped_by_budget=budget_hit, **notes)
+        manifest.update(ended=manifest["sessions"][-1]["ended"], wall_s=wall, stopped_by_budget=budget_hit,
+                        episodes_recorded=state.kept + len(new),
+                        cost_usd=round(state.kept_cost + sum(r.cost_usd for r in new), 6),
+                        spent_usd=round(sum(s.get("spent_usd", 0.0) for s in manifest["sessions"]), 6),
+                        tokens_in=state.kept_tokens_in + sum(r.tokens_in for r in new),
+                        tokens_out=state.kept_tokens_out + sum(r.tokens_out for r in new))
         write_manifest(spec.run_dir, manifest)
     return new

@@ -15,3 +15,14 @@ def engine_server():
     with UnrealCVServer(engine, "127.0.0.1", 0, name="test-engine") as srv:
         engine.port = srv.port
         yield srv
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory):
+    """An undisturbed serial run (tests/runs.py settings) that the fault, resume and parallel tests must match:
+    (run dir, records by task without timing fields)."""
+    from runs import REPLAY, TIMING, by_task, lines, run_quiet, spec
+
+    run_dir = tmp_path_factory.mktemp("reference")
+    run_quiet(spec(run_dir))
+    return run_dir, by_task(lines(run_dir), TIMING + REPLAY)

@@ -1,7 +1,9 @@
 """A real local HTTP server speaking the OpenAI, Anthropic and Gemini wire formats, for SDK tests.
 
 Each route replies from a scripted queue (normal answer, 429 with retry-after, 500, slow, malformed JSON,
-empty text) and records every request it received, so tests assert on what actually went over the wire.
+empty text, a dropped connection) and records every request it received, so tests assert on what actually
+went over the wire. `trouble(seconds, step)` answers every request with `step` for a while (a 429 storm,
+a hanging server); `responder(route, body) -> text` makes normal answers depend on the request.
 """
 from __future__ import annotations
 
@@ -34,11 +36,14 @@ def _body(route: str, text: str | None, model: str = "fake") -> dict:
 
 
 class FakeAPI:
-    def __init__(self, port: int = 0, on_request=None) -> None:
+    def __init__(self, port: int = 0, on_request=None, responder=None) -> None:
         """`on_request(route, body)` is called with each request (the fake vLLM writes them to a file)."""
         self.script: dict[str, deque] = {"openai": deque(), "anthropic": deque(), "gemini": deque()}
         self.requests: list[tuple[str, str, dict, dict]] = []  # (route, path, headers, json body)
         self.healthy = True  # what GET /health answers (vLLM's readiness endpoint)
+        self.responder = responder
+        self.trouble_s, self.trouble_until, self.trouble_step, self.troubled = 0.0, 0.0, None, 0
+        self._lock = threading.Lock()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,17 +66,35 @@ class FakeAPI:
                 if route is None:
                     self.send_error(404)
                     return
-                api.requests.append((route, self.path, dict(self.headers), json.loads(raw or b"{}")))
+                body_in = json.loads(raw or b"{}")
+                with api._lock:
+                    api.requests.append((route, self.path, dict(self.headers), body_in))
+                    if api.trouble_s:  # the trouble window opens at the first request after trouble()
+                        api.trouble_until, api.trouble_s = time.monotonic() + api.trouble_s, 0.0
+                    if time.monotonic() < api.trouble_until:
+                        step = api.trouble_step
+                        api.troubled += 1
+                    elif api.script[route]:
+                        step = api.script[route].popleft()
+                    else:
+                        step = ("text", api.responder(route, body_in) if api.responder else DEFAULT)
                 if on_request:
-                    on_request(route, api.requests[-1][3])
-                step = api.script[route].popleft() if api.script[route] else ("text", DEFAULT)
+                    on_request(route, body_in)
                 kind, arg = step
+                if kind == "close":  # drop the connection without a reply
+                    self.close_connection = True
+                    return
                 if kind == "slow":
                     time.sleep(arg)
-                    kind, arg = "text", DEFAULT
+                    kind, arg = "text", api.responder(route, body_in) if api.responder else DEFAULT
+                if kind == "echo_auth":  # a 401 quoting the credentials it got, as some servers do
+                    kind, arg = "status", (401, {})
+                    message = f"invalid credentials: {self.headers.get('authorization')}"
+                else:
+                    message = f"injected {arg[0]}" if kind == "status" else ""
                 if kind == "status":
                     code, headers = arg
-                    body = json.dumps({"error": {"message": f"injected {code}", "type": "error", "code": code,
+                    body = json.dumps({"error": {"message": message, "type": "error", "code": code,
                                                  "status": "ERROR"}, "type": "error"}).encode()
                     self.send_response(code)
                     for k, v in headers.items():
@@ -94,6 +117,11 @@ class FakeAPI:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def trouble(self, seconds: float, step) -> None:
+        """Answer every request with `step` for `seconds` from the next request on (then normally again)."""
+        with self._lock:
+            self.trouble_s, self.trouble_until, self.trouble_step = seconds, 0.0, step
 
     def queue(self, route: str, *steps) -> None:
         self.script[route].extend(steps)

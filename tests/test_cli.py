@@ -53,6 +53,10 @@ def test_oracle_run_writes_records_that_score_to_success(tmp_path):
     (["suite.limit=0"], "suite.limit must be a positive number, not 0"),
     (["tags.nope=1"], "unknown setting 'tags.nope' for tags=default"),
     (["tags.stuck_min_moves=-1"], "tags.stuck_min_moves must be an integer >= 0, not -1"),
+    (["runner.backend=spark"], "runner.backend must be one of local, ray, not 'spark'"),
+    (["env.max_restarts=-1"], "env.max_restarts must be an integer >= 0, not -1"),
+    (["runner.api_concurrency=0"], "runner.api_concurrency must be an integer >= 1 or null, not 0"),
+    (["ray.adress=auto"], "unknown setting 'ray.adress' for ray=default"),
 ])
 def test_bad_input_is_one_clear_line(args, needle, tmp_path):
     p = _run(*args, f"hydra.run.dir={tmp_path / 'r'}")

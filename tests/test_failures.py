@@ -246,6 +246,8 @@ def test_api_error_only_for_model_failures():
     engine = EpisodeRecord(**{**base.__dict__, "status": "error", "error": "EngineError: engine died"})
     assert tag_episode(api) == [{"name": "api_error", "steps": [], "reason": "ModelCallError: 429 after 4 retries"}]
     assert tag_episode(engine) == []
+    now = EpisodeRecord(**{**base.__dict__, "status": "error", "error": "model: gpt: gave up after 5 tries: 429"})
+    assert tag_episode(now)[0]["name"] == "api_error"
 
 
 def test_every_tag_name_is_covered_and_reasons_are_one_line():

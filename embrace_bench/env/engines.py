@@ -2,7 +2,9 @@
 
 Every engine handle has the same small surface (`start() -> self`, `stop()`, `alive()`, `host`, `port`,
 `log_path`), so the runner launches, health-checks and restarts any engine the same way, and builds its
-`UnrealEnv` from `env_config`.
+`UnrealEnv` from `env_config` (env/supervisor.py). `start()` waits until the engine answers and raises
+EngineStartError (or OSError) when it cannot bring it up; `stop()` must end even a hung engine (escalate
+to SIGKILL) and tolerate one that already died.
 """
 from __future__ import annotations
 

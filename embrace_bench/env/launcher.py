@@ -11,6 +11,7 @@ from pathlib import Path
 
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.protocol import EngineError
+from embrace_bench.redact import scrubbed_environ
 
 
 class EngineStartError(RuntimeError):
@@ -53,8 +54,10 @@ class EngineProcess:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
+            # Own session: a Ctrl-C in the terminal reaches the runner, which stops engines itself. No API keys:
+            # an engine never calls a model, so it is not given them.
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         cwd=cwd, start_new_session=True)
+                                         cwd=cwd, start_new_session=True, env=scrubbed_environ())
         except OSError as exc:
             raise EngineStartError(f"cannot start {cmd[0]}: {exc.strerror or exc}") from None
         finally:
@@ -84,6 +87,7 @@ class EngineProcess:
             return
         try:
             os.killpg(p.pid, signal.SIGTERM)
+            os.killpg(p.pid, signal.SIGCONT)  # a stopped (SIGSTOP) engine handles the SIGTERM only once it runs
             p.wait(grace_s)
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
@@ -115,7 +119,7 @@ class EmbeddedEngineProcess(EngineProcess):
         port = self.port or free_port(self.host)
         self._popen([sys.executable, "-m", "embrace_bench.world.serve", "--port", str(port), "--host", self.host,
                      "--renderer", self.renderer, "--width", str(self.size[0]), "--height", str(self.size[1]),
-                     "--fov", str(self.fov), *self.extra_args])
+                     "--fov", str(self.fov), "--exit-with-parent", *self.extra_args])
         self.port = port
         self._await_ready(port)
         return self

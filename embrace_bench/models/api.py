@@ -15,9 +15,13 @@ from embrace_bench.models.prompted import ModelCallError, PromptedAgent, RawRepl
 
 
 class RetryableError(Exception):
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+    def __init__(self, message: str, retry_after_s: float | None = None, rate_limited: bool = False) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.rate_limited = rate_limited  # the provider refused for load (429, 503, 529): the limiter backs off
+
+
+RATE_LIMIT_STATUSES = (429, 503, 529)  # 529 = Anthropic overloaded
 
 
 class FatalModelError(Exception):
@@ -44,14 +48,16 @@ def call_stainless(sdk, fn, timeout_s: float):
     try:
         return fn()
     except sdk.RateLimitError as exc:
-        raise RetryableError(f"429 rate limited: {exc.message}", retry_after_seconds(exc.response.headers)) from None
+        raise RetryableError(f"429 rate limited: {exc.message}", retry_after_seconds(exc.response.headers),
+                             rate_limited=True) from None
     except sdk.APITimeoutError:
         raise RetryableError(f"no answer within {timeout_s:g} s") from None
     except sdk.APIConnectionError as exc:
         raise RetryableError(f"connection failed: {exc}") from None
     except sdk.APIStatusError as exc:
-        if exc.status_code >= 500 or exc.status_code in (408, 409):  # 529 = Anthropic overloaded
-            raise RetryableError(f"{exc.status_code}: {exc.message}", retry_after_seconds(exc.response.headers)) from None
+        if exc.status_code >= 500 or exc.status_code in (408, 409):
+            raise RetryableError(f"{exc.status_code}: {exc.message}", retry_after_seconds(exc.response.headers),
+                                 rate_limited=exc.status_code in RATE_LIMIT_STATUSES) from None
         raise FatalModelError(f"{exc.status_code}: {exc.message}") from None
     except ValueError as exc:  # a body that is not the JSON it claims to be (JSONDecodeError included)
         raise RetryableError(f"malformed reply: {exc}") from None
@@ -62,8 +68,9 @@ class APIAgent(PromptedAgent):
     sdk_module = ""  # what must be importable
     pip_name = ""
 
-    def __init__(self, cfg: dict | None = None, seed: int = 0, *, sleep=time.sleep, **context) -> None:
+    def __init__(self, cfg: dict | None = None, seed: int = 0, *, sleep=time.sleep, limiter=None, **context) -> None:
         super().__init__(cfg, seed, **context)
+        self.limiter = limiter  # the run-wide AdaptiveLimiter (models/limiter.py), or None
         c = self.cfg
         self.timeout_s = float(c.get("timeout_s", 60.0))
         self.max_retries = int(c.get("max_retries", 4))
@@ -91,20 +98,49 @@ class APIAgent(PromptedAgent):
         return self.call_with_retries(request)
 
     def call_with_retries(self, request: Request) -> RawReply:
-        """Exponential backoff with full jitter, at least `retry-after`; max_retries + 1 tries in all."""
-        last = ""
-        for attempt in range(self.max_retries + 1):
+        """Exponential backoff with full jitter, at least `retry-after`; max_retries + 1 tries in all.
+
+        With a run-wide limiter, rate-limit refusals do not spend tries while this call has waited them out
+        for less than `limiter.max_wait_s` (the limiter lowers the run's concurrency meanwhile)."""
+        last, failures, rl_signals, rl_waited = "", 0, 0, 0.0
+        while True:
             try:
-                return self._call(request)
+                return self._limited_call(request)
             except RetryableError as exc:
                 last = str(exc)
-                if attempt == self.max_retries:
+                if exc.rate_limited and self.limiter is not None and rl_waited < self.limiter.max_wait_s:
+                    rl_signals += 1
+                    delay = self._backoff(rl_signals - 1, exc.retry_after_s)
+                    rl_waited += delay
+                    self._sleep(delay)
+                    continue
+                if failures == self.max_retries:
                     break
-                delay = self._rng.uniform(0, min(self.backoff_cap_s, self.backoff_s * 2 ** attempt))
-                self._sleep(max(delay, exc.retry_after_s or 0.0))
+                self._sleep(self._backoff(failures, exc.retry_after_s))
+                failures += 1
             except FatalModelError as exc:
                 raise ModelCallError(f"{self.model}: {exc}") from None
         raise ModelCallError(f"{self.model}: gave up after {self.max_retries + 1} tries: {last}")
+
+    def _backoff(self, n: int, retry_after_s: float | None) -> float:
+        """Full jitter over backoff_s * 2^n (capped), never shorter than the provider's retry-after."""
+        delay = self._rng.uniform(0, min(self.backoff_cap_s, self.backoff_s * 2 ** min(n, 30)))
+        return max(delay, retry_after_s or 0.0)
+
+    def _limited_call(self, request: Request) -> RawReply:
+        if self.limiter is None:
+            return self._call(request)
+        lease = self.limiter.acquire()
+        try:
+            raw = self._call(request)
+        except RetryableError as exc:
+            self.limiter.release(lease, "rate_limited" if exc.rate_limited else "failed", exc.retry_after_s)
+            raise
+        except BaseException:
+            self.limiter.release(lease, "failed")
+            raise
+        self.limiter.release(lease)
+        return raw
 
     def _call(self, request: Request) -> RawReply:
         raise NotImplementedError

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 
 from embrace_bench.actions import action_json_schema, from_structured
-from embrace_bench.models.api import APIAgent, FatalModelError, RawReply, RetryableError, retry_after_seconds
+from embrace_bench.models.api import (RATE_LIMIT_STATUSES, APIAgent, FatalModelError, RawReply, RetryableError,
+                                      retry_after_seconds)
 from embrace_bench.models.messages import Request
 
 
@@ -59,7 +60,8 @@ class GeminiAgent(APIAgent):
             code = getattr(exc, "code", 0) or 0
             if code == 429 or code >= 500 or code in (408, 409):
                 headers = getattr(getattr(exc, "response", None), "headers", None)
-                raise RetryableError(f"{code}: {exc.message}", retry_after_seconds(headers)) from None
+                raise RetryableError(f"{code}: {exc.message}", retry_after_seconds(headers),
+                                     rate_limited=code in RATE_LIMIT_STATUSES) from None
             raise FatalModelError(f"{code}: {exc.message}") from None
         except ValueError as exc:  # includes JSON decode errors of a malformed body
             raise RetryableError(f"malformed reply: {exc}") from None

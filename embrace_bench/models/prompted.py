@@ -7,6 +7,7 @@ then go through the same cache lookup, token and latency bookkeeping and cost fo
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ class RawReply:
 
 class PromptedAgent(Agent):
     def __init__(self, cfg: dict | None = None, seed: int = 0, *, prompt: PromptConfig | None = None,
-                 cache_path: Path | None = None, **context) -> None:
+                 cache_path: Path | None = None, cache=None, **context) -> None:
         super().__init__(cfg, seed)
         c = self.cfg
         self.model = c.get("name", "")
@@ -41,7 +42,16 @@ class PromptedAgent(Agent):
         self.price_out = float(c.get("price_per_mtok_out", 0.0))
         self.prompt = prompt or PromptConfig()
         self.encoder = ImageEncoder(self.prompt)
-        self.cache = ResponseCache(cache_path) if cache_path and c.get("cache", True) else None
+        # `cache` (any object with get/put/close) is how the Ray backend routes lookups to the driver's cache.
+        if not c.get("cache", True):
+            self.cache = None
+        else:
+            self.cache = cache if cache is not None else ResponseCache(cache_path) if cache_path else None
+        # The answers of this episode's attempt, replayed in order when the episode is re-run from its start
+        # after an engine restart: a re-run never pays twice, even with model.cache=false.
+        self._answers: dict[str, list[CachedReply]] = {}
+        self._replay: dict[str, deque[CachedReply]] = {}
+        self._task_id: str | None = None
 
     def cache_model_id(self) -> str:
         """What identifies the answering model in cache keys (the API model name by default)."""
@@ -49,14 +59,19 @@ class PromptedAgent(Agent):
 
     def reset(self, task: Task) -> None:
         self.encoder.reset()
+        same = task.task_id == self._task_id  # a re-run of the same episode replays the previous attempt
+        self._replay = {k: deque(v) for k, v in self._answers.items()} if same else {}
+        self._answers, self._task_id = {}, task.task_id
 
     def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
         request = build_request(self.prompt, self.encoder, task, history, reask, self.sampling)
         key = request.cache_key(self.cache_model_id())
-        if self.cache is not None:
+        hit = self._replay[key].popleft() if self._replay.get(key) else None
+        if hit is None and self.cache is not None:
             hit = self.cache.get(key)
-            if hit is not None:
-                return Reply(hit.text, dict(hit.tokens), 0.0, 0.0, cached=True)
+        if hit is not None:
+            self._answers.setdefault(key, []).append(hit)
+            return Reply(hit.text, dict(hit.tokens), 0.0, 0.0, cached=True)
         t0 = time.monotonic()
         raw = self._complete(request, key)
         latency = time.monotonic() - t0
@@ -65,8 +80,10 @@ class PromptedAgent(Agent):
             tokens["image"] = raw.image_tokens
         cost = (raw.tokens_in * self.price_in + raw.tokens_out * self.price_out) / 1e6
         text = raw.text or ""  # no text is an invalid answer, never a made-up one
+        answer = CachedReply(text, tokens, latency, cost)
+        self._answers.setdefault(key, []).append(answer)
         if self.cache is not None and text:
-            self.cache.put(key, self.model, CachedReply(text, tokens, latency, cost))
+            self.cache.put(key, self.model, answer)
         return Reply(text, tokens, latency, cost)
 
     def _complete(self, request: Request, key: str) -> RawReply:

@@ -44,3 +44,35 @@ class ResponseCache:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+class SharedResponseCache:
+    """The run's one cache connection, shared by all its workers and opened on first use (a baselines-only
+    run never creates the file; workers opening their own connections to a new file at the same moment can
+    fail to switch it to WAL). Agents' close() leaves it open; the run calls shutdown() at its end."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._cache: ResponseCache | None = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> ResponseCache:
+        with self._lock:
+            if self._cache is None:
+                self._cache = ResponseCache(self.path)
+            return self._cache
+
+    def get(self, key: str) -> CachedReply | None:
+        return self._open().get(key)
+
+    def put(self, key: str, model: str, reply: CachedReply) -> None:
+        self._open().put(key, model, reply)
+
+    def close(self) -> None:
+        pass  # one agent is done; the others still use it
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._cache is not None:
+                self._cache.close()
+                self._cache = None

@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 from embrace_bench.env.launcher import free_port
+from embrace_bench.interrupts import sigterm_as_interrupt
 
 
 class VLLMStartError(RuntimeError):
@@ -128,26 +129,6 @@ class VLLMServer:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """A harness told to stop (SIGTERM: a job scheduler, `kill`) unwinds like Ctrl-C, so the server it
-    started in its own session is stopped too instead of left holding the GPU."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
 def serve_model(model_cfg: dict, run_dir: Path, console=None):
     """Around a run: with model.launch=true, a `vllm serve` for it, and model_cfg's base_url set to it."""
     if not model_cfg.get("launch"):
@@ -161,7 +142,7 @@ def serve_model(model_cfg: dict, run_dir: Path, console=None):
     if console is not None:
         console.print(f"starting: {shlex.join(server.command())}  (log: {server.log_path})")
     t0 = time.monotonic()
-    with _sigterm_as_interrupt(), server:  # the handler first: a SIGTERM while it loads stops it too
+    with sigterm_as_interrupt(), server:  # the handler first: a SIGTERM while it loads stops it too
         if console is not None:
             console.print(f"vllm serve ready at {server.base_url} after {time.monotonic() - t0:.0f} s")
         model_cfg["base_url"] = server.base_url

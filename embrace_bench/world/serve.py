@@ -7,12 +7,29 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
+import threading
+import time
 
+from embrace_bench.world import faults
 from embrace_bench.world.engine import EmbeddedEngine
 from embrace_bench.world.render import RENDERERS
 from embrace_bench.world.server import UnrealCVServer
+
+
+def _watch_parent(server: UnrealCVServer) -> None:
+    """A runner killed with SIGKILL cannot stop its engines; they notice they were orphaned and exit."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        print("the harness that started this engine is gone; shutting down", flush=True)
+        server.shutdown(timeout=0.5)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--height", type=int, default=480)
     ap.add_argument("--fov", type=float, default=90.0)
     ap.add_argument("--unix-socket", action="store_true", help="also listen on /tmp/unrealcv_<port>.socket")
+    ap.add_argument("--exit-with-parent", action="store_true",
+                    help="shut down when the process that started this one dies (the harness passes it)")
     zoo = ap.add_argument_group("UnrealZoo mode")
     zoo.add_argument("--unrealzoo", action="store_true", help="answer with UnrealZoo's semantics")
     zoo.add_argument("--load-s", type=float, default=1.0, help="seconds a level takes to load")
@@ -33,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     zoo.add_argument("--no-unix-switch", action="store_true", help="keep serving TCP after the first client")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        fault = faults.from_environ()
+    except ValueError as exc:
+        print(f"embrace_bench.world.serve: error: {exc}", file=sys.stderr)
+        return 2
     try:
         common = dict(width=args.width, height=args.height, fov=args.fov, port=args.port)
         if args.unrealzoo:
@@ -48,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         switch = args.unrealzoo and not args.no_unix_switch
         server = UnrealCVServer(engine, args.host, args.port, unix_socket=args.unix_socket or switch,
-                                unix_after_tcp=switch,
+                                unix_after_tcp=switch, fault=fault,
                                 name="embrace_bench-unrealzoo" if args.unrealzoo else "embrace_bench-embedded")
     except OSError as exc:
         print(f"embrace_bench.world.serve: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
@@ -56,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     engine.port = server.port
     signal.signal(signal.SIGTERM, lambda *_: server.shutdown(timeout=0.5))
+    if args.exit_with_parent:
+        _watch_parent(server)
     mode = "unrealzoo-mode" if args.unrealzoo else "embedded"
     print(f"embrace_bench {mode} engine on {server.host}:{server.port} renderer={engine.renderer.kind}", flush=True)
     try:

@@ -45,7 +45,7 @@ class UnrealCVServer:
                  port: int = 9000, *, unix_socket: str | bool | None = None,
                  name: str = "embrace_bench", batch_size: int = 32,
                  max_payload: int = MAX_PAYLOAD, backlog: int = 8,
-                 poll_interval: float = 0.1, unix_after_tcp: bool = False) -> None:
+                 poll_interval: float = 0.1, unix_after_tcp: bool = False, fault=None) -> None:
         self._handle = getattr(handler, "handle", handler)
         if not callable(self._handle):
             raise TypeError("handler must have a handle(command) method or be callable")
@@ -61,6 +61,8 @@ class UnrealCVServer:
         self._thread: threading.Thread | None = None
         self._serving_ident: int | None = None
         self._running = False
+        self._fault = fault  # test-only misbehaviour (world/faults.py); None in normal runs
+        self._served = 0  # requests answered, over all connections
 
         self._tcp = socket.create_server((host, port), backlog=backlog)
         self.host, self.port = self._tcp.getsockname()[:2]
@@ -244,7 +246,8 @@ class UnrealCVServer:
                 # Drain what is already queued (up to batch_size), like one engine tick.
                 while len(batch) < self.batch_size and wait_readable([conn], 0):
                     batch.append(read_frame(conn, max_payload=self.max_payload))
-                conn.sendall(b"".join(encode_frame(self._answer(p)) for p in batch))
+                if not self._answer_batch(conn, batch):
+                    return
         except EngineDisconnected:
             log.info("client %s disconnected", peer)
         except ProtocolError as exc:
@@ -258,6 +261,21 @@ class UnrealCVServer:
                 conn.close()
             except OSError:
                 pass
+
+    def _answer_batch(self, conn: socket.socket, batch: list[bytes]) -> bool:
+        """Answer a batch in one write; False when the connection is to be dropped (an injected fault)."""
+        frames = []
+        for p in batch:
+            self._served += 1
+            if self._fault is not None and self._fault.due(self._served):
+                conn.sendall(b"".join(frames))
+                if self._fault.inject(conn, p):
+                    return False
+                frames = []
+                continue
+            frames.append(encode_frame(self._answer(p)))
+        conn.sendall(b"".join(frames))
+        return True
 
     def _answer(self, payload: bytes) -> bytes:
         msg_id, body = split_message(payload)  # ProtocolError drops the client

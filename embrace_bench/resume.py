@@ -1,0 +1,117 @@
+"""Resuming a run dir: which tasks are done, and a records file that holds exactly one record per task.
+
+While a run goes, `episodes.jsonl` only grows by whole, fsynced lines. When a run starts in a dir that
+already has records, every line is classified:
+
+- a readable record with status finished or timeout: that task is done and is skipped;
+- a readable record with status error, for a task this run attempts: superseded (the task is re-run);
+- a line that does not parse (a truncated last line after a crash, or garbage): superseded and reported;
+- a second record for a task that already has one kept: superseded.
+
+Superseded lines go first to `episodes.superseded.jsonl` (appended and fsynced: each with the reason, the
+time and the line exactly as it was), then `episodes.jsonl` is rewritten atomically (temp file, fsync,
+rename) with the kept lines only. So each task has at most one record at any moment, a finished run has
+exactly one per task, and nothing ever recorded is lost. A task whose error record was superseded but
+that was not re-run (Ctrl-C, budget) has no record until the next resume runs it.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from embrace_bench.records import EpisodeRecord
+
+EPISODES = "episodes.jsonl"
+SUPERSEDED = "episodes.superseded.jsonl"
+
+
+@dataclass
+class ResumeState:
+    done: set[str] = field(default_factory=set)  # tasks with a final record: skipped
+    kept: int = 0  # records left in episodes.jsonl
+    kept_cost: float = 0.0  # their cost and tokens, for the manifest's run totals
+    kept_tokens_in: int = 0
+    kept_tokens_out: int = 0
+    superseded: list[str] = field(default_factory=list)  # one line per superseded record, for the console
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def prepare(run_dir: Path, attempt: set[str]) -> ResumeState:
+    """Classify `run_dir/episodes.jsonl` for a run that will attempt the task ids in `attempt`."""
+    path = Path(run_dir) / EPISODES
+    state = ResumeState()
+    if not path.exists():
+        return state
+    raw = path.read_bytes()
+    lines = raw.decode("utf-8", errors="replace").split("\n")
+    kept: list[str] = []
+    dropped: list[tuple[int, str, str]] = []  # (line number, reason, text)
+    seen: set[str] = set()
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = EpisodeRecord.from_json(json.loads(line))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            what = "truncated" if n == len(lines) and not raw.endswith(b"\n") else "unreadable"
+            dropped.append((n, f"{what} record ({exc.__class__.__name__}: {str(exc)[:80]})", line))
+            continue
+        if rec.task_id in seen:
+            dropped.append((n, f"second record for {rec.task_id}", line))
+        elif rec.status == "error" and rec.task_id in attempt:
+            dropped.append((n, f"error record for {rec.task_id}, re-run now ({rec.error[:80]})", line))
+        else:
+            seen.add(rec.task_id)
+            kept.append(line)
+            state.kept_cost += rec.cost_usd
+            state.kept_tokens_in += rec.tokens_in
+            state.kept_tokens_out += rec.tokens_out
+            if rec.status != "error":
+                state.done.add(rec.task_id)
+    state.kept = len(kept)
+    if not dropped and (not raw or raw.endswith(b"\n")):
+        return state
+    if dropped:
+        now = datetime.now(timezone.utc).isoformat()
+        with open(Path(run_dir) / SUPERSEDED, "a", encoding="utf-8") as f:
+            for n, reason, text in dropped:
+                f.write(json.dumps({"superseded_at": now, "line_no": n, "reason": reason, "line": text}) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    tmp = path.with_suffix(".jsonl.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("".join(k + "\n" for k in kept))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+    state.superseded = [f"{path.name}:{n}: {reason}; moved to {SUPERSEDED}" for n, reason, _ in dropped]
+    return state
+
+
+# What a run dir's records depend on: resuming with any of these changed would mix incomparable episodes.
+RESUME_KEYS = ("model", "prompt", "suite", "suite_hash", "max_steps", "reask", "success_radius_cm", "env", "seed")
+
+
+def incompatibility(old: dict, new: dict) -> str | None:
+    """Why records in a run dir (its manifest `old`) cannot be continued by this run (`new`), or None."""
+    a, b = old.get("resume_key"), new.get("resume_key")
+    if not a or not b:
+        return None
+    for k in RESUME_KEYS:
+        if k in a and a.get(k) != b.get(k):
+            if isinstance(a[k], dict) and isinstance(b.get(k), dict):
+                diff = sorted(x for x in set(a[k]) | set(b[k]) if a[k].get(x) != b[k].get(x))
+                return (f"{k}.{diff[0]} was {a[k].get(diff[0])!r} there and is {b[k].get(diff[0])!r} now")
+            return f"{k} was {a[k]!r} there and is {b.get(k)!r} now"
+    return None

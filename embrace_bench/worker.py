@@ -1,0 +1,119 @@
+"""One worker: an engine (supervised), an env and an agent, running tasks one at a time.
+
+The same class runs in a thread of the local backend and inside a Ray actor. Each task ends in exactly one
+record: an engine that crashes, hangs or answers nonsense mid-episode is killed and relaunched and the
+episode re-run from its start, at most `max_restarts` times; the agent replays the answers it already got
+(response cache, or its per-episode memo with model.cache=false), so a re-run costs no second API call.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from embrace_bench.env.engines import Engine
+from embrace_bench.env.launcher import EngineStartError
+from embrace_bench.env.protocol import EngineError
+from embrace_bench.env.supervisor import EngineSupervisor
+from embrace_bench.env.unreal_env import EnvConfig, EnvError
+from embrace_bench.episode import EpisodeSettings, run_episode, task_info, with_tags
+from embrace_bench.models.api import ModelCallError
+from embrace_bench.models.base import Agent
+from embrace_bench.records import EpisodeRecord, StepRecord
+from embrace_bench.tasks.model import Task
+
+log = logging.getLogger(__name__)
+
+# What a broken engine raises (GuardedEnv turns anything else from an env call into EnvError): the episode
+# is re-run on a relaunched engine.
+ENGINE_FAULTS = (EngineError, EnvError, EngineStartError)
+
+
+class RunStopped(BaseException):
+    """The run is being stopped (Ctrl-C): abandon the episode in flight; it is re-run on resume."""
+
+
+@dataclass
+class Outcome:
+    """A task's one record, plus what the worker spent on it over every attempt."""
+
+    record: EpisodeRecord
+    spent_usd: float  # model calls actually paid for, failed attempts included (replays cost nothing)
+    worker: int = 0
+    frames: dict[str, bytes] | None = None  # Ray backend: the episode's frames, for the driver to write
+    log: bytes = b""  # Ray backend: engine log written since the last episode
+
+
+def error_record(task: Task, model_name: str, s: EpisodeSettings, message: str, *,
+                 steps: list[StepRecord] | None = None, restarts: int = 0) -> EpisodeRecord:
+    steps = steps or []
+    return with_tags(EpisodeRecord(
+        task_id=task.task_id, type=task.Type, split=task.split, map=task.map, model=model_name, status="error",
+        success=False, gde_cm=0.0, sspl=0.0, n_steps=len(steps), s_opt=task.s_opt,
+        task=task_info(task, s.success_radius_cm), error=message, steps=steps, restarts=restarts,
+        cost_usd=round(sum(st.cost_usd for st in steps), 6), tokens_in=sum(st.tokens.get("in", 0) for st in steps),
+        tokens_out=sum(st.tokens.get("out", 0) for st in steps)), s.tags)
+
+
+class EpisodeWorker:
+    def __init__(self, wid: int, agent: Agent, make_engine: Callable[[int], Engine], env_cfg: EnvConfig,
+                 settings: EpisodeSettings, model_name: str, *, request_timeout_s: float = 30.0,
+                 max_restarts: int = 2, stop: threading.Event | None = None) -> None:
+        self.wid, self.agent, self.settings, self.model_name = wid, agent, settings, model_name
+        self.max_restarts = max_restarts
+        self.stop = stop or threading.Event()
+        self.engines = EngineSupervisor(make_engine, wid, env_cfg, request_timeout_s)
+
+    def run_task(self, task: Task) -> Outcome:
+        s = self.settings
+        spent = 0.0
+        failures: list[str] = []
+        while True:
+            if self.stop.is_set():
+                raise RunStopped()
+            steps: list[StepRecord] = []
+
+            def on_step(step: StepRecord) -> None:
+                nonlocal spent
+                spent += step.cost_usd
+                steps.append(step)
+                if self.stop.is_set():
+                    raise RunStopped()
+
+            if s.frames_dir is not None:  # frames of an abandoned attempt must not outlive it
+                shutil.rmtree(s.frames_dir / task.task_id, ignore_errors=True)
+            try:
+                env = self.engines.ensure()
+                record = run_episode(env, self.agent, task, self.model_name, s, on_step=on_step)
+                record.restarts = len(failures)
+            except ModelCallError as exc:  # the engine is fine; the model failed after all its retries
+                log.warning("worker %d: %s ends with an error: %s", self.wid, task.task_id, exc)
+                record = error_record(task, self.model_name, s, f"model: {exc}", steps=steps, restarts=len(failures))
+            except ENGINE_FAULTS as exc:
+                if self.stop.is_set():
+                    raise RunStopped() from None
+                if isinstance(exc, EngineStartError) and self.engines.launches == 0:
+                    raise  # this worker's engine never came up: a set-up problem, not a flaky engine
+                failures.append(f"{exc.__class__.__name__}: {exc}")
+                self.engines.discard()
+                if len(failures) <= self.max_restarts:
+                    log.warning("worker %d: engine failed during %s (%s); relaunching it and re-running the "
+                                "episode from its start (restart %d of %d)", self.wid, task.task_id, failures[-1],
+                                len(failures), self.max_restarts)
+                    continue
+                record = error_record(task, self.model_name, s,
+                                      f"engine failed {len(failures)} times (env.max_restarts={self.max_restarts}): "
+                                      + " | ".join(failures), steps=steps, restarts=self.max_restarts)
+            except (RunStopped, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # an adapter or agent bug: this episode is lost, the run is not
+                log.exception("worker %d: %s failed", self.wid, task.task_id)
+                record = error_record(task, self.model_name, s, f"internal: {exc.__class__.__name__}: {exc}",
+                                      steps=steps, restarts=len(failures))
+            return Outcome(record, round(spent, 6), self.wid)
+
+    def close(self) -> None:
+        self.engines.discard()
+        self.agent.close()

@@ -1,0 +1,70 @@
+"""runner.backend=ray on a local Ray instance: engines inside actors, records and frames streamed back to the
+driver (the only writer of the run dir); an engine crash inside an actor and the death of an actor itself
+are both recovered by re-running the episode."""
+import functools
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from embrace_bench.models.heuristic import HeuristicAgent
+from embrace_bench.world.faults import ENV_VAR
+from runs import REPLAY, TIMING, by_task, lines, run_quiet, spec
+
+ray = pytest.importorskip("ray")
+
+
+class _ActorDiesOnce(HeuristicAgent):
+    """Ends its own (actor) process mid-episode once, as a lost node would."""
+
+    def __init__(self, cfg=None, seed=0, once="", **context):
+        super().__init__(cfg, seed)
+        self.once = once
+
+    def act(self, task, history, reask=None):
+        if task.task_id == "id-2-000" and len(history.actions) == 2 and not os.path.exists(self.once):
+            open(self.once, "w").close()
+            os._exit(1)
+        return super().act(task, history, reask)
+
+
+def test_ray_backend_matches_local_and_recovers_crashes(tmp_path, monkeypatch, reference_run):
+    monkeypatch.setenv(ENV_VAR, f"kill@100:{tmp_path / 'once'}")  # one engine, in one actor, dies mid-episode
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # actors cannot import the tests folder
+    run_dir = tmp_path / "run"
+    s = spec(run_dir, workers=2, backend="ray", ray={"address": None, "num_cpus_per_worker": 1, "local_num_cpus": 2})
+    s.make_agent = functools.partial(_ActorDiesOnce, {"name": "heuristic"}, once=str(tmp_path / "actor.once"))
+    run_quiet(s)
+    assert not ray.is_initialized()  # the local instance it started is shut down again
+    recs = lines(run_dir)
+    assert by_task(recs, TIMING + REPLAY) == reference_run[1]
+    assert (tmp_path / "once").exists() and (tmp_path / "actor.once").exists()
+    assert {r["task_id"]: r["restarts"] for r in recs}["id-2-000"] == 1 and sum(r["restarts"] for r in recs) == 2
+    for r in recs:  # frames came back with each record; the driver wrote them
+        frames = sorted(p.name for p in (run_dir / "frames" / r["task_id"]).iterdir())
+        assert frames == [f"{i:03d}.png" for i in range(r["n_steps"] + 1)]
+        for f in frames:
+            assert (run_dir / "frames" / r["task_id"] / f).read_bytes() == \
+                (reference_run[0] / "frames" / r["task_id"] / f).read_bytes()
+    logs = {p.name: p.read_text() for p in (run_dir / "logs").iterdir()}
+    assert set(logs) == {"engine-0.log", "engine-1.log"}
+    assert sum(t.count("embedded engine on 127.0.0.1:") for t in logs.values()) >= 3  # launches + relaunch
+    assert not (run_dir / "cache.sqlite").exists()  # a baseline agent never opens the run's response cache
+
+
+def test_unrealzoo_engines_in_ray_actors_use_the_gpu_ray_assigned(tmp_path):
+    from omegaconf import OmegaConf
+
+    from embrace_bench.env.engines import engine_factory
+    from embrace_bench.ray_backend import on_assigned_gpus
+
+    binary = tmp_path / "UnrealZoo.sh"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    env = OmegaConf.load(Path(__file__).parent.parent / "conf" / "env" / "unrealzoo.yaml")
+    env.binary, env.gpu, env.unrealcv_ini = str(binary), 0, str(tmp_path / "unrealcv.ini")
+    make = on_assigned_gpus(functools.partial(engine_factory, env, workers=2), ["3"])
+    assert make(tmp_path)(1).gpu == 3  # -graphicsadapter=3 whatever the worker id
+    embedded = functools.partial(engine_factory, OmegaConf.create({"kind": "embedded"}))
+    assert on_assigned_gpus(embedded, ["3"]) is embedded

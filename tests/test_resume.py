@@ -1,0 +1,135 @@
+"""Resume: finished episodes are skipped, truncated or error records are re-run, no task is ever recorded
+twice, nothing recorded is lost, Ctrl-C stops cleanly with a resume hint (exit 130)."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from embrace_bench import resume
+from embrace_bench.runner import RunDirLock, RunError
+from embrace_bench.world.faults import ENV_VAR
+from runs import REPLAY, TIMING, by_task, lines, run_quiet, spec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _rec(task_id, status="finished"):
+    from embrace_bench.records import EpisodeRecord, TaskInfo
+
+    r = EpisodeRecord(task_id=task_id, type="0", split="id", map="m", model="x", status=status, success=False,
+                      gde_cm=1.0, sspl=0.0, n_steps=0, s_opt=1, task=TaskInfo("go", [[0] * 6], ["a"]), cost_usd=0.5)
+    return json.dumps(r.to_json())
+
+
+def test_prepare_keeps_one_record_per_task_and_loses_nothing(tmp_path):
+    path = tmp_path / "episodes.jsonl"
+    text = "\n".join([_rec("a"), _rec("b", "error"), '{"task_id": "c", "garb', _rec("a"), _rec("d", "error"),
+                      _rec("c")])  # no trailing newline: the last record is complete all the same
+    path.write_text(text)
+    state = resume.prepare(tmp_path, attempt={"a", "b", "c"})
+    assert state.done == {"a", "c"} and state.kept == 3 and state.kept_cost == 1.5
+    assert len(state.superseded) == 3  # b's error (re-run now), the garbage line, a's second record
+    kept = [json.loads(ln)["task_id"] for ln in path.read_text().splitlines()]
+    assert kept == ["a", "d", "c"]  # d's error stays: this run does not attempt d
+    assert path.read_text().endswith("\n")
+    side = [json.loads(ln) for ln in (tmp_path / resume.SUPERSEDED).read_text().splitlines()]
+    assert [s["line_no"] for s in side] == [2, 3, 4] and side[1]["line"] == '{"task_id": "c", "garb'
+    assert "unreadable record" in side[1]["reason"] and "second record for a" in side[2]["reason"]
+    before = path.read_bytes()
+    again = resume.prepare(tmp_path, attempt={"a", "b", "c"})  # idempotent: nothing more to supersede
+    assert again.superseded == [] and path.read_bytes() == before
+
+
+def test_truncated_last_line_is_reported_and_rerun(tmp_path, reference_run):
+    run_dir = tmp_path / "run"
+    shutil.copytree(reference_run[0], run_dir)
+    path = run_dir / "episodes.jsonl"
+    data = path.read_bytes()
+    last_start = data.rstrip(b"\n").rfind(b"\n") + 1
+    cut = last_start + (len(data) - last_start) // 2
+    path.write_bytes(data[:cut])  # a crash in the middle of writing the last record
+    lost = json.loads(data[last_start:])["task_id"]
+    out = run_quiet(spec(run_dir))
+    assert "truncated record" in out and "3 episodes already recorded, 1 to run" in out
+    recs = lines(run_dir)
+    assert recs[-1]["task_id"] == lost
+    assert by_task(recs, TIMING + REPLAY) == reference_run[1]
+    side = json.loads((run_dir / resume.SUPERSEDED).read_text())
+    assert side["line"].encode() == data[last_start:cut] and side["reason"].startswith("truncated")
+
+
+def test_finished_run_resumes_to_nothing(tmp_path, reference_run):
+    run_dir = tmp_path / "run"
+    shutil.copytree(reference_run[0], run_dir)
+    before = (run_dir / "episodes.jsonl").read_bytes()
+    out = run_quiet(spec(run_dir))
+    assert "4 episodes already recorded, 0 to run" in out
+    assert (run_dir / "episodes.jsonl").read_bytes() == before
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["episodes_recorded"] == 4 and len(manifest["sessions"]) == 2
+
+
+def test_a_run_dir_is_never_shared_or_mixed(tmp_path, reference_run):
+    run_dir = tmp_path / "run"
+    shutil.copytree(reference_run[0], run_dir)
+    with RunDirLock(run_dir), pytest.raises(RunError, match="in use by another run"):
+        run_quiet(spec(run_dir))
+    with pytest.raises(RunError, match="runner.resume=false"):
+        run_quiet(spec(run_dir, resume=False))
+    old = json.loads((run_dir / "manifest.json").read_text())
+    new = {"resume_key": {**old.get("resume_key", {}), "model": {"adapter": "random", "name": "random"}}}
+    old["resume_key"] = {"model": {"adapter": "heuristic", "name": "heuristic"}, "max_steps": 8}
+    new["resume_key"]["max_steps"] = 8
+    assert resume.incompatibility(old, new) == "model.adapter was 'heuristic' there and is 'random' now"
+
+
+def _engines_logging_to(run_dir) -> list[int]:
+    """Live processes whose stdout is an engine log of `run_dir`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/1").startswith(str(run_dir / "logs")):
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def _cli(run_dir, env=None):
+    args = [sys.executable, "-m", "embrace_bench", "suite.limit=4", "env.renderer=numpy", "env.width=96",
+            "env.height=72", "runner.max_steps=8", f"hydra.run.dir={run_dir}"]
+    return subprocess.Popen(args, cwd=ROOT, env=env or dict(os.environ), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_ctrl_c_mid_run_then_resume(tmp_path, reference_run):
+    run_dir = tmp_path / "run"
+    # The engine hangs (SIGSTOP) in the second episode, so Ctrl-C lands while a request is in flight.
+    env = dict(os.environ, **{ENV_VAR: f"stop@220:{tmp_path / 'once'}"})
+    p = _cli(run_dir, env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (tmp_path / "once").exists():
+        time.sleep(0.1)
+    assert (tmp_path / "once").exists(), "the engine never reached the fault"
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err[-2000:]
+    assert "interrupted" in err and "python -m embrace_bench suite.limit=4" in err
+    assert f"hydra.run.dir={run_dir}" in err
+    assert _engines_logging_to(run_dir) == []  # the hung engine was killed, none left behind
+    done = lines(run_dir)
+    assert len(done) == 1  # the finished episode was kept; the one in flight was not recorded
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["sessions"][-1]["interrupted"] is True
+
+    p = _cli(run_dir)
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err[-2000:]
+    assert "1 episodes already recorded, 3 to run" in err
+    assert by_task(lines(run_dir), TIMING + REPLAY) == reference_run[1]
