@@ -39,6 +39,9 @@ class GuardedEnv:
     def step(self, action: str):
         return self._call(self.inner.step, action)
 
+    def locate(self, names: list[str]):
+        return self._call(self.inner.locate, names)
+
     @property
     def client(self) -> UnrealCVClient:
         return self.inner.client
