@@ -110,11 +110,15 @@ class RecordFileError(ValueError):
     pass
 
 
+def record_line(record: EpisodeRecord) -> str:
+    """One episode as its `episodes.jsonl` line (no newline). Secrets are blanked."""
+    return redact(json.dumps(record.to_json(), separators=(",", ":"), allow_nan=False))
+
+
 def append_record(path: Path, record: EpisodeRecord) -> None:
-    """Append one episode and fsync, so a crash never loses a finished episode. Secrets are blanked."""
-    line = redact(json.dumps(record.to_json(), separators=(",", ":"), allow_nan=False))
+    """Append one episode and fsync, so a crash never loses a finished episode."""
     with open(path, "a", encoding="utf-8") as f:
-        f.write(line + "\n")
+        f.write(record_line(record) + "\n")
         f.flush()
         os.fsync(f.fileno())
 

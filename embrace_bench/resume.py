@@ -4,15 +4,15 @@ While a run goes, `episodes.jsonl` only grows by whole, fsynced lines. When a ru
 already has records, every line is classified:
 
 - a readable record with status finished or timeout: that task is done and is skipped;
-- a readable record with status error, for a task this run attempts: superseded (the task is re-run);
+- a readable record with status error, for a task this run attempts: kept until the re-run's record
+  replaces it (`replace_record`), so a run stopped before the re-run (Ctrl-C, budget) still shows it;
 - a line that does not parse (a truncated last line after a crash, or garbage): superseded and reported;
 - a second record for a task that already has one kept: superseded.
 
 Superseded lines go first to `episodes.superseded.jsonl` (appended and fsynced: each with the reason, the
 time and the line exactly as it was), then `episodes.jsonl` is rewritten atomically (temp file, fsync,
 rename) with the kept lines only. So each task has at most one record at any moment, a finished run has
-exactly one per task, and nothing ever recorded is lost. A task whose error record was superseded but
-that was not re-run (Ctrl-C, budget) has no record until the next resume runs it.
+exactly one per task, and nothing ever recorded is lost.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from embrace_bench.records import EpisodeRecord
+from embrace_bench.records import EpisodeRecord, record_line
 
 EPISODES = "episodes.jsonl"
 SUPERSEDED = "episodes.superseded.jsonl"
@@ -36,6 +36,7 @@ class ResumeState:
     kept_tokens_in: int = 0
     kept_tokens_out: int = 0
     superseded: list[str] = field(default_factory=list)  # one line per superseded record, for the console
+    rerun: dict[str, str] = field(default_factory=dict)  # task id -> why its kept error record is re-run
 
 
 def _fsync_dir(path: Path) -> None:
@@ -68,11 +69,12 @@ def prepare(run_dir: Path, attempt: set[str]) -> ResumeState:
             continue
         if rec.task_id in seen:
             dropped.append((n, f"second record for {rec.task_id}", line))
-        elif rec.status == "error" and rec.task_id in attempt:
-            dropped.append((n, f"error record for {rec.task_id}, re-run now ({rec.error[:80]})", line))
+            continue
+        seen.add(rec.task_id)
+        kept.append(line)
+        if rec.status == "error" and rec.task_id in attempt:
+            state.rerun[rec.task_id] = f"error record for {rec.task_id} ({rec.error[:80]})"
         else:
-            seen.add(rec.task_id)
-            kept.append(line)
             state.kept_cost += rec.cost_usd
             state.kept_tokens_in += rec.tokens_in
             state.kept_tokens_out += rec.tokens_out
@@ -81,9 +83,16 @@ def prepare(run_dir: Path, attempt: set[str]) -> ResumeState:
     state.kept = len(kept)
     if not dropped and (not raw or raw.endswith(b"\n")):
         return state
+    _supersede(path, dropped, kept)
+    state.superseded = [f"{path.name}:{n}: {reason}; moved to {SUPERSEDED}" for n, reason, _ in dropped]
+    return state
+
+
+def _supersede(path: Path, dropped: list[tuple[int, str, str]], kept: list[str]) -> None:
+    """Set `dropped` lines aside (fsynced first), then atomically rewrite `path` with the `kept` lines."""
     if dropped:
         now = datetime.now(timezone.utc).isoformat()
-        with open(Path(run_dir) / SUPERSEDED, "a", encoding="utf-8") as f:
+        with open(path.parent / SUPERSEDED, "a", encoding="utf-8") as f:
             for n, reason, text in dropped:
                 f.write(json.dumps({"superseded_at": now, "line_no": n, "reason": reason, "line": text}) + "\n")
             f.flush()
@@ -95,8 +104,22 @@ def prepare(run_dir: Path, attempt: set[str]) -> ResumeState:
         os.fsync(f.fileno())
     os.replace(tmp, path)
     _fsync_dir(path.parent)
-    state.superseded = [f"{path.name}:{n}: {reason}; moved to {SUPERSEDED}" for n, reason, _ in dropped]
-    return state
+
+
+def replace_record(path: Path, record: EpisodeRecord, reason: str) -> None:
+    """Write the re-run's `record` in place of the task's kept error record (set aside with `reason`)."""
+    lines = [ln for ln in path.read_text(encoding="utf-8").split("\n") if ln.strip()]
+    dropped, kept = [], []
+    for n, line in enumerate(lines, 1):
+        try:
+            mine = json.loads(line).get("task_id") == record.task_id
+        except (json.JSONDecodeError, AttributeError):
+            mine = False
+        if mine:
+            dropped.append((n, f"{reason}, replaced by its re-run", line))
+        else:
+            kept.append(line)
+    _supersede(path, dropped, kept + [record_line(record)])
 
 
 # What a run dir's records depend on: resuming with any of these changed would mix incomparable episodes.

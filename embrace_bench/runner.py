@@ -232,6 +232,8 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
     state = resume.prepare(spec.run_dir, {t.task_id for t in spec.tasks})
     for line in state.superseded:
         console.print(f"[yellow]warning:[/] {line}; that task will be run again", soft_wrap=True)
+    for line in state.rerun.values():
+        console.print(f"{line}: run again; the new record will replace it", soft_wrap=True)
     todo = [t for t in spec.tasks if t.task_id not in state.done]
     if state.kept or state.superseded:
         console.print(f"resuming {spec.run_dir}: {len(state.done)} episodes already recorded, {len(todo)} to run",
@@ -242,6 +244,7 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
     n = max(1, min(spec.workers, len(todo) or 1))
     new: list[EpisodeRecord] = []
     spent, budget_hit, interrupted, failed = 0.0, False, False, False
+    replaced = 0  # kept error records replaced by their re-run's record
     t0 = time.monotonic()
     backend = make_backend(spec, n) if todo else None
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -261,7 +264,12 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
             while busy:
                 for out in backend.wait(0.2):
                     busy.discard(out.worker)
-                    append_record(path, out.record)
+                    why = state.rerun.pop(out.record.task_id, None)
+                    if why:
+                        resume.replace_record(path, out.record, why)
+                        replaced += 1
+                    else:
+                        append_record(path, out.record)
                     new.append(out.record)
                     spent += out.spent_usd
                     scored = [r for r in new if r.status != "error"]
@@ -292,7 +300,7 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
                                         episodes_run=len(new), spent_usd=round(spent, 6),
                                         interrupted=interrupted, stopped_by_budget=budget_hit, **notes)
         manifest.update(ended=manifest["sessions"][-1]["ended"], wall_s=wall, stopped_by_budget=budget_hit,
-                        episodes_recorded=state.kept + len(new),
+                        episodes_recorded=state.kept - replaced + len(new),
                         cost_usd=round(state.kept_cost + sum(r.cost_usd for r in new), 6),
                         spent_usd=round(sum(s.get("spent_usd", 0.0) for s in manifest["sessions"]), 6),
                         tokens_in=state.kept_tokens_in + sum(r.tokens_in for r in new),

@@ -33,17 +33,27 @@ def test_prepare_keeps_one_record_per_task_and_loses_nothing(tmp_path):
                       _rec("c")])  # no trailing newline: the last record is complete all the same
     path.write_text(text)
     state = resume.prepare(tmp_path, attempt={"a", "b", "c"})
-    assert state.done == {"a", "c"} and state.kept == 3 and state.kept_cost == 1.5
-    assert len(state.superseded) == 3  # b's error (re-run now), the garbage line, a's second record
+    # b's error record stays until its re-run replaces it; its cost is not counted as kept
+    assert state.done == {"a", "c"} and state.kept == 4 and state.kept_cost == 1.5 and set(state.rerun) == {"b"}
+    assert len(state.superseded) == 2  # the garbage line, a's second record
     kept = [json.loads(ln)["task_id"] for ln in path.read_text().splitlines()]
-    assert kept == ["a", "d", "c"]  # d's error stays: this run does not attempt d
+    assert kept == ["a", "b", "d", "c"]  # d's error stays too: this run does not attempt d
     assert path.read_text().endswith("\n")
     side = [json.loads(ln) for ln in (tmp_path / resume.SUPERSEDED).read_text().splitlines()]
-    assert [s["line_no"] for s in side] == [2, 3, 4] and side[1]["line"] == '{"task_id": "c", "garb'
-    assert "unreadable record" in side[1]["reason"] and "second record for a" in side[2]["reason"]
+    assert [s["line_no"] for s in side] == [3, 4] and side[0]["line"] == '{"task_id": "c", "garb'
+    assert "unreadable record" in side[0]["reason"] and "second record for a" in side[1]["reason"]
     before = path.read_bytes()
     again = resume.prepare(tmp_path, attempt={"a", "b", "c"})  # idempotent: nothing more to supersede
     assert again.superseded == [] and path.read_bytes() == before
+
+    from embrace_bench.records import EpisodeRecord
+    b_error = path.read_text().splitlines()[1]
+    resume.replace_record(path, EpisodeRecord.from_json(json.loads(_rec("b"))), state.rerun["b"])
+    after = [json.loads(ln) for ln in path.read_text().splitlines()]
+    assert [(r["task_id"], r["status"]) for r in after] == [("a", "finished"), ("d", "error"), ("c", "finished"),
+                                                            ("b", "finished")]
+    side = [json.loads(ln) for ln in (tmp_path / resume.SUPERSEDED).read_text().splitlines()]
+    assert side[-1]["line"] == b_error and "replaced by its re-run" in side[-1]["reason"]  # nothing is lost
 
 
 def test_truncated_last_line_is_reported_and_rerun(tmp_path, reference_run):
