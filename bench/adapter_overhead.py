@@ -38,8 +38,8 @@ class TimedEnv:
     def __init__(self, env: UnrealEnv) -> None:
         self.env, self.step_s = env, 0.0
 
-    def reset(self, task):
-        return self.env.reset(task)
+    def __getattr__(self, name):  # reset, locate, close, ...: the wrapped env's own
+        return getattr(self.env, name)
 
     def step(self, action):
         t0 = time.perf_counter()
