@@ -11,6 +11,7 @@ reported separately (--io) because it depends on the disk and the file size.
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import random
 import resource
@@ -83,6 +84,7 @@ def main() -> None:
     runs = [Run(Path(f"model_{m}"), {"suite": "synthetic", "model": {"name": f"model_{m}"}},
                 [synthetic(i, rng, f"model_{m}") for i in range(per)]) for m in range(args.models)]
     records = [r for run in runs for r in run.records]
+    gc.freeze()  # as the report commands do once runs are loaded: no GC passes over every record
     print(f"built {len(records):,} synthetic episodes ({sum(len(r.steps) for r in records):,} steps) in "
           f"{time.perf_counter() - t0:.1f} s; peak RSS so far {peak_rss_mb():.0f} MB", file=sys.stderr)
     tag_t, board_t = [], []  # (wall, cpu) per repeat; cpu time is what a quiet machine's wall time would be
