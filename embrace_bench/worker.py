@@ -20,7 +20,7 @@ from embrace_bench.env.supervisor import EngineSupervisor
 from embrace_bench.env.unreal_env import EnvConfig, EnvError
 from embrace_bench.episode import EpisodeSettings, run_episode, task_info, with_tags
 from embrace_bench.models.api import ModelCallError
-from embrace_bench.models.base import Agent
+from embrace_bench.models.base import Agent, AgentUnusable
 from embrace_bench.records import EpisodeRecord, StepRecord
 from embrace_bench.tasks.model import Task
 
@@ -106,8 +106,8 @@ class EpisodeWorker:
                 record = error_record(task, self.model_name, s,
                                       f"engine failed {len(failures)} times (env.max_restarts={self.max_restarts}): "
                                       + " | ".join(failures), steps=steps, restarts=self.max_restarts)
-            except (RunStopped, KeyboardInterrupt):
-                raise
+            except (RunStopped, KeyboardInterrupt, AgentUnusable):
+                raise  # AgentUnusable: a set-up problem that would fail every episode; the run stops
             except Exception as exc:  # an adapter or agent bug: this episode is lost, the run is not
                 log.exception("worker %d: %s failed", self.wid, task.task_id)
                 record = error_record(task, self.model_name, s, f"internal: {exc.__class__.__name__}: {exc}",

@@ -149,6 +149,18 @@ def test_a_model_that_cannot_load_stops_the_run_not_the_episode(tmp_path):
         agent.act(TASKS[0], history([np.zeros((48, 64, 3), np.uint8)]))
 
 
+def test_cli_model_that_cannot_load_stops_with_one_line_and_no_records(tmp_path):
+    (tmp_path / "empty").mkdir()
+    run_dir = tmp_path / "run"
+    p = subprocess.run([sys.executable, "-m", "embrace_bench", "model=qwen25vl", f"model.path={tmp_path / 'empty'}",
+                        "model.device=cpu", "suite.limit=3", "env.renderer=numpy", "env.width=64", "env.height=48",
+                        f"hydra.run.dir={run_dir}"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert p.returncode == 1, p.stderr[-2000:]
+    assert "embrace-bench: error: could not load model.path=" in p.stderr and "Traceback" not in p.stderr
+    episodes = run_dir / "episodes.jsonl"
+    assert not episodes.exists() or episodes.read_text() == ""  # not one error record per task
+
+
 def test_cli_missing_model_folder_fails_before_any_engine(tmp_path):
     p = subprocess.run([sys.executable, "-m", "embrace_bench", "model=qwen25vl", f"model.path={tmp_path}/none",
                         f"hydra.run.dir={tmp_path / 'r'}"], capture_output=True, text=True, cwd=ROOT, timeout=120)

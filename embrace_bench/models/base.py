@@ -28,6 +28,11 @@ class History:
     turns: list[tuple[str, Observation]] = field(default_factory=list)
 
 
+class AgentUnusable(RuntimeError):
+    """The agent cannot answer at all (weights that do not load, ...): every episode would fail alike, so
+    the run stops with this message instead of recording each episode as an error."""
+
+
 class Agent:
     name = "agent"
 

@@ -12,10 +12,12 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from embrace_bench.models.base import AgentUnusable
+
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(AgentUnusable):
     """The weights or processor could not be loaded: the run stops (every episode would fail alike)."""
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
