@@ -1,10 +1,18 @@
 """Shared fixtures: tiny worlds and an in-process embedded server, so tests stay fast and offline."""
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from embrace_bench.world.engine import EmbeddedEngine
 from embrace_bench.world.server import UnrealCVServer
+
+# A shell starts background jobs with SIGINT ignored, and a Python child keeps an inherited SIG_IGN: the tests
+# that Ctrl-C a CLI run would then see it ignore the signal. A Python handler here is reset to the default in
+# each child, which then raises KeyboardInterrupt as a terminal's Ctrl-C would.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
