@@ -64,10 +64,13 @@ def _check_int(group: str, node, key: str, lo: int, optional: bool = False) -> N
         raise SuiteError(f"{group}.{key} must be an integer >= {lo}{' or null' if optional else ''}, not {v!r}")
 
 
-def _check_number(group: str, node, key: str, positive: bool = True) -> None:
+def _check_number(group: str, node, key: str, positive: bool = True, optional: bool = False) -> None:
     v = node[key]
+    if optional and v is None:
+        return
     if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or (positive and v == 0):
-        raise SuiteError(f"{group}.{key} must be a {'positive' if positive else 'non-negative'} number, not {v!r}")
+        raise SuiteError(f"{group}.{key} must be a {'positive' if positive else 'non-negative'} number"
+                         f"{' or null' if optional else ''}, not {v!r}")
 
 
 def check_runner(cfg) -> None:
@@ -77,6 +80,8 @@ def check_runner(cfg) -> None:
         _check_int("runner", r, key, lo)
     _check_int("runner", r, "api_concurrency", 1, optional=True)
     _check_number("runner", r, "rate_limit_wait_s", positive=False)
+    _check_number("runner", r, "success_radius_cm")
+    _check_number("runner", r, "max_cost_usd", positive=False, optional=True)
     _check_int("env", cfg.env, "max_restarts", 0)
     _check_number("env", cfg.env, "timeout_s")
     from embrace_bench.runner import BACKENDS
@@ -89,8 +94,7 @@ def check_runner(cfg) -> None:
         if importlib.util.find_spec("ray") is None:
             raise SuiteError("runner.backend=ray needs Ray: pip install 'embrace_bench[ray]'")
         _check_number("ray", cfg.ray, "num_cpus_per_worker", positive=False)
-        if cfg.ray.num_gpus_per_worker is not None:
-            _check_number("ray", cfg.ray, "num_gpus_per_worker", positive=False)
+        _check_number("ray", cfg.ray, "num_gpus_per_worker", positive=False, optional=True)
 
 
 def ray_settings(cfg) -> dict:

@@ -56,6 +56,8 @@ def test_oracle_run_writes_records_that_score_to_success(tmp_path):
     (["runner.backend=spark"], "runner.backend must be one of local, ray, not 'spark'"),
     (["env.max_restarts=-1"], "env.max_restarts must be an integer >= 0, not -1"),
     (["runner.api_concurrency=0"], "runner.api_concurrency must be an integer >= 1 or null, not 0"),
+    (["runner.max_cost_usd=lots"], "runner.max_cost_usd must be a non-negative number or null, not 'lots'"),
+    (["runner.success_radius_cm=-3"], "runner.success_radius_cm must be a positive number, not -3"),
     (["ray.adress=auto"], "unknown setting 'ray.adress' for ray=default"),
 ])
 def test_bad_input_is_one_clear_line(args, needle, tmp_path):
