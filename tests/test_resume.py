@@ -143,3 +143,21 @@ def test_ctrl_c_mid_run_then_resume(tmp_path, reference_run):
     assert p.returncode == 0, err[-2000:]
     assert "1 episodes already recorded, 3 to run" in err
     assert by_task(lines(run_dir), TIMING + REPLAY) == reference_run[1]
+
+
+def test_how_a_server_is_reached_or_launched_does_not_block_a_resume():
+    from omegaconf import OmegaConf
+
+    from embrace_bench.app import resume_key
+    from embrace_bench.tasks.suite import load_embedded
+
+    cfg = OmegaConf.create({"prompt": {}, "runner": {"max_steps": 8, "reask": 3, "success_radius_cm": 300.0,
+                                                     "seed": 0}, "env": {"kind": "embedded"}})
+    suite = load_embedded(("id",))
+    model = {"adapter": "openai", "name": "q", "launch": True, "launch_args": ["--max-model-len", "4096"]}
+    old = {"resume_key": resume_key(cfg, {**model, "launch_port": None, "launch_timeout_s": 900}, suite)}
+    new = {"resume_key": resume_key(cfg, {**model, "launch_port": 8001, "launch_timeout_s": 1800,
+                                          "vllm_executable": "/opt/vllm/bin/vllm", "base_url": "http://x/v1"}, suite)}
+    assert resume.incompatibility(old, new) is None
+    other = {"resume_key": resume_key(cfg, {**model, "launch_args": ["--dtype", "float16"]}, suite)}
+    assert "model.launch_args" in resume.incompatibility(old, other)
