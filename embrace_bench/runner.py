@@ -245,6 +245,7 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
     new: list[EpisodeRecord] = []
     spent, budget_hit, interrupted, failed = 0.0, False, False, False
     replaced = 0  # kept error records replaced by their re-run's record
+    errors = successes = restarts = 0  # running totals for the progress bar (no rescan per episode)
     t0 = time.monotonic()
     backend = make_backend(spec, n) if todo else None
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -272,10 +273,12 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
                         append_record(path, out.record)
                     new.append(out.record)
                     spent += out.spent_usd
-                    scored = [r for r in new if r.status != "error"]
-                    progress.update(bar, advance=1, err=len(new) - len(scored),
-                                    restarts=sum(r.restarts for r in new),
-                                    sr=f"{sum(r.success for r in scored) / len(scored):.1%}" if scored else "-")
+                    errors += out.record.status == "error"
+                    successes += out.record.success
+                    restarts += out.record.restarts
+                    scored = len(new) - errors
+                    progress.update(bar, advance=1, err=errors, restarts=restarts,
+                                    sr=f"{successes / scored:.1%}" if scored else "-")
                     over = spec.max_cost_usd is not None and spent >= spec.max_cost_usd
                     if over and not budget_hit:
                         budget_hit = True  # no new episode starts; those in flight finish and are recorded
