@@ -37,6 +37,14 @@ class ResumeState:
     kept_tokens_out: int = 0
     superseded: list[str] = field(default_factory=list)  # one line per superseded record, for the console
     rerun: dict[str, str] = field(default_factory=dict)  # task id -> why its kept error record is re-run
+    rerun_totals: dict[str, tuple[float, int, int]] = field(default_factory=dict)  # their cost, tokens in/out
+
+    def totals_in_file(self) -> tuple[float, int, int]:
+        """Cost and tokens of the old records still in the file: the kept ones, plus the error records in
+        `rerun` (the runner pops each one its re-run replaced), so a stopped run's totals match its records."""
+        left = [self.rerun_totals[t] for t in self.rerun]
+        return (self.kept_cost + sum(c for c, _, _ in left), self.kept_tokens_in + sum(i for _, i, _ in left),
+                self.kept_tokens_out + sum(o for _, _, o in left))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -74,6 +82,7 @@ def prepare(run_dir: Path, attempt: set[str]) -> ResumeState:
         kept.append(line)
         if rec.status == "error" and rec.task_id in attempt:
             state.rerun[rec.task_id] = f"error record for {rec.task_id} ({rec.error[:80]})"
+            state.rerun_totals[rec.task_id] = (rec.cost_usd, rec.tokens_in, rec.tokens_out)
         else:
             state.kept_cost += rec.cost_usd
             state.kept_tokens_in += rec.tokens_in

@@ -299,14 +299,15 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
             backend.shutdown(abort=interrupted or failed)
             notes = backend.notes()
         wall = round(time.monotonic() - t0, 2)
+        old_cost, old_in, old_out = state.totals_in_file()
         manifest["sessions"][-1].update(ended=datetime.now(timezone.utc).isoformat(), wall_s=wall,
                                         episodes_run=len(new), spent_usd=round(spent, 6),
                                         interrupted=interrupted, stopped_by_budget=budget_hit, **notes)
         manifest.update(ended=manifest["sessions"][-1]["ended"], wall_s=wall, stopped_by_budget=budget_hit,
                         episodes_recorded=state.kept - replaced + len(new),
-                        cost_usd=round(state.kept_cost + sum(r.cost_usd for r in new), 6),
+                        cost_usd=round(old_cost + sum(r.cost_usd for r in new), 6),
                         spent_usd=round(sum(s.get("spent_usd", 0.0) for s in manifest["sessions"]), 6),
-                        tokens_in=state.kept_tokens_in + sum(r.tokens_in for r in new),
-                        tokens_out=state.kept_tokens_out + sum(r.tokens_out for r in new))
+                        tokens_in=old_in + sum(r.tokens_in for r in new),
+                        tokens_out=old_out + sum(r.tokens_out for r in new))
         write_manifest(spec.run_dir, manifest)
     return new

@@ -36,6 +36,7 @@ def test_prepare_keeps_one_record_per_task_and_loses_nothing(tmp_path):
     # b's error record stays until its re-run replaces it; its cost is not counted as kept
     assert state.done == {"a", "c"} and state.kept == 4 and state.kept_cost == 1.5 and set(state.rerun) == {"b"}
     assert len(state.superseded) == 2  # the garbage line, a's second record
+    assert state.totals_in_file()[0] == 2.0  # until b's re-run replaces it, its record is in the file's totals
     kept = [json.loads(ln)["task_id"] for ln in path.read_text().splitlines()]
     assert kept == ["a", "b", "d", "c"]  # d's error stays too: this run does not attempt d
     assert path.read_text().endswith("\n")
@@ -48,7 +49,8 @@ def test_prepare_keeps_one_record_per_task_and_loses_nothing(tmp_path):
 
     from embrace_bench.records import EpisodeRecord
     b_error = path.read_text().splitlines()[1]
-    resume.replace_record(path, EpisodeRecord.from_json(json.loads(_rec("b"))), state.rerun["b"])
+    resume.replace_record(path, EpisodeRecord.from_json(json.loads(_rec("b"))), state.rerun.pop("b"))
+    assert state.totals_in_file()[0] == 1.5  # the runner pops a replaced record; the new one is counted as new
     after = [json.loads(ln) for ln in path.read_text().splitlines()]
     assert [(r["task_id"], r["status"]) for r in after] == [("a", "finished"), ("d", "error"), ("c", "finished"),
                                                             ("b", "finished")]
