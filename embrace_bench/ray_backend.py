@@ -153,6 +153,12 @@ class WorkerActor:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def _last_line(exc: BaseException) -> str:
+    """The line of a Ray error that names the original exception (its message ends with the traceback)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else exc.__class__.__name__
+
+
 class RayBackend:
     def __init__(self, spec, n: int) -> None:
         self.spec, self.n = spec, n
@@ -222,6 +228,8 @@ class RayBackend:
             except RayTaskError as exc:  # the worker raised (e.g. its engine never started): the run stops
                 raise exc.as_instanceof_cause() from None
             except RayActorError as exc:  # the actor process died: replace it, re-run the episode there
+                if getattr(exc, "actor_init_failed", False):  # it could not even be built: every actor would fail
+                    raise RuntimeError(f"worker {wid} could not start on its Ray node: {_last_line(exc)}") from None
                 out = self._actor_died(wid, task, exc)
                 if out is None:
                     continue

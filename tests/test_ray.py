@@ -68,3 +68,18 @@ def test_unrealzoo_engines_in_ray_actors_use_the_gpu_ray_assigned(tmp_path):
     assert make(tmp_path)(1).gpu == 3  # -graphicsadapter=3 whatever the worker id
     embedded = functools.partial(engine_factory, OmegaConf.create({"kind": "embedded"}))
     assert on_assigned_gpus(embedded, ["3"]) is embedded
+
+
+class _NoKeyOnThisNode(HeuristicAgent):
+    def __init__(self, cfg=None, seed=0, **context):
+        raise ValueError("OPENAI_API_KEY is not set on this node")
+
+
+def test_a_worker_actor_that_cannot_be_built_stops_the_run(tmp_path):
+    # As with local workers: a set-up problem stops the run, not one error record per task after retries.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    s = spec(tmp_path / "run", backend="ray", ray={"address": None, "num_cpus_per_worker": 1, "local_num_cpus": 2})
+    s.make_agent = functools.partial(_NoKeyOnThisNode, {"name": "heuristic"})
+    with pytest.raises(RuntimeError, match="worker 0 could not start on its Ray node: ValueError: OPENAI_API_KEY"):
+        run_quiet(s)
+    assert not (tmp_path / "run" / "episodes.jsonl").exists() and not ray.is_initialized()
