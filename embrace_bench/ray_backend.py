@@ -169,6 +169,7 @@ class RayBackend:
         self.failures: dict[str, list[str]] = {}  # task id -> actor deaths during it
         self.services = None
         self.init_s = 0.0
+        self.limiter_at_end: dict | None = None  # the service actor's limiter, read as the run shuts down
 
     def _init_ray(self):
         import ray
@@ -281,7 +282,7 @@ class RayBackend:
             except Exception:
                 pass
             if self.services is not None:
-                self._limiter = ray.get(self.services.limiter_state.remote(), timeout=5)
+                self.limiter_at_end = ray.get(self.services.limiter_state.remote(), timeout=5)
                 ray.get(self.services.close.remote(), timeout=5)
             for a in self.actors + [self.services]:
                 if a is not None:
@@ -293,4 +294,4 @@ class RayBackend:
                 ray.shutdown()
 
     def notes(self) -> dict:
-        return {"ray_init_s": round(self.init_s, 2), "api_limiter": getattr(self, "_limiter", None)}
+        return {"ray_init_s": round(self.init_s, 2), "api_limiter": self.limiter_at_end}
