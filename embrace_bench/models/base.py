@@ -37,7 +37,8 @@ class Agent:
     name = "agent"
 
     def __init__(self, cfg: dict | None = None, seed: int = 0, **context) -> None:
-        """`context` carries run-level facts an adapter may use (prompt config, cache path)."""
+        """`context` carries run-level services an adapter may use (prompt config, the run's response cache
+        and API limiter: see PromptedAgent and APIAgent)."""
         self.cfg = dict(cfg or {})
         self.seed = seed
 

@@ -19,6 +19,8 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 class ModelLoadError(AgentUnusable):
     """The weights or processor could not be loaded: the run stops (every episode would fail alike)."""
+
+
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 

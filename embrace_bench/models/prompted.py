@@ -42,7 +42,8 @@ class PromptedAgent(Agent):
         self.price_out = float(c.get("price_per_mtok_out", 0.0))
         self.prompt = prompt or PromptConfig()
         self.encoder = ImageEncoder(self.prompt)
-        # `cache` (any object with get/put/close) is how the Ray backend routes lookups to the driver's cache.
+        # `cache` (any object with get/put/close) is the run's one cache: SharedResponseCache in the local
+        # backend, a proxy to the driver's in the Ray backend. `cache_path` opens a private one (tests, bench).
         if not c.get("cache", True):
             self.cache = None
         else:

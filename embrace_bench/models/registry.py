@@ -38,6 +38,7 @@ def check_model(model_cfg: dict) -> str | None:
 
 
 def make_agent(model_cfg: dict, seed: int = 0, **context):
-    """Build the agent a `model:` config group describes; `context` carries prompt config and cache path."""
+    """Build the agent a `model:` config group describes; `context` carries the prompt config and the run's
+    services (cache, limiter)."""
     cfg = dict(model_cfg)
     return agent_class(cfg.pop("adapter"))(cfg, seed=seed, **context)
