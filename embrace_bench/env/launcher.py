@@ -1,6 +1,7 @@
 """Start an engine process on a free loopback port, wait until it answers, stop it cleanly."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -40,6 +41,22 @@ def probe(host: str, port: int, deadline_s: float, proc: subprocess.Popen | None
         if time.monotonic() - t0 > deadline_s:
             raise EngineStartError(f"engine on {host}:{port} not ready after {deadline_s:.0f} s")
         time.sleep(0.1)
+
+
+def stop_process_group(p: subprocess.Popen | None, grace_s: float) -> None:
+    """End a process started in its own session, with everything it started: SIGTERM to the group, SIGKILL
+    after `grace_s`. Tolerates a process that already exited."""
+    if p is None or p.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):  # the group may have ended since the poll
+        os.killpg(p.pid, signal.SIGTERM)
+        os.killpg(p.pid, signal.SIGCONT)  # a stopped (SIGSTOP) process handles the SIGTERM only once it runs
+    try:
+        p.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait(grace_s)
 
 
 class EngineProcess:
@@ -83,17 +100,7 @@ class EngineProcess:
 
     def stop(self, grace_s: float = 3.0) -> None:
         p, self.proc = self.proc, None
-        if p is None or p.poll() is not None:
-            return
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-            os.killpg(p.pid, signal.SIGCONT)  # a stopped (SIGSTOP) engine handles the SIGTERM only once it runs
-            p.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait(grace_s)
-        except ProcessLookupError:
-            pass
+        stop_process_group(p, grace_s)
 
     def __enter__(self):
         return self.start()

@@ -7,17 +7,15 @@ and is reached only over its OpenAI-compatible HTTP API.
 from __future__ import annotations
 
 import contextlib
-import os
 import shlex
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from embrace_bench.env.launcher import free_port
+from embrace_bench.env.launcher import free_port, stop_process_group
 from embrace_bench.interrupts import sigterm_as_interrupt
 
 
@@ -110,16 +108,7 @@ class VLLMServer:
 
     def stop(self, grace_s: float = 20.0) -> None:
         p, self.proc = self.proc, None
-        if p is None or p.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(p.pid, signal.SIGTERM)  # vLLM shuts its engine processes down on SIGTERM
-        try:
-            p.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait(5)
+        stop_process_group(p, grace_s)  # vLLM shuts its engine processes down on SIGTERM
 
     def __enter__(self) -> "VLLMServer":
         return self.start()
