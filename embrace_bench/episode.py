@@ -43,6 +43,17 @@ def with_tags(record: EpisodeRecord, thresholds: TagThresholds) -> EpisodeRecord
     return record
 
 
+def episode_record(task: Task, model_name: str, s: EpisodeSettings, steps: list[StepRecord], *,
+                   info: TaskInfo | None = None, **outcome) -> EpisodeRecord:
+    """A task's tagged record: who and what from the task, totals from its steps, `outcome` the rest
+    (status, success, gde_cm, sspl, n_steps, ...). Finished, timed-out and error records are all built here."""
+    return with_tags(EpisodeRecord(
+        task_id=task.task_id, type=task.Type, split=task.split, map=task.map, model=model_name, s_opt=task.s_opt,
+        task=info or task_info(task, s.success_radius_cm), steps=steps,
+        cost_usd=round(sum(st.cost_usd for st in steps), 6), tokens_in=sum(st.tokens.get("in", 0) for st in steps),
+        tokens_out=sum(st.tokens.get("out", 0) for st in steps), **outcome), s.tags)
+
+
 def _save_frame(frames_dir: Path | None, task: Task, index: int, png: bytes) -> None:
     if frames_dir is None or not png:
         return
@@ -126,12 +137,8 @@ def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: Ep
             finished = True
             break
     sc = score_episode(steps, info, s.max_steps, type_=task.Type)
-    return with_tags(EpisodeRecord(
-        task_id=task.task_id, type=task.Type, split=task.split, map=task.map, model=model_name,
-        status="finished" if finished else "timeout", success=sc.success, gde_cm=round(sc.gde_cm, 2),
-        sspl=round(sspl(sc.success, task.s_opt, sc.n_steps), 4), n_steps=sc.n_steps, s_opt=task.s_opt, task=info,
-        cost_usd=round(sum(st.cost_usd for st in steps), 6),
-        tokens_in=sum(st.tokens.get("in", 0) for st in steps), tokens_out=sum(st.tokens.get("out", 0) for st in steps),
-        latency_s=round(sum(st.latency_s for st in steps), 4), wall_s=round(time.monotonic() - t0, 3), steps=steps,
-        start_visible=history.initial.visible, start_door_state=history.initial.door_state,
-    ), s.tags)
+    return episode_record(
+        task, model_name, s, steps, info=info, status="finished" if finished else "timeout", success=sc.success,
+        gde_cm=round(sc.gde_cm, 2), sspl=round(sspl(sc.success, task.s_opt, sc.n_steps), 4), n_steps=sc.n_steps,
+        latency_s=round(sum(st.latency_s for st in steps), 4), wall_s=round(time.monotonic() - t0, 3),
+        start_visible=history.initial.visible, start_door_state=history.initial.door_state)

@@ -18,7 +18,7 @@ from embrace_bench.env.launcher import EngineStartError
 from embrace_bench.env.protocol import EngineError
 from embrace_bench.env.supervisor import EngineSupervisor
 from embrace_bench.env.unreal_env import EnvConfig, EnvError
-from embrace_bench.episode import EpisodeSettings, run_episode, task_info, with_tags
+from embrace_bench.episode import EpisodeSettings, episode_record, run_episode
 from embrace_bench.models.api import ModelCallError
 from embrace_bench.models.base import Agent, AgentUnusable
 from embrace_bench.records import EpisodeRecord, StepRecord
@@ -49,12 +49,8 @@ class Outcome:
 def error_record(task: Task, model_name: str, s: EpisodeSettings, message: str, *,
                  steps: list[StepRecord] | None = None, restarts: int = 0) -> EpisodeRecord:
     steps = steps or []
-    return with_tags(EpisodeRecord(
-        task_id=task.task_id, type=task.Type, split=task.split, map=task.map, model=model_name, status="error",
-        success=False, gde_cm=0.0, sspl=0.0, n_steps=len(steps), s_opt=task.s_opt,
-        task=task_info(task, s.success_radius_cm), error=message, steps=steps, restarts=restarts,
-        cost_usd=round(sum(st.cost_usd for st in steps), 6), tokens_in=sum(st.tokens.get("in", 0) for st in steps),
-        tokens_out=sum(st.tokens.get("out", 0) for st in steps)), s.tags)
+    return episode_record(task, model_name, s, steps, status="error", success=False, gde_cm=0.0, sspl=0.0,
+                          n_steps=len(steps), error=message, restarts=restarts)
 
 
 class EpisodeWorker:
