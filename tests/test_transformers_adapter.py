@@ -149,6 +149,17 @@ def test_a_model_that_cannot_load_stops_the_run_not_the_episode(tmp_path):
         agent.act(TASKS[0], history([np.zeros((48, 64, 3), np.uint8)]))
 
 
+def test_a_load_failure_without_a_message_still_stops_the_run(tmp_path, monkeypatch):
+    from embrace_bench.models import hf_loading
+
+    def bare_assert(cfg):
+        raise AssertionError()
+
+    monkeypatch.setattr(hf_loading, "load", bare_assert)
+    with pytest.raises(hf_loading.ModelLoadError, match="could not load model.path=.*: AssertionError$"):
+        _agent(tmp_path).act(TASKS[0], history([np.zeros((48, 64, 3), np.uint8)]))
+
+
 def test_cli_model_that_cannot_load_stops_with_one_line_and_no_records(tmp_path):
     (tmp_path / "empty").mkdir()
     run_dir = tmp_path / "run"

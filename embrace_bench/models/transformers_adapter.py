@@ -37,6 +37,12 @@ def to_chat(request: Request) -> tuple[list[dict], list]:
     return messages, images
 
 
+def _first_line(exc: BaseException) -> str:
+    """One line saying what went wrong (an exception with no message, e.g. a bare assert, gives its class)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else exc.__class__.__name__
+
+
 class TransformersAgent(PromptedAgent):
     name = "transformers"
 
@@ -60,8 +66,8 @@ class TransformersAgent(PromptedAgent):
             try:
                 self._lm = hf_loading.load(dict(self.cfg, path=self.path))
             except Exception as exc:  # not an episode error: nothing can run without the model
-                raise hf_loading.ModelLoadError(f"could not load model.path={self.path}: "
-                                                f"{str(exc).strip().splitlines()[0]}") from exc
+                raise hf_loading.ModelLoadError(f"could not load model.path={self.path}: {_first_line(exc)}") \
+                    from exc
         return self._lm
 
     def cache_model_id(self) -> str:
@@ -121,7 +127,7 @@ class TransformersAgent(PromptedAgent):
                 with torch.inference_mode():
                     out = lm.model.generate(**inputs, generation_config=gc, **extra)
             except (RuntimeError, ValueError) as exc:  # CUDA out of memory, a context too long, ...
-                raise ModelCallError(f"{self.model}: generate() failed: {str(exc).splitlines()[0]}") from None
+                raise ModelCallError(f"{self.model}: generate() failed: {_first_line(exc)}") from None
         new = out[0, n_in:].tolist()
         pad = gc.pad_token_id
         while new and pad is not None and new[-1] == pad and pad not in self._eos_ids(gc):
