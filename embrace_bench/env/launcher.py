@@ -43,6 +43,13 @@ def probe(host: str, port: int, deadline_s: float, proc: subprocess.Popen | None
         time.sleep(0.1)
 
 
+def log_tail(path: Path | None, n: int) -> list[str]:
+    """The last `n` non-blank lines of a process's log (none when there is no log yet): why it failed."""
+    if not path or not path.exists():
+        return []
+    return [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()][-n:]
+
+
 def stop_process_group(p: subprocess.Popen | None, grace_s: float) -> None:
     """End a process started in its own session, with everything it started: SIGTERM to the group, SIGKILL
     after `grace_s`. Tolerates a process that already exited."""
@@ -90,10 +97,8 @@ class EngineProcess:
             raise EngineStartError(f"{label}{exc}{self._log_tail()}") from None
 
     def _log_tail(self) -> str:
-        if not self.log_path or not self.log_path.exists():
-            return ""
-        lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()]
-        return f" (engine log {self.log_path}: {lines[-1][:200]})" if lines else ""
+        lines = log_tail(self.log_path, 1)
+        return f" (engine log {self.log_path}: {lines[0][:200]})" if lines else ""
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from embrace_bench.env.launcher import free_port, stop_process_group
+from embrace_bench.env.launcher import free_port, log_tail, stop_process_group
 from embrace_bench.interrupts import sigterm_as_interrupt
 
 
@@ -39,10 +39,7 @@ def check_launch(cfg: dict) -> str | None:
 
 
 def _tail(path: Path, n: int = 15) -> str:
-    if not path.exists():
-        return ""
-    lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
-    return "\n".join(lines[-n:])
+    return "\n".join(log_tail(path, n))
 
 
 class VLLMServer:
