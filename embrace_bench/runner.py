@@ -43,7 +43,8 @@ BACKENDS = ("local", "ray")
 
 
 class RunError(RuntimeError):
-    """The run cannot go on (run dir in use, incompatible resume, a worker that cannot start)."""
+    """The run cannot start as asked (run dir in use, records it may not resume, an unknown backend): the CLI
+    exits 2. A worker that cannot start raises its own error, which ends the run (exit 1)."""
 
 
 @dataclass
