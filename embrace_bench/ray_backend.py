@@ -227,7 +227,10 @@ class RayBackend:
             try:
                 out = ray.get(ref)
             except RayTaskError as exc:  # the worker raised (e.g. its engine never started): the run stops
-                raise exc.as_instanceof_cause() from None
+                # with the worker's own exception, whose message is one line (the RayTaskError's holds the
+                # remote traceback; it stays reachable as __cause__)
+                cause = getattr(exc, "cause", None)
+                raise (cause if isinstance(cause, BaseException) else exc.as_instanceof_cause()) from exc
             except RayActorError as exc:  # the actor process died: replace it, re-run the episode there
                 if getattr(exc, "actor_init_failed", False):  # it could not even be built: every actor would fail
                     raise RuntimeError(f"worker {wid} could not start on its Ray node: {_last_line(exc)}") from None

@@ -83,3 +83,22 @@ def test_a_worker_actor_that_cannot_be_built_stops_the_run(tmp_path):
     with pytest.raises(RuntimeError, match="worker 0 could not start on its Ray node: ValueError: OPENAI_API_KEY"):
         run_quiet(s)
     assert not (tmp_path / "run" / "episodes.jsonl").exists() and not ray.is_initialized()
+
+
+class _WeightsMissing(HeuristicAgent):
+    def act(self, task, history, reask=None):
+        from embrace_bench.models.base import AgentUnusable
+
+        raise AgentUnusable("could not load model.path=/nowhere: no weights")
+
+
+def test_a_worker_error_in_an_actor_reaches_the_driver_as_itself(tmp_path):
+    # The CLI prints the run's error as one line: the worker's own exception, not Ray's remote traceback.
+    from embrace_bench.models.base import AgentUnusable
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    s = spec(tmp_path / "run", backend="ray", ray={"address": None, "num_cpus_per_worker": 1, "local_num_cpus": 2})
+    s.make_agent = functools.partial(_WeightsMissing, {"name": "heuristic"})
+    with pytest.raises(AgentUnusable) as info:
+        run_quiet(s)
+    assert str(info.value) == "could not load model.path=/nowhere: no weights"
