@@ -13,6 +13,7 @@ from embrace_bench.world.faults import ENV_VAR
 from runs import REPLAY, TIMING, by_task, lines, run_quiet, spec
 
 ray = pytest.importorskip("ray")
+LOCAL_RAY = {"address": None, "num_cpus_per_worker": 1, "local_num_cpus": 2}  # a local instance per run
 
 
 class _ActorDiesOnce(HeuristicAgent):
@@ -33,7 +34,7 @@ def test_ray_backend_matches_local_and_recovers_crashes(tmp_path, monkeypatch, r
     monkeypatch.setenv(ENV_VAR, f"kill@100:{tmp_path / 'once'}")  # one engine, in one actor, dies mid-episode
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # actors cannot import the tests folder
     run_dir = tmp_path / "run"
-    s = spec(run_dir, workers=2, backend="ray", ray={"address": None, "num_cpus_per_worker": 1, "local_num_cpus": 2})
+    s = spec(run_dir, workers=2, backend="ray", ray=LOCAL_RAY)
     s.make_agent = functools.partial(_ActorDiesOnce, {"name": "heuristic"}, once=str(tmp_path / "actor.once"))
     run_quiet(s)
     assert not ray.is_initialized()  # the local instance it started is shut down again
@@ -78,7 +79,7 @@ class _NoKeyOnThisNode(HeuristicAgent):
 def test_a_worker_actor_that_cannot_be_built_stops_the_run(tmp_path):
     # As with local workers: a set-up problem stops the run, not one error record per task after retries.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    s = spec(tmp_path / "run", backend="ray", ray={"address": None, "num_cpus_per_worker": 1, "local_num_cpus": 2})
+    s = spec(tmp_path / "run", backend="ray", ray=LOCAL_RAY)
     s.make_agent = functools.partial(_NoKeyOnThisNode, {"name": "heuristic"})
     with pytest.raises(RuntimeError, match="worker 0 could not start on its Ray node: ValueError: OPENAI_API_KEY"):
         run_quiet(s)
@@ -97,7 +98,7 @@ def test_a_worker_error_in_an_actor_reaches_the_driver_as_itself(tmp_path):
     from embrace_bench.models.base import AgentUnusable
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    s = spec(tmp_path / "run", backend="ray", ray={"address": None, "num_cpus_per_worker": 1, "local_num_cpus": 2})
+    s = spec(tmp_path / "run", backend="ray", ray=LOCAL_RAY)
     s.make_agent = functools.partial(_WeightsMissing, {"name": "heuristic"})
     with pytest.raises(AgentUnusable) as info:
         run_quiet(s)
