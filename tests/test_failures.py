@@ -326,3 +326,13 @@ def test_release_multistage_judges_the_last_midway_like_the_scorer():
     t = tag(rec, "premature_finish")
     assert t["steps"] == [3, 5] and "MidwayTarget" not in t["reason"]
 
+
+def test_records_without_poses_get_no_pose_based_tags():
+    """Steps with no recorded pose (the schema's default) are scored "no pose recorded", and tagging them must
+    not fail (it did: premature_finish indexed the empty final pose)."""
+    steps = [StepRecord(index=0, action="MoveForward"), StepRecord(index=1, action="Finish")]
+    rec = record(steps)
+    assert not rec.success and names(rec) == []
+    ms = record([StepRecord(index=0, action="MidwayTarget"), StepRecord(index=1, action="Finish")], type_="3",
+                targets=(("A", 500, 0), ("B", 1000, 0)))
+    assert names(ms) == []

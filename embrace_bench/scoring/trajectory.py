@@ -42,6 +42,11 @@ class Trajectory:
     def step_of(obs: int) -> int:
         return max(obs - 1, 0)
 
+    def pose(self, obs: int) -> list | None:
+        """The pose at observation `obs`, or None where the record holds no position for it."""
+        p = self.poses[obs]
+        return p if p and len(p) >= 2 else None
+
     def failing_phase(self) -> Phase | None:
         return next((p for p in self.phases if not p.reached), None)
 
@@ -97,8 +102,8 @@ def build(record: EpisodeRecord) -> Trajectory:
 
 
 def _near(tr: Trajectory, k: int, stage: int) -> bool:
-    p = tr.poses[k]
-    return bool(p) and len(p) >= 2 and bool(tr.record.task.target_poses) and at_stage(tr.record.task, p, stage)
+    p = tr.pose(k)
+    return p is not None and bool(tr.record.task.target_poses) and at_stage(tr.record.task, p, stage)
 
 
 def _phases(tr: Trajectory) -> list[Phase]:
