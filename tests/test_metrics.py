@@ -285,6 +285,15 @@ def test_truncated_last_line_is_reported_and_the_rest_scores(tmp_path):
     assert sum("unreadable record" in w and ":3:" in w for w in rep.warnings) == 1
 
 
+def test_lines_that_are_json_but_no_record_are_reported_not_raised(tmp_path):
+    """A JSON value that is not an object (null, a list, a task that is a number) is one warning per line."""
+    d = _run_dir(tmp_path)
+    with open(d / "episodes.jsonl", "a") as f:
+        f.write('null\n[1, 2]\n{"task_id": "z", "task": 3}\n')
+    rep = rescore_run(d)
+    assert rep.n_records == 2 and [w.split(": ")[0][-2:] for w in rep.warnings[:3]] == [":3", ":4", ":5"]
+
+
 def test_rescore_run_missing_dir_or_file_names_the_path(tmp_path):
     with pytest.raises(RecordFileError, match="missing"):
         rescore_run(tmp_path / "missing")
