@@ -110,6 +110,11 @@ class RecordFileError(ValueError):
     pass
 
 
+# What `EpisodeRecord.from_json(json.loads(line))` raises on a line that is no record (bad JSON, a JSON value
+# that is not an object, missing or mistyped fields): every reader reports such a line instead of failing.
+UNREADABLE_RECORD = (ValueError, KeyError, TypeError, AttributeError)
+
+
 def record_line(record: EpisodeRecord) -> str:
     """One episode as its `episodes.jsonl` line (no newline). Secrets are blanked."""
     return redact(json.dumps(record.to_json(), separators=(",", ":"), allow_nan=False))
@@ -136,6 +141,6 @@ def read_records(path: Path) -> tuple[list[EpisodeRecord], list[str]]:
             continue
         try:
             records.append(EpisodeRecord.from_json(json.loads(line)))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except UNREADABLE_RECORD as exc:
             problems.append(f"{path}:{n}: unreadable record ({exc.__class__.__name__}: {exc})")
     return records, problems

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from embrace_bench.records import EpisodeRecord, record_line
+from embrace_bench.records import UNREADABLE_RECORD, EpisodeRecord, record_line
 
 EPISODES = "episodes.jsonl"
 SUPERSEDED = "episodes.superseded.jsonl"
@@ -71,7 +71,7 @@ def prepare(run_dir: Path, attempt: set[str]) -> ResumeState:
             continue
         try:
             rec = EpisodeRecord.from_json(json.loads(line))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        except UNREADABLE_RECORD as exc:
             what = "truncated" if n == len(lines) and not raw.endswith(b"\n") else "unreadable"
             dropped.append((n, f"{what} record ({exc.__class__.__name__}: {str(exc)[:80]})", line))
             continue

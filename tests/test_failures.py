@@ -312,3 +312,27 @@ def test_release_tasks_use_the_scorers_regions():
                      regions=regions)
     assert tag(outside, "premature_finish")["reason"] == \
         "Finish at step 1 1560 cm from the target outside the target region"
+
+
+def test_release_multistage_judges_the_last_midway_like_the_scorer():
+    """Release tasks judge the LAST MidwayTarget (the release's rule): the tags name that one, not an earlier try."""
+    square = lambda x0, y0, x1, y1: [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+    stage = lambda x0, x1: {"character": [{"outer": square(x0 - 100, -300, x1 + 100, 300), "holes": []}],
+                            "footprints": [square(x0, -100, x1, 100)], "z": None, "object": None, "object_z": None}
+    regions = {"final": stage(950, 1050), "midway": stage(450, 550), "z_tolerance_cm": None}
+    rec = record(traj(fwd(100), ("MidwayTarget", 100, 0, 0), fwd(500), ("MidwayTarget", 500, 0, 0), fwd(600),
+                      ("Finish", 600, 0, 0)), type_="3", targets=(("A", 500, 0), ("B", 1000, 0)), regions=regions)
+    assert not rec.success and rec.gde_cm == 350  # the second MidwayTarget is inside its region
+    t = tag(rec, "premature_finish")
+    assert t["steps"] == [3, 5] and "MidwayTarget" not in t["reason"]
+
+
+def test_records_without_poses_get_no_pose_based_tags():
+    """Steps with no recorded pose (the schema's default) are scored "no pose recorded", and tagging them must
+    not fail (it did: premature_finish indexed the empty final pose)."""
+    steps = [StepRecord(index=0, action="MoveForward"), StepRecord(index=1, action="Finish")]
+    rec = record(steps)
+    assert not rec.success and names(rec) == []
+    ms = record([StepRecord(index=0, action="MidwayTarget"), StepRecord(index=1, action="Finish")], type_="3",
+                targets=(("A", 500, 0), ("B", 1000, 0)))
+    assert names(ms) == []

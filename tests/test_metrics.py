@@ -285,6 +285,26 @@ def test_truncated_last_line_is_reported_and_the_rest_scores(tmp_path):
     assert sum("unreadable record" in w and ":3:" in w for w in rep.warnings) == 1
 
 
+def test_lines_that_are_json_but_no_record_are_reported_not_raised(tmp_path):
+    """A JSON value that is not an object (null, a list, a task that is a number) is one warning per line."""
+    d = _run_dir(tmp_path)
+    with open(d / "episodes.jsonl", "a") as f:
+        f.write('null\n[1, 2]\n{"task_id": "z", "task": 3}\n')
+    rep = rescore_run(d)
+    assert rep.n_records == 2 and [w.split(": ")[0][-2:] for w in rep.warnings[:3]] == [":3", ":4", ":5"]
+
+
+def test_rescore_run_counts_one_record_per_task_the_rerun_over_its_error(tmp_path):
+    """An older resume left a task's error record and, after it, the re-run: `score` counts the re-run once,
+    as the leaderboard does (both call scoring.rescore.load_rescored)."""
+    d = _run_dir(tmp_path)
+    lines = (d / "episodes.jsonl").read_text().splitlines()
+    err = json.loads(lines[0]) | {"status": "error", "error": "model: 500", "steps": []}
+    (d / "episodes.jsonl").write_text("\n".join([json.dumps(err), *lines]) + "\n")
+    rep = rescore_run(d)
+    assert rep.n_records == 2 and (rep.row("id", "0").n, rep.row("id", "0").n_errors, rep.row("id", "0").sr) == (2, 0, 0.5)
+
+
 def test_rescore_run_missing_dir_or_file_names_the_path(tmp_path):
     with pytest.raises(RecordFileError, match="missing"):
         rescore_run(tmp_path / "missing")

@@ -7,15 +7,13 @@ harness is reported by today's rules.
 """
 from __future__ import annotations
 
-import gc
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from embrace_bench.records import EpisodeRecord, RecordFileError, read_records
+from embrace_bench.records import EpisodeRecord
 from embrace_bench.scoring.failures import TagThresholds, tag_episode
-from embrace_bench.scoring.metrics import rescore
-from embrace_bench.scoring.rescore import metric_disagreements, run_max_steps
+from embrace_bench.scoring.rescore import load_rescored, manifest_max_steps
 
 
 @dataclass
@@ -74,13 +72,8 @@ def _tag_disagreements(stored: list[list[str]], records: list[EpisodeRecord]) ->
 def load_run(run_dir: Path) -> Run:
     """Raises RecordFileError naming the path when the directory or its episodes file is missing."""
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RecordFileError(f"run directory not found: {run_dir}")
-    records, warnings = read_records(run_dir / "episodes.jsonl")
-    # A report keeps every record until it exits: take them out of the cyclic GC's passes, which otherwise
-    # rescan millions of step objects again and again while tags and tables are computed (~25% of the time).
-    gc.freeze()
     manifest: dict = {}
+    warnings: list[str] = []
     try:
         manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -90,32 +83,18 @@ def load_run(run_dir: Path) -> Run:
     if not isinstance(manifest, dict):
         manifest = {}
         warnings.append(f"{run_dir}/manifest.json is not a JSON object")
-    max_steps, w = run_max_steps(run_dir)
-    if w and manifest:
+    max_steps, w = manifest_max_steps(manifest, run_dir / "manifest.json")
+    if w and manifest:  # without a manifest, the warning above says it already
         warnings.append(w)
+    records, rescored, problems = load_rescored(run_dir, max_steps)
     th, w = tag_thresholds(manifest)
     if w:
         warnings.append(w)
     stored_tags = [[t.get("name") for t in r.tags if isinstance(t, dict)] for r in records]
-    rescored = [rescore(r, max_steps) for r in records]
-    w = metric_disagreements(records, rescored)
-    if w:
-        warnings.append(w)
     for r in rescored:
         r.tags = tag_episode(r, th)
     w = _tag_disagreements(stored_tags, rescored)
-    if w:
-        warnings.append(w)
-    return Run(run_dir, manifest, _latest(rescored), warnings)
-
-
-def _latest(records: list[EpisodeRecord]) -> list[EpisodeRecord]:
-    """One record per task: a resumed run may hold an error record and, later, the retried episode."""
-    by_task: dict[str, EpisodeRecord] = {}
-    for r in records:
-        if r.task_id not in by_task or by_task[r.task_id].status == "error" or r.status != "error":
-            by_task[r.task_id] = r
-    return list(by_task.values())
+    return Run(run_dir, manifest, rescored, problems + warnings + ([w] if w else []))
 
 
 def label_runs(runs: list[Run]) -> None:

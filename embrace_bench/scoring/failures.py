@@ -215,14 +215,16 @@ def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
     t, fin = tr.record.task, tr.steps[-1].index
     where = "outside the target region" if t.regions else f"(radius {t.success_radius_cm:.0f})"
     why = []
-    if not at_stage(t, tr.poses[-1]):
-        why.append(f"Finish at step {fin} {_d(stage_distance(t, tr.poses[-1]))} from the target {where}")
+    final = tr.pose(len(tr.poses) - 1)  # None: no position recorded, nothing to say where Finish was
+    if final is not None and not at_stage(t, final):
+        why.append(f"Finish at step {fin} {_d(stage_distance(t, final))} from the target {where}")
     if tr.record.type == "3" and len(t.target_poses) > 1:
         m = tr.midway
+        at = tr.pose(m + 1) if m is not None else None
         if m is None:
             why.append("no MidwayTarget before Finish")
-        elif not at_stage(t, tr.poses[m + 1], 0):
-            why.append(f"MidwayTarget at step {m} {_d(stage_distance(t, tr.poses[m + 1], 0))} from subgoal 1")
+        elif at is not None and not at_stage(t, at, 0):
+            why.append(f"MidwayTarget at step {m} {_d(stage_distance(t, at, 0))} from subgoal 1")
     if not why:
         return None
     midway = tr.midway if tr.record.type == "3" else None

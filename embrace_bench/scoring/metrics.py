@@ -58,7 +58,7 @@ class EpisodeScore:
     timed_out: bool  # no `Finish` and n_steps >= max_steps
     reason: str  # why it failed, "; "-joined when several conditions fail ("" on success)
     final_pose: list[float] | None = None
-    midway_index: int | None = None  # step index of the first MidwayTarget, if any
+    midway_index: int | None = None  # step index of the MidwayTarget judged (`midway_index`), if any
 
     def sspl(self, s_opt: int) -> float:
         return sspl(self.success, s_opt, self.n_steps)
@@ -130,6 +130,14 @@ def first_index(steps: list[StepRecord], action: str) -> int | None:
     return next((i for i, s in enumerate(steps) if s.action == action), None)
 
 
+def midway_index(used: list[StepRecord], task: TaskInfo) -> int | None:
+    """The MidwayTarget step the scorer judges among the counted steps: the first (the paper's rule), the last
+    for tasks with success regions (the release's rule)."""
+    if task.regions:
+        return next((i for i in range(len(used) - 1, -1, -1) if used[i].action == "MidwayTarget"), None)
+    return first_index(used, "MidwayTarget")
+
+
 def counted_steps(steps: list[StepRecord]) -> list[StepRecord]:
     """The steps an episode counts: up to and including its first `Finish` (all of them without one)."""
     end = first_index(steps, "Finish")
@@ -158,7 +166,7 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
         return _score_regions(used, task, kind, start, list(final), finished, timed_out, max_steps)
     target = task.target_poses[-1]
     final_d = xy_dist(final, target)
-    midway_i = first_index(used, "MidwayTarget")
+    midway_i = midway_index(used, task)
     gde = final_d
     if kind == "3":  # GDE sums over both subgoals; an undeclared subgoal 1 is measured from the start
         at = used[midway_i].pose_after if midway_i is not None else start
@@ -231,7 +239,7 @@ def _score_regions(used: list[StepRecord], task: TaskInfo, kind: str, start, fin
     reg, n = task.regions, len(used)
     zt = reg.get("z_tolerance_cm")
     gde = distance_to_rings(final, reg["final"]["footprints"])
-    midway_i = next((i for i in range(n - 1, -1, -1) if used[i].action == "MidwayTarget"), None)
+    midway_i = midway_index(used, task)
     if kind == "3" and "midway" in reg:
         at = used[midway_i].pose_after if midway_i is not None else start
         gde += distance_to_rings(at, reg["midway"]["footprints"]) if at else float("nan")

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from embrace_bench.records import EpisodeRecord, StepRecord
-from embrace_bench.scoring.metrics import at_stage, counted_steps, first_index
+from embrace_bench.scoring.metrics import at_stage, counted_steps, midway_index
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Phase:
 class Trajectory:
     record: EpisodeRecord
     finished: bool  # a Finish was issued
-    midway: int | None  # step index of the first MidwayTarget
+    midway: int | None  # step index of the MidwayTarget the scorer judges (metrics.midway_index)
     steps: list[StepRecord]  # counted steps: up to and including the first Finish
     poses: list  # per observation: the full [x, y, z, pitch, yaw, roll] (None where unrecorded)
     xy: list[tuple[float, float]]  # per observation
@@ -41,6 +41,11 @@ class Trajectory:
     @staticmethod
     def step_of(obs: int) -> int:
         return max(obs - 1, 0)
+
+    def pose(self, obs: int) -> list | None:
+        """The pose at observation `obs`, or None where the record holds no position for it."""
+        p = self.poses[obs]
+        return p if p and len(p) >= 2 else None
 
     def failing_phase(self) -> Phase | None:
         return next((p for p in self.phases if not p.reached), None)
@@ -91,14 +96,14 @@ def build(record: EpisodeRecord) -> Trajectory:
     vis = [record.start_visible] + [None if s.action == "Finish" else s.visible for s in steps]
     has_masks = any(vis)
     finished = bool(steps) and steps[-1].action == "Finish"
-    tr = Trajectory(record, finished, first_index(steps, "MidwayTarget"), steps, poses, xy, yaw, vis, has_masks)
+    tr = Trajectory(record, finished, midway_index(steps, record.task), steps, poses, xy, yaw, vis, has_masks)
     tr.phases = _phases(tr)
     return tr
 
 
 def _near(tr: Trajectory, k: int, stage: int) -> bool:
-    p = tr.poses[k]
-    return bool(p) and len(p) >= 2 and bool(tr.record.task.target_poses) and at_stage(tr.record.task, p, stage)
+    p = tr.pose(k)
+    return p is not None and bool(tr.record.task.target_poses) and at_stage(tr.record.task, p, stage)
 
 
 def _phases(tr: Trajectory) -> list[Phase]:
