@@ -7,7 +7,8 @@ already has records, every line is classified:
 - a readable record with status error, for a task this run attempts: kept until the re-run's record
   replaces it (`replace_record`), so a run stopped before the re-run (Ctrl-C, budget) still shows it;
 - a line that does not parse (a truncated last line after a crash, or garbage): superseded and reported;
-- a second record for a task that already has one kept: superseded.
+- a second record for a task: superseded (the first one stays, except that a finished or timeout record
+  wins over an earlier error record of the task).
 
 Superseded lines go first to `episodes.superseded.jsonl` (appended and fsynced: each with the reason, the
 time and the line exactly as it was), then `episodes.jsonl` is rewritten atomically (temp file, fsync,
@@ -63,22 +64,29 @@ def prepare(run_dir: Path, attempt: set[str]) -> ResumeState:
         return state
     raw = path.read_bytes()
     lines = raw.decode("utf-8", errors="replace").split("\n")
-    kept: list[str] = []
     dropped: list[tuple[int, str, str]] = []  # (line number, reason, text)
-    seen: set[str] = set()
+    parsed: list[tuple[int, str, EpisodeRecord]] = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            rec = EpisodeRecord.from_json(json.loads(line))
+            parsed.append((n, line, EpisodeRecord.from_json(json.loads(line))))
         except UNREADABLE_RECORD as exc:
             what = "truncated" if n == len(lines) and not raw.endswith(b"\n") else "unreadable"
             dropped.append((n, f"{what} record ({exc.__class__.__name__}: {str(exc)[:80]})", line))
+    # One record per task: its first, unless an error record is followed by a real one (a re-run appended by
+    # an older runner): then the real one, as the reports count it.
+    chosen: dict[str, tuple[int, EpisodeRecord]] = {}
+    for n, _, rec in parsed:
+        c = chosen.get(rec.task_id)
+        if c is None or (c[1].status == "error" and rec.status != "error"):
+            chosen[rec.task_id] = (n, rec)
+    kept: list[str] = []
+    for n, line, rec in parsed:
+        if chosen[rec.task_id][0] != n:
+            why = "error record" if rec.status == "error" and n < chosen[rec.task_id][0] else "second record"
+            dropped.append((n, f"{why} for {rec.task_id}", line))
             continue
-        if rec.task_id in seen:
-            dropped.append((n, f"second record for {rec.task_id}", line))
-            continue
-        seen.add(rec.task_id)
         kept.append(line)
         if rec.status == "error" and rec.task_id in attempt:
             state.rerun[rec.task_id] = f"error record for {rec.task_id} ({rec.error[:80]})"
@@ -89,6 +97,7 @@ def prepare(run_dir: Path, attempt: set[str]) -> ResumeState:
             state.kept_tokens_out += rec.tokens_out
             if rec.status != "error":
                 state.done.add(rec.task_id)
+    dropped.sort()
     state.kept = len(kept)
     if not dropped and (not raw or raw.endswith(b"\n")):
         return state

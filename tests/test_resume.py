@@ -58,6 +58,17 @@ def test_prepare_keeps_one_record_per_task_and_loses_nothing(tmp_path):
     assert side[-1]["line"] == b_error and "replaced by its re-run" in side[-1]["reason"]  # nothing is lost
 
 
+def test_a_real_record_after_an_error_record_wins(tmp_path):
+    path = tmp_path / "episodes.jsonl"
+    path.write_text("\n".join([_rec("a", "error"), _rec("b"), _rec("a"), _rec("b", "error")]) + "\n")
+    state = resume.prepare(tmp_path, attempt={"a", "b"})
+    assert state.done == {"a", "b"} and state.rerun == {} and state.kept == 2  # nothing to re-run
+    assert [(json.loads(ln)["task_id"], json.loads(ln)["status"]) for ln in path.read_text().splitlines()] == [
+        ("b", "finished"), ("a", "finished")]
+    side = [json.loads(ln) for ln in (tmp_path / resume.SUPERSEDED).read_text().splitlines()]
+    assert [(s["line_no"], s["reason"]) for s in side] == [(1, "error record for a"), (4, "second record for b")]
+
+
 def test_truncated_last_line_is_reported_and_rerun(tmp_path, reference_run):
     run_dir = tmp_path / "run"
     shutil.copytree(reference_run[0], run_dir)
