@@ -141,7 +141,7 @@ def run_from_config(cfg: DictConfig) -> int:
     from embrace_bench.runner import RunError, RunSpec, run
     from embrace_bench.scoring.metrics import aggregate
     from embrace_bench.scoring.rescore import format_table
-    from embrace_bench.records import read_records
+    from embrace_bench.records import EPISODES, read_records
 
     console = Console(stderr=True)
     if not console.is_terminal:
@@ -202,7 +202,7 @@ def run_from_config(cfg: DictConfig) -> int:
     except Exception as exc:  # an engine that never started, a model that cannot be built, ...
         print(f"embrace-bench: error: {exc}", file=sys.stderr)
         return 1
-    records, _ = read_records(run_dir / "episodes.jsonl")
+    records, _ = read_records(run_dir / EPISODES)
     console.print(format_table(aggregate(records)))
     console.print(f"records: {run_dir / 'episodes.jsonl'}")
     return 0

@@ -66,10 +66,10 @@ def demos_from_suite(tasks) -> tuple[list[Demo], list[str]]:
 
 def demos_from_run(run_dir: Path) -> list[Demo]:
     """Each finished episode as a demo: its valid actions from its recorded start, and the poses it recorded."""
-    from embrace_bench.records import read_records
+    from embrace_bench.records import EPISODES, read_records
     from embrace_bench.tasks.model import Task
 
-    records, _ = read_records(Path(run_dir) / "episodes.jsonl")
+    records, _ = read_records(Path(run_dir) / EPISODES)
     demos = []
     for r in records:
         steps = [s for s in r.steps if s.action]
@@ -159,10 +159,11 @@ def main(argv: list[str]) -> int:
         return 2
 
     from embrace_bench.__main__ import check_overrides
+    from embrace_bench.records import EPISODES
 
     overrides = list(args.overrides)
     if args.run:
-        if not (args.run / "episodes.jsonl").exists():
+        if not (args.run / EPISODES).exists():
             return fail(f"no episodes.jsonl in {args.run}")
         overrides = _run_overrides(args.run) + overrides
     problem = check_overrides(overrides)

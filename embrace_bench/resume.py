@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from embrace_bench.records import UNREADABLE_RECORD, EpisodeRecord, record_line
+from embrace_bench.records import EPISODES, UNREADABLE_RECORD, EpisodeRecord, record_line
 
-EPISODES = "episodes.jsonl"
 SUPERSEDED = "episodes.superseded.jsonl"
 
 

@@ -32,13 +32,12 @@ from embrace_bench.interrupts import sigterm_as_interrupt
 from embrace_bench.models.base import Agent
 from embrace_bench.models.limiter import AdaptiveLimiter
 from embrace_bench.models.response_cache import SharedResponseCache
-from embrace_bench.records import EpisodeRecord, append_record
+from embrace_bench.records import EPISODES, EpisodeRecord, append_record
 from embrace_bench.redact import redact
 from embrace_bench.tasks.model import Task
 from embrace_bench.worker import EpisodeWorker, Outcome
 
 log = logging.getLogger(__name__)
-EPISODES = resume.EPISODES
 BACKENDS = ("local", "ray")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich import box
 from rich.table import Table
 
-from embrace_bench.records import EpisodeRecord, RecordFileError, read_records
+from embrace_bench.records import EPISODES, EpisodeRecord, RecordFileError, read_records
 from embrace_bench.scoring.metrics import Report, Row, aggregate, rescore
 
 DEFAULT_MAX_STEPS = 32  # the paper's step limit, used only when the manifest does not say
@@ -80,7 +80,7 @@ def load_rescored(run_dir: Path, max_steps: int | None = None) \
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RecordFileError(f"run directory not found: {run_dir}")
-    records, problems = read_records(run_dir / "episodes.jsonl")
+    records, problems = read_records(run_dir / EPISODES)
     # A report keeps every record until it exits: take them out of the cyclic GC's passes, which otherwise
     # rescan millions of step objects again and again while they are re-scored, tagged and tabled (~25%).
     gc.freeze()
