@@ -193,7 +193,7 @@ def run_from_config(cfg: DictConfig) -> int:
         with serve_model(model_cfg, run_dir, console):  # model.launch=true: a `vllm serve` for this run only
             run(spec, console)
     except KeyboardInterrupt:
-        console.print(f"\ninterrupted: every finished episode is saved in {run_dir / 'episodes.jsonl'}; "
+        console.print(f"\ninterrupted: every finished episode is saved in {run_dir / EPISODES}; "
                       f"episodes in flight will be re-run. Resume with:\n  {resume_command(run_dir)}", soft_wrap=True)
         return 130
     except RunError as exc:
@@ -204,5 +204,5 @@ def run_from_config(cfg: DictConfig) -> int:
         return 1
     records, _ = read_records(run_dir / EPISODES)
     console.print(format_table(aggregate(records)))
-    console.print(f"records: {run_dir / 'episodes.jsonl'}")
+    console.print(f"records: {run_dir / EPISODES}")
     return 0

@@ -110,12 +110,13 @@ def view_main(argv: list[str]) -> int:
     if args is None:
         return code
     from embrace_bench.report.runs import load_run
+    from embrace_bench.records import EPISODES
     from embrace_bench.report.viewer import write_viewer
 
     try:
         run = load_run(args.run)
         if not run.records:
-            return _error(prog, f"no episodes recorded in {args.run / 'episodes.jsonl'}")
+            return _error(prog, f"no episodes recorded in {args.run / EPISODES}")
         out = write_viewer(run, args.out or args.run / "viewer.html", args.embed_frames)
     except (RecordFileError, OSError) as exc:
         return _error(prog, exc)
