@@ -1,13 +1,14 @@
 """Board -> Markdown, CSV and LaTeX. One set of column definitions (`cells`) feeds all three and the HTML."""
 from __future__ import annotations
 
-import csv
-import io
 import math
+
+import pandas as pd
 
 from embrace_bench.report.leaderboard import Board, Entry, Reference
 from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.metrics import Row
+from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import TYPE_NAMES
 
 METRICS = ("SR", "GDE", "SSPL", "Steps", "TR")
@@ -69,14 +70,22 @@ def type_groups(board: Board) -> list[list[str]]:
     return [g for g in ([t for t in types if t in ("0", "1", "2")], [t for t in types if t not in ("0", "1", "2")]) if g]
 
 
+def tag_frame(board: Board) -> pd.DataFrame:
+    """Tag rates of every run on the board, long: one row per run x type present (then "all"), with the
+    episodes counted (N) and one column per tag (share of episodes)."""
+    types = [*board.types(), "all"]
+    parts = [e.tag_rates.reindex([t for t in types if e.n_by_type.get(t)])
+             .assign(model=e.label, n=lambda f, e=e: [e.n_by_type[t] for t in f.index]) for e in board.entries]
+    if not parts:
+        return pd.DataFrame(columns=["model", "type", "n", *TAG_COLUMNS])
+    return pd.concat(parts).rename_axis("type").reset_index()[["model", "type", "n", *TAG_COLUMNS]]
+
+
 def tag_rows(board: Board) -> list[list[str]]:
-    rows = []
-    for e in board.entries:
-        for t in [*board.types(), "all"]:
-            if e.n_by_type.get(t):
-                rows.append([e.label, TYPE_NAMES.get(t, "All" if t == "all" else t), str(e.n_by_type[t]),
-                             *[pct(e.tag_rate(t, tag), 0) for tag in TAG_NAMES]])
-    return rows
+    f = tag_frame(board)
+    cells = f[list(TAG_COLUMNS)].map(lambda x: pct(x, 0))
+    names = f["type"].map(lambda t: TYPE_NAMES.get(t, "All" if t == "all" else t))
+    return pd.concat([f["model"], names, f["n"].astype(str), cells], axis=1).values.tolist()
 
 
 # ---- Markdown ---------------------------------------------------------------------------------------
@@ -123,37 +132,33 @@ CSV_HEAD = ["suite", "split", "model", "reference", "type", "type_name", "n", "n
             *[k for k, _ in FACT_KEYS if k != "model"]]
 
 
-def _v(x) -> str:
-    if isinstance(x, float):
-        return "" if math.isnan(x) else f"{x:.6g}"
-    return str(x)
+def board_frame(board: Board) -> pd.DataFrame:
+    """The board as numbers, long: one row per run x type (then "all"), then the published references; the
+    columns of CSV_HEAD (nan where a value does not apply)."""
+    nan = math.nan
+    rows = []
+    for e in board.entries:
+        facts = e.run.facts()
+        spend = [e.cost_usd, e.cost_per_success, e.tokens_in_per_step, e.tokens_out_per_step, e.latency_p50,
+                 e.latency_p95]
+        for t in [*board.types(), "all"]:
+            r = e.row(t)
+            if r is not None:
+                rows.append([board.suite, board.split, e.label, 0, t, r.type_name, r.n, r.n_errors, r.n_success,
+                             r.sr, *r.sr_ci, r.gde, *r.gde_ci, r.sspl, *r.sspl_ci, r.steps, *r.steps_ci, r.tr,
+                             *r.tr_ci, *[e.tag_rate(t, tag) for tag in TAG_NAMES],
+                             *(spend if t == "all" else [nan] * 6), *[facts[k] for k, _ in FACT_KEYS if k != "model"]])
+    for ref in board.references:
+        for t, m in ref.by_type.items():
+            rows.append([board.suite, board.split, ref.label, 1, t, TYPE_NAMES.get(t, t), None, None, None,
+                         m["sr"], nan, nan, m["gde"], nan, nan, m["sspl"], nan, nan, m["steps"], nan, nan, m["tr"],
+                         nan, nan, *[nan] * len(TAG_NAMES), *[nan] * 6, *[""] * (len(FACT_KEYS) - 1)])
+    frame = pd.DataFrame(rows, columns=CSV_HEAD)
+    return frame.astype({c: "Int64" for c in ("n", "n_errors", "n_success")})
 
 
 def to_csv(board: Board) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_HEAD)
-    for e in board.entries:
-        facts = e.run.facts()
-        for t in [*board.types(), "all"]:
-            r = e.row(t)
-            if r is None:
-                continue
-            w.writerow([_v(x) for x in [
-                board.suite, board.split, e.label, 0, t, r.type_name, r.n, r.n_errors, r.n_success,
-                r.sr, *r.sr_ci, r.gde, *r.gde_ci, r.sspl, *r.sspl_ci, r.steps, *r.steps_ci, r.tr, *r.tr_ci,
-                *[e.tag_rate(t, tag) for tag in TAG_NAMES],
-                *([e.cost_usd, e.cost_per_success, e.tokens_in_per_step, e.tokens_out_per_step, e.latency_p50,
-                   e.latency_p95] if t == "all" else [""] * 6),
-                *[facts[k] for k, _ in FACT_KEYS if k != "model"]]])
-    nan = math.nan
-    for ref in board.references:
-        for t, m in ref.by_type.items():
-            w.writerow([_v(x) for x in [board.suite, board.split, ref.label, 1, t, TYPE_NAMES.get(t, t), "", "", "",
-                                        m["sr"], nan, nan, m["gde"], nan, nan, m["sspl"], nan, nan, m["steps"], nan,
-                                        nan, m["tr"], nan, nan, *[""] * len(TAG_NAMES), *[""] * 6,
-                                        *[""] * (len(FACT_KEYS) - 1)]])
-    return buf.getvalue()
+    return board_frame(board).to_csv(index=False, lineterminator="\n", float_format="%.6g")
 
 
 # ---- LaTeX (booktabs) ---------------------------------------------------------------------------------

@@ -360,19 +360,23 @@ class Report:
         return next((r for r in self.rows if r.split == split and r.type == type_), None)
 
 
-def _mean(xs) -> float:
-    return float(np.mean(xs)) if len(xs) else float("nan")
+# Row field -> episode column averaged into it (missing values, nan, left out): adding a metric is one line
+# here (and its two Row fields).
+MEAN_METRICS = {"gde": "gde_cm", "sspl": "sspl", "steps": "n_steps", "tr": "timed_out"}
+FRAME_COLUMNS = ("split", "type", "status", "success", *MEAN_METRICS.values(), "cost_usd", "tokens_in", "tokens_out")
 
 
-def _row(split: str, type_: str, recs: list[EpisodeRecord]) -> Row:
-    ok = [r for r in recs if r.status != "error"]
-    k = sum(bool(r.success) for r in ok)
-    gdes = [r.gde_cm for r in ok if r.gde_cm is not None and not math.isnan(r.gde_cm)]  # nan: no pose at all
-    cols = {"gde": gdes, "sspl": [r.sspl for r in ok], "steps": [r.n_steps for r in ok],
-            "tr": [float(r.status == "timeout") for r in ok]}
-    means = {c: _mean(v) for c, v in cols.items()}
-    cis = {f"{c}_ci": bootstrap_ci(v) for c, v in cols.items()}
-    return Row(split, type_, len(ok), len(recs) - len(ok), k / len(ok) if ok else float("nan"),
+def _total(column) -> float:
+    return sum(column.tolist())  # left to right, as the records were always summed (the same last digit)
+
+
+def _row(split: str, type_: str, group) -> Row:
+    ok = group[group["status"] != "error"]
+    k = int(ok["success"].sum())
+    values = {f: ok[c].dropna().to_numpy(dtype=np.float64) for f, c in MEAN_METRICS.items()}
+    means = {f: float(v.mean()) if len(v) else float("nan") for f, v in values.items()}
+    cis = {f"{f}_ci": bootstrap_ci(v) for f, v in values.items()}
+    return Row(split, type_, len(ok), len(group) - len(ok), k / len(ok) if len(ok) else float("nan"),
                wilson_interval(k, len(ok)), n_success=k, **means, **cis)
 
 
@@ -380,15 +384,32 @@ def _ordered(known: tuple[str, ...], present) -> list[str]:
     return [x for x in known if x in present] + sorted(set(present) - set(known))
 
 
-def aggregate(records: list[EpisodeRecord]) -> Report:
-    """Rows per split x type (paper order), per split ("all" type), and overall ("all", "all")."""
-    rep = Report(cost_usd=sum(r.cost_usd for r in records), tokens_in=sum(r.tokens_in for r in records),
-                 tokens_out=sum(r.tokens_out for r in records), n_records=len(records))
-    for s in _ordered(SPLITS, {r.split for r in records}):
-        in_split = [r for r in records if r.split == s]
-        for t in _ordered(TYPES, {r.type for r in in_split}):
-            rep.rows.append(_row(s, t, [r for r in in_split if r.type == t]))
-        rep.rows.append(_row(s, "all", in_split))
-    if records:
-        rep.rows.append(_row("all", "all", records))
+def episode_frame(records: list[EpisodeRecord]):
+    """The columns aggregate_frame reads, from records in memory (results.episodes reads them from a run)."""
+    import pandas as pd
+
+    rows = [[getattr(r, c) for c in FRAME_COLUMNS[:3]] + [r.success, r.gde_cm, r.sspl, r.n_steps,
+            r.status == "timeout", r.cost_usd, r.tokens_in, r.tokens_out] for r in records]
+    return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+
+
+def aggregate_frame(episodes) -> Report:
+    """Rows per split x type (paper order), per split ("all" type), and overall ("all", "all"), from a frame
+    of episodes with the FRAME_COLUMNS (one row per episode, in record order: the bootstrap is seeded)."""
+    gde = episodes["gde_cm"].astype("float64")  # None (no pose at all) is nan
+    episodes = episodes.assign(gde_cm=gde)
+    rep = Report(cost_usd=_total(episodes["cost_usd"]), tokens_in=int(episodes["tokens_in"].sum()),
+                 tokens_out=int(episodes["tokens_out"].sum()), n_records=len(episodes))
+    splits = dict(tuple(episodes.groupby("split", sort=False)))
+    for s in _ordered(SPLITS, splits):
+        types = dict(tuple(splits[s].groupby("type", sort=False)))
+        rep.rows += [_row(s, t, types[t]) for t in _ordered(TYPES, types)]
+        rep.rows.append(_row(s, "all", splits[s]))
+    if len(episodes):
+        rep.rows.append(_row("all", "all", episodes))
     return rep
+
+
+def aggregate(records: list[EpisodeRecord]) -> Report:
+    """aggregate_frame over records in memory."""
+    return aggregate_frame(episode_frame(records))

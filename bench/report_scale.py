@@ -1,0 +1,103 @@
+"""Time and peak memory of the report commands on 100,000 real-shaped episodes, against a plain stdlib parse.
+
+    python -m embrace_bench model=random split=all env.renderer=numpy env.width=160 env.height=120 \\
+        runner.save_frames=false hydra.run.dir=/tmp/random_all           # real records, every type
+    python bench/report_scale.py /tmp/random_all                         # builds /tmp/report_scale, measures
+    python bench/report_scale.py /tmp/random_all --episodes 20000 --commands leaderboard
+
+The input: the random run's records replicated under new task ids (`<id>~r<k>`) up to --episodes, as
+`<dest>/base/episodes.jsonl` with the run's manifest (about 0.9 GB at 100,000), and `<dest>/new`, the same
+file under a second model name, for `compare`. Each command runs in a fresh process (as a user runs it);
+the reference is a fresh process that reads the same file(s) line by line and `json.loads` every line
+(compare reads two files, so its reference parses both). Printed per command: wall time, CPU time
+(user + sys; on a busy machine the steadier figure), peak RSS of the process, and both ratios to the
+reference measured in the same invocation. The input is written once and reused (--rebuild to redo).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PARSE = ("import json,sys\nfor p in sys.argv[1:]:\n    with open(p, encoding='utf-8') as f:\n"
+         "        for line in f:\n            if line.strip():\n                json.loads(line)\n")
+
+
+def build(src: Path, dest: Path, episodes: int) -> None:
+    """dest/base and dest/new: src's records replicated under new task ids, up to `episodes` records."""
+    lines = [ln for ln in (src / "episodes.jsonl").read_text(encoding="utf-8").splitlines() if ln.strip()]
+    manifest = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
+    for name, model in (("base", None), ("new", "random-b")):
+        d = dest / name
+        d.mkdir(parents=True, exist_ok=True)
+        m = dict(manifest)
+        if model:
+            m["model"] = {**(m.get("model") or {}), "name": model}
+        (d / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    tmp = dest / "base" / "episodes.jsonl.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for i in range(episodes):
+            rec = json.loads(lines[i % len(lines)])
+            rec["task_id"] = f"{rec['task_id']}~r{i // len(lines)}"
+            f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+    tmp.replace(dest / "base" / "episodes.jsonl")
+    new = dest / "new" / "episodes.jsonl"
+    new.unlink(missing_ok=True)
+    os.link(dest / "base" / "episodes.jsonl", new)  # the same records: compare pairs every task
+
+
+def measure(argv: list[str]) -> tuple[float, float, float, int]:
+    """(wall s, cpu s, peak RSS MB, exit code) of one fresh process."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        sys.exit(f"{' '.join(argv)} failed ({code}):\n{err[-2000:]}")
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, code
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("source", type=Path, help="a recorded run (model=random, split=all) to replicate")
+    ap.add_argument("--dest", type=Path, default=Path("/tmp/report_scale"))
+    ap.add_argument("--episodes", type=int, default=100_000)
+    ap.add_argument("--commands", nargs="+", default=["leaderboard", "score", "compare"])
+    ap.add_argument("--rebuild", action="store_true")
+    args = ap.parse_args()
+    base, new = args.dest / "base", args.dest / "new"
+    have = sum(1 for _ in open(base / "episodes.jsonl", "rb")) if (base / "episodes.jsonl").exists() else 0
+    if args.rebuild or have != args.episodes:
+        t = time.perf_counter()
+        build(args.source, args.dest, args.episodes)
+        print(f"built {args.episodes:,} episodes in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    size = (base / "episodes.jsonl").stat().st_size
+    print(f"input: {args.episodes:,} episodes, {size / 1e9:.2f} GB ({base / 'episodes.jsonl'})")
+    py = sys.executable
+    ref_one = measure([py, "-c", PARSE, str(base / "episodes.jsonl")])
+    print(f"stdlib json.loads of every line: wall {ref_one[0]:.1f} s, cpu {ref_one[1]:.1f} s, "
+          f"peak RSS {ref_one[2]:.0f} MB")
+    cmds = {"leaderboard": ["leaderboard", str(base), "--out", str(args.dest / "boards")],
+            "score": ["score", str(base)], "compare": ["compare", str(base), str(new)],
+            "view": ["view", str(base), "--out", str(args.dest / "viewer.html")]}
+    for name in args.commands:
+        ref = ref_one if name != "compare" else measure([py, "-c", PARSE, str(base / "episodes.jsonl"),
+                                                         str(new / "episodes.jsonl")])
+        wall, cpu, rss, _ = measure([py, "-m", "embrace_bench", *cmds[name]])
+        print(f"{name:12s} wall {wall:6.1f} s ({wall / ref[0]:.2f}x), cpu {cpu:6.1f} s ({cpu / ref[1]:.2f}x), "
+              f"peak RSS {rss:5.0f} MB   [reference parse{' of both files' if name == 'compare' else ''}: "
+              f"wall {ref[0]:.1f} s, cpu {ref[1]:.1f} s]")
+    if (args.dest / "boards").exists():
+        shutil.rmtree(args.dest / "boards")
+
+
+if __name__ == "__main__":
+    main()

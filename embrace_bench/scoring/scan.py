@@ -1,0 +1,211 @@
+"""Stream a run's episodes.jsonl into one compact row per episode: every record is parsed, re-scored and
+re-tagged as it is read, and only its scalar fields, tags and the few step facts the reports need are kept
+(the steps themselves are dropped), so memory grows with the number of episodes, not with their steps.
+
+Which record counts for a task (a file written by an older resume may hold a task twice): the last record
+that is not an error, else the first (scoring.rescore.latest_per_task's rule); a task keeps the position
+where it was first seen. The warnings are those the reports always gave: unreadable lines, stored metrics
+or tags that differ from the recomputed ones (counted over the records that count).
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import orjson
+
+from embrace_bench.records import EPISODES, UNREADABLE_RECORD, EpisodeRecord, RecordFileError, TaskInfo
+from embrace_bench.scoring.failures import TAG_NAMES, TagThresholds, tag_episode
+from embrace_bench.scoring.metrics import rescore
+
+_SCALAR = ("str", "bool", "float", "int", "str | None", "float | None", "int | None")
+# Every scalar field of the record and of its task (`task_<name>`), then what is derived from the steps.
+RECORD_COLUMNS = tuple(f.name for f in fields(EpisodeRecord) if f.type in _SCALAR)
+TASK_COLUMNS = tuple(f.name for f in fields(TaskInfo) if f.type in _SCALAR)
+TAG_COLUMNS = tuple(f"tag_{t}" for t in TAG_NAMES)  # one boolean column per failure tag
+STEP_COLUMNS = ("timed_out", "n_step_records", "primary_tag")
+# Kept for the reports only (results.episodes leaves them out): model latencies of the answered steps, the
+# task's identity (compare checks both runs ran the same task), and whether the stored values differed.
+PRIVATE_COLUMNS = ("latencies", "task_key", "metrics_differ", "tags_differ")
+COLUMNS = RECORD_COLUMNS + tuple(f"task_{c}" for c in TASK_COLUMNS) + STEP_COLUMNS + TAG_COLUMNS + PRIVATE_COLUMNS
+METRIC_KEYS = ("success", "gde_cm", "sspl", "n_steps", "status")  # compared with the stored values
+_NO_LATENCY = np.zeros(0)
+
+
+@dataclass
+class Scan:
+    columns: dict[str, list]  # COLUMNS -> one value per episode that counts, in first-seen task order
+    problems: list[str] = field(default_factory=list)  # unreadable lines
+    kept: dict[int, EpisodeRecord] = field(default_factory=dict)  # row -> re-scored record, for `keep` rows
+    where: dict[str, int] = field(default_factory=dict)  # task id -> row
+
+    def __len__(self) -> int:
+        return len(self.columns["task_id"])
+
+    def frame(self):
+        """The rows as a pandas DataFrame (COLUMNS)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.columns, columns=list(COLUMNS))
+
+    def add(self, row: tuple) -> int | None:
+        """Count one record's row (values in COLUMNS order); its row number, None when it does not count."""
+        cols, task_id = self.columns, row[_TASK_ID]
+        i = self.where.get(task_id)
+        if i is not None and not replaces(cols["status"][i], row[_STATUS]):
+            return None
+        if i is None:
+            i = self.where[task_id] = len(cols["task_id"])
+            for c, v in zip(COLUMNS, row):
+                cols[c].append(v)
+        else:
+            for c, v in zip(COLUMNS, row):
+                cols[c][i] = v
+        return i
+
+
+_TASK_ID, _STATUS = COLUMNS.index("task_id"), COLUMNS.index("status")
+
+
+def replaces(counted_status: str, later_status: str) -> bool:
+    """Whether a later record of a task replaces the one counted so far: anything replaces an error; an
+    error never replaces a scored record (a file written by an older resume may hold both)."""
+    return counted_status == "error" or later_status != "error"
+
+
+def _differs(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return not (a == b or (a != a and b != b) or abs(a - b) <= 1e-6 * max(1.0, abs(b)))
+    return a != b
+
+
+def _row(stored: EpisodeRecord, rec: EpisodeRecord, tags: list[dict]) -> tuple:
+    task = rec.task
+    names = {t["name"] for t in tags}
+    lat = [s.latency_s for s in rec.steps if not s.cached and s.latency_s > 0]  # cached/baseline: no model call
+    return (*[getattr(rec, c) for c in RECORD_COLUMNS], *[getattr(task, c) for c in TASK_COLUMNS],
+            rec.status == "timeout", len(rec.steps), next((t["name"] for t in tags if t.get("primary")), None),
+            *[t in names for t in TAG_NAMES],
+            np.array(lat) if lat else _NO_LATENCY,
+            (rec.type, task.instruction, tuple(task.target_objects), tuple(map(tuple, task.target_poses))),
+            any(_differs(getattr(stored, k), getattr(rec, k)) for k in METRIC_KEYS),
+            [t.get("name") for t in stored.tags if isinstance(t, dict)] != [t["name"] for t in tags])
+
+
+def _parse(line: bytes):
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:  # the stdlib's verdict and message, as before (it also reads NaN, big ints)
+        return json.loads(line)
+
+
+def _read(path: Path, start: int, end: int | None, max_steps: int, th: TagThresholds | None):
+    """(line number from 1 at `start`, row or a problem string, (re-scored record, tags)) per non-blank line
+    of path[start:end] (`start` and `end` at line starts). `th` None: the stored tags are kept (no tagging)."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        pos, n = start, 0
+        while end is None or pos < end:
+            line = f.readline()
+            if not line:
+                break
+            pos, n = pos + len(line), n + 1
+            if not line.strip():
+                continue
+            try:
+                stored = EpisodeRecord.from_json(_parse(line.rstrip(b"\r\n")))
+            except UNREADABLE_RECORD as exc:
+                yield n, f"unreadable record ({exc.__class__.__name__}: {exc})", None
+                continue
+            rec = rescore(stored, max_steps)
+            tags = tag_episode(rec, th) if th is not None else stored.tags
+            yield n, _row(stored, rec, tags), (rec, tags)
+
+
+def _chunk(args) -> tuple[list, int]:
+    """A worker: the rows and problems of one chunk (rows are small; the records stay here), and its lines."""
+    path, start, end, max_steps, th = args
+    out, n_lines = [], 0
+    for n, row, _ in _read(path, start, end, max_steps, th):
+        out.append((n, row))
+    with open(path, "rb") as f:  # lines of the chunk, blank ones included, for the line numbers of problems
+        f.seek(start)
+        n_lines = f.read(end - start).count(b"\n") if end is not None else 0
+    return out, n_lines
+
+
+def _bounds(path: Path, parts: int) -> list[int]:
+    """Byte offsets that cut the file into about `parts` pieces at line starts."""
+    size = path.stat().st_size
+    cuts = [0]
+    with open(path, "rb") as f:
+        for k in range(1, parts):
+            f.seek(max(cuts[-1], size * k // parts))
+            f.readline()
+            if f.tell() < size and f.tell() > cuts[-1]:
+                cuts.append(f.tell())
+    return cuts + [size]
+
+
+PARALLEL_MIN_BYTES = 64 << 20  # smaller files are read in this process: starting workers costs more
+
+
+def workers_for(path: Path) -> int:
+    size = path.stat().st_size
+    return 1 if size < PARALLEL_MIN_BYTES else max(1, min(os.cpu_count() or 1, 8))
+
+
+def scan_records(path: Path, max_steps: int, th: TagThresholds, keep: Callable[[int], bool] | None = None,
+                 workers: int | None = None) -> Scan:
+    """One row per task of the records file at `path`; `keep(row)` true: also keep that row's full record
+    (read in this process then). `workers` processes read parts of the file (default: one per CPU for a
+    large file, none for a small one or with `keep`); the result does not depend on it."""
+    path = Path(path)
+    if not path.exists():
+        raise RecordFileError(f"no episodes file at {path}")
+    scan = Scan({c: [] for c in COLUMNS})
+    workers = 1 if keep is not None else workers or workers_for(path)
+    if workers <= 1:
+        for n, row, done in _read(path, 0, None, max_steps, th):
+            if isinstance(row, str):
+                scan.problems.append(f"{path}:{n}: {row}")
+                continue
+            i = scan.add(row)
+            if i is not None and keep is not None and keep(i):
+                done[0].tags = done[1]
+                scan.kept[i] = done[0]
+        return scan
+    cuts = _bounds(path, 4 * workers)  # a few pieces per worker evens out uneven lines
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    with ctx.Pool(workers) as pool:
+        lines_before = 0
+        for rows, n_lines in pool.imap(_chunk, [(path, a, b, max_steps, th) for a, b in zip(cuts, cuts[1:])]):
+            for n, row in rows:
+                if isinstance(row, str):
+                    scan.problems.append(f"{path}:{lines_before + n}: {row}")
+                else:
+                    scan.add(row)
+            lines_before += n_lines
+    return scan
+
+
+def disagreements(scan: Scan, column: str, what: str) -> str:
+    """One warning naming the records whose stored `what` ("metrics", "tags") differ from the recomputed."""
+    ids = [t for t, d in zip(scan.columns["task_id"], scan.columns[column]) if d]
+    if not ids:
+        return ""
+    more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+    return (f"{len(ids)} record(s) stored {what} that differ from the recomputed ones "
+            f"({', '.join(ids[:5])}{more}); the recomputed {'values' if what == 'metrics' else what} are reported")
+
+
+def scan_run(run_dir: Path, max_steps: int, th: TagThresholds, keep=None, workers: int | None = None) -> Scan:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RecordFileError(f"run directory not found: {run_dir}")
+    return scan_records(run_dir / EPISODES, max_steps, th, keep, workers)
