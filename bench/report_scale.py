@@ -10,7 +10,8 @@ The input: the random run's records replicated under new task ids (`<id>~r<k>`) 
 file under a second model name, for `compare`. Each command runs in a fresh process (as a user runs it);
 the reference is a fresh process that reads the same file(s) line by line and `json.loads` every line
 (compare reads two files, so its reference parses both). Printed per command: wall time, CPU time
-(user + sys; on a busy machine the steadier figure), peak RSS of the process, and both ratios to the
+(user + sys, worker processes included; on a busy machine the steadier figure), peak RSS of the process
+and its workers together (sampled every 50 ms), and both ratios to the
 reference measured in the same invocation. The input is written once and reused (--rebuild to redo).
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -51,18 +53,49 @@ def build(src: Path, dest: Path, episodes: int) -> None:
     os.link(dest / "base" / "episodes.jsonl", new)  # the same records: compare pairs every task
 
 
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory of `root` and every process under it (worker processes count), from /proc."""
+    parent, rss = {}, {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+                parent[int(d)], rss[int(d)] = int(fields[1]), int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            except (OSError, IndexError, ValueError):
+                pass
+    tree, grew = {root}, True
+    while grew:
+        more = {p for p, pp in parent.items() if pp in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(rss.get(p, 0) for p in tree) / 2**20
+
+
 def measure(argv: list[str]) -> tuple[float, float, float, int]:
-    """(wall s, cpu s, peak RSS MB, exit code) of one fresh process."""
+    """(wall s, cpu s, peak RSS MB of the process tree, exit code) of one fresh process; cpu and RSS count
+    its worker processes too."""
     t = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak, done = [0.0], threading.Event()
+
+    def sample():
+        while not done.wait(0.05):
+            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    err = proc.stderr.read().decode(errors="replace")  # drains stderr while it runs
     _, status, ru = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
-    err = proc.stderr.read().decode(errors="replace")
+    done.set()
+    sampler.join()
     proc.stderr.close()
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         sys.exit(f"{' '.join(argv)} failed ({code}):\n{err[-2000:]}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, code
+    # ru_maxrss: the largest single process; the sampled sum of the tree can only be larger
+    return wall, ru.ru_utime + ru.ru_stime, max(peak[0], ru.ru_maxrss / 1024), code
 
 
 def main() -> None:
@@ -93,7 +126,7 @@ def main() -> None:
                                                          str(new / "episodes.jsonl")])
         wall, cpu, rss, _ = measure([py, "-m", "embrace_bench", *cmds[name]])
         print(f"{name:12s} wall {wall:6.1f} s ({wall / ref[0]:.2f}x), cpu {cpu:6.1f} s ({cpu / ref[1]:.2f}x), "
-              f"peak RSS {rss:5.0f} MB   [reference parse{' of both files' if name == 'compare' else ''}: "
+              f"peak RSS {rss:5.0f} MB (tree)   [reference parse{' of both files' if name == 'compare' else ''}: "
               f"wall {ref[0]:.1f} s, cpu {ref[1]:.1f} s]")
     if (args.dest / "boards").exists():
         shutil.rmtree(args.dest / "boards")
