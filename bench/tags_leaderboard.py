@@ -27,7 +27,7 @@ from embrace_bench.report.runs import Run
 from embrace_bench.report.tables import to_csv, to_latex, to_markdown
 from embrace_bench.scoring.failures import tag_episode
 from embrace_bench.scoring.metrics import rescore
-from embrace_bench.scoring.scan import Scan, COLUMNS, _row
+from embrace_bench.scoring.scan import Scan, _row
 
 
 def peak_rss_mb() -> float:
@@ -62,7 +62,7 @@ def main() -> None:
         t, c = time.perf_counter(), time.process_time()
         scans = {}
         for name, recs in records.items():
-            scan = scans[name] = Scan({k: [] for k in COLUMNS})
+            scan = scans[name] = Scan()
             for r in recs:
                 rec = rescore(r, max_steps)
                 scan.add(_row(r, rec, tag_episode(rec)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import operator
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -35,38 +36,40 @@ PRIVATE_COLUMNS = ("latencies", "task_key", "metrics_differ", "tags_differ")
 COLUMNS = RECORD_COLUMNS + tuple(f"task_{c}" for c in TASK_COLUMNS) + STEP_COLUMNS + TAG_COLUMNS + PRIVATE_COLUMNS
 METRIC_KEYS = ("success", "gde_cm", "sspl", "n_steps", "status")  # compared with the stored values
 _NO_LATENCY = np.zeros(0)
+_RECORD_VALUES, _TASK_VALUES = operator.attrgetter(*RECORD_COLUMNS), operator.attrgetter(*TASK_COLUMNS)
 
 
 @dataclass
 class Scan:
-    columns: dict[str, list]  # COLUMNS -> one value per episode that counts, in first-seen task order
+    rows: list[tuple] = field(default_factory=list)  # COLUMNS values per episode that counts, first-seen order
     problems: list[str] = field(default_factory=list)  # unreadable lines
     kept: dict[int, EpisodeRecord] = field(default_factory=dict)  # row -> re-scored record, for `keep` rows
     where: dict[str, int] = field(default_factory=dict)  # task id -> row
 
     def __len__(self) -> int:
-        return len(self.columns["task_id"])
+        return len(self.rows)
+
+    def add(self, row: tuple) -> int | None:
+        """Count one record's row (values in COLUMNS order); its row number, None when it does not count."""
+        i = self.where.get(row[_TASK_ID])
+        if i is None:
+            i = self.where[row[_TASK_ID]] = len(self.rows)
+            self.rows.append(row)
+        elif replaces(self.rows[i][_STATUS], row[_STATUS]):
+            self.rows[i] = row
+        else:
+            return None
+        return i
+
+    @property
+    def columns(self) -> dict[str, list]:
+        return {c: [r[k] for r in self.rows] for k, c in enumerate(COLUMNS)}
 
     def frame(self):
         """The rows as a pandas DataFrame (COLUMNS)."""
         import pandas as pd
 
-        return pd.DataFrame(self.columns, columns=list(COLUMNS))
-
-    def add(self, row: tuple) -> int | None:
-        """Count one record's row (values in COLUMNS order); its row number, None when it does not count."""
-        cols, task_id = self.columns, row[_TASK_ID]
-        i = self.where.get(task_id)
-        if i is not None and not replaces(cols["status"][i], row[_STATUS]):
-            return None
-        if i is None:
-            i = self.where[task_id] = len(cols["task_id"])
-            for c, v in zip(COLUMNS, row):
-                cols[c].append(v)
-        else:
-            for c, v in zip(COLUMNS, row):
-                cols[c][i] = v
-        return i
+        return pd.DataFrame.from_records(self.rows, columns=list(COLUMNS), nrows=len(self.rows))
 
 
 _TASK_ID, _STATUS = COLUMNS.index("task_id"), COLUMNS.index("status")
@@ -88,7 +91,7 @@ def _row(stored: EpisodeRecord, rec: EpisodeRecord, tags: list[dict]) -> tuple:
     task = rec.task
     names = {t["name"] for t in tags}
     lat = [s.latency_s for s in rec.steps if not s.cached and s.latency_s > 0]  # cached/baseline: no model call
-    return (*[getattr(rec, c) for c in RECORD_COLUMNS], *[getattr(task, c) for c in TASK_COLUMNS],
+    return (*_RECORD_VALUES(rec), *_TASK_VALUES(task),
             rec.status == "timeout", len(rec.steps), next((t["name"] for t in tags if t.get("primary")), None),
             *[t in names for t in TAG_NAMES],
             np.array(lat) if lat else _NO_LATENCY,
@@ -168,7 +171,7 @@ def scan_records(path: Path, max_steps: int, th: TagThresholds, keep: Callable[[
     path = Path(path)
     if not path.exists():
         raise RecordFileError(f"no episodes file at {path}")
-    scan = Scan({c: [] for c in COLUMNS})
+    scan = Scan()
     workers = 1 if keep is not None else workers or workers_for(path)
     if workers <= 1:
         for n, row, done in _read(path, 0, None, max_steps, th):
@@ -196,7 +199,8 @@ def scan_records(path: Path, max_steps: int, th: TagThresholds, keep: Callable[[
 
 def disagreements(scan: Scan, column: str, what: str) -> str:
     """One warning naming the records whose stored `what` ("metrics", "tags") differ from the recomputed."""
-    ids = [t for t, d in zip(scan.columns["task_id"], scan.columns[column]) if d]
+    k = COLUMNS.index(column)
+    ids = [r[_TASK_ID] for r in scan.rows if r[k]]
     if not ids:
         return ""
     more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
