@@ -11,7 +11,8 @@ file under a second model name, for `compare`. Each command runs in a fresh proc
 the reference is a fresh process that reads the same file(s) line by line and `json.loads` every line
 (compare reads two files, so its reference parses both). Printed per command: wall time, CPU time
 (user + sys, worker processes included; on a busy machine the steadier figure), peak RSS of the process
-and its workers together (sampled every 50 ms), and both ratios to the
+and its workers together (sampled every 50 ms: the sum of their PSS, so pages shared by forked workers count
+once; for a single process, its ru_maxrss), and both ratios to the
 reference measured in the same invocation. The input is written once and reused (--rebuild to redo).
 """
 from __future__ import annotations
@@ -53,8 +54,21 @@ def build(src: Path, dest: Path, episodes: int) -> None:
     os.link(dest / "base" / "episodes.jsonl", new)  # the same records: compare pairs every task
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size (bytes): pages shared with forked workers count once over the tree."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _tree_rss_mb(root: int) -> float:
-    """Resident memory of `root` and every process under it (worker processes count), from /proc."""
+    """Memory of `root` and every process under it (worker processes count), from /proc: the sum of their
+    proportional set sizes (a page shared by forked processes counts once), resident size where unknown."""
     parent, rss = {}, {}
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -69,7 +83,7 @@ def _tree_rss_mb(root: int) -> float:
         more = {p for p, pp in parent.items() if pp in tree} - tree
         tree |= more
         grew = bool(more)
-    return sum(rss.get(p, 0) for p in tree) / 2**20
+    return sum(_pss(p) or rss.get(p, 0) for p in tree) / 2**20
 
 
 def measure(argv: list[str]) -> tuple[float, float, float, int]:
@@ -94,7 +108,7 @@ def measure(argv: list[str]) -> tuple[float, float, float, int]:
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         sys.exit(f"{' '.join(argv)} failed ({code}):\n{err[-2000:]}")
-    # ru_maxrss: the largest single process; the sampled sum of the tree can only be larger
+    # ru_maxrss: the largest single process, at its peak (which 50 ms sampling can miss)
     return wall, ru.ru_utime + ru.ru_stime, max(peak[0], ru.ru_maxrss / 1024), code
 
 

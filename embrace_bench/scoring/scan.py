@@ -9,10 +9,13 @@ or tags that differ from the recomputed ones (counted over the records that coun
 """
 from __future__ import annotations
 
+import gc
+import hashlib
 import json
 import multiprocessing as mp
 import operator
 import os
+import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
@@ -30,13 +33,14 @@ RECORD_COLUMNS = tuple(f.name for f in fields(EpisodeRecord) if f.type in _SCALA
 TASK_COLUMNS = tuple(f.name for f in fields(TaskInfo) if f.type in _SCALAR)
 TAG_COLUMNS = tuple(f"tag_{t}" for t in TAG_NAMES)  # one boolean column per failure tag
 STEP_COLUMNS = ("timed_out", "n_step_records", "primary_tag")
-# Kept for the reports only (results.episodes leaves them out): model latencies of the answered steps, the
-# task's identity (compare checks both runs ran the same task), and whether the stored values differed.
+# Kept for the reports only (results.episodes leaves them out): model latencies of the answered steps, a
+# digest of the task (compare checks both runs ran the same task), and whether the stored values differed.
 PRIVATE_COLUMNS = ("latencies", "task_key", "metrics_differ", "tags_differ")
 COLUMNS = RECORD_COLUMNS + tuple(f"task_{c}" for c in TASK_COLUMNS) + STEP_COLUMNS + TAG_COLUMNS + PRIVATE_COLUMNS
 METRIC_KEYS = ("success", "gde_cm", "sspl", "n_steps", "status")  # compared with the stored values
 _NO_LATENCY = np.zeros(0)
 _RECORD_VALUES, _TASK_VALUES = operator.attrgetter(*RECORD_COLUMNS), operator.attrgetter(*TASK_COLUMNS)
+_REPEATED = {RECORD_COLUMNS.index(c) for c in ("type", "split", "map", "model", "status")}
 
 
 @dataclass
@@ -91,11 +95,16 @@ def _row(stored: EpisodeRecord, rec: EpisodeRecord, tags: list[dict]) -> tuple:
     task = rec.task
     names = {t["name"] for t in tags}
     lat = [s.latency_s for s in rec.steps if not s.cached and s.latency_s > 0]  # cached/baseline: no model call
-    return (*_RECORD_VALUES(rec), *_TASK_VALUES(task),
+    # one copy of each type, split, map, model, status, instruction, door and object name, not one per row
+    values = [sys.intern(v) if type(v) is str and k in _REPEATED else v for k, v in enumerate(_RECORD_VALUES(rec))]
+    task_values = [sys.intern(v) if type(v) is str else v for v in _TASK_VALUES(task)]
+    key = repr((rec.type, task.instruction, list(task.target_objects),
+                [[float(x) for x in p] for p in task.target_poses]))
+    return (*values, *task_values,
             rec.status == "timeout", len(rec.steps), next((t["name"] for t in tags if t.get("primary")), None),
             *[t in names for t in TAG_NAMES],
             np.array(lat) if lat else _NO_LATENCY,
-            (rec.type, task.instruction, tuple(task.target_objects), tuple(map(tuple, task.target_poses))),
+            hashlib.blake2b(key.encode(), digest_size=16).digest(),
             any(_differs(getattr(stored, k), getattr(rec, k)) for k in METRIC_KEYS),
             [t.get("name") for t in stored.tags if isinstance(t, dict)] != [t["name"] for t in tags])
 
@@ -185,15 +194,19 @@ def scan_records(path: Path, max_steps: int, th: TagThresholds, keep: Callable[[
         return scan
     cuts = _bounds(path, 4 * workers)  # a few pieces per worker evens out uneven lines
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    with ctx.Pool(workers) as pool:
-        lines_before = 0
-        for rows, n_lines in pool.imap(_chunk, [(path, a, b, max_steps, th) for a, b in zip(cuts, cuts[1:])]):
-            for n, row in rows:
-                if isinstance(row, str):
-                    scan.problems.append(f"{path}:{lines_before + n}: {row}")
-                else:
-                    scan.add(row)
-            lines_before += n_lines
+    gc.freeze()  # forked workers would otherwise copy every page of this process's heap the GC walks
+    try:
+        with ctx.Pool(workers) as pool:
+            lines_before = 0
+            for rows, n_lines in pool.imap(_chunk, [(path, a, b, max_steps, th) for a, b in zip(cuts, cuts[1:])]):
+                for n, row in rows:
+                    if isinstance(row, str):
+                        scan.problems.append(f"{path}:{lines_before + n}: {row}")
+                    else:
+                        scan.add(row)
+                lines_before += n_lines
+    finally:
+        gc.unfreeze()
     return scan
 
 
