@@ -3,8 +3,8 @@ re-tagged as it is read, and only its scalar fields, tags and the few step facts
 (the steps themselves are dropped), so memory grows with the number of episodes, not with their steps.
 
 Which record counts for a task (a file written by an older resume may hold a task twice): the last record
-that is not an error, else the first (scoring.rescore.latest_per_task's rule); a task keeps the position
-where it was first seen. The warnings are those the reports always gave: unreadable lines, stored metrics
+that is not an error, else the last error (`replaces`); a task keeps the position where it was first seen.
+Large files are read by worker processes, each a line-aligned part of the file; the rows are the same. The warnings are those the reports always gave: unreadable lines, stored metrics
 or tags that differ from the recomputed ones (counted over the records that count).
 """
 from __future__ import annotations
@@ -98,8 +98,10 @@ def _row(stored: EpisodeRecord, rec: EpisodeRecord, tags: list[dict]) -> tuple:
     # one copy of each type, split, map, model, status, instruction, door and object name, not one per row
     values = [sys.intern(v) if type(v) is str and k in _REPEATED else v for k, v in enumerate(_RECORD_VALUES(rec))]
     task_values = [sys.intern(v) if type(v) is str else v for v in _TASK_VALUES(task)]
-    key = repr((rec.type, task.instruction, list(task.target_objects),
-                [[float(x) for x in p] for p in task.target_poses]))
+    try:  # numbers as floats: a pose written as 1 or as 1.0 is the same task
+        key = repr((rec.type, task.instruction, task.target_objects, [[float(x) for x in p] for p in task.target_poses]))
+    except (TypeError, ValueError):
+        key = repr((rec.type, task.instruction, task.target_objects, task.target_poses))
     return (*values, *task_values,
             rec.status == "timeout", len(rec.steps), next((t["name"] for t in tags if t.get("primary")), None),
             *[t in names for t in TAG_NAMES],
@@ -117,8 +119,8 @@ def _parse(line: bytes):
 
 
 def _read(path: Path, start: int, end: int | None, max_steps: int, th: TagThresholds | None):
-    """(line number from 1 at `start`, row or a problem string, (re-scored record, tags)) per non-blank line
-    of path[start:end] (`start` and `end` at line starts). `th` None: the stored tags are kept (no tagging)."""
+    """(line number from 1 at `start`, row or a problem string or None for a blank line, (re-scored record,
+    tags)) per line of path[start:end] (`start`, `end` at line starts). `th` None: stored tags kept, no tagging."""
     with open(path, "rb") as f:
         f.seek(start)
         pos, n = start, 0
@@ -128,6 +130,7 @@ def _read(path: Path, start: int, end: int | None, max_steps: int, th: TagThresh
                 break
             pos, n = pos + len(line), n + 1
             if not line.strip():
+                yield n, None, None
                 continue
             try:
                 stored = EpisodeRecord.from_json(_parse(line.rstrip(b"\r\n")))
@@ -141,14 +144,11 @@ def _read(path: Path, start: int, end: int | None, max_steps: int, th: TagThresh
 
 def _chunk(args) -> tuple[list, int]:
     """A worker: the rows and problems of one chunk (rows are small; the records stay here), and its lines."""
-    path, start, end, max_steps, th = args
-    out, n_lines = [], 0
-    for n, row, _ in _read(path, start, end, max_steps, th):
-        out.append((n, row))
-    with open(path, "rb") as f:  # lines of the chunk, blank ones included, for the line numbers of problems
-        f.seek(start)
-        n_lines = f.read(end - start).count(b"\n") if end is not None else 0
-    return out, n_lines
+    out, n = [], 0
+    for n, row, _ in _read(*args):
+        if row is not None:
+            out.append((n, row))
+    return out, n  # n: the chunk's lines, blank ones included, for the line numbers of later chunks
 
 
 def _bounds(path: Path, parts: int) -> list[int]:
@@ -184,6 +184,8 @@ def scan_records(path: Path, max_steps: int, th: TagThresholds, keep: Callable[[
     workers = 1 if keep is not None else workers or workers_for(path)
     if workers <= 1:
         for n, row, done in _read(path, 0, None, max_steps, th):
+            if row is None:
+                continue
             if isinstance(row, str):
                 scan.problems.append(f"{path}:{n}: {row}")
                 continue
