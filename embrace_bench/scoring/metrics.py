@@ -360,8 +360,8 @@ class Report:
         return next((r for r in self.rows if r.split == split and r.type == type_), None)
 
 
-# Row field -> episode column averaged into it (missing values, nan, left out): adding a metric is one line
-# here (and its two Row fields).
+# Row field -> episode column averaged into it over the scored episodes (missing values, None or nan, left
+# out): adding a metric is one line here (and its two Row fields).
 MEAN_METRICS = {"gde": "gde_cm", "sspl": "sspl", "steps": "n_steps", "tr": "timed_out"}
 FRAME_COLUMNS = ("split", "type", "status", "success", *MEAN_METRICS.values(), "cost_usd", "tokens_in", "tokens_out")
 
@@ -388,16 +388,14 @@ def episode_frame(records: list[EpisodeRecord]):
     """The columns aggregate_frame reads, from records in memory (results.episodes reads them from a run)."""
     import pandas as pd
 
-    rows = [[getattr(r, c) for c in FRAME_COLUMNS[:3]] + [r.success, r.gde_cm, r.sspl, r.n_steps,
-            r.status == "timeout", r.cost_usd, r.tokens_in, r.tokens_out] for r in records]
-    return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+    cols = {c: [getattr(r, c) for r in records] for c in FRAME_COLUMNS if c != "timed_out"}
+    cols["timed_out"] = [r.status == "timeout" for r in records]
+    return pd.DataFrame(cols, columns=list(FRAME_COLUMNS))
 
 
 def aggregate_frame(episodes) -> Report:
     """Rows per split x type (paper order), per split ("all" type), and overall ("all", "all"), from a frame
     of episodes with the FRAME_COLUMNS (one row per episode, in record order: the bootstrap is seeded)."""
-    gde = episodes["gde_cm"].astype("float64")  # None (no pose at all) is nan
-    episodes = episodes.assign(gde_cm=gde)
     rep = Report(cost_usd=_total(episodes["cost_usd"]), tokens_in=int(episodes["tokens_in"].sum()),
                  tokens_out=int(episodes["tokens_out"].sum()), n_records=len(episodes))
     splits = dict(tuple(episodes.groupby("split", sort=False)))
