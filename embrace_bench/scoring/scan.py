@@ -9,6 +9,7 @@ or tags that differ from the recomputed ones (counted over the records that coun
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
@@ -40,7 +41,7 @@ COLUMNS = RECORD_COLUMNS + tuple(f"task_{c}" for c in TASK_COLUMNS) + STEP_COLUM
 METRIC_KEYS = ("success", "gde_cm", "sspl", "n_steps", "status")  # compared with the stored values
 _NO_LATENCY = np.zeros(0)
 _RECORD_VALUES, _TASK_VALUES = operator.attrgetter(*RECORD_COLUMNS), operator.attrgetter(*TASK_COLUMNS)
-_REPEATED = {RECORD_COLUMNS.index(c) for c in ("type", "split", "map", "model", "status")}
+_REPEATED = [RECORD_COLUMNS.index(c) for c in ("type", "split", "map", "model", "status")]
 
 
 @dataclass
@@ -96,8 +97,10 @@ def _row(stored: EpisodeRecord, rec: EpisodeRecord, tags: list[dict]) -> tuple:
     names = {t["name"] for t in tags}
     lat = [s.latency_s for s in rec.steps if not s.cached and s.latency_s > 0]  # cached/baseline: no model call
     # one copy of each type, split, map, model, status, instruction, door and object name, not one per row
-    values = [sys.intern(v) if type(v) is str and k in _REPEATED else v for k, v in enumerate(_RECORD_VALUES(rec))]
-    task_values = [sys.intern(v) if type(v) is str else v for v in _TASK_VALUES(task)]
+    values, task_values = list(_RECORD_VALUES(rec)), [sys.intern(v) if type(v) is str else v for v in _TASK_VALUES(task)]
+    for k in _REPEATED:
+        if type(values[k]) is str:
+            values[k] = sys.intern(values[k])
     try:  # numbers as floats: a pose written as 1 or as 1.0 is the same task
         key = repr((rec.type, task.instruction, task.target_objects, [[float(x) for x in p] for p in task.target_poses]))
     except (TypeError, ValueError):
@@ -142,12 +145,26 @@ def _read(path: Path, start: int, end: int | None, max_steps: int, th: TagThresh
             yield n, _row(stored, rec, tags), (rec, tags)
 
 
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """Records hold no reference cycles (reference counting frees them), so the cyclic GC would only walk the
+    rows kept, again and again as they accumulate: off while a file is read."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _chunk(args) -> tuple[list, int]:
     """A worker: the rows and problems of one chunk (rows are small; the records stay here), and its lines."""
     out, n = [], 0
-    for n, row, _ in _read(*args):
-        if row is not None:
-            out.append((n, row))
+    with _no_cyclic_gc():
+        for n, row, _ in _read(*args):
+            if row is not None:
+                out.append((n, row))
     return out, n  # n: the chunk's lines, blank ones included, for the line numbers of later chunks
 
 
@@ -168,8 +185,16 @@ PARALLEL_MIN_BYTES = 64 << 20  # smaller files are read in this process: startin
 
 
 def workers_for(path: Path) -> int:
-    size = path.stat().st_size
-    return 1 if size < PARALLEL_MIN_BYTES else max(1, min(os.cpu_count() or 1, 8))
+    """One worker per idle CPU (by the 1-minute load average; at most 8) for a large file, else none: on a
+    busy machine, more processes only add the cost of shipping rows between them."""
+    if path.stat().st_size < PARALLEL_MIN_BYTES:
+        return 1
+    cpus = os.cpu_count() or 1
+    try:
+        idle = cpus - os.getloadavg()[0]
+    except OSError:  # no load average on this platform
+        idle = cpus
+    return max(1, min(8, cpus, int(idle + 0.5)))
 
 
 def scan_records(path: Path, max_steps: int, th: TagThresholds, keep: Callable[[int], bool] | None = None,
@@ -183,22 +208,23 @@ def scan_records(path: Path, max_steps: int, th: TagThresholds, keep: Callable[[
     scan = Scan()
     workers = 1 if keep is not None else workers or workers_for(path)
     if workers <= 1:
-        for n, row, done in _read(path, 0, None, max_steps, th):
-            if row is None:
-                continue
-            if isinstance(row, str):
-                scan.problems.append(f"{path}:{n}: {row}")
-                continue
-            i = scan.add(row)
-            if i is not None and keep is not None and keep(i):
-                done[0].tags = done[1]
-                scan.kept[i] = done[0]
+        with _no_cyclic_gc():
+            for n, row, done in _read(path, 0, None, max_steps, th):
+                if row is None:
+                    continue
+                if isinstance(row, str):
+                    scan.problems.append(f"{path}:{n}: {row}")
+                    continue
+                i = scan.add(row)
+                if i is not None and keep is not None and keep(i):
+                    done[0].tags = done[1]
+                    scan.kept[i] = done[0]
         return scan
     cuts = _bounds(path, 4 * workers)  # a few pieces per worker evens out uneven lines
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     gc.freeze()  # forked workers would otherwise copy every page of this process's heap the GC walks
     try:
-        with ctx.Pool(workers) as pool:
+        with _no_cyclic_gc(), ctx.Pool(workers) as pool:
             lines_before = 0
             for rows, n_lines in pool.imap(_chunk, [(path, a, b, max_steps, th) for a, b in zip(cuts, cuts[1:])]):
                 for n, row in rows:
