@@ -11,7 +11,7 @@ from embrace_bench import results
 from embrace_bench.__main__ import main as cli_main
 from embrace_bench.records import EPISODES, RecordFileError
 from embrace_bench.scoring.failures import TAG_NAMES, TagThresholds
-from embrace_bench.scoring.scan import COLUMNS, scan_records
+from embrace_bench.scoring.scan import COLUMNS, WORKERS_ENV, scan_records, workers_for
 from tests.report_golden import GOLDEN, materialize, outputs
 
 
@@ -80,6 +80,17 @@ def test_parallel_scan_gives_the_serial_rows_and_line_numbers(tmp_path):
         assert [list(x) for x in a] == [list(x) for x in b] if c == "latencies" else a == b, c
     # the heuristic run's records come later under the same task ids: they replace the random ones
     assert len(serial) == 24 and set(serial.columns["model"]) == {"heuristic"}
+
+
+def test_worker_count_small_file_none_env_overrides(tmp_path, monkeypatch):
+    runs = materialize(tmp_path)
+    path = runs["oracle"] / EPISODES
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    assert workers_for(path) == 1  # a small file is read in this process
+    monkeypatch.setenv(WORKERS_ENV, "3")
+    assert workers_for(path) == 3
+    monkeypatch.setenv(WORKERS_ENV, "many")
+    assert workers_for(path) == 1
 
 
 def test_view_shows_a_window_of_a_large_run(tmp_path, capsys):
