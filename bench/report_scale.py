@@ -9,7 +9,8 @@ The input: the random run's records replicated under new task ids (`<id>~r<k>`) 
 `<dest>/base/episodes.jsonl` with the run's manifest (about 0.9 GB at 100,000), and `<dest>/new`, the same
 file under a second model name, for `compare`. Each command runs in a fresh process (as a user runs it);
 the reference is a fresh process that reads the same file(s) line by line and `json.loads` every line
-(compare reads two files, so its reference parses both). Printed per command: wall time, CPU time
+(compare reads two files, so its reference parses both), run alternately with the command --repeat times
+(medians). Printed per command: wall time, CPU time
 (user + sys, worker processes included; on a busy machine the steadier figure), peak RSS of the process
 and its workers together (sampled every 50 ms: the sum of their PSS, so pages shared by forked workers count
 once; for a single process, its ru_maxrss), and both ratios to the
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -119,6 +121,7 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=100_000)
     ap.add_argument("--commands", nargs="+", default=["leaderboard", "score", "compare"])
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1, help="pairs (stdlib parse, command) per command; medians")
     args = ap.parse_args()
     base, new = args.dest / "base", args.dest / "new"
     have = sum(1 for _ in open(base / "episodes.jsonl", "rb")) if (base / "episodes.jsonl").exists() else 0
@@ -129,19 +132,21 @@ def main() -> None:
     size = (base / "episodes.jsonl").stat().st_size
     print(f"input: {args.episodes:,} episodes, {size / 1e9:.2f} GB ({base / 'episodes.jsonl'})")
     py = sys.executable
-    ref_one = measure([py, "-c", PARSE, str(base / "episodes.jsonl")])
-    print(f"stdlib json.loads of every line: wall {ref_one[0]:.1f} s, cpu {ref_one[1]:.1f} s, "
-          f"peak RSS {ref_one[2]:.0f} MB")
     cmds = {"leaderboard": ["leaderboard", str(base), "--out", str(args.dest / "boards")],
             "score": ["score", str(base)], "compare": ["compare", str(base), str(new)],
             "view": ["view", str(base), "--out", str(args.dest / "viewer.html")]}
     for name in args.commands:
-        ref = ref_one if name != "compare" else measure([py, "-c", PARSE, str(base / "episodes.jsonl"),
-                                                         str(new / "episodes.jsonl")])
-        wall, cpu, rss, _ = measure([py, "-m", "embrace_bench", *cmds[name]])
+        files = [str(base / "episodes.jsonl")] + ([str(new / "episodes.jsonl")] if name == "compare" else [])
+        refs, runs = [], []
+        for _ in range(args.repeat):  # alternated, so both see the same machine
+            refs.append(measure([py, "-c", PARSE, *files]))
+            runs.append(measure([py, "-m", "embrace_bench", *cmds[name]]))
+        med = (lambda xs, k: statistics.median(x[k] for x in xs))
+        ref, wall, cpu, rss = (med(refs, 0), med(refs, 1)), med(runs, 0), med(runs, 1), max(r[2] for r in runs)
         print(f"{name:12s} wall {wall:6.1f} s ({wall / ref[0]:.2f}x), cpu {cpu:6.1f} s ({cpu / ref[1]:.2f}x), "
-              f"peak RSS {rss:5.0f} MB (tree)   [reference parse{' of both files' if name == 'compare' else ''}: "
-              f"wall {ref[0]:.1f} s, cpu {ref[1]:.1f} s]")
+              f"peak RSS {rss:5.0f} MB (tree)   [stdlib parse{' of both files' if name == 'compare' else ''}: "
+              f"wall {ref[0]:.1f} s, cpu {ref[1]:.1f} s; median of {args.repeat}; load average "
+              f"{os.getloadavg()[0]:.1f}]")
     if (args.dest / "boards").exists():
         shutil.rmtree(args.dest / "boards")
 
