@@ -1,5 +1,5 @@
 """Steps per second through the unrealzoo adapter settings vs the embedded ones, both on the embedded world:
-the embedded adapter against `serve` (fixed game time per cycle), the unrealzoo adapter (conf/env/unrealzoo.yaml:
+the embedded adapter against `serve` (fixed game time per cycle), the unrealzoo adapter (embrace_bench/conf/env/unrealzoo.yaml:
 real-time stepping, recaptured frames, spawn and level polls) against `serve --unrealzoo` (wall-clock game time,
 async levels, stale frames, Unix socket after the first TCP client). A step is UnrealEnv.step(action), frames
 included; resets are not timed. The unrealzoo rate is bounded by env.step_s (wall-clock seconds per move), so
@@ -24,7 +24,7 @@ from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.tasks.suite import load_embedded
 
 CYCLE = ["MoveForward", "TurnLeft", "MoveForward", "TurnRight", "TurnRight", "MoveForward", "LookDown", "TurnLeft"]
-CONF = Path(__file__).resolve().parent.parent / "conf" / "env" / "unrealzoo.yaml"
+CONF = Path(__file__).resolve().parent.parent / "embrace_bench" / "conf" / "env" / "unrealzoo.yaml"
 
 
 def measure(cfg: EnvConfig, extra_args: tuple, steps: int, renderer: str) -> tuple[float, float]:

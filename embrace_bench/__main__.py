@@ -6,7 +6,7 @@ import importlib
 import sys
 from pathlib import Path
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = Path(__file__).resolve().parent / "conf"  # inside the package: wheels and editable installs alike
 GROUPS = ("model", "env", "suite", "split", "prompt", "runner", "ray", "tags")
 SUBCOMMANDS = {
     "score": "embrace_bench.scoring.cli:score_main",
@@ -24,7 +24,7 @@ def _fail(msg: str, code: int = 2) -> int:
 
 
 def _defaults() -> dict[str, str]:
-    """The group defaults listed in conf/config.yaml (read as text: no Hydra import on this path)."""
+    """The group defaults listed in embrace_bench/conf/config.yaml (read as text: no Hydra import on this path)."""
     out = {}
     for line in (CONF_DIR / "config.yaml").read_text().splitlines():
         line = line.strip()
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         module, fn = SUBCOMMANDS[argv[0]].split(":")
         return getattr(importlib.import_module(module), fn)(argv[1:])
     if not CONF_DIR.is_dir():
-        return _fail(f"config folder not found at {CONF_DIR}; install the project with `pip install -e .`")
+        return _fail(f"config folder not found at {CONF_DIR}; reinstall the package (`pip install -e .`)")
     problem = check_overrides(argv)
     if problem:
         return _fail(problem)

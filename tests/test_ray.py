@@ -63,7 +63,7 @@ def test_unrealzoo_engines_in_ray_actors_use_the_gpu_ray_assigned(tmp_path):
     binary = tmp_path / "UnrealZoo.sh"
     binary.write_text("#!/bin/sh\n")
     binary.chmod(0o755)
-    env = OmegaConf.load(Path(__file__).parent.parent / "conf" / "env" / "unrealzoo.yaml")
+    env = OmegaConf.load(Path(__file__).parent.parent / "embrace_bench" / "conf" / "env" / "unrealzoo.yaml")
     env.binary, env.gpu, env.unrealcv_ini = str(binary), 0, str(tmp_path / "unrealcv.ini")
     make = on_assigned_gpus(functools.partial(engine_factory, env, workers=2), ["3"])
     assert make(tmp_path)(1).gpu == 3  # -graphicsadapter=3 whatever the worker id
