@@ -91,6 +91,21 @@ def test_score_missing_dir_is_one_line(tmp_path):
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
 
 
+def test_score_and_fetch_data_usage_errors_are_one_line(tmp_path, capsys):
+    from embrace_bench.scoring.cli import score_main
+    from embrace_bench.tasks.fetch import main as fetch_main
+
+    cases = ((score_main, [], "embrace-bench score: error: the following arguments are required: run_dir"),
+             (score_main, [str(tmp_path), "--max-steps", "0"], "--max-steps: must be an integer >= 1, not '0'"),
+             (score_main, [str(tmp_path), "--bogus"], "unrecognized arguments: --bogus"),
+             (fetch_main, ["--part", "x"], "embrace-bench fetch-data: error: argument --part: invalid choice: 'x'"))
+    for fn, argv, needle in cases:
+        assert fn(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], err  # no argparse usage block
+    assert score_main(["--help"]) == 0 and "--max-steps" in capsys.readouterr().out
+
+
 def test_replay_reproduces_a_recorded_run_exactly(tmp_path):
     src, rep = tmp_path / "src", tmp_path / "rep"
     common = ["suite.limit=2", "env.renderer=numpy", "env.width=96", "env.height=72", "runner.max_steps=12"]
