@@ -35,6 +35,12 @@ def leaderboard_main(argv: list[str]) -> int:
         written, warnings = leaderboards_for(args.runs, args.out)
     except (RecordFileError, OSError) as exc:
         return _error(prog, exc)
+    if any(p.suffix == ".html" for p in written):
+        from embrace_bench.report.plots import unavailable
+
+        why = unavailable()
+        if why:
+            warnings = [*warnings, f"HTML written without plots; {why}"]
     for w in warnings:
         print(f"{prog}: warning: {w}", file=sys.stderr)
     for p in written:
