@@ -8,7 +8,9 @@
   inherits it). The engine binds to loopback on the actor's node and only the actor talks to it.
 - The driver alone writes the run dir. Actors keep frames and engine logs in a node-local temp dir and send
   them back with each episode's record; the response cache (cache.sqlite) and the run-wide API limiter live
-  in one service actor pinned to the driver's node, which the agents reach through small proxies.
+  in one service actor pinned to the driver's node, which the agents reach through small proxies; so does
+  the run's spend ledger, which each paid model call reaches before the actor goes on, so the spend of an
+  actor that dies mid-episode is counted.
 - An actor that dies (its process killed, its node lost) is replaced and its episode re-run from the start
   on the new one, at most env.max_restarts times, like a crashed engine.
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from embrace_bench.models.limiter import AdaptiveLimiter
 from embrace_bench.models.response_cache import SharedResponseCache
+from embrace_bench.models.spend import SpendLedger
 from embrace_bench.tasks.model import Task
 from embrace_bench.worker import EpisodeWorker, Outcome, error_record
 
@@ -33,11 +36,18 @@ log = logging.getLogger(__name__)
 
 
 class RunServices:
-    """The run's response cache and API limiter, in the driver's node (a threaded Ray actor)."""
+    """The run's response cache, API limiter and spend ledger, in the driver's node (a threaded Ray actor)."""
 
     def __init__(self, cache_path: str, cap: int, max_wait_s: float) -> None:
         self.cache = SharedResponseCache(Path(cache_path))
         self.limiter = AdaptiveLimiter(cap, max_wait_s=max_wait_s)
+        self.spend = SpendLedger()
+
+    def spend_add(self, usd: float) -> None:
+        self.spend.add(usd)
+
+    def spent_usd(self) -> float:
+        return self.spend.total()
 
     def cache_get(self, key):
         return self.cache.get(key)
@@ -93,6 +103,19 @@ class RemoteLimiter:
         self.services.release.remote(lease, outcome, retry_after_s)  # fire and forget: nothing to wait for
 
 
+class RemoteSpend:
+    """SpendLedger.add, answered by the service actor before the call returns: an actor that dies right after
+    a paid call has already had it counted."""
+
+    def __init__(self, services) -> None:
+        self.services = services
+
+    def add(self, usd: float) -> None:
+        import ray
+
+        ray.get(self.services.spend_add.remote(usd))
+
+
 def on_assigned_gpus(make_engines, gpu_ids):
     """env=unrealzoo picks its GPU with -graphicsadapter=N, which CUDA_VISIBLE_DEVICES (what Ray sets for an
     actor) does not steer: point the engine factory (app.py's partial over the env group) at the GPUs Ray
@@ -113,8 +136,8 @@ class WorkerActor:
     def __init__(self, wid: int, spec, services) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix=f"embrace_bench-worker{wid}-"))
         settings = replace(spec.settings, frames_dir=self.dir / "frames" if spec.settings.frames_dir else None)
-        agent = spec.make_agent(cache=RemoteCache(services),
-                                limiter=RemoteLimiter(services, spec.rate_limit_wait_s))
+        agent = spec.make_agent(cache=RemoteCache(services), limiter=RemoteLimiter(services, spec.rate_limit_wait_s),
+                                spend=RemoteSpend(services))
         import ray
 
         make_engines = on_assigned_gpus(spec.make_engines, ray.get_gpu_ids())
@@ -170,6 +193,7 @@ class RayBackend:
         self.services = None
         self.init_s = 0.0
         self.limiter_at_end: dict | None = None  # the service actor's limiter, read as the run shuts down
+        self.spent = 0.0  # the service actor's spend ledger as last read (the last time as the run shuts down)
 
     def _init_ray(self):
         import ray
@@ -251,7 +275,7 @@ class RayBackend:
             return None
         self.failures.pop(task.task_id)
         rec = error_record(task, s.model_name, s.settings, " | ".join(fails), restarts=s.max_restarts)
-        return Outcome(rec, 0.0, wid)
+        return Outcome(rec, wid)
 
     def _deliver(self, out: Outcome) -> Outcome:
         """Write what the actor sent back into the run dir (the driver is its only writer)."""
@@ -285,6 +309,7 @@ class RayBackend:
             except Exception:
                 pass
             if self.services is not None:
+                self.spent_usd()
                 self.limiter_at_end = ray.get(self.services.limiter_state.remote(), timeout=5)
                 ray.get(self.services.close.remote(), timeout=5)
             for a in self.actors + [self.services]:
@@ -293,8 +318,16 @@ class RayBackend:
         except Exception as exc:  # shutting down must never hide the run's own outcome
             log.warning("ray backend shutdown: %s", exc)
         finally:
+            self.services = None  # spent_usd() keeps its last reading from here on
             if self.started_ray:
                 ray.shutdown()
+
+    def spent_usd(self) -> float:
+        import ray
+
+        if self.services is not None and ray.is_initialized():
+            self.spent = ray.get(self.services.spent_usd.remote(), timeout=10)
+        return self.spent
 
     def notes(self) -> dict:
         return {"ray_init_s": round(self.init_s, 2), "api_limiter": self.limiter_at_end}
