@@ -1,8 +1,11 @@
 """runner.backend=ray: each worker (engine + env + agent) lives in a Ray actor, on any node of a cluster.
 
-- `ray.address` null starts a local Ray instance (no dashboard); "auto" or "ray://head:10001" attaches to a
-  running cluster, whose nodes must have embrace_bench installed (and, for API models, their keys in the
-  environment: keys are never shipped through Ray).
+- `ray.address` null starts a local Ray instance (no dashboard, on `ray.node_ip_address`, loopback by
+  default: one node needs no network); "auto" or "ray://head:10001" attaches to a running cluster, whose
+  nodes must have embrace_bench installed (and, for API models, their keys in the environment: keys are
+  never shipped through Ray).
+- With model.launch=true Ray is up before `vllm serve` starts, which listens on the driver node's address
+  in the cluster (ray_session): the address every worker's node can reach, not each node's own loopback.
 - Each worker actor reserves `ray.num_cpus_per_worker` CPUs and `ray.num_gpus_per_worker` GPUs (1 with
   env=unrealzoo: its engine renders there; Ray sets CUDA_VISIBLE_DEVICES for the actor and the engine
   inherits it). The engine binds to loopback on the actor's node and only the actor talks to it.
@@ -16,6 +19,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
@@ -182,6 +186,37 @@ def _last_line(exc: BaseException) -> str:
     return lines[-1][:300] if lines else exc.__class__.__name__
 
 
+def init_ray(cfg: dict, n: int) -> bool:
+    """Attach to `ray.address` or start a local instance for n workers, unless Ray is up already; True when
+    this call started it (its caller shuts it down)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    if cfg.get("address"):
+        ray.init(address=cfg["address"], **kwargs)
+    else:
+        per = float(cfg.get("num_cpus_per_worker", 1) or 0)
+        cpus = cfg.get("local_num_cpus") or max(os.cpu_count() or 1, math.ceil(n * per))
+        ray.init(num_cpus=cpus, _node_ip_address=cfg.get("node_ip_address") or "127.0.0.1", **kwargs)
+    return True
+
+
+@contextlib.contextmanager
+def ray_session(cfg: dict, n: int):
+    """Ray up around a whole run (a launched vLLM server included); yields the driver node's address in the
+    cluster, where a server for every worker listens."""
+    import ray
+
+    started = init_ray(cfg, n)
+    try:
+        yield ray.util.get_node_ip_address()
+    finally:
+        if started:
+            ray.shutdown()
+
+
 class RayBackend:
     def __init__(self, spec, n: int) -> None:
         self.spec, self.n = spec, n
@@ -199,16 +234,7 @@ class RayBackend:
         import ray
 
         t0 = time.monotonic()
-        if not ray.is_initialized():
-            address = self.cfg.get("address")
-            kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
-            if address:
-                ray.init(address=address, **kwargs)
-            else:
-                per = float(self.cfg.get("num_cpus_per_worker", 1) or 0)
-                cpus = self.cfg.get("local_num_cpus") or max(os.cpu_count() or 1, math.ceil(self.n * per))
-                ray.init(num_cpus=cpus, **kwargs)
-            self.started_ray = True
+        self.started_ray = init_ray(self.cfg, self.n)
         self.init_s = time.monotonic() - t0
         return ray
 
