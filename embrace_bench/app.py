@@ -108,8 +108,8 @@ def ray_settings(cfg) -> dict:
 
 # Model settings that do not change what the model answers; a resume may change them.
 OPERATIONAL_MODEL_KEYS = {"base_url", "timeout_s", "max_retries", "backoff_s", "backoff_cap_s", "cache",
-                          "price_per_mtok_in", "price_per_mtok_out", "api_version", "launch", "launch_port", "launch_host",
-                          "launch_timeout_s", "vllm_executable"}
+                          "price_per_mtok_in", "price_per_mtok_out", "api_version", "launch", "launch_port",
+                          "launch_host", "launch_timeout_s", "vllm_executable"}
 
 
 def resume_key(cfg, model_cfg: dict, suite: Suite) -> dict:
