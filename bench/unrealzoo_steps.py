@@ -1,10 +1,9 @@
-"""Steps per second through the unrealzoo adapter settings vs the embedded ones, both on the embedded world: the
-embedded adapter against `serve` (fixed game time per cycle), the unrealzoo adapter
-(embrace_bench/conf/env/unrealzoo.yaml: real-time stepping, recaptured frames, spawn and level polls) against
-`serve --unrealzoo` (wall-clock game time, async levels, stale frames, Unix socket after the first TCP client). A
-step is UnrealEnv.step(action), frames included; resets are not timed. The unrealzoo rate is bounded by env.step_s
-(wall-clock seconds per move), so it is also measured at one 20 Hz tick per move to show the adapter's own
-overhead.
+"""Steps per second through the unrealzoo adapter settings vs the embedded ones, both on the embedded world:
+the embedded adapter against `serve` (fixed game time per cycle), the unrealzoo adapter (conf/env/unrealzoo.yaml:
+real-time stepping, recaptured frames, spawn and level polls) against `serve --unrealzoo` (wall-clock game time,
+async levels, stale frames, Unix socket after the first TCP client). A step is UnrealEnv.step(action), frames
+included; resets are not timed. The unrealzoo rate is bounded by env.step_s (wall-clock seconds per move), so
+it is also measured at one 20 Hz tick per move to show the adapter's own overhead.
 
     python bench/unrealzoo_steps.py --steps 120 --renderer gl
 """
