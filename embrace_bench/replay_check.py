@@ -160,7 +160,7 @@ def main(argv: list[str]) -> int:
         print(f"{PROG}: error: {msg}", file=sys.stderr)
         return 2
 
-    from embrace_bench.__main__ import check_overrides
+    from embrace_bench.__main__ import check_arguments, check_overrides
     from embrace_bench.records import EPISODES
 
     overrides = list(args.overrides)
@@ -168,7 +168,7 @@ def main(argv: list[str]) -> int:
         if not (args.run / EPISODES).exists():
             return fail(f"no episodes.jsonl in {args.run}")
         overrides = _run_overrides(args.run) + overrides
-    problem = check_overrides(overrides)
+    problem = check_arguments(overrides) or check_overrides(overrides)
     if problem:
         return fail(problem)
     from embrace_bench.app import check_maps, load_suite

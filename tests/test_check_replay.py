@@ -84,6 +84,7 @@ def test_bad_input_is_one_line(tmp_path):
                          (["--tolerance", "-1"], "not '-1'"),
                          (["--tolerance"], "expected one argument"),
                          (["--bogus"], "unrecognized arguments: --bogus"),
+                         (["split"], "cannot read 'split': an override is key=value"),
                          # checked before an engine starts, not once per task as "unknown level"
                          (["suite=embrace_release", f"suite.path={release}", "split=ood"],
                           "the embedded world has no map Venice_1; run this suite with env=unrealzoo")):

@@ -59,6 +59,10 @@ def test_oracle_run_writes_records_that_score_to_success(tmp_path):
     (["runner.max_cost_usd=lots"], "runner.max_cost_usd must be a non-negative number or null, not 'lots'"),
     (["runner.success_radius_cm=-3"], "runner.success_radius_cm must be a positive number, not -3"),
     (["ray.adress=auto"], "unknown setting 'ray.adress' for ray=default"),
+    (["--bogus"], "unknown option '--bogus'; see python -m embrace_bench --help"),
+    (["suite.limit=2", "model"], "cannot read 'model': an override is key=value (or ~key to remove a key)"),
+    (["--cfg", "jobs"], "option --cfg takes one of job, hydra, all, not 'jobs'"),
+    (["--info", "-m"], "only one of --info, --multirun can be given"),
 ])
 def test_bad_input_is_one_clear_line(args, needle, tmp_path):
     p = _run(*args, f"hydra.run.dir={tmp_path / 'r'}")
