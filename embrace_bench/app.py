@@ -1,6 +1,7 @@
 """From a composed Hydra config to a finished run: suite, agent, engines, records, the end-of-run table."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -108,7 +109,7 @@ def ray_settings(cfg) -> dict:
 # Model settings that do not change what the model answers; a resume may change them.
 OPERATIONAL_MODEL_KEYS = {"base_url", "timeout_s", "max_retries", "backoff_s", "backoff_cap_s", "cache",
                           "price_per_mtok_in", "price_per_mtok_out", "api_version", "launch", "launch_port",
-                          "launch_timeout_s", "vllm_executable"}
+                          "launch_host", "launch_timeout_s", "vllm_executable"}
 
 
 def resume_key(cfg, model_cfg: dict, suite: Suite) -> dict:
@@ -189,8 +190,14 @@ def run_from_config(cfg: DictConfig) -> int:
                   f"backend {r.backend})")
     from embrace_bench.models.vllm_server import serve_model
 
+    session = contextlib.nullcontext("127.0.0.1")
+    if r.backend == "ray" and model_cfg.get("launch"):  # Ray first: the server listens where every node reaches
+        from embrace_bench.ray_backend import ray_session
+
+        session = ray_session(spec.ray, r.workers)
     try:
-        with serve_model(model_cfg, run_dir, console):  # model.launch=true: a `vllm serve` for this run only
+        # model.launch=true: a `vllm serve` for this run only
+        with session as host, serve_model(model_cfg, run_dir, console, host=host):
             run(spec, console)
     except KeyboardInterrupt:
         console.print(f"\ninterrupted: every finished episode is saved in {run_dir / EPISODES}; "

@@ -33,8 +33,9 @@ class RawReply:
 
 class PromptedAgent(Agent):
     def __init__(self, cfg: dict | None = None, seed: int = 0, *, prompt: PromptConfig | None = None,
-                 cache_path: Path | None = None, cache=None, **context) -> None:
+                 cache_path: Path | None = None, cache=None, spend=None, **context) -> None:
         super().__init__(cfg, seed)
+        self.spend = spend  # the run's SpendLedger (or its Ray proxy): each paid call is added as it returns
         c = self.cfg
         self.model = c.get("name", "")
         self.sampling = {k: c[k] for k in ("temperature", "max_tokens", "top_p", "constrained") if k in c}
@@ -82,6 +83,8 @@ class PromptedAgent(Agent):
         cost = (raw.tokens_in * self.price_in + raw.tokens_out * self.price_out) / 1e6
         text = raw.text or ""  # no text is an invalid answer, never a made-up one
         answer = CachedReply(text, tokens, latency, cost)
+        if self.spend is not None and cost:
+            self.spend.add(cost)
         self._answers.setdefault(key, []).append(answer)
         if self.cache is not None and text:
             self.cache.put(key, self.model, answer)
