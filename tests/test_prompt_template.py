@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from embrace_bench.actions import parse_response
+from embrace_bench.models.prompted import PromptedAgent, RawReply
 from embrace_bench.prompts import ImageEncoder, PromptConfig, build_request
 from embrace_bench.prompt_texts import TemplateError
 from embrace_bench.tasks.suite import load_embedded
@@ -123,3 +124,25 @@ def test_missing_template_file_stops_the_run_with_one_line(tmp_path):
     assert p.returncode == 2
     assert p.stderr.strip().splitlines()[-1] == f"embrace-bench: error: prompt.template_file: no such file: " \
                                                  f"{tmp_path}/none.yaml"
+
+
+class _Echo(PromptedAgent):
+    """Answers with the cache key it was asked under (a stand-in for a model seeded per request)."""
+
+    def _complete(self, request, key):
+        return RawReply(key, 1, 1)
+
+
+def test_reasks_stay_distinct_when_the_template_leaves_the_complaint_out(tmp_path):
+    f = _write(tmp_path, "reask_no_action: 'Answer again.'\nreask_unknown_action: 'Answer again.'\n")
+    agent = _Echo({"name": "echo"}, prompt=PromptConfig(name="embrace_release", template_file=f))
+    h = _history(["MoveForward"])
+    agent.reset(TASK)
+    a = agent.act(TASK, h, reask="no <action>...</action> tag (re-ask 1 of 3)").text
+    b = agent.act(TASK, h, reask="no <action>...</action> tag (re-ask 2 of 3)").text
+    plain = agent.act(TASK, h).text
+    assert len({a, b, plain}) == 3  # two re-asks with the same text are still two samples
+    ours = _Echo({"name": "echo"}, prompt=PromptConfig(name="embrace_release"))
+    ours.reset(TASK)
+    req = build_request(ours.prompt, ours.encoder, TASK, h, "empty response (re-ask 1 of 3)", {})
+    assert ours.act(TASK, h, reask="empty response (re-ask 1 of 3)").text == req.cache_key("echo")  # keys as before

@@ -145,6 +145,16 @@ def test_no_reference_height_is_unscorable_once_a_pose_needs_it(tmp_path):
     assert sc.unscorable == "" and (sc.success, sc.os, sc.spl) == (False, False, 0.0)
 
 
+def test_pick_and_drop_asks_the_object_height_only_once_both_are_in_their_regions(tmp_path):
+    root = _copy(tmp_path)
+    _edit_area(root, "Street_25/*_t5_a_pd", lambda d: d["stages"]["final"].pop("pd_object_reference_z"))
+    t = next(t for t in load_release(root).tasks if t.Type == "4.2")
+    sc = score(t, _pick_drop(t, [4500.0, 3700.0, 0.0]))  # both inside: the object's height is needed
+    assert sc.unscorable == "area.json gives no reference height for the object (pd_object_reference_z)"
+    sc = score(t, _pick_drop(t, [4700.0, 3700.0, 0.0]))  # the object outside its region: never asked
+    assert sc.unscorable == "" and (sc.success, sc.os) == (False, False)
+
+
 def test_no_shortest_path_and_no_midway_are_unscorable_not_fatal(tmp_path):
     root = _copy(tmp_path)
     _edit_area(root, "Street_25/x001753*", lambda d: d.pop("shortest_path_uu"))
