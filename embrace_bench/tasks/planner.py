@@ -19,7 +19,7 @@ from embrace_bench.actions import Magnitudes
 from embrace_bench.tasks.model import Task
 from embrace_bench.tasks.regions import in_polygons
 from embrace_bench.world.scene import WorldMap, WorldObject, to_world
-from embrace_bench.world.sim import AGENT_Z, WorldState, bearing_to
+from embrace_bench.world.sim import AGENT_RADIUS, AGENT_Z, WorldState, bearing_to
 
 GOAL_CM = 220.0  # plan to within this of a target: a margin under the 300 cm success radius
 MAX_EXPAND = 40000
@@ -92,12 +92,14 @@ def near(tx: float, ty: float, radius: float = GOAL_CM) -> Goal:
     return lambda x, y, yaw: math.hypot(tx - x, ty - y) <= radius
 
 
-def in_reach(state: WorldState, tx: float, ty: float, also: Goal | None = None) -> Goal:
+def in_reach(state: WorldState, tx: float, ty: float, also: Goal | None = None, min_cm: float = 0.0) -> Goal:
+    """Facing the target within reach (`min_cm`: and not standing on it)."""
     m = state.mags
     margin = 0.9  # plan well inside the reach so the interaction cannot miss
 
     def goal(x: float, y: float, yaw: float) -> bool:
-        ok = math.hypot(tx - x, ty - y) <= m.interact_cm * margin and abs(bearing_to(x, y, yaw, tx, ty)) <= m.interact_deg * margin
+        d = math.hypot(tx - x, ty - y)
+        ok = min_cm <= d <= m.interact_cm * margin and abs(bearing_to(x, y, yaw, tx, ty)) <= m.interact_deg * margin
         return ok and (also is None or also(x, y, yaw))
 
     return goal
@@ -164,14 +166,14 @@ def plan_task(task: Task, world: WorldMap, state: WorldState | None = None, mags
         plan.append("OpenDoor")
     elif task.Type == "4.2":
         px, py = (task.PD_Start_Pose or task.PD_Pose)[:2]
-        go(in_reach(state, px, py), (px, py))
+        # Not on top of it: the release's Pick acts only on an object some way off (its reach is the env's
+        # interact_cm: its magnitudes say what a Pick reaches there).
+        go(in_reach(state, px, py, min_cm=AGENT_RADIUS if task.regions else 0.0), (px, py))
         if state.pickup() != task.PD_ID:
             raise NoPlan(f"{task.task_id}: PickObject would not pick {task.PD_ID}")
         plan.append("PickObject")
-        if task.PD_Type == "p":  # carried (in hand, where the character is) into both regions, held at Finish
-            obj = task.regions["final"]["object"] if task.regions else None
-            go((lambda x, y, yaw: at_final(x, y, yaw) and in_polygons((x, y), obj)) if obj else at_final,
-               final_xy, final_r)
+        if task.PD_Type == "p":  # carried into both regions and held at Finish
+            go(_lands_in(task, state.mags.drop_cm, at_final, final, behind=False), final_xy, final_r)
         else:
             go(_lands_in(task, state.mags.drop_cm, at_final, final), final[:2])
             state.drop()
@@ -182,15 +184,21 @@ def plan_task(task: Task, world: WorldMap, state: WorldState | None = None, mags
     return plan
 
 
-def _lands_in(task: Task, drop: float, at_final: Goal, final) -> Goal:
-    """Where to stand so a DropObject puts the object at the target: its region (release) or radius."""
+def _lands_in(task: Task, drop: float, at_final: Goal, final, behind: bool = True) -> Goal:
+    """Where to stand so the object ends at the target: within the radius of the point `drop` ahead, or for a
+    release task in its regions under either model of the object's place: the embedded world's (`drop` ahead,
+    or in the hand), or the release's Drop by reset (the character steps back, the object is placed about
+    where it stood) -- the object region holds both the spot and the point `drop` ahead, and the character
+    region the spot and (`behind`, for a drop) the point `drop` back."""
     obj = task.regions["final"]["object"] if task.regions else None
 
     def goal(x, y, yaw):
         lx, ly = to_world((x, y), yaw, drop, 0.0)
-        if obj is not None:
-            return at_final(x, y, yaw) and in_polygons((lx, ly), obj)
-        return math.hypot(final[0] - lx, final[1] - ly) <= GOAL_CM and math.hypot(final[0] - x, final[1] - y) <= GOAL_CM
+        if obj is None:
+            return math.hypot(final[0] - lx, final[1] - ly) <= GOAL_CM and math.hypot(final[0] - x, final[1] - y) <= GOAL_CM
+        bx, by = to_world((x, y), yaw, -drop, 0.0)
+        return (at_final(x, y, yaw) and in_polygons((x, y), obj) and in_polygons((lx, ly), obj)
+                and (not behind or at_final(bx, by, yaw)))
 
     return goal
 
