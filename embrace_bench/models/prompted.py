@@ -6,6 +6,7 @@ then go through the same cache lookup, token and latency bookkeeping and cost fo
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -68,6 +69,10 @@ class PromptedAgent(Agent):
     def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
         request = build_request(self.prompt, self.encoder, task, history, reask, self.sampling)
         key = request.cache_key(self.cache_model_id())
+        if reask and not any(reask in p.text for m in request.messages for p in m.parts if p.kind == "text"):
+            # A template's re-ask may leave out the complaint and its attempt number: the key still tells the
+            # re-asks apart, so each is a fresh sample and no cache replays the previous bad answer.
+            key = hashlib.sha256(f"{key}\x00{reask}".encode()).hexdigest()
         hit = self._replay[key].popleft() if self._replay.get(key) else None
         if hit is None and self.cache is not None:
             hit = self.cache.get(key)
