@@ -15,7 +15,7 @@ from typing import Callable
 
 from embrace_bench.records import EpisodeRecord
 from embrace_bench.scoring.failures import TagThresholds
-from embrace_bench.scoring.rescore import manifest_max_steps
+from embrace_bench.scoring.rescore import manifest_max_steps, unscorable_summary
 from embrace_bench.scoring.scan import disagreements, scan_run
 
 @dataclass
@@ -90,9 +90,11 @@ def load_run(run_dir: Path, keep: Callable[[int], bool] | None = None, workers: 
     if w:
         warnings.append(w)
     scan = scan_run(run_dir, max_steps, th, keep, workers)
-    found = [disagreements(scan, "metrics_differ", "metrics"), disagreements(scan, "tags_differ", "tags")]
-    warnings = scan.problems + found[:1] + warnings + found[1:]
-    return Run(run_dir, manifest, scan.frame(), [w for w in warnings if w], records=scan.kept)
+    frame = scan.frame()
+    found = [disagreements(scan, "metrics_differ", "metrics"), unscorable_summary(frame),
+             disagreements(scan, "tags_differ", "tags")]
+    warnings = scan.problems + found[:2] + warnings + found[2:]
+    return Run(run_dir, manifest, frame, [w for w in warnings if w], records=scan.kept)
 
 
 def label_runs(runs: list[Run]) -> None:

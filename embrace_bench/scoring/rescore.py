@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
+from dataclasses import fields
 from pathlib import Path
 
 from rich import box
@@ -43,6 +45,18 @@ def manifest_max_steps(manifest, path: Path | str = "manifest.json") -> tuple[in
     return DEFAULT_MAX_STEPS, f"{path} gives no usable max_steps ({value!r}); assuming max_steps={DEFAULT_MAX_STEPS}"
 
 
+def unscorable_summary(episodes) -> str:
+    """One line counting the episodes (records, or a frame of them) the release's scorer cannot score, by
+    reason ("" when none)."""
+    pairs = zip(episodes["status"], episodes["unscorable"]) if hasattr(episodes, "columns") else \
+        ((r.status, r.unscorable) for r in episodes)
+    reasons = Counter(why for status, why in pairs if why and status != "error")
+    if not reasons:
+        return ""
+    parts = "; ".join(f"{n} x {why}" for why, n in reasons.most_common())
+    return f"{sum(reasons.values())} episode(s) unscorable by the release's rules, left out of every mean: {parts}"
+
+
 def rescore_run(run_dir: Path, max_steps: int | None = None, workers: int | None = None) -> Report:
     """Recompute every episode's metrics from run_dir/episodes.jsonl (streamed: one row per task is kept);
     problems go to `report.warnings`. Raises RecordFileError (naming the path) when the directory or its
@@ -59,9 +73,10 @@ def rescore_run(run_dir: Path, max_steps: int | None = None, workers: int | None
     elif max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, not {max_steps}")
     scan = scan_run(run_dir, max_steps, None, workers=workers)
-    w = disagreements(scan, "metrics_differ", "metrics")
-    report = aggregate_frame(scan.frame())
-    report.warnings = scan.problems + warnings + ([w] if w else [])
+    frame = scan.frame()
+    found = [disagreements(scan, "metrics_differ", "metrics"), unscorable_summary(frame)]
+    report = aggregate_frame(frame)
+    report.warnings = scan.problems + warnings + [w for w in found if w]
     return report
 
 
@@ -80,10 +95,18 @@ def _sr_cell(r: Row) -> str:
     return f"{_pct(r.sr)} [{100 * r.sr_ci[0]:.0f}, {100 * r.sr_ci[1]:.0f}]"  # whole percents: fits 80 columns
 
 
+def has_release_metrics(rows) -> bool:
+    """Whether any row carries the release's SPL / OS (tasks with success regions) or unscorable episodes."""
+    return any(not math.isnan(r.spl) or not math.isnan(r.os) or r.n_unscorable for r in rows)
+
+
 def format_table(report: Report, title: str = "EmbRACE metrics") -> Table:
-    """One table: split x type rows in paper order, each split closed by its "All" row (overall if 2+ splits)."""
+    """One table: split x type rows in paper order, each split closed by its "All" row (overall if 2+ splits).
+    Release tasks add the release's SPL and OS, and Unsc. (episodes its scorer cannot score)."""
     t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for col in ("Split", "Type", "N", "Err", "SR [95% CI]", "GDE (cm)", "SSPL", "Steps", "TR"):
+    release = has_release_metrics(report.rows)
+    for col in ("Split", "Type", "N", "Err", "SR [95% CI]", "GDE (cm)", "SSPL", "Steps", "TR",
+                *(("SPL", "OS", "Unsc.") if release else ())):
         text = col in ("Split", "Type")  # only the type name may wrap; numbers stay on one line
         t.add_column(col, justify="left" if text else "right", no_wrap=not text,
                      min_width=11 if col == "Type" else None)
@@ -91,13 +114,15 @@ def format_table(report: Report, title: str = "EmbRACE metrics") -> Table:
     for r in report.rows:
         if r.split == "all" and n_splits < 2:
             continue  # with one split the overall row repeats that split's "All" row
+        extra = (_num(r.spl, "{:.3f}"), _pct(r.os), str(r.n_unscorable)) if release else ()
         t.add_row(r.split.upper(), r.type_name, str(r.n), str(r.n_errors), _sr_cell(r), _num(r.gde),
-                  _num(r.sspl, "{:.3f}"), _num(r.steps), _pct(r.tr), end_section=r.type == "all")
+                  _num(r.sspl, "{:.3f}"), _num(r.steps), _pct(r.tr), *extra, end_section=r.type == "all")
     caption = [f"{report.n_records} episodes", f"cost ${report.cost_usd:.4f}",
                f"tokens in {report.tokens_in:,} / out {report.tokens_out:,}"]
     if report.warnings:
         caption.append(f"{len(report.warnings)} warning(s)")
-    t.caption = ", ".join(caption) + ". Err: errors, excluded from every other column."
+    t.caption = ", ".join(caption) + ". Err: errors, excluded from every other column." + (
+        " Unsc.: episodes the release's scorer cannot score, excluded likewise." if release else "")
     return t
 
 
@@ -111,8 +136,7 @@ def _clean(v):
 
 
 def _row_json(r: Row) -> dict:
-    keys = ("n", "n_errors", "n_success", "sr", "sr_ci", "gde", "gde_ci", "sspl", "sspl_ci",
-            "steps", "steps_ci", "tr", "tr_ci")
+    keys = [f.name for f in fields(Row) if f.name not in ("split", "type")]  # every metric a Row defines
     return {"split": r.split, "type": r.type, "type_name": r.type_name, **{k: _clean(getattr(r, k)) for k in keys}}
 
 

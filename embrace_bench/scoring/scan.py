@@ -28,7 +28,7 @@ from embrace_bench.records import EPISODES, UNREADABLE_RECORD, EpisodeRecord, Re
 from embrace_bench.scoring.failures import TAG_NAMES, TagThresholds, tag_episode
 from embrace_bench.scoring.metrics import rescore
 
-_SCALAR = ("str", "bool", "float", "int", "str | None", "float | None", "int | None")
+_SCALAR = ("str", "bool", "float", "int", "str | None", "float | None", "int | None", "bool | None")
 # Every scalar field of the record and of its task (`task_<name>`), then what is derived from the steps.
 RECORD_COLUMNS = tuple(f.name for f in fields(EpisodeRecord) if f.type in _SCALAR)
 TASK_COLUMNS = tuple(f.name for f in fields(TaskInfo) if f.type in _SCALAR)
@@ -38,7 +38,8 @@ STEP_COLUMNS = ("timed_out", "n_step_records", "primary_tag")
 # digest of the task (compare checks both runs ran the same task), and whether the stored values differed.
 PRIVATE_COLUMNS = ("latencies", "task_key", "metrics_differ", "tags_differ")
 COLUMNS = RECORD_COLUMNS + tuple(f"task_{c}" for c in TASK_COLUMNS) + STEP_COLUMNS + TAG_COLUMNS + PRIVATE_COLUMNS
-METRIC_KEYS = ("success", "gde_cm", "sspl", "n_steps", "status")  # compared with the stored values
+# compared with the stored values (a stored None: written before the field existed, nothing to disagree with)
+METRIC_KEYS = ("success", "gde_cm", "sspl", "n_steps", "status", "spl", "os")
 _NO_LATENCY = np.zeros(0)
 _RECORD_VALUES, _TASK_VALUES = operator.attrgetter(*RECORD_COLUMNS), operator.attrgetter(*TASK_COLUMNS)
 _REPEATED = [RECORD_COLUMNS.index(c) for c in ("type", "split", "map", "model", "status")]
@@ -110,8 +111,13 @@ def _row(stored: EpisodeRecord, rec: EpisodeRecord, tags: list[dict]) -> tuple:
             *[t in names for t in TAG_NAMES],
             np.array(lat) if lat else _NO_LATENCY,
             hashlib.blake2b(key.encode(), digest_size=16).digest(),
-            any(_differs(getattr(stored, k), getattr(rec, k)) for k in METRIC_KEYS),
+            any(getattr(stored, k) is not None and _differs(getattr(stored, k), getattr(rec, k)) for k in METRIC_KEYS),
             [t.get("name") for t in stored.tags if isinstance(t, dict)] != [t["name"] for t in tags])
+
+
+def records_frame(records: list[EpisodeRecord]):
+    """A frame of records in memory, as they are (not re-scored or re-tagged), one row per record."""
+    return Scan(rows=[_row(r, r, r.tags) for r in records]).frame()
 
 
 def _parse(line: bytes):
