@@ -141,12 +141,15 @@ def main(argv=None) -> int:
                     help="a labels file (repeatable; default: the bundled tuned and holdout files)")
     ap.add_argument("--min-examples", type=int, default=5, help="fewer labelled episodes: marked (few)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--disagreements", action="store_true",
+                    help="also list each episode whose tags or primary differ (for tuning: never on the untouched part)")
     a = ap.parse_args(argv)
     runs = a.runs or sorted(p for p in (FIXTURE / "runs").iterdir() if p.is_dir())
     files = a.labels or [p for p in (FIXTURE / "labels_tuned.jsonl", FIXTURE / "labels_holdout.jsonl") if p.exists()]
     try:
         pred = predictions(runs)
-        results = {f.stem: agreement(read_labels(f), pred) for f in files}
+        labels = {f.stem: read_labels(f) for f in files}
+        results = {name: agreement(lbs, pred) for name, lbs in labels.items()}
     except (LabelError, OSError, ValueError) as exc:
         print(f"tag_agreement: error: {exc}", file=sys.stderr)
         return 2
@@ -154,6 +157,13 @@ def main(argv=None) -> int:
         print(json.dumps(_no_nan(results), indent=1))
     else:
         print("\n\n".join(markdown(name, res, a.min_examples) for name, res in results.items()))
+    if a.disagreements:
+        for name, lbs in labels.items():
+            for lb in lbs:
+                tags, primary = pred[lb.episode]
+                if tags != lb.tags or primary != lb.primary:
+                    print(f"{name} {lb.episode}: label {sorted(lb.tags)} primary {lb.primary} | tagger "
+                          f"{sorted(tags)} primary {primary} | why: {lb.why}")
     return 0
 
 

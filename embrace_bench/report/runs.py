@@ -50,14 +50,18 @@ class Run:
 
 
 def tag_thresholds(manifest: dict) -> tuple[TagThresholds, str]:
-    """The thresholds the run used (manifest "tags"), else the defaults; plus a warning if unusable."""
+    """The thresholds the run used (manifest "tags"), else the defaults, with the pixel counts scaled to the
+    run's frame size (manifest "env"); plus a warning if unusable."""
     cfg = manifest.get("tags")
+    env = manifest.get("env") if isinstance(manifest.get("env"), dict) else {}
+    size = [v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+            for v in (env.get("width"), env.get("height"))]
     if cfg is None:
-        return TagThresholds(), ""
+        return TagThresholds().for_frame(*size), ""
     try:
-        return TagThresholds.from_config(cfg), ""
+        return TagThresholds.from_config(cfg).for_frame(*size), ""
     except (ValueError, TypeError) as exc:
-        return TagThresholds(), f"manifest tag thresholds unusable ({exc}); using the defaults"
+        return TagThresholds().for_frame(*size), f"manifest tag thresholds unusable ({exc}); using the defaults"
 
 
 def _tag_disagreements(stored: list[list[str]], records: list[EpisodeRecord]) -> str:
