@@ -22,10 +22,9 @@ from pathlib import Path
 
 from embrace_bench.report.runs import load_run
 from embrace_bench.scoring.failures import TAG_NAMES
+from embrace_bench.scoring.primary import primary_of
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "tag_labels"
-PRIMARY_KEY = "primary"  # a tag dict marked {"primary": true} is the episode's primary cause
-
 
 class LabelError(ValueError):
     pass
@@ -76,8 +75,7 @@ def predictions(runs: list[Path]) -> dict[str, tuple[set[str], str | None]]:
         run = load_run(run_dir)
         for r in run.records:
             names = {t["name"] for t in r.tags}
-            primary = next((t["name"] for t in r.tags if t.get(PRIMARY_KEY)), None)
-            out[f"{Path(run_dir).name}/{r.task_id}"] = (names, primary)
+            out[f"{Path(run_dir).name}/{r.task_id}"] = (names, primary_of(r.tags))
     return out
 
 

@@ -18,7 +18,7 @@ import math
 import re
 
 from embrace_bench.records import EpisodeRecord
-from embrace_bench.scoring.behaviour_tags import BEHAVIOUR, api_error, blocked_at_end
+from embrace_bench.scoring.behaviour_tags import BEHAVIOUR, api_error, blocked_at_end, blocked_runs
 from embrace_bench.scoring.metrics import at_stage, door_reason, pick_drop_reason, stage_distance, xy_dist
 from embrace_bench.scoring.primary import mark_primary
 from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, TagThresholds, cm as _d, make_tag as _tag
@@ -36,18 +36,26 @@ def _zone(tr: Trajectory, p: Phase, th: TagThresholds) -> float:
     return th.near_miss_factor * tr.record.task.success_radius_cm
 
 
+def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None) -> bool:
+    """The goal left the view while the agent was in its final blocked spell (turning against an obstacle),
+    not before it: being blocked, not forgetting."""
+    runs = blocked_runs(tr, th)
+    return gone_step is not None and blocked_at_end(tr, th) and gone_step >= runs[-1][0]
+
+
 def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     """Saw the stage's goal, then turned or walked away and never came back: out of view for the last frames
     while not near it, or ended well farther than its closest approach. Not when still blocked at the end."""
     p = tr.failing_phase()
-    if p is None or p.goal_xy is None or not tr.has_masks or blocked_at_end(tr, th):
+    if p is None or p.goal_xy is None or not tr.has_masks:
         return None
     seen = tr.seen(p.goal, p.first, p.last, th.min_visible_px)
     if not seen:
         return None
     d_end = xy_dist(tr.xy[p.last], p.goal_xy)
     unseen = [k for k in range(seen[-1] + 1, p.last + 1) if tr.vis[k] is not None]
-    lost = len(unseen) >= max(1, th.forget_min_unseen) and d_end > _zone(tr, p, th)
+    lost = len(unseen) >= max(1, th.forget_min_unseen) and d_end > _zone(tr, p, th) \
+        and not _lost_while_blocked(tr, th, tr.step_of(unseen[0]) if unseen else None)
     gx, gy = p.goal_xy
     d_min = min(math.hypot(x - gx, y - gy) for x, y in tr.xy[seen[0]: p.last + 1])
     farther = d_end > d_min + th.forget_margin_cm
@@ -74,15 +82,16 @@ def _yaw_coverage(yaws: list[float], fov: float) -> float:
 
 
 def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
-    """The failed stage's goal was never seen, and the agent looked at little of the horizon or covered
-    little ground (either below its threshold)."""
+    """The failed stage's goal was never seen, and the agent looked at little of the horizon or stayed in a
+    small area (either below its threshold)."""
     p = tr.failing_phase()
     if p is None or not p.goal or not tr.has_masks or tr.ever_seen(p.goal, p.last, th.min_visible_px):
         return None
     cover = _yaw_coverage(tr.yaw[: p.last + 1], th.fov_deg)
-    c = th.area_cell_cm
-    cells = len({(math.floor(x / c), math.floor(y / c)) for x, y in tr.xy[: p.last + 1] if not math.isnan(x)})
-    narrow, small = cover < th.min_yaw_coverage, cells < th.min_area_cells
+    xs = [x for x, _ in tr.xy[: p.last + 1] if not math.isnan(x)]
+    ys = [y for x, y in tr.xy[: p.last + 1] if not math.isnan(x)]
+    span = math.hypot(max(xs) - min(xs), max(ys) - min(ys)) if xs else 0.0
+    narrow, small = cover < th.min_yaw_coverage, span < th.explore_min_span_cm
     if not (narrow or small):
         return None
     turns = [s.index for s in tr.steps if s.action in ("TurnLeft", "TurnRight")]
@@ -90,7 +99,7 @@ def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
     if narrow:
         what.append(f"looked at {100 * cover:.0f}% of the horizon (< {100 * th.min_yaw_coverage:.0f}%)")
     if small:
-        what.append(f"stood in {cells} cell(s) of {c:.0f} cm (< {th.min_area_cells})")
+        what.append(f"stayed within {span:.0f} cm (< {th.explore_min_span_cm:.0f})")
     steps = turns or [s.index for s in tr.steps[-1:]]
     return _tag("short_sighted_exploration", steps, f"never saw {p.label} {p.goal}; " + " and ".join(what))
 
@@ -105,12 +114,13 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     found: list[tuple[int, str]] = []
     referent = t.target_objects[-1] if t.target_objects else None
     x, y = tr.xy[-1]
-    located = [d for d in t.distractors if d in t.object_locations]
+    distractors = [d for d in t.distractors if d not in t.target_objects]  # a subgoal is never a distractor
+    located = [d for d in distractors if d in t.object_locations]
     # Distractors share the final referent's category: ending near one counts in the final stage only
     # (after the MidwayTarget, with the object in hand), and only if the agent walked up to it.
     final_stage = tr.failing_phase() in (None, tr.phases[-1]) and len(tr.phases) == (2 if rec.type in ("3", "4.2") else 1)
     x0, y0 = tr.xy[0]
-    if located and final_stage:
+    if located and final_stage and not blocked_at_end(tr, th):  # pressed against it: blocked by, not went to
         d_ref = footprint_dist(rec, referent, x, y) if referent else None
         if d_ref is None:
             d_ref = xy_dist((x, y), t.target_poses[-1])
@@ -119,10 +129,10 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
                 and dist <= footprint_dist(rec, name, x0, y0) - th.drift_min_approach_cm:
             found.append((tr.step_of(len(tr.xy) - 1), f"ended {_d(dist)} from {name}, {_d(d_ref)} from the referent "
                                                           f"{referent}"))
-    elif t.distractors and tr.has_masks and final_stage and not located:  # no places: the last frame instead
+    elif distractors and tr.has_masks and final_stage and not located:  # no places: the last frame instead
         k = tr.last_image(0, len(tr.xy) - 1)
         v = tr.vis[k] if k is not None else {}
-        px, name = max(((v.get(d, 0), d) for d in t.distractors), default=(0, ""))
+        px, name = max(((v.get(d, 0), d) for d in distractors), default=(0, ""))
         if px >= th.drift_min_px and px > v.get(referent, 0):
             found.append((tr.step_of(k), f"the last frame shows {name} ({px} px), not the referent {referent}"))
     held_before = None
@@ -184,13 +194,24 @@ def _stage_end(tr: Trajectory) -> tuple[int, list, int, int] | None:
     return -1, tr.pose(end), 0, end
 
 
+def _near_object(tr: Trajectory, p: Phase, th: TagThresholds) -> dict | None:
+    r = tr.record.task.success_radius_cm
+    ds = [xy_dist(xy, p.goal_xy) for xy in tr.xy[p.first: p.last + 1] if xy[0] == xy[0]]
+    if not ds or not r < ds[-1] <= th.near_miss_factor * r or ds[-1] > min(ds) + th.near_miss_slack_cm:
+        return None
+    return _tag("near_miss", [tr.step_of(p.last)], f"ended {_d(ds[-1])} from {p.label} {p.goal} (radius {r:.0f}), "
+                f"closest {_d(min(ds))}")
+
+
 def near_miss(tr: Trajectory, th: TagThresholds) -> dict | None:
     """Ended just outside the goal (within `near_miss_factor` x radius) at or near its closest approach."""
+    t, p = tr.record.task, tr.failing_phase()
+    if tr.record.type == "4.2" and p is not None and p.goal == t.pick_object and p.goal_xy is not None:
+        return _near_object(tr, p, th)  # the object to pick up: where the agent ended, from the object
     se = _stage_end(tr)
     if se is None:
         return None
     stage, pose, first, last = se
-    t = tr.record.task
     d = stage_distance(t, pose, stage)
     if at_stage(t, pose, stage) or not _near_zone(t, d, th):
         return None

@@ -7,8 +7,8 @@ to change for it to succeed); the others stay as evidence. The first of these th
  4. spatial_semantic_drift     went to the wrong object of the referent's kind
  5. near_miss                  got there, stopped a little short
  6. interaction_failed         reached the door / object, the interaction failed
- 7. stuck                      when still blocked at the end, or blocked for at least half of the steps
- 8. target_forgetting          saw the goal, then left it
+ 7. target_forgetting          saw the goal, then left it (even if it got stuck somewhere else later)
+ 8. stuck                      when still blocked at the end, or blocked for at least half of the steps
  9. short_sighted_exploration  never saw it, searched narrowly
 10. looping
 11. premature_finish           any other kind
@@ -46,7 +46,7 @@ def _always(tr: Trajectory, th: TagThresholds) -> bool:
 RULES = (
     ("api_error", _always), ("invalid_output", _mostly_invalid), ("premature_finish", _skipped_stage),
     ("spatial_semantic_drift", _always), ("near_miss", _always), ("interaction_failed", _always),
-    ("stuck", _stuck_explains), ("target_forgetting", _always), ("short_sighted_exploration", _always),
+    ("target_forgetting", _always), ("stuck", _stuck_explains), ("short_sighted_exploration", _always),
     ("looping", _always), ("premature_finish", _always), ("stuck", _always), ("invalid_output", _always),
     ("timeout", _always),
 )
@@ -64,3 +64,8 @@ def mark_primary(tags: list[dict], tr: Trajectory | None, th: TagThresholds) -> 
 
 def primary_of(tags: list[dict]) -> str | None:
     return next((t["name"] for t in tags if t.get(PRIMARY)), None)
+
+
+def primary_first(tags: list[dict]) -> list[dict]:
+    """The tags with the primary cause first (the rest keep their order), for display."""
+    return sorted(tags, key=lambda t: not t.get(PRIMARY))

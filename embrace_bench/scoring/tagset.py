@@ -26,8 +26,7 @@ class TagThresholds:
     forget_min_unseen: int = 3  # "never reacquired": out of view for at least this many frames at the end
     fov_deg: float = 90.0  # horizontal field of view, for the share of the horizon the agent looked at
     min_yaw_coverage: float = 0.75  # exploration looked at less than this share of the horizon ...
-    area_cell_cm: float = 250.0  # ... or stood in fewer than `min_area_cells` cells of this size
-    min_area_cells: int = 4
+    explore_min_span_cm: float = 400.0  # ... or all its positions lay within a box this wide (diagonal)
     drift_radius_cm: float = 300.0  # "at" a distractor: within this distance of its footprint ...
     drift_min_approach_cm: float = 100.0  # ... having come at least this much closer to it than at the start
     drift_min_px: int = 2000  # no recorded locations: a distractor filling this much of the last frame
@@ -60,7 +59,7 @@ class TagThresholds:
         th = TagThresholds(**out)
         if not 0 <= th.min_yaw_coverage <= 1:
             raise ValueError(f"tags.min_yaw_coverage must be between 0 and 1, not {th.min_yaw_coverage!r}")
-        for key in ("area_cell_cm", "loop_cell_cm", "loop_yaw_deg", "fov_deg"):
+        for key in ("loop_cell_cm", "loop_yaw_deg", "fov_deg"):
             if getattr(th, key) <= 0:
                 raise ValueError(f"tags.{key} must be > 0, not {getattr(th, key)!r}")
         for key in ("near_miss_factor", "reached_factor"):
