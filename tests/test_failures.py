@@ -6,7 +6,7 @@ from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
 from embrace_bench.scoring.failures import TAG_NAMES, TagThresholds, tag_episode
 from embrace_bench.scoring.metrics import rescore
 
-SEEN = 500  # mask pixels of an object in plain view
+SEEN = 2000  # mask pixels of an object in plain view (640x480)
 
 
 def traj(*moves, start=(0.0, 0.0, 0.0)):

@@ -49,7 +49,7 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     p = tr.failing_phase()
     if p is None or p.goal_xy is None or not tr.has_masks:
         return None
-    seen = tr.seen(p.goal, p.first, p.last, th.min_visible_px)
+    seen = tr.seen(p.goal, p.first, p.last, th.min_visible_px, th.seen_max_cm)
     if not seen:
         return None
     d_end = xy_dist(tr.xy[p.last], p.goal_xy)
@@ -85,7 +85,7 @@ def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
     """The failed stage's goal was never seen, and the agent looked at little of the horizon or stayed in a
     small area (either below its threshold)."""
     p = tr.failing_phase()
-    if p is None or not p.goal or not tr.has_masks or tr.ever_seen(p.goal, p.last, th.min_visible_px):
+    if p is None or not p.goal or not tr.has_masks or tr.ever_seen(p.goal, p.last, th.min_visible_px, th.seen_max_cm):
         return None
     cover = _yaw_coverage(tr.yaw[: p.last + 1], th.fov_deg)
     xs = [x for x, _ in tr.xy[: p.last + 1] if not math.isnan(x)]
@@ -125,8 +125,12 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
         if d_ref is None:
             d_ref = xy_dist((x, y), t.target_poses[-1])
         dist, name = min((footprint_dist(rec, d, x, y), d) for d in located)
-        if dist <= th.drift_radius_cm and dist < d_ref \
-                and dist <= footprint_dist(rec, name, x0, y0) - th.drift_min_approach_cm:
+        k = tr.last_image(0, len(tr.xy) - 1) if tr.has_masks else None
+        v = tr.vis[k] if k is not None else {}
+        facing = v.get(name, 0) >= v.get(referent, 0)  # the referent bigger in the last frame: it was heading there
+        closest = min(footprint_dist(rec, name, *xy) for xy in tr.xy if xy[0] == xy[0])
+        if dist <= th.drift_radius_cm and dist < d_ref and facing and dist <= closest + th.closest_slack_cm \
+                and dist <= footprint_dist(rec, name, x0, y0) - th.drift_min_approach_cm:  # went to it, not past it
             found.append((tr.step_of(len(tr.xy) - 1), f"ended {_d(dist)} from {name}, {_d(d_ref)} from the referent "
                                                           f"{referent}"))
     elif distractors and tr.has_masks and final_stage and not located:  # no places: the last frame instead
@@ -197,7 +201,7 @@ def _stage_end(tr: Trajectory) -> tuple[int, list, int, int] | None:
 def _near_object(tr: Trajectory, p: Phase, th: TagThresholds) -> dict | None:
     r = tr.record.task.success_radius_cm
     ds = [xy_dist(xy, p.goal_xy) for xy in tr.xy[p.first: p.last + 1] if xy[0] == xy[0]]
-    if not ds or not r < ds[-1] <= th.near_miss_factor * r or ds[-1] > min(ds) + th.near_miss_slack_cm:
+    if not ds or not r < ds[-1] <= th.near_miss_factor * r or ds[-1] > min(ds) + th.closest_slack_cm:
         return None
     return _tag("near_miss", [tr.step_of(p.last)], f"ended {_d(ds[-1])} from {p.label} {p.goal} (radius {r:.0f}), "
                 f"closest {_d(min(ds))}")
@@ -221,7 +225,7 @@ def near_miss(tr: Trajectory, th: TagThresholds) -> dict | None:
                     f"(radius {t.success_radius_cm:.0f})")
     dists = [stage_distance(t, tr.pose(k), stage) for k in range(first, last + 1) if tr.pose(k) is not None]
     d_min = min(dists)
-    if d > d_min + th.near_miss_slack_cm:
+    if d > d_min + th.closest_slack_cm:
         return None
     return _tag("near_miss", [tr.step_of(last)], f"ended {_d(d)} from {what} (radius {t.success_radius_cm:.0f}), "
                 f"closest {_d(d_min)}")
@@ -256,14 +260,12 @@ def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
         if door_reason(tr.steps[-1], t.door) and _came_within(tr, t.door, reach) is False:
             why.append(f"Finish at step {fin} with {t.door} closed, never within {reach:.0f} cm of it")
     elif rec.type == "4.2" and t.pick_object:
-        p = tr.failing_phase()
-        if p is not None and p.goal == t.pick_object:
-            if _came_within(tr, t.pick_object, reach) is False:
-                why.append(f"Finish at step {fin} without {t.pick_object}, never within {reach:.0f} cm of it")
-        elif pick_drop_reason(tr.steps, t):
-            rest = _object_rest(tr) or final
-            if rest is not None and not _near_zone(t, stage_distance(t, rest), th) and not _drop_stage_reached(tr, th):
-                why.append(f"Finish at step {fin}; the object is {_d(stage_distance(t, rest))} from the drop target")
+        # The object, wherever it ended (dropped, in hand, or never picked up), far from the drop target.
+        held = any(s.held_object == t.pick_object for s in tr.steps)
+        rest = _object_rest(tr) or (final if held else t.object_locations.get(t.pick_object))
+        if pick_drop_reason(tr.steps, t) and rest is not None and not _near_zone(t, stage_distance(t, rest), th):
+            what = "" if held else f" without ever holding {t.pick_object};"
+            why.append(f"Finish at step {fin}{what} the object is {_d(stage_distance(t, rest))} from the drop target")
     elif rec.type == "3" and len(t.target_poses) > 1:
         m = tr.midway
         at = tr.pose(m + 1) if m is not None else None

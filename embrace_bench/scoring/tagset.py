@@ -21,12 +21,13 @@ class TagThresholds:
     """Every threshold the tagger uses (config group `tags`); pixel counts assume 640x480 frames and are
     scaled to a run's frame size with `for_frame`."""
 
-    min_visible_px: int = 50  # an object counts as seen with at least this many mask pixels
+    min_visible_px: int = 600  # an object counts as seen with at least this many mask pixels ...
+    seen_max_cm: float = 1300.0  # ... from no farther than this (its footprint): beyond, a speck
     forget_margin_cm: float = 200.0  # "ended farther than its closest approach" by more than this
     forget_min_unseen: int = 3  # "never reacquired": out of view for at least this many frames at the end
     fov_deg: float = 90.0  # horizontal field of view, for the share of the horizon the agent looked at
     min_yaw_coverage: float = 0.75  # exploration looked at less than this share of the horizon ...
-    explore_min_span_cm: float = 400.0  # ... or all its positions lay within a box this wide (diagonal)
+    explore_min_span_cm: float = 600.0  # ... or all its positions lay within a box this wide (diagonal)
     drift_radius_cm: float = 300.0  # "at" a distractor: within this distance of its footprint ...
     drift_min_approach_cm: float = 100.0  # ... having come at least this much closer to it than at the start
     drift_min_px: int = 2000  # no recorded locations: a distractor filling this much of the last frame
@@ -39,7 +40,7 @@ class TagThresholds:
     reach_cm: float = Magnitudes().interact_cm  # interaction reach
     reached_factor: float = 1.5  # "reached" the door / object: within this times `reach_cm` of it
     near_miss_factor: float = 1.5  # near_miss: ended within this times the success radius ...
-    near_miss_slack_cm: float = 100.0  # ... and no more than this farther than its closest approach
+    closest_slack_cm: float = 100.0  # "at its closest approach" (near_miss, drift): no more than this farther
 
     @staticmethod
     def from_config(cfg: dict | None) -> "TagThresholds":
