@@ -2,19 +2,18 @@
 to change for it to succeed); the others stay as evidence. The first of these that holds wins:
 
  1. api_error                  nothing else about the episode can be judged
- 2. invalid_output             when at least half of the steps had no valid action
- 3. premature_finish           when a Multi-stage Finish had no MidwayTarget at all (a skipped stage)
- 4. spatial_semantic_drift     went to the wrong object of the referent's kind
- 5. near_miss                  got there, stopped a little short
- 6. interaction_failed         reached the door / object, the interaction failed
- 7. target_forgetting          saw the goal, then left it (even if it got stuck somewhere else later)
- 8. stuck                      when still blocked at the end, or blocked for at least half of the steps
- 9. short_sighted_exploration  never saw it, searched narrowly
-10. looping
-11. premature_finish           any other kind
-12. stuck                      a spell of being blocked it got out of
-13. invalid_output             fewer than half of the steps invalid
-14. timeout
+ 2. premature_finish           when a Multi-stage Finish had no MidwayTarget at all (a skipped stage)
+ 3. spatial_semantic_drift     went to the wrong object of the referent's kind
+ 4. near_miss                  got there, stopped a little short
+ 5. interaction_failed         reached the door / object, the interaction failed
+ 6. target_forgetting          saw the goal, then left it (even if it got stuck somewhere else later)
+ 7. stuck                      when still blocked at the end, or blocked for at least half of the steps
+ 8. short_sighted_exploration  never saw it, searched narrowly
+ 9. looping
+10. premature_finish           any other kind
+11. invalid_output             unparseable answers, when no decision above explains the failure
+12. timeout
+13. stuck                      a spell of being blocked it got out of, when nothing else holds
 
 The primary tag carries `"primary": true`; successes have none.
 """
@@ -25,10 +24,6 @@ from embrace_bench.scoring.tagset import TagThresholds
 from embrace_bench.scoring.trajectory import Trajectory
 
 PRIMARY = "primary"
-
-
-def _mostly_invalid(tr: Trajectory, th: TagThresholds) -> bool:
-    return 2 * sum(not s.valid for s in tr.steps) >= max(1, len(tr.steps))
 
 
 def _skipped_stage(tr: Trajectory, th: TagThresholds) -> bool:
@@ -44,11 +39,11 @@ def _always(tr: Trajectory, th: TagThresholds) -> bool:
 
 
 RULES = (
-    ("api_error", _always), ("invalid_output", _mostly_invalid), ("premature_finish", _skipped_stage),
+    ("api_error", _always), ("premature_finish", _skipped_stage),
     ("spatial_semantic_drift", _always), ("near_miss", _always), ("interaction_failed", _always),
     ("target_forgetting", _always), ("stuck", _stuck_explains), ("short_sighted_exploration", _always),
-    ("looping", _always), ("premature_finish", _always), ("stuck", _always), ("invalid_output", _always),
-    ("timeout", _always),
+    ("looping", _always), ("premature_finish", _always), ("invalid_output", _always), ("timeout", _always),
+    ("stuck", _always),
 )
 
 
