@@ -49,7 +49,9 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     p = tr.failing_phase()
     if p is None or p.goal_xy is None or not tr.has_masks:
         return None
-    seen = tr.seen(p.goal, p.first, p.last, th.min_visible_px, th.seen_max_cm)
+    # Seen at any time up to the end of the stage (subgoal 2 in view on the way to subgoal 1 counts); the
+    # closest approach is measured within the stage, where walking towards it was the task.
+    seen = tr.seen(p.goal, 0, p.last, th.min_visible_px, th.seen_max_cm)
     if not seen:
         return None
     d_end = xy_dist(tr.xy[p.last], p.goal_xy)
@@ -57,7 +59,7 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     lost = len(unseen) >= max(1, th.forget_min_unseen) and d_end > _zone(tr, p, th) \
         and not _lost_while_blocked(tr, th, tr.step_of(unseen[0]) if unseen else None)
     gx, gy = p.goal_xy
-    d_min = min(math.hypot(x - gx, y - gy) for x, y in tr.xy[seen[0]: p.last + 1])
+    d_min = min(math.hypot(x - gx, y - gy) for x, y in tr.xy[max(seen[0], p.first): p.last + 1])
     farther = d_end > d_min + th.forget_margin_cm
     if not (lost or farther):
         return None
