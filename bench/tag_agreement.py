@@ -6,8 +6,8 @@ recall, for "any" tags and for the primary cause, each labels file (tuned part, 
     python bench/tag_agreement.py --json
 
 Labels are JSONL, one episode a line: {"episode": "<run dir name>/<task_id>", "tags": [...], "primary": "<tag>",
-"why": "<one line>"}. The runs' records are re-tagged with the current tagger and each run's own thresholds
-(from its manifest), exactly as the reports do. Precision: the share of the tagger's tags a person gave too;
+"why": "<one line>"}. The runs' records are re-tagged with the current tagger at its default thresholds
+(config group `tags`, overridable with --tags key=value), pixel counts scaled to each run's frame size. Precision: the share of the tagger's tags a person gave too;
 recall: the share of the person's tags the tagger gave. A tag with fewer than --min-examples labelled
 episodes in a part is printed but marked as too few to judge.
 """
@@ -20,8 +20,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from embrace_bench.report.runs import load_run
-from embrace_bench.scoring.failures import TAG_NAMES
+from embrace_bench.report.runs import frame_size, load_run
+from embrace_bench.scoring.failures import TAG_NAMES, TagThresholds, tag_episode
 from embrace_bench.scoring.primary import primary_of
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "tag_labels"
@@ -68,12 +68,14 @@ def read_labels(path: Path) -> list[Label]:
     return out
 
 
-def predictions(runs: list[Path]) -> dict[str, tuple[set[str], str | None]]:
+def predictions(runs: list[Path], th: TagThresholds) -> dict[str, tuple[set[str], str | None]]:
     """episode -> (tag names, primary or None) from the current tagger."""
     out = {}
     for run_dir in runs:
         run = load_run(run_dir)
+        scaled = th.for_frame(*frame_size(run.manifest))
         for r in run.records:
+            r.tags = tag_episode(r, scaled)
             names = {t["name"] for t in r.tags}
             out[f"{Path(run_dir).name}/{r.task_id}"] = (names, primary_of(r.tags))
     return out
@@ -126,6 +128,19 @@ def markdown(name: str, res: dict, min_examples: int) -> str:
     return "\n".join(lines)
 
 
+def _overrides(items: list[str]) -> dict:
+    out = {}
+    for kv in items:
+        key, sep, value = kv.partition("=")
+        try:
+            out[key] = float(value) if sep else None
+        except ValueError:
+            out[key] = None
+        if out[key] is None:
+            raise ValueError(f"--tags wants KEY=NUMBER, not {kv!r}")
+    return out
+
+
 def _no_nan(x):
     if isinstance(x, dict):
         return {k: _no_nan(v) for k, v in x.items()}
@@ -138,6 +153,7 @@ def main(argv=None) -> int:
     ap.add_argument("--labels", action="append", type=Path,
                     help="a labels file (repeatable; default: the bundled tuned and holdout files)")
     ap.add_argument("--min-examples", type=int, default=5, help="fewer labelled episodes: marked (few)")
+    ap.add_argument("--tags", nargs="*", default=[], metavar="KEY=VALUE", help="threshold overrides, e.g. seen_max_cm=1500")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--disagreements", action="store_true",
                     help="also list each episode whose tags or primary differ (for tuning: never on the untouched part)")
@@ -145,7 +161,8 @@ def main(argv=None) -> int:
     runs = a.runs or sorted(p for p in (FIXTURE / "runs").iterdir() if p.is_dir())
     files = a.labels or [p for p in (FIXTURE / "labels_tuned.jsonl", FIXTURE / "labels_holdout.jsonl") if p.exists()]
     try:
-        pred = predictions(runs)
+        th = TagThresholds.from_config(_overrides(a.tags))
+        pred = predictions(runs, th)
         labels = {f.stem: read_labels(f) for f in files}
         results = {name: agreement(lbs, pred) for name, lbs in labels.items()}
     except (LabelError, OSError, ValueError) as exc:

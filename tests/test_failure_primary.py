@@ -125,3 +125,12 @@ def test_an_object_seen_only_from_afar_was_not_seen():
 def test_zone_factors_below_one_are_refused(key):
     with pytest.raises(ValueError, match=f"tags.{key} must be >= 1"):
         TagThresholds.from_config({key: 0.5})
+
+
+def test_a_manifest_sets_the_frame_size_and_older_manifests_still_load():
+    from embrace_bench.report.runs import tag_thresholds
+    th, warning = tag_thresholds({"tags": {"area_cell_cm": 250.0, "min_area_cells": 4, "stuck_min_moves": 4},
+                                  "env": {"width": 320, "height": 240}})
+    assert warning == "" and th.stuck_min_moves == 4 and th.min_visible_px == TagThresholds().min_visible_px // 4
+    th, warning = tag_thresholds({"tags": {"nope": 1}})
+    assert "unusable" in warning and th == TagThresholds()
