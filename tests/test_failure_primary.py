@@ -134,3 +134,31 @@ def test_a_manifest_sets_the_frame_size_and_older_manifests_still_load():
     assert warning == "" and th.stuck_min_moves == 4 and th.min_visible_px == TagThresholds().min_visible_px // 4
     th, warning = tag_thresholds({"tags": {"nope": 1}})
     assert "unusable" in warning and th == TagThresholds()
+
+
+# ---- reports: the viewer lists the primary cause first, leaderboards count it ---------------------------
+def test_viewer_puts_the_primary_first_and_leaderboards_print_primary_rates(tmp_path, capsys):
+    import csv
+    import io
+
+    from runfixtures import outcomes_run
+
+    from embrace_bench.__main__ import main
+    from embrace_bench.report.viewer import episode_payload
+
+    stuck = record(traj(*[("MoveForward", 0, 0, 0), ("TurnLeft", 0, 0, -30), ("MoveForward", 0, 0, -30),
+                          ("TurnRight", 0, 0, 0)] * 2), start_visible={"Other": SEEN}, max_steps=8)
+    stuck.tags = tag_episode(stuck)
+    assert [t["name"] for t in stuck.tags][:2] == ["short_sighted_exploration", "stuck"]  # TAG_NAMES order
+    assert [t["name"] for t in episode_payload(stuck, [])["tags"]][:2] == ["stuck", "short_sighted_exploration"]
+
+    run = outcomes_run(tmp_path / "r", ["success", "fail", "fail", "timeout"])
+    assert main(["leaderboard", str(run), "--out", str(tmp_path / "lb")]) == 0
+    capsys.readouterr()
+    md = (tmp_path / "lb" / "embedded-id.md").read_text()
+    assert "## Primary cause of failure" in md and "Primary cause of failure" in (tmp_path / "lb" / "embedded-id.html").read_text()
+    row = next(r for r in csv.DictReader(io.StringIO((tmp_path / "lb" / "embedded-id.csv").read_text()))
+               if r["type"] == "all")
+    assert float(row["primary_premature_finish"]) == 0.5 and float(row["tag_premature_finish"]) == 0.5
+    # one primary per failed episode: the primary rates add up to the failure rate
+    assert sum(float(v) for k, v in row.items() if k.startswith("primary_")) == pytest.approx(0.75)
