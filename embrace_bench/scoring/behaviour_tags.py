@@ -13,6 +13,13 @@ MOVES = ("MoveForward", "MoveBackward")
 
 def blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
     """Runs of moves in a row that went nowhere (turns and looks in between allowed), as step indices."""
+    key = ("blocked_runs", th.stuck_move_cm)
+    if key not in tr.cache:
+        tr.cache[key] = _blocked_runs(tr, th)
+    return tr.cache[key]
+
+
+def _blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
     runs, run = [], []
     for s in tr.steps:
         a, b = s.pose_before, s.pose_after

@@ -130,9 +130,10 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
         k = tr.last_image(0, len(tr.xy) - 1) if tr.has_masks else None
         v = tr.vis[k] if k is not None else {}
         facing = v.get(name, 0) >= v.get(referent, 0)  # the referent bigger in the last frame: it was heading there
-        closest = min(footprint_dist(rec, name, *xy) for xy in tr.xy if xy[0] == xy[0])
-        if dist <= th.drift_radius_cm and dist < d_ref and facing and dist <= closest + th.closest_slack_cm \
-                and dist <= footprint_dist(rec, name, x0, y0) - th.drift_min_approach_cm:  # went to it, not past it
+        if dist <= th.drift_radius_cm and dist < d_ref and facing \
+                and dist <= footprint_dist(rec, name, x0, y0) - th.drift_min_approach_cm \
+                and dist <= min(footprint_dist(rec, name, *xy) for xy in tr.xy if xy[0] == xy[0]) + th.closest_slack_cm:
+            # ... at its closest approach to it: went to it, not past it
             found.append((tr.step_of(len(tr.xy) - 1), f"ended {_d(dist)} from {name}, {_d(d_ref)} from the referent "
                                                           f"{referent}"))
     elif distractors and tr.has_masks and final_stage and not located:  # no places: the last frame instead

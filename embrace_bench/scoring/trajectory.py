@@ -37,6 +37,7 @@ class Trajectory:
     vis: list[dict[str, int] | None]  # per observation; None when it carried no image (the Finish step)
     has_masks: bool  # any observation reported object pixels (older or foreign records may have none)
     phases: list[Phase] = field(default_factory=list)
+    cache: dict = field(default_factory=dict)  # facts several rules ask for (blocked runs), computed once
 
     @staticmethod
     def step_of(obs: int) -> int:
@@ -56,14 +57,17 @@ class Trajectory:
         pixels alone)."""
         if not name:
             return []
-        out = [k for k in range(first, last + 1) if self.vis[k] is not None and self.vis[k].get(name, 0) >= min_px]
-        if out and max_cm < math.inf:
-            out = [k for k in out if not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > max_cm]
-        return out
+        return [k for k in range(first, last + 1) if self._sees(k, name, min_px, max_cm)]
 
     def ever_seen(self, name: str, last: int, min_px: int, max_cm: float = math.inf) -> bool:
         """Seen (at least `min_px` pixels, within `max_cm`) in any observation up to `last`."""
-        return bool(self.seen(name, 0, last, min_px, max_cm))
+        return any(self._sees(k, name, min_px, max_cm) for k in range(last + 1))
+
+    def _sees(self, k: int, name: str, min_px: int, max_cm: float) -> bool:
+        v = self.vis[k]
+        if not v or v.get(name, 0) < min_px:
+            return False
+        return max_cm == math.inf or not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > max_cm
 
     def last_image(self, first: int, last: int) -> int | None:
         return next((k for k in range(last, first - 1, -1) if self.vis[k] is not None), None)
