@@ -167,8 +167,7 @@ def run_from_config(cfg: DictConfig) -> int:
         return 2
     r = cfg.runner
     settings = EpisodeSettings(max_steps=r.max_steps, reask=r.reask, success_radius_cm=r.success_radius_cm,
-                               frames_dir=run_dir / "frames" if r.save_frames else None,
-                               tags=tags.for_frame(cfg.env.width, cfg.env.height))  # the manifest keeps 640x480 counts
+                               frames_dir=run_dir / "frames" if r.save_frames else None, tags=tags)
     # Plain data and partials (no lambdas): the Ray backend ships these to its actors.
     env_group = OmegaConf.create(OmegaConf.to_container(cfg.env, resolve=True))
     spec = RunSpec(run_dir=run_dir, tasks=suite.tasks, model_name=cfg.model.name,
