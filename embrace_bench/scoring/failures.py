@@ -122,7 +122,7 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     # (after the MidwayTarget, with the object in hand), and only if the agent walked up to it.
     final_stage = tr.failing_phase() in (None, tr.phases[-1]) and len(tr.phases) == (2 if rec.type in ("3", "4.2") else 1)
     x0, y0 = tr.xy[0]
-    if located and final_stage and not blocked_at_end(tr, th):  # pressed against it: blocked by, not went to
+    if located and final_stage:
         d_ref = footprint_dist(rec, referent, x, y) if referent else None
         if d_ref is None:
             d_ref = xy_dist((x, y), t.target_poses[-1])
@@ -132,8 +132,9 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
         facing = v.get(name, 0) >= v.get(referent, 0)  # the referent bigger in the last frame: it was heading there
         if dist <= th.drift_radius_cm and dist < d_ref and facing \
                 and dist <= footprint_dist(rec, name, x0, y0) - th.drift_min_approach_cm \
+                and not blocked_at_end(tr, th) \
                 and dist <= min(footprint_dist(rec, name, *xy) for xy in tr.xy if xy[0] == xy[0]) + th.closest_slack_cm:
-            # ... at its closest approach to it: went to it, not past it
+            # ... not pressed against it (blocked by it), at its closest approach (went to it, not past it)
             found.append((tr.step_of(len(tr.xy) - 1), f"ended {_d(dist)} from {name}, {_d(d_ref)} from the referent "
                                                           f"{referent}"))
     elif distractors and tr.has_masks and final_stage and not located:  # no places: the last frame instead

@@ -57,17 +57,15 @@ class Trajectory:
         pixels alone)."""
         if not name:
             return []
-        return [k for k in range(first, last + 1) if self._sees(k, name, min_px, max_cm)]
+        vis = self.vis
+        near = [k for k in range(first, last + 1) if vis[k] and vis[k].get(name, 0) >= min_px]
+        if near and max_cm != math.inf:  # the distance only where the pixels are there (the common case: none)
+            near = [k for k in near if not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > max_cm]
+        return near
 
     def ever_seen(self, name: str, last: int, min_px: int, max_cm: float = math.inf) -> bool:
         """Seen (at least `min_px` pixels, within `max_cm`) in any observation up to `last`."""
-        return any(self._sees(k, name, min_px, max_cm) for k in range(last + 1))
-
-    def _sees(self, k: int, name: str, min_px: int, max_cm: float) -> bool:
-        v = self.vis[k]
-        if not v or v.get(name, 0) < min_px:
-            return False
-        return max_cm == math.inf or not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > max_cm
+        return bool(self.seen(name, 0, last, min_px, max_cm))
 
     def last_image(self, first: int, last: int) -> int | None:
         return next((k for k in range(last, first - 1, -1) if self.vis[k] is not None), None)
