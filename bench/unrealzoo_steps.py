@@ -24,7 +24,7 @@ from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.tasks.suite import load_embedded
 
 CYCLE = ["MoveForward", "TurnLeft", "MoveForward", "TurnRight", "TurnRight", "MoveForward", "LookDown", "TurnLeft"]
-CONF = Path(__file__).resolve().parent.parent / "conf" / "env" / "unrealzoo.yaml"
+CONF = Path(__file__).resolve().parent.parent / "embrace_bench" / "conf" / "env" / "unrealzoo.yaml"
 
 
 def measure(cfg: EnvConfig, extra_args: tuple, steps: int, renderer: str) -> tuple[float, float]:

@@ -6,7 +6,7 @@ import importlib
 import sys
 from pathlib import Path
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = Path(__file__).resolve().parent / "conf"  # inside the package: wheels and editable installs alike
 GROUPS = ("model", "env", "suite", "split", "prompt", "runner", "ray", "tags")
 SUBCOMMANDS = {
     "score": "embrace_bench.scoring.cli:score_main",
@@ -18,13 +18,27 @@ SUBCOMMANDS = {
 }
 
 
+# Hydra's own flags (hydra/_internal/utils.py: get_args_parser), listed here to keep Hydra off this path.
+FLAGS = {"--help", "-h", "--hydra-help", "--version", "--resolve", "--run", "-r", "--multirun", "-m",
+         "--shell-completion", "-sc"}
+CFG = ("job", "hydra", "all")
+INFO = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
+FLAGS_WITH_VALUE = {"--cfg": CFG, "-c": CFG, "--package": None, "-p": None, "--config-path": None, "-cp": None,
+                    "--config-name": None, "-cn": None, "--config-dir": None, "-cd": None,
+                    "--experimental-rerun": None}  # flag -> the values it takes (None: any)
+FLAGS_WITH_OPTIONAL_VALUE = {"--info": INFO, "-i": INFO}
+MODES = {"--run": "--run", "-r": "--run", "--multirun": "--multirun", "-m": "--multirun", "--cfg": "--cfg",
+         "-c": "--cfg", "--info": "--info", "-i": "--info", "--shell-completion": "--shell-completion",
+         "-sc": "--shell-completion"}  # Hydra takes one at most
+
+
 def _fail(msg: str, code: int = 2) -> int:
     print(f"embrace-bench: error: {msg}", file=sys.stderr)
     return code
 
 
 def _defaults() -> dict[str, str]:
-    """The group defaults listed in conf/config.yaml (read as text: no Hydra import on this path)."""
+    """The group defaults listed in embrace_bench/conf/config.yaml (read as text: no Hydra import on this path)."""
     out = {}
     for line in (CONF_DIR / "config.yaml").read_text().splitlines():
         line = line.strip()
@@ -33,6 +47,34 @@ def _defaults() -> dict[str, str]:
             if group in GROUPS:
                 out[group] = option
     return out
+
+
+def check_arguments(argv: list[str]) -> str | None:
+    """One-line complaint for an option Hydra does not know or a word that is no override (instead of
+    argparse's usage block or Hydra's grammar error)."""
+    flag, optional = None, False  # the previous flag, when it takes a value
+    modes = {MODES[a.split("=", 1)[0]] for a in argv if a.split("=", 1)[0] in MODES}
+    if len(modes) > 1:
+        return f"only one of {', '.join(sorted(modes))} can be given"
+    for arg in argv:
+        if flag and not (optional and arg.startswith("-")):  # the flag's value, as argparse reads it
+            choices = (FLAGS_WITH_VALUE | FLAGS_WITH_OPTIONAL_VALUE)[flag]
+            if choices and arg not in choices:
+                return f"option {flag} takes one of {', '.join(choices)}, not {arg!r}"
+            flag = None
+            continue
+        flag = None
+        name, has_value = arg.split("=", 1)[0], "=" in arg
+        if arg.startswith("-"):
+            if name in FLAGS_WITH_VALUE or name in FLAGS_WITH_OPTIONAL_VALUE:
+                flag, optional = (None if has_value else name), name in FLAGS_WITH_OPTIONAL_VALUE
+            elif name not in FLAGS:
+                return f"unknown option {arg!r}; see python -m embrace_bench --help"
+        elif not has_value and not arg.startswith("~"):
+            return f"cannot read {arg!r}: an override is key=value (or ~key to remove a key)"
+    if flag and not optional:
+        return f"option {flag} needs a value"
+    return None
 
 
 def check_overrides(argv: list[str]) -> str | None:
@@ -80,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         module, fn = SUBCOMMANDS[argv[0]].split(":")
         return getattr(importlib.import_module(module), fn)(argv[1:])
     if not CONF_DIR.is_dir():
-        return _fail(f"config folder not found at {CONF_DIR}; install the project with `pip install -e .`")
-    problem = check_overrides(argv)
+        return _fail(f"config folder not found at {CONF_DIR}; reinstall the package (`pip install -e .`)")
+    problem = check_arguments(argv) or check_overrides(argv)
     if problem:
         return _fail(problem)
     sys.argv = [sys.argv[0]] + argv

@@ -55,9 +55,10 @@ class Magnitudes:
         return [f"{a}: {DESCRIPTIONS[a].format(**fmt)}" for a in ACTIONS]
 
 
-_CANON = {a.lower(): a for a in ACTIONS}
 # What the EmbRACE release's data calls two of these actions (its recorded demos say Pick and Drop).
 DATA_ALIASES = {"Pick": "PickObject", "Drop": "DropObject"}
+# Answers may use them too: a model prompted with the release's own wording (prompt.template_file) says Pick.
+_CANON = {a.lower(): a for a in ACTIONS} | {k.lower(): v for k, v in DATA_ALIASES.items()}
 
 
 def data_action(name: str) -> str | None:

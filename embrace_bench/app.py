@@ -1,6 +1,7 @@
 """From a composed Hydra config to a finished run: suite, agent, engines, records, the end-of-run table."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from rich.console import Console
 
 from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.episode import EpisodeSettings
-from embrace_bench.models.registry import UnknownAdapter, check_model, make_agent
+from embrace_bench.models.registry import UnknownAdapter, check_model, make_agent, skipped_up_front
 from embrace_bench.prompts import PromptConfig
 from embrace_bench.scoring.failures import TagThresholds
 from embrace_bench.tasks.suite import EMBEDDED_DIR, Suite, SuiteError, load_embedded, select, split_names
@@ -108,7 +109,7 @@ def ray_settings(cfg) -> dict:
 # Model settings that do not change what the model answers; a resume may change them.
 OPERATIONAL_MODEL_KEYS = {"base_url", "timeout_s", "max_retries", "backoff_s", "backoff_cap_s", "cache",
                           "price_per_mtok_in", "price_per_mtok_out", "api_version", "launch", "launch_port",
-                          "launch_timeout_s", "vllm_executable"}
+                          "launch_host", "launch_timeout_s", "vllm_executable"}
 
 
 def resume_key(cfg, model_cfg: dict, suite: Suite) -> dict:
@@ -157,6 +158,11 @@ def run_from_config(cfg: DictConfig) -> int:
         problem = check_model(model_cfg)  # unknown adapter, missing SDK or key: before any engine starts
         if problem:
             raise SuiteError(problem)
+        suite.tasks, note = skipped_up_front(model_cfg, suite.tasks)  # e.g. the oracle without a map
+        if note:
+            suite.notes.append(note)
+        if not suite.tasks:
+            raise SuiteError(note)
         prompt_cfg = dict(OmegaConf.to_container(cfg.prompt, resolve=True))
         if model_cfg.get("image_format"):
             prompt_cfg["image_format"] = model_cfg["image_format"]
@@ -171,7 +177,8 @@ def run_from_config(cfg: DictConfig) -> int:
     # Plain data and partials (no lambdas): the Ray backend ships these to its actors.
     env_group = OmegaConf.create(OmegaConf.to_container(cfg.env, resolve=True))
     spec = RunSpec(run_dir=run_dir, tasks=suite.tasks, model_name=cfg.model.name,
-                   make_agent=functools.partial(make_agent, model_cfg, seed=r.seed, prompt=prompt),
+                   make_agent=functools.partial(make_agent, model_cfg, seed=r.seed, prompt=prompt,
+                                                mags=env_config(cfg.env).mags),
                    make_engines=functools.partial(engine_factory, env_group, workers=r.workers),
                    workers=r.workers, settings=settings, env_cfg=env_config(cfg.env),
                    request_timeout_s=cfg.env.timeout_s, max_restarts=cfg.env.max_restarts,
@@ -189,8 +196,14 @@ def run_from_config(cfg: DictConfig) -> int:
                   f"backend {r.backend})")
     from embrace_bench.models.vllm_server import serve_model
 
+    session = contextlib.nullcontext("127.0.0.1")
+    if r.backend == "ray" and model_cfg.get("launch"):  # Ray first: the server listens where every node reaches
+        from embrace_bench.ray_backend import ray_session
+
+        session = ray_session(spec.ray, r.workers)
     try:
-        with serve_model(model_cfg, run_dir, console):  # model.launch=true: a `vllm serve` for this run only
+        # model.launch=true: a `vllm serve` for this run only
+        with session as host, serve_model(model_cfg, run_dir, console, host=host):
             run(spec, console)
     except KeyboardInterrupt:
         console.print(f"\ninterrupted: every finished episode is saved in {run_dir / EPISODES}; "

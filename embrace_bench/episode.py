@@ -11,7 +11,7 @@ from embrace_bench.env.unreal_env import UnrealEnv
 from embrace_bench.models.base import Agent, History
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
 from embrace_bench.scoring.failures import TagThresholds, tag_episode
-from embrace_bench.scoring.metrics import score_episode, sspl
+from embrace_bench.scoring.metrics import release_fields, score_episode, sspl
 from embrace_bench.tasks.model import Task
 
 
@@ -136,9 +136,10 @@ def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: Ep
         if parsed.action == "Finish":
             finished = True
             break
-    sc = score_episode(steps, info, s.max_steps, type_=task.Type)
+    sc = score_episode(steps, info, s.max_steps, type_=task.Type, start_door_state=history.initial.door_state)
     return episode_record(
         task, model_name, s, steps, info=info, status="finished" if finished else "timeout", success=sc.success,
         gde_cm=round(sc.gde_cm, 2), sspl=round(sspl(sc.success, task.s_opt, sc.n_steps), 4), n_steps=sc.n_steps,
+        **release_fields(sc),
         latency_s=round(sum(st.latency_s for st in steps), 4), wall_s=round(time.monotonic() - t0, 3),
         start_visible=history.initial.visible, start_door_state=history.initial.door_state)

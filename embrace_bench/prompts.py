@@ -2,20 +2,24 @@
 
 `embrace_v1` is the paper's per-step protocol: one request per step with the instruction, the scene
 description, the executed actions, and the initial frame + the `recent_frames` most recent + the current
-one. `embrace_release` is the public release's chat: one conversation per episode keeping the initial
-observation plus a window of the last `window` observations, each followed by the model's answer.
+one. `embrace_release` is the public release's chat, in the structure of its evaluator (eval_vlm.py at
+9f54184): the initial observation and the answer to it always kept, then the last `window` observations
+(the current one included), each earlier one followed by its answer; a re-ask is one more user message.
+The wording of both is in prompt_texts.py (ours, or a lab's copy through `template_file`).
 """
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from PIL import Image
 
-from embrace_bench.actions import ACTIONS, Magnitudes
+from embrace_bench.actions import ACTIONS, Magnitudes, parse_response
 from embrace_bench.env.unreal_env import Observation
 from embrace_bench.models.base import History
 from embrace_bench.models.messages import Message, Part, Request
+from embrace_bench.prompt_texts import PLACEHOLDERS, TEXTS, load_template
 from embrace_bench.tasks.model import Task
 
 
@@ -23,32 +27,64 @@ from embrace_bench.tasks.model import Task
 class PromptConfig:
     name: str = "embrace_v1"
     recent_frames: int = 5  # embrace_v1: earlier frames between the initial and the current one
-    window: int = 13  # embrace_release: observations kept besides the initial one
+    window: int = 13  # embrace_release: recent observations kept besides the initial one, the current included
     image_width: int | None = None  # resize before encoding; None keeps the captured size
     image_height: int | None = None
     image_format: str = "png"  # png | jpeg
     jpeg_quality: int = 90
     think: bool = True
+    template_file: str | None = None  # a lab's own prompt wording (prompt_texts.py); None: ours
+    texts: dict[str, str] = field(default_factory=lambda: dict(TEXTS), repr=False)
+    action_names: dict[str, str] = field(default_factory=dict, repr=False)  # the template's renames
 
     def __post_init__(self) -> None:
         if self.name not in PROTOCOLS:
             raise ValueError(f"unknown prompt protocol {self.name!r}; choose one of {', '.join(PROTOCOLS)}")
         if self.image_format not in ("png", "jpeg"):
             raise ValueError(f"prompt.image_format must be png or jpeg, not {self.image_format!r}")
+        if self.template_file:
+            self.texts, self.action_names = load_template(self.template_file)
 
 
-def system_prompt(cfg: PromptConfig, mags: Magnitudes = Magnitudes()) -> str:
-    fmt = "<think>your reasoning</think><action>ActionName</action>" if cfg.think else "<action>ActionName</action>"
-    actions = "\n".join(f"- {line}" for line in mags.describe())
-    return ("You are an embodied agent in a 3D environment, seeing it through a first-person camera. "
-            "Follow the instruction by choosing one action per step.\n\nActions:\n"
-            f"{actions}\n\nUse MidwayTarget only in multi-stage tasks, when you reach the first goal. "
-            f"Use Finish when you have completed the task.\nAnswer with exactly: {fmt}")
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
-def reask_text(complaint: str) -> str:
-    return (f"Your last answer could not be used: {complaint}. Answer again with one action from: "
-            f"{', '.join(ACTIONS)}, in the format <think>...</think><action>...</action>.")
+def _values(cfg: PromptConfig, task: Task | None = None, history: History | None = None,
+            mags: Magnitudes = Magnitudes()) -> _Blank:
+    """Every placeholder's value for one request (per-message ones, {step} etc., are added where used)."""
+    t = cfg.texts
+    v = _Blank(instruction=task.Instruction if task else "", scene=(task and task.scene_description) or "not given",
+               actions="\n".join(f"- {line}" for line in mags.describe()),
+               action_names=", ".join(cfg.action_names.get(a, a) for a in ACTIONS),
+               format="<think>your reasoning</think><action>ActionName</action>" if cfg.think
+               else "<action>ActionName</action>")
+    used = history is not None and "MidwayTarget" in history.actions
+    v["midway_status"] = t["midway_used" if used else "midway_unused"].format_map(v)
+    v["question"] = t["question"].format_map(v)
+    v["task"] = t["task"].format_map(v)
+    return v
+
+
+def _text(cfg: PromptConfig, slot: str, values: dict, **extra) -> str:
+    return cfg.texts[slot].format_map(_Blank({**values, **extra}))
+
+
+def system_prompt(cfg: PromptConfig, values: dict | None = None) -> str:
+    return _text(cfg, "system", _values(cfg) if values is None else values)
+
+
+_UNKNOWN = re.compile(r"^unknown action (['\"])(.*?)\1")
+
+
+def reask_text(complaint: str, cfg: PromptConfig | None = None, values: dict | None = None) -> str:
+    """The re-ask for `complaint` (actions.parse_response's error): by what was wrong with the answer."""
+    cfg = cfg or PromptConfig()
+    m = _UNKNOWN.match(complaint)
+    slot = "reask_unknown_action" if m else "reask_no_action"
+    return _text(cfg, slot, _values(cfg) if values is None else values, complaint=complaint,
+                 answer=m.group(2) if m else "")
 
 
 class ImageEncoder:
@@ -82,46 +118,57 @@ class ImageEncoder:
         return part
 
 
-def _task_text(task: Task) -> str:
-    return f"Instruction: {task.Instruction}\nScene: {task.scene_description or 'not given'}"
+def _observed(text: str, image: Part, after: str) -> list[Part]:
+    """An observation's parts: its label, the image, then the text after it ("" leaves it out)."""
+    return [Part("text", text), image] + ([Part("text", after)] if after else [])
 
 
 def embrace_v1(cfg: PromptConfig, enc: ImageEncoder, task: Task, history: History, reask: str | None) -> list[Message]:
+    v = _values(cfg, task, history)
     obs = history.observations
     current = len(obs) - 1
     earlier = list(range(max(1, current - cfg.recent_frames), current))  # the most recent frames before now
-    done = "\n".join(f"{i + 1}. {a}" for i, a in enumerate(history.actions)) or "(none yet)"
-    parts = [Part("text", f"{_task_text(task)}\nExecuted actions:\n{done}")]
+    done = "\n".join(f"{i + 1}. {cfg.action_names.get(a, a)}" for i, a in enumerate(history.actions))
+    parts = [Part("text", _text(cfg, "v1_executed", v, executed=done or _text(cfg, "v1_none_yet", v)))]
     if current > 0:
-        parts += [Part("text", "Initial observation (step 0):"), enc(obs[0])]
+        parts += [Part("text", _text(cfg, "v1_initial", v, step=0)), enc(obs[0])]
     for i in earlier:
-        parts += [Part("text", f"Observation after action {i}:"), enc(obs[i])]
-    parts += [Part("text", f"Current observation (after action {current}):" if current else
-                   "Current observation (step 0):"), enc(obs[current]),
-              Part("text", "What is your next action?")]
+        parts += [Part("text", _text(cfg, "v1_observation", v, step=i)), enc(obs[i])]
+    label = _text(cfg, "v1_current" if current else "v1_current_start", v, step=current)
+    parts += _observed(label, enc(obs[current]), _text(cfg, "v1_after", v, step=current))
     if reask:
-        parts.append(Part("text", reask_text(reask)))
-    return [Message.text("system", system_prompt(cfg)), Message("user", parts)]
+        parts.append(Part("text", reask_text(reask, cfg, v)))
+    return [Message.text("system", system_prompt(cfg, v)), Message("user", parts)]
+
+
+def _answer(cfg: PromptConfig, v: dict, raw: str) -> str:
+    """A past answer as the chat replays it (`release_answer`: the raw text, or its parsed parts)."""
+    p = parse_response(raw)
+    action = cfg.action_names.get(p.action, p.action) if p.action else _text(cfg, "invalid_action", v)
+    return _text(cfg, "release_answer", v, raw=raw or "(no answer)", think=p.think, action=action)
 
 
 def embrace_release(cfg: PromptConfig, enc: ImageEncoder, task: Task, history: History,
                     reask: str | None) -> list[Message]:
-    first = Message("user", [Part("text", f"{_task_text(task)}\nInitial observation:"), enc(history.initial),
-                             Part("text", "What is your next action?")])
-    msgs = [Message.text("system", system_prompt(cfg)), first]
-    turns = history.turns
-    kept = range(max(0, len(turns) - cfg.window), len(turns))
-    if kept and kept.start > 0:
-        # The dropped middle is summarised so the model still knows how far it has come.
-        msgs.append(Message.text("assistant", f"(earlier steps 1-{kept.start} omitted)"))
-        msgs.append(Message.text("user", "Continue."))
-    for i in kept:
-        answer, after = turns[i]
-        msgs.append(Message.text("assistant", answer or "(no answer)"))
-        msgs.append(Message("user", [Part("text", f"Observation after step {i + 1}:"), enc(after),
-                                     Part("text", "What is your next action?")]))
-    if reask:
-        msgs[-1].parts.append(Part("text", reask_text(reask)))
+    v = _values(cfg, task, history)
+    images = [history.initial] + [after for _, after in history.turns]  # images[i]: what step i acted from
+    answers = [answer for answer, _ in history.turns]
+    current = len(images) - 1
+    msgs = [Message.text("system", system_prompt(cfg, v))]
+    after = _text(cfg, "release_after", v)
+    if current == 0:
+        msgs.append(Message("user", _observed(_text(cfg, "release_start", v, step=0), enc(images[0]), after)))
+    else:
+        msgs.append(Message("user", _observed(_text(cfg, "release_initial", v, step=0), enc(images[0]), after)))
+        msgs.append(Message.text("assistant", _answer(cfg, v, answers[0])))
+        for i in range(max(1, current - (cfg.window - 1)), current):  # the window counts the current one
+            msgs.append(Message("user", _observed(_text(cfg, "release_observation", v, step=i), enc(images[i]),
+                                                  after)))
+            msgs.append(Message.text("assistant", _answer(cfg, v, answers[i])))
+        msgs.append(Message("user", _observed(_text(cfg, "release_current", v, step=current), enc(images[current]),
+                                              after)))
+    if reask:  # for this request only, as its own message
+        msgs.append(Message.text("user", reask_text(reask, cfg, v)))
     return msgs
 
 

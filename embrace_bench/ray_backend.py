@@ -1,19 +1,25 @@
 """runner.backend=ray: each worker (engine + env + agent) lives in a Ray actor, on any node of a cluster.
 
-- `ray.address` null starts a local Ray instance (no dashboard); "auto" or "ray://head:10001" attaches to a
-  running cluster, whose nodes must have embrace_bench installed (and, for API models, their keys in the
-  environment: keys are never shipped through Ray).
+- `ray.address` null starts a local Ray instance (no dashboard, on `ray.node_ip_address`, loopback by
+  default: one node needs no network); "auto" or "ray://head:10001" attaches to a running cluster, whose
+  nodes must have embrace_bench installed (and, for API models, their keys in the environment: keys are
+  never shipped through Ray).
+- With model.launch=true Ray is up before `vllm serve` starts, which listens on the driver node's address
+  in the cluster (ray_session): the address every worker's node can reach, not each node's own loopback.
 - Each worker actor reserves `ray.num_cpus_per_worker` CPUs and `ray.num_gpus_per_worker` GPUs (1 with
   env=unrealzoo: its engine renders there; Ray sets CUDA_VISIBLE_DEVICES for the actor and the engine
   inherits it). The engine binds to loopback on the actor's node and only the actor talks to it.
 - The driver alone writes the run dir. Actors keep frames and engine logs in a node-local temp dir and send
   them back with each episode's record; the response cache (cache.sqlite) and the run-wide API limiter live
-  in one service actor pinned to the driver's node, which the agents reach through small proxies.
+  in one service actor pinned to the driver's node, which the agents reach through small proxies; so does
+  the run's spend ledger, which each paid model call reaches before the actor goes on, so the spend of an
+  actor that dies mid-episode is counted.
 - An actor that dies (its process killed, its node lost) is replaced and its episode re-run from the start
   on the new one, at most env.max_restarts times, like a crashed engine.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
@@ -26,6 +32,7 @@ from pathlib import Path
 
 from embrace_bench.models.limiter import AdaptiveLimiter
 from embrace_bench.models.response_cache import SharedResponseCache
+from embrace_bench.models.spend import SpendLedger
 from embrace_bench.tasks.model import Task
 from embrace_bench.worker import EpisodeWorker, Outcome, error_record
 
@@ -33,11 +40,18 @@ log = logging.getLogger(__name__)
 
 
 class RunServices:
-    """The run's response cache and API limiter, in the driver's node (a threaded Ray actor)."""
+    """The run's response cache, API limiter and spend ledger, in the driver's node (a threaded Ray actor)."""
 
     def __init__(self, cache_path: str, cap: int, max_wait_s: float) -> None:
         self.cache = SharedResponseCache(Path(cache_path))
         self.limiter = AdaptiveLimiter(cap, max_wait_s=max_wait_s)
+        self.spend = SpendLedger()
+
+    def spend_add(self, usd: float) -> None:
+        self.spend.add(usd)
+
+    def spent_usd(self) -> float:
+        return self.spend.total()
 
     def cache_get(self, key):
         return self.cache.get(key)
@@ -93,6 +107,19 @@ class RemoteLimiter:
         self.services.release.remote(lease, outcome, retry_after_s)  # fire and forget: nothing to wait for
 
 
+class RemoteSpend:
+    """SpendLedger.add, answered by the service actor before the call returns: an actor that dies right after
+    a paid call has already had it counted."""
+
+    def __init__(self, services) -> None:
+        self.services = services
+
+    def add(self, usd: float) -> None:
+        import ray
+
+        ray.get(self.services.spend_add.remote(usd))
+
+
 def on_assigned_gpus(make_engines, gpu_ids):
     """env=unrealzoo picks its GPU with -graphicsadapter=N, which CUDA_VISIBLE_DEVICES (what Ray sets for an
     actor) does not steer: point the engine factory (app.py's partial over the env group) at the GPUs Ray
@@ -113,8 +140,8 @@ class WorkerActor:
     def __init__(self, wid: int, spec, services) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix=f"embrace_bench-worker{wid}-"))
         settings = replace(spec.settings, frames_dir=self.dir / "frames" if spec.settings.frames_dir else None)
-        agent = spec.make_agent(cache=RemoteCache(services),
-                                limiter=RemoteLimiter(services, spec.rate_limit_wait_s))
+        agent = spec.make_agent(cache=RemoteCache(services), limiter=RemoteLimiter(services, spec.rate_limit_wait_s),
+                                spend=RemoteSpend(services))
         import ray
 
         make_engines = on_assigned_gpus(spec.make_engines, ray.get_gpu_ids())
@@ -159,6 +186,37 @@ def _last_line(exc: BaseException) -> str:
     return lines[-1][:300] if lines else exc.__class__.__name__
 
 
+def init_ray(cfg: dict, n: int) -> bool:
+    """Attach to `ray.address` or start a local instance for n workers, unless Ray is up already; True when
+    this call started it (its caller shuts it down)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    if cfg.get("address"):
+        ray.init(address=cfg["address"], **kwargs)
+    else:
+        per = float(cfg.get("num_cpus_per_worker", 1) or 0)
+        cpus = cfg.get("local_num_cpus") or max(os.cpu_count() or 1, math.ceil(n * per))
+        ray.init(num_cpus=cpus, _node_ip_address=cfg.get("node_ip_address") or "127.0.0.1", **kwargs)
+    return True
+
+
+@contextlib.contextmanager
+def ray_session(cfg: dict, n: int):
+    """Ray up around a whole run (a launched vLLM server included); yields the driver node's address in the
+    cluster, where a server for every worker listens."""
+    import ray
+
+    started = init_ray(cfg, n)
+    try:
+        yield ray.util.get_node_ip_address()
+    finally:
+        if started:
+            ray.shutdown()
+
+
 class RayBackend:
     def __init__(self, spec, n: int) -> None:
         self.spec, self.n = spec, n
@@ -170,21 +228,13 @@ class RayBackend:
         self.services = None
         self.init_s = 0.0
         self.limiter_at_end: dict | None = None  # the service actor's limiter, read as the run shuts down
+        self.spent = 0.0  # the service actor's spend ledger as last read (the last time as the run shuts down)
 
     def _init_ray(self):
         import ray
 
         t0 = time.monotonic()
-        if not ray.is_initialized():
-            address = self.cfg.get("address")
-            kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
-            if address:
-                ray.init(address=address, **kwargs)
-            else:
-                per = float(self.cfg.get("num_cpus_per_worker", 1) or 0)
-                cpus = self.cfg.get("local_num_cpus") or max(os.cpu_count() or 1, math.ceil(self.n * per))
-                ray.init(num_cpus=cpus, **kwargs)
-            self.started_ray = True
+        self.started_ray = init_ray(self.cfg, self.n)
         self.init_s = time.monotonic() - t0
         return ray
 
@@ -251,7 +301,7 @@ class RayBackend:
             return None
         self.failures.pop(task.task_id)
         rec = error_record(task, s.model_name, s.settings, " | ".join(fails), restarts=s.max_restarts)
-        return Outcome(rec, 0.0, wid)
+        return Outcome(rec, wid)
 
     def _deliver(self, out: Outcome) -> Outcome:
         """Write what the actor sent back into the run dir (the driver is its only writer)."""
@@ -285,6 +335,7 @@ class RayBackend:
             except Exception:
                 pass
             if self.services is not None:
+                self.spent_usd()
                 self.limiter_at_end = ray.get(self.services.limiter_state.remote(), timeout=5)
                 ray.get(self.services.close.remote(), timeout=5)
             for a in self.actors + [self.services]:
@@ -293,8 +344,16 @@ class RayBackend:
         except Exception as exc:  # shutting down must never hide the run's own outcome
             log.warning("ray backend shutdown: %s", exc)
         finally:
+            self.services = None  # spent_usd() keeps its last reading from here on
             if self.started_ray:
                 ray.shutdown()
+
+    def spent_usd(self) -> float:
+        import ray
+
+        if self.services is not None and ray.is_initialized():
+            self.spent = ray.get(self.services.spent_usd.remote(), timeout=10)
+        return self.spent
 
     def notes(self) -> dict:
         return {"ray_init_s": round(self.init_s, 2), "api_limiter": self.limiter_at_end}

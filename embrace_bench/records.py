@@ -85,6 +85,11 @@ class EpisodeRecord:
     wall_s: float = 0.0
     error: str = ""
     restarts: int = 0  # engine relaunches this episode needed (each re-ran it from its start)
+    # Tasks with success regions (EmbRACE release) only, None elsewhere: the release's SPL and oracle success;
+    # `unscorable` says why its scorer cannot score the episode (then it counts in no mean).
+    spl: float | None = None
+    os: bool | None = None
+    unscorable: str = ""
     # The first observation, before any step (each step records the observation after its action).
     start_visible: dict[str, int] = field(default_factory=dict)
     start_door_state: dict[str, int] = field(default_factory=dict)

@@ -18,6 +18,8 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from embrace_bench.cli_args import OneLineParser, finite_at_least, parse
+
 PROG = "embrace-bench check-replay"
 
 
@@ -144,21 +146,21 @@ def _fmt(x: float) -> str:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", type=Path, help="replay this run's episodes instead of the suite's demos")
-    ap.add_argument("--tolerance", type=float, default=0.0, help="largest accepted position deviation, cm (default 0)")
+    ap.add_argument("--tolerance", type=finite_at_least(0.0), default=0.0,
+                    help="largest accepted position deviation, cm (default 0)")
     ap.add_argument("--json", action="store_true", help="print the per-task deviations as JSON")
     ap.add_argument("overrides", nargs="*", help="config overrides, as for a run: suite=..., split=..., env=...")
-    try:
-        args = ap.parse_args(argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 2
+    args, code = parse(ap, argv)
+    if args is None:
+        return code
 
     def fail(msg: str) -> int:
         print(f"{PROG}: error: {msg}", file=sys.stderr)
         return 2
 
-    from embrace_bench.__main__ import check_overrides
+    from embrace_bench.__main__ import check_arguments, check_overrides
     from embrace_bench.records import EPISODES
 
     overrides = list(args.overrides)
@@ -166,11 +168,11 @@ def main(argv: list[str]) -> int:
         if not (args.run / EPISODES).exists():
             return fail(f"no episodes.jsonl in {args.run}")
         overrides = _run_overrides(args.run) + overrides
-    problem = check_overrides(overrides)
+    problem = check_arguments(overrides) or check_overrides(overrides)
     if problem:
         return fail(problem)
-    from embrace_bench.app import load_suite
-    from embrace_bench.tasks.suite import SuiteError
+    from embrace_bench.app import check_maps, load_suite
+    from embrace_bench.tasks.suite import Suite, SuiteError
 
     try:
         cfg = _compose(overrides)
@@ -181,6 +183,8 @@ def main(argv: list[str]) -> int:
             for note in suite.notes:
                 print(f"note: {note}", file=sys.stderr)
             demos, missing = demos_from_suite(suite.tasks)
+        # Before any engine starts: a map the engine lacks would fail every one of its tasks, one by one.
+        check_maps(Suite("replay", [d.task for d in demos], ""), cfg.env.kind)
     except (SuiteError, ValueError, OSError) as exc:
         return fail(str(exc))
     except Exception as exc:  # Hydra's own errors for values it cannot compose

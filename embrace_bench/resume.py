@@ -152,6 +152,8 @@ def incompatibility(old: dict, new: dict) -> str | None:
         if k in a and a.get(k) != b.get(k):
             if isinstance(a[k], dict) and isinstance(b.get(k), dict):
                 diff = sorted(x for x in set(a[k]) | set(b[k]) if a[k].get(x) != b[k].get(x))
+                if not diff:
+                    continue  # only options added since, absent there and null here (prompt.template_file)
                 return (f"{k}.{diff[0]} was {a[k].get(diff[0])!r} there and is {b[k].get(diff[0])!r} now")
             return f"{k} was {a[k]!r} there and is {b.get(k)!r} now"
     return None

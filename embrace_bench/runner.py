@@ -32,6 +32,7 @@ from embrace_bench.interrupts import sigterm_as_interrupt
 from embrace_bench.models.base import Agent
 from embrace_bench.models.limiter import AdaptiveLimiter
 from embrace_bench.models.response_cache import SharedResponseCache
+from embrace_bench.models.spend import SpendLedger
 from embrace_bench.records import EPISODES, EpisodeRecord, append_record
 from embrace_bench.redact import redact
 from embrace_bench.tasks.model import Task
@@ -126,6 +127,7 @@ class LocalBackend:
         self.stop = threading.Event()
         self.limiter = AdaptiveLimiter(spec.api_concurrency or n, max_wait_s=spec.rate_limit_wait_s)
         self.cache = SharedResponseCache(spec.run_dir / "cache.sqlite")
+        self.spend = SpendLedger()
         self.results: queue.Queue = queue.Queue()
         self.inboxes = [queue.Queue() for _ in range(n)]
         self.workers: list[EpisodeWorker | None] = [None] * n
@@ -153,7 +155,7 @@ class LocalBackend:
         s = self.spec
         worker = None
         try:
-            agent = s.make_agent(cache=self.cache, limiter=self.limiter)
+            agent = s.make_agent(cache=self.cache, limiter=self.limiter, spend=self.spend)
             worker = self.workers[wid] = EpisodeWorker(
                 wid, agent, self.make_engine, s.env_cfg, s.settings, s.model_name,
                 request_timeout_s=s.request_timeout_s, max_restarts=s.max_restarts, stop=self.stop)
@@ -183,6 +185,9 @@ class LocalBackend:
             t.join(timeout=max(0.1, deadline - time.monotonic()))
         if not any(t.is_alive() for t in self.threads):
             self.cache.shutdown()
+
+    def spent_usd(self) -> float:
+        return self.spend.total()
 
     def notes(self) -> dict:
         return {"api_limiter": self.limiter.state()}
@@ -272,7 +277,7 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
                     else:
                         append_record(path, out.record)
                     new.append(out.record)
-                    spent += out.spent_usd
+                    spent = backend.spent_usd()  # every paid call so far, episodes in flight included
                     errors += out.record.status == "error"
                     successes += out.record.success
                     restarts += out.record.restarts
@@ -298,6 +303,7 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
         if backend is not None:
             backend.shutdown(abort=interrupted or failed)
             notes = backend.notes()
+            spent = backend.spent_usd()  # also what episodes abandoned by Ctrl-C or a dead actor paid
         wall = round(time.monotonic() - t0, 2)
         old_cost, old_in, old_out = state.totals_in_file()
         manifest["sessions"][-1].update(ended=datetime.now(timezone.utc).isoformat(), wall_s=wall,

@@ -37,10 +37,9 @@ class RunStopped(BaseException):
 
 @dataclass
 class Outcome:
-    """A task's one record, plus what the worker spent on it over every attempt."""
+    """A task's one record (what the run spent is counted apart, as each call is paid: models/spend.py)."""
 
     record: EpisodeRecord
-    spent_usd: float  # model calls actually paid for, failed attempts included (replays cost nothing)
     worker: int = 0
     frames: dict[str, bytes] | None = None  # Ray backend: the episode's frames, for the driver to write
     log: bytes = b""  # Ray backend: engine log written since the last episode
@@ -67,7 +66,6 @@ class EpisodeWorker:
 
     def run_task(self, task: Task) -> Outcome:
         s = self.settings
-        spent = 0.0
         failures: list[str] = []
         while True:
             if self.stop.is_set():
@@ -75,8 +73,6 @@ class EpisodeWorker:
             steps: list[StepRecord] = []
 
             def on_step(step: StepRecord) -> None:
-                nonlocal spent
-                spent += step.cost_usd
                 steps.append(step)
                 if self.stop.is_set():
                     raise RunStopped()
@@ -111,7 +107,7 @@ class EpisodeWorker:
                 log.exception("worker %d: %s failed", self.wid, task.task_id)
                 record = error_record(task, self.model_name, s, f"internal: {exc.__class__.__name__}: {exc}",
                                       steps=steps, restarts=len(failures))
-            return Outcome(record, round(spent, 6), self.wid)
+            return Outcome(record, self.wid)
 
     def close(self) -> None:
         self.engines.discard()

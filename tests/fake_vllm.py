@@ -40,7 +40,8 @@ def main(argv: list[str]) -> int:
         return 1
     reply_s = float(os.environ.get("FAKE_VLLM_REPLY_S", "0"))
     script = [("slow", reply_s)] * 10_000 if reply_s else []
-    api = FakeAPI(port=int(opts["--port"]), on_request=lambda route, body: record({"route": route, "body": body}))
+    api = FakeAPI(port=int(opts["--port"]), host=opts["--host"],
+                  on_request=lambda route, body: record({"route": route, "body": body}))
     api.queue("openai", *script)
     api.healthy = False
     stop = threading.Event()

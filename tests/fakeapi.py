@@ -36,7 +36,7 @@ def _body(route: str, text: str | None, model: str = "fake") -> dict:
 
 
 class FakeAPI:
-    def __init__(self, port: int = 0, on_request=None, responder=None) -> None:
+    def __init__(self, port: int = 0, on_request=None, responder=None, host: str = "127.0.0.1") -> None:
         """`on_request(route, body)` is called with each request (the fake vLLM writes them to a file)."""
         self.script: dict[str, deque] = {"openai": deque(), "anthropic": deque(), "gemini": deque()}
         self.requests: list[tuple[str, str, dict, dict]] = []  # (route, path, headers, json body)
@@ -113,8 +113,8 @@ class FakeAPI:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

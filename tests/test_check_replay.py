@@ -71,9 +71,23 @@ def test_a_recorded_run_replays_exactly_and_tampering_shows(tmp_path):
 
 
 def test_bad_input_is_one_line(tmp_path):
+    release = tmp_path / "benchmark"  # the release fixture with one map the embedded world does not have
+    shutil.copytree(FIX / "embrace_release" / "benchmark", release)
+    for part in ("task", "success_region", "trajectory"):
+        (release / part / "Street_39").rename(release / part / "Venice_1")
+    (release / "task" / "Street_25" / "x000100_y000100_z000090_t0_b.json").unlink()  # no area.json: a note line
     for args, needle in ((["--run", str(tmp_path / "nope")], "no episodes.jsonl in"),
                          (["suite=nope"], "unknown suite 'nope'"),
-                         (["suite=embrace_v1"], "needs suite.path=")):
+                         (["suite=embrace_v1"], "needs suite.path="),
+                         (["--tolerance", "nan"], "--tolerance: must be a finite number >= 0, not 'nan'"),
+                         (["--tolerance", "inf"], "not 'inf'"),
+                         (["--tolerance", "-1"], "not '-1'"),
+                         (["--tolerance"], "expected one argument"),
+                         (["--bogus"], "unrecognized arguments: --bogus"),
+                         (["split"], "cannot read 'split': an override is key=value"),
+                         # checked before an engine starts, not once per task as "unknown level"
+                         (["suite=embrace_release", f"suite.path={release}", "split=ood"],
+                          "the embedded world has no map Venice_1; run this suite with env=unrealzoo")):
         p = _cli("check-replay", *args)
         lines = p.stderr.strip().splitlines()
         assert p.returncode == 2 and len(lines) == 1 and needle in lines[0], p.stderr

@@ -59,6 +59,10 @@ def test_oracle_run_writes_records_that_score_to_success(tmp_path):
     (["runner.max_cost_usd=lots"], "runner.max_cost_usd must be a non-negative number or null, not 'lots'"),
     (["runner.success_radius_cm=-3"], "runner.success_radius_cm must be a positive number, not -3"),
     (["ray.adress=auto"], "unknown setting 'ray.adress' for ray=default"),
+    (["--bogus"], "unknown option '--bogus'; see python -m embrace_bench --help"),
+    (["suite.limit=2", "model"], "cannot read 'model': an override is key=value (or ~key to remove a key)"),
+    (["--cfg", "jobs"], "option --cfg takes one of job, hydra, all, not 'jobs'"),
+    (["--info", "-m"], "only one of --info, --multirun can be given"),
 ])
 def test_bad_input_is_one_clear_line(args, needle, tmp_path):
     p = _run(*args, f"hydra.run.dir={tmp_path / 'r'}")
@@ -89,6 +93,21 @@ def test_score_missing_dir_is_one_line(tmp_path):
     p = subprocess.run([sys.executable, "-m", "embrace_bench", "score", str(tmp_path / "nope")],
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_score_and_fetch_data_usage_errors_are_one_line(tmp_path, capsys):
+    from embrace_bench.scoring.cli import score_main
+    from embrace_bench.tasks.fetch import main as fetch_main
+
+    cases = ((score_main, [], "embrace-bench score: error: the following arguments are required: run_dir"),
+             (score_main, [str(tmp_path), "--max-steps", "0"], "--max-steps: must be an integer >= 1, not '0'"),
+             (score_main, [str(tmp_path), "--bogus"], "unrecognized arguments: --bogus"),
+             (fetch_main, ["--part", "x"], "embrace-bench fetch-data: error: argument --part: invalid choice: 'x'"))
+    for fn, argv, needle in cases:
+        assert fn(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], err  # no argparse usage block
+    assert score_main(["--help"]) == 0 and "--max-steps" in capsys.readouterr().out
 
 
 def test_replay_reproduces_a_recorded_run_exactly(tmp_path):

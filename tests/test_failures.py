@@ -326,7 +326,7 @@ def test_release_tasks_use_the_scorers_regions():
     square = lambda x0, y0, x1, y1: [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
     regions = {"final": {"character": [{"outer": square(0, -300, 2000, 300), "holes": []}],
                          "footprints": [square(1500, -100, 1700, 100)], "z": None, "object": None, "object_z": None},
-               "z_tolerance_cm": None}
+               "z_tolerance_cm": None, "shortest_path_cm": 1000.0}  # without one the release cannot score it
     inside = record(traj(fwd(470), ("Finish", 470, 0, 0)), targets=(("T", 1600, 0),), regions=regions)
     assert inside.success and names(inside) == []  # 1130 cm from the target pose, but inside its region
     outside = record(traj(("MoveBackward", -60, 0, 0), ("Finish", -60, 0, 0)), targets=(("T", 1600, 0),),

@@ -176,3 +176,13 @@ def test_the_harness_scores_its_demo_runs_as_worked_out_by_hand(tmp_path, suite,
     assert {k: (r["success"], r["gde_cm"], r["sspl"]) for k, r in recs.items()} == \
         {k: (True, gde, 1.0) for k, gde in expected.items()}
     assert all(not math.isnan(r["gde_cm"]) for r in recs.values())
+    # the release's own SPL and OS ride along on release tasks only (SPL < 1 where the demo walked further
+    # than area.json's shortest path); `score --json` carries them per row
+    release = suite == "embrace_release"
+    assert all((r["os"], r["unscorable"]) == ((True, "") if release else (None, "")) for r in recs.values())
+    assert all((0 < r["spl"] <= 1) if release else r["spl"] is None for r in recs.values())
+    p = subprocess.run([sys.executable, "-m", "embrace_bench", "score", "--json", str(run)], capture_output=True,
+                       text=True, cwd=ROOT, timeout=120)
+    overall = json.loads(p.stdout)["rows"][-1]
+    assert (overall["os"], overall["n_unscorable"]) == ((1.0, 0) if release else (None, 0))
+    assert overall["spl"] == (pytest.approx(sum(r["spl"] for r in recs.values()) / 3) if release else None)

@@ -50,13 +50,24 @@ def test_reask_only_in_the_reask_request():
 
 
 def test_embrace_release_window_and_alternation():
+    """The release evaluator's structure: the initial observation and its answer always, then the last 13
+    observations (the current one included), each earlier one followed by its answer; nothing in between."""
     req = _req(20, name="embrace_release", window=13)
     roles = [m.role for m in req.messages]
-    assert roles[0] == "system" and all(a != b for a, b in zip(roles[1:], roles[2:]))
+    assert roles[0] == "system" and roles[1] == roles[-1] == "user"
+    assert all(a != b for a, b in zip(roles[1:], roles[2:]))
     imgs = [i for m in req.messages for i in _images(m.parts)]
     assert imgs == [0] + list(range(8, 21))  # initial + the last 13
     answers = [m.parts[0].text for m in req.messages if m.role == "assistant"]
-    assert answers[-1].endswith("#20") and "omitted" in answers[0]
+    # turn k (acting from observation k) answered "#k+1": the answer to the initial one, then to 8..19
+    assert answers == ["<action>TurnLeft</action> #1"] + [f"<action>TurnLeft</action> #{k + 1}" for k in range(8, 20)]
+    assert TASK.Instruction in req.messages[1].parts[0].text
+    start = _req(0, name="embrace_release")  # step 0: the initial observation is the current one
+    assert [m.role for m in start.messages] == ["system", "user"] and _images(start.messages[1].parts) == [0]
+    assert TASK.Instruction in start.messages[1].parts[0].text
+    again = _req(3, name="embrace_release", reask="no <action>...</action> tag")
+    assert again.messages[-1].role == "user" and again.messages[-1].parts[0].text.startswith(
+        "Your last answer could not be used: no <action>")  # a message of its own, after the current one
 
 
 def test_jpeg_resize_and_cache_key_sensitivity():

@@ -1,7 +1,8 @@
 """runner.backend=ray on a local Ray instance: engines inside actors, records and frames streamed back to the
 driver (the only writer of the run dir); an engine crash inside an actor and the death of an actor itself
-are both recovered by re-running the episode."""
+are both recovered by re-running the episode, and what a dead actor paid for is still counted."""
 import functools
+import json
 import os
 import sys
 from pathlib import Path
@@ -9,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from embrace_bench.models.heuristic import HeuristicAgent
+from embrace_bench.models.prompted import PromptedAgent, RawReply
 from embrace_bench.world.faults import ENV_VAR
-from runs import REPLAY, TIMING, by_task, lines, run_quiet, spec
+from runs import REPLAY, TASKS, TIMING, by_task, lines, run_quiet, spec
 
 ray = pytest.importorskip("ray")
 LOCAL_RAY = {"address": None, "num_cpus_per_worker": 1, "local_num_cpus": 2}  # a local instance per run
@@ -63,7 +65,7 @@ def test_unrealzoo_engines_in_ray_actors_use_the_gpu_ray_assigned(tmp_path):
     binary = tmp_path / "UnrealZoo.sh"
     binary.write_text("#!/bin/sh\n")
     binary.chmod(0o755)
-    env = OmegaConf.load(Path(__file__).parent.parent / "conf" / "env" / "unrealzoo.yaml")
+    env = OmegaConf.load(Path(__file__).parent.parent / "embrace_bench" / "conf" / "env" / "unrealzoo.yaml")
     env.binary, env.gpu, env.unrealcv_ini = str(binary), 0, str(tmp_path / "unrealcv.ini")
     make = on_assigned_gpus(functools.partial(engine_factory, env, workers=2), ["3"])
     assert make(tmp_path)(1).gpu == 3  # -graphicsadapter=3 whatever the worker id
@@ -103,3 +105,40 @@ def test_a_worker_error_in_an_actor_reaches_the_driver_as_itself(tmp_path):
     with pytest.raises(AgentUnusable) as info:
         run_quiet(s)
     assert str(info.value) == "could not load model.path=/nowhere: no weights"
+
+
+class _PaidDiesOnce(PromptedAgent):
+    """A paid model ($0.001 a call: 1000 tokens in at $1/Mtok) that notes each call it pays for in a file and
+    ends its actor process once, in the middle of the first task, after two paid calls."""
+
+    def __init__(self, cfg=None, seed=0, calls="", once="", die_in="", **context):
+        super().__init__({"name": "paid", "price_per_mtok_in": 1.0}, seed, **context)
+        self.calls, self.once, self.die_in = calls, once, die_in
+
+    def act(self, task, history, reask=None):
+        if task.task_id == self.die_in and len(history.actions) == 2 and not os.path.exists(self.once):
+            open(self.once, "w").close()
+            os._exit(1)
+        return super().act(task, history, reask)
+
+    def _complete(self, request, key):
+        with open(self.calls, "a") as f:
+            f.write(f"{key}\n")
+        return RawReply("<think>go</think><action>MoveForward</action>", tokens_in=1000)
+
+
+def test_the_spend_of_a_ray_actor_that_dies_is_counted(tmp_path):
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    run_dir, calls = tmp_path / "run", tmp_path / "calls"
+    s = spec(run_dir, backend="ray", ray=LOCAL_RAY, tasks=TASKS[:2])
+    s.make_agent = functools.partial(_PaidDiesOnce, calls=str(calls), once=str(tmp_path / "once"),
+                                     die_in=TASKS[0].task_id)
+    run_quiet(s)
+    paid = len(calls.read_text().splitlines())
+    recs = lines(run_dir)
+    assert (tmp_path / "once").exists() and [r["restarts"] for r in recs] == [1, 0]
+    # The re-run on a new actor replayed the dead one's two answers from the run's cache, at no cost: the
+    # records hold every paid call but those two, and the manifest's spend holds them all.
+    assert round(sum(r["cost_usd"] for r in recs), 6) == round((paid - 2) * 0.001, 6)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["spent_usd"] == manifest["sessions"][-1]["spent_usd"] == round(paid * 0.001, 6)

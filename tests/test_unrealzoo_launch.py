@@ -21,7 +21,7 @@ from embrace_bench.world.unrealzoo import UnrealZooEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "tests" / "fixtures" / "unrealzoo_pkg"
-ZOO_YAML = OmegaConf.load(ROOT / "conf" / "env" / "unrealzoo.yaml")
+ZOO_YAML = OmegaConf.load(ROOT / "embrace_bench" / "conf" / "env" / "unrealzoo.yaml")
 
 
 @pytest.fixture()

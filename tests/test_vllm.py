@@ -78,6 +78,27 @@ def test_launch_serves_the_run_with_guided_decoding_and_stops_it(fake_vllm, tmp_
     assert "$ vllm serve Qwen/Qwen2.5-VL-7B-Instruct" in (run_dir / "logs" / "vllm.log").read_text()
 
 
+def test_with_ray_the_server_listens_on_the_drivers_cluster_address(fake_vllm, tmp_path):
+    # On a cluster each actor's 127.0.0.1 is its own node: the server must listen on the driver node's address
+    # in the cluster. A local instance runs here as node 127.0.0.2 (still loopback), where nothing answers on
+    # 127.0.0.1, so an actor sent to its own loopback would fail every request.
+    pytest.importorskip("ray")
+    env, record = fake_vllm
+    run_dir = tmp_path / "run"
+    p = _cli(env, run_dir, "runner.backend=ray", "ray.node_ip_address=127.0.0.2", "ray.local_num_cpus=2", *SMALL)
+    assert p.returncode == 0, p.stderr[-3000:]
+    log = _log(record)
+    argv = log[0]["argv"]
+    port = argv[argv.index("--port") + 1]
+    assert argv[argv.index("--host") + 1] == "127.0.0.2"
+    assert len([e for e in log if "body" in e]) == 4  # every step of both episodes answered, from the actor
+    assert log[-1] == {"stopped": signal.SIGTERM} and _gone(log[0]["pid"])
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["model"]["base_url"] == f"http://127.0.0.2:{port}/v1"
+    recs = [json.loads(ln) for ln in (run_dir / "episodes.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in recs] == ["timeout", "timeout"] and all(s["valid"] for r in recs for s in r["steps"])
+
+
 def test_a_server_that_dies_is_reported_with_its_log_tail(fake_vllm, tmp_path):
     env, record = fake_vllm
     p = _cli(dict(env, FAKE_VLLM_MODE="die"), tmp_path / "run", *SMALL)

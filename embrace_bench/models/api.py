@@ -84,7 +84,11 @@ class APIAgent(PromptedAgent):
         """One line saying what to install or set, or None when the adapter can run."""
         import importlib.util
 
-        if cls.sdk_module and importlib.util.find_spec(cls.sdk_module.split(".")[0]) is None:
+        try:  # the whole dotted name: another package may provide the `google` namespace without google.genai
+            installed = not cls.sdk_module or importlib.util.find_spec(cls.sdk_module) is not None
+        except ModuleNotFoundError:  # its parent package is missing
+            installed = False
+        if not installed:
             return f"model={cfg.get('name')} needs the {cls.pip_name} SDK: pip install {cls.pip_name}"
         if cls.key_env and not cfg.get("base_url") and not cfg.get("launch") \
                 and not any(os.environ.get(k) for k in cls.key_env):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from embrace_bench.actions import format_response
+from embrace_bench.actions import Magnitudes, format_response
 from embrace_bench.models.base import Agent, History, Reply
 from embrace_bench.tasks.model import Task
 from embrace_bench.tasks.planner import plan_task
@@ -24,12 +24,20 @@ def _world(name: str) -> WorldMap:
 class OracleAgent(Agent):
     name = "oracle"
 
-    def __init__(self, cfg: dict | None = None, seed: int = 0, **context) -> None:
+    def __init__(self, cfg: dict | None = None, seed: int = 0, *, mags: Magnitudes | None = None, **context) -> None:
         super().__init__(cfg, seed)
+        self.mags = mags or Magnitudes()  # the env's action magnitudes, so the plan moves as the env does
         self.plan: list[str] = []
 
+    @staticmethod
+    def cannot_run(task: Task) -> str | None:
+        """Why the oracle cannot plan this task, known before any episode (the run skips it up front)."""
+        if not (MAPS_DIR / f"{task.map}.json").exists():
+            return "no embedded map to plan on"
+        return None
+
     def reset(self, task: Task) -> None:
-        self.plan = plan_task(task, _world(task.map))
+        self.plan = plan_task(task, _world(task.map), mags=self.mags)
 
     def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
         step = len(history.actions)

@@ -6,6 +6,7 @@ then go through the same cache lookup, token and latency bookkeeping and cost fo
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -33,8 +34,9 @@ class RawReply:
 
 class PromptedAgent(Agent):
     def __init__(self, cfg: dict | None = None, seed: int = 0, *, prompt: PromptConfig | None = None,
-                 cache_path: Path | None = None, cache=None, **context) -> None:
+                 cache_path: Path | None = None, cache=None, spend=None, **context) -> None:
         super().__init__(cfg, seed)
+        self.spend = spend  # the run's SpendLedger (or its Ray proxy): each paid call is added as it returns
         c = self.cfg
         self.model = c.get("name", "")
         self.sampling = {k: c[k] for k in ("temperature", "max_tokens", "top_p", "constrained") if k in c}
@@ -67,6 +69,10 @@ class PromptedAgent(Agent):
     def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
         request = build_request(self.prompt, self.encoder, task, history, reask, self.sampling)
         key = request.cache_key(self.cache_model_id())
+        if reask and not any(reask in p.text for m in request.messages for p in m.parts if p.kind == "text"):
+            # A template's re-ask may leave out the complaint and its attempt number: the key still tells the
+            # re-asks apart, so each is a fresh sample and no cache replays the previous bad answer.
+            key = hashlib.sha256(f"{key}\x00{reask}".encode()).hexdigest()
         hit = self._replay[key].popleft() if self._replay.get(key) else None
         if hit is None and self.cache is not None:
             hit = self.cache.get(key)
@@ -82,6 +88,8 @@ class PromptedAgent(Agent):
         cost = (raw.tokens_in * self.price_in + raw.tokens_out * self.price_out) / 1e6
         text = raw.text or ""  # no text is an invalid answer, never a made-up one
         answer = CachedReply(text, tokens, latency, cost)
+        if self.spend is not None and cost:
+            self.spend.add(cost)
         self._answers.setdefault(key, []).append(answer)
         if self.cache is not None and text:
             self.cache.put(key, self.model, answer)

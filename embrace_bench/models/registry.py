@@ -42,3 +42,20 @@ def make_agent(model_cfg: dict, seed: int = 0, **context):
     services (cache, limiter)."""
     cfg = dict(model_cfg)
     return agent_class(cfg.pop("adapter"))(cfg, seed=seed, **context)
+
+
+def skipped_up_front(model_cfg: dict, tasks: list) -> tuple[list, str]:
+    """(the tasks this agent can run, one line on the rest): an agent class may say before any episode why
+    it cannot run a task (`cannot_run(task) -> reason | None`, the oracle without a map to plan on), so such
+    tasks are left out with a note instead of each ending in an error record."""
+    check = getattr(agent_class(model_cfg.get("adapter", "")), "cannot_run", None)
+    if check is None:
+        return tasks, ""
+    why = {t.task_id: check(t) for t in tasks}
+    skipped = [t for t in tasks if why[t.task_id]]
+    if not skipped:
+        return tasks, ""
+    reasons = sorted({f"{why[t.task_id]} ({t.map})" for t in skipped})
+    return ([t for t in tasks if not why[t.task_id]],
+            f"model {model_cfg.get('name', model_cfg.get('adapter'))}: {len(skipped)} task(s) skipped up front: "
+            f"{'; '.join(reasons[:3])}{' ...' if len(reasons) > 3 else ''}")

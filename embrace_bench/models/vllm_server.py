@@ -32,6 +32,9 @@ def check_launch(cfg: dict) -> str | None:
     port = cfg.get("launch_port")
     if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536):
         return f"model.launch_port must be a TCP port number or null, not {port!r}"
+    host = cfg.get("launch_host")
+    if host is not None and (not isinstance(host, str) or not host.strip()):
+        return f"model.launch_host must be an address this machine has, or null, not {host!r}"
     args = cfg.get("launch_args") or []
     if isinstance(args, str) or not all(isinstance(a, (str, int, float)) for a in args):
         return f"model.launch_args must be a list of command-line arguments, not {args!r}"
@@ -43,7 +46,8 @@ def _tail(path: Path, n: int = 15) -> str:
 
 
 class VLLMServer:
-    """One `vllm serve` process on 127.0.0.1, logging to `log_path`."""
+    """One `vllm serve` process on `host` (loopback unless workers on other nodes need it), logging to
+    `log_path`."""
 
     def __init__(self, model: str, *, served_name: str | None = None, port: int | None = None,
                  args: list | tuple = (), executable: str = "vllm", log_path: Path,
@@ -115,8 +119,9 @@ class VLLMServer:
 
 
 @contextlib.contextmanager
-def serve_model(model_cfg: dict, run_dir: Path, console=None):
-    """Around a run: with model.launch=true, a `vllm serve` for it, and model_cfg's base_url set to it."""
+def serve_model(model_cfg: dict, run_dir: Path, console=None, host: str = "127.0.0.1"):
+    """Around a run: with model.launch=true, a `vllm serve` for it on `host` (model.launch_host when set: an
+    address every worker can reach), and model_cfg's base_url set to it."""
     if not model_cfg.get("launch"):
         yield model_cfg
         return
@@ -124,7 +129,8 @@ def serve_model(model_cfg: dict, run_dir: Path, console=None):
                         port=model_cfg.get("launch_port"), args=model_cfg.get("launch_args") or [],
                         executable=str(model_cfg.get("vllm_executable") or "vllm"),
                         log_path=Path(run_dir) / "logs" / "vllm.log",
-                        ready_timeout_s=float(model_cfg.get("launch_timeout_s") or 900))
+                        ready_timeout_s=float(model_cfg.get("launch_timeout_s") or 900),
+                        host=str(model_cfg.get("launch_host") or host))
     if console is not None:
         console.print(f"starting: {shlex.join(server.command())}  (log: {server.log_path})")
     t0 = time.monotonic()

@@ -10,22 +10,9 @@ import math
 import sys
 from pathlib import Path
 
+from embrace_bench.cli_args import OneLineParser as _Parser
+from embrace_bench.cli_args import parse as _parse
 from embrace_bench.records import RecordFileError
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (no usage block): `embrace-bench <cmd>: error: ...`, exit 2."""
-
-    def error(self, message: str):
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
-def _parse(ap: argparse.ArgumentParser, argv: list[str]):
-    try:
-        return ap.parse_args(argv), None
-    except SystemExit as exc:  # argparse printed usage and its error already
-        return None, exc.code if isinstance(exc.code, int) else 2
 
 
 def _error(prog: str, msg) -> int:
@@ -48,6 +35,12 @@ def leaderboard_main(argv: list[str]) -> int:
         written, warnings = leaderboards_for(args.runs, args.out)
     except (RecordFileError, OSError) as exc:
         return _error(prog, exc)
+    if any(p.suffix == ".html" for p in written):
+        from embrace_bench.report.plots import unavailable
+
+        why = unavailable()
+        if why:
+            warnings = [*warnings, f"HTML written without plots; {why}"]
     for w in warnings:
         print(f"{prog}: warning: {w}", file=sys.stderr)
     for p in written:

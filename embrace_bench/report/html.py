@@ -5,8 +5,8 @@ from html import escape
 
 from embrace_bench.report import plots
 from embrace_bench.report.leaderboard import Board
-from embrace_bench.report.tables import (FACT_KEYS, METRICS, OVERALL_HEAD, overall_cells, reference_cells, tag_rows,
-                                         type_cells, type_groups)
+from embrace_bench.report.tables import (FACT_KEYS, board_metrics, is_release, overall_cells, overall_head,
+                                         reference_cells, tag_rows, type_cells, type_groups)
 from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.tasks.model import TYPE_NAMES
 
@@ -77,14 +77,20 @@ def to_html(board: Board) -> str:
              "(cm); SSPL: success weighted by the demo length; Steps: mean actions; TR: % of episodes that hit the "
              "step limit. Episodes with errors are counted apart and excluded from every metric; metrics and tags "
              "are recomputed from the records.</p>",
-             "<h2>Overall</h2>", _table(list(OVERALL_HEAD), [overall_cells(e) for e in board.entries]),
+             *(["<p>SPL: the release's success weighted by the shortest path (area.json) over the walked XY path; "
+                "OS: % of episodes that reached the goal state at some step; Unscorable: episodes the release's "
+                "scorer cannot score (no reference height or shortest path), excluded from every metric.</p>"]
+               if is_release(board) else []),
+             "<h2>Overall</h2>",
+             _table(list(overall_head(board)), [overall_cells(e, is_release(board)) for e in board.entries]),
              f'<div class="plot">{sr_svg}</div>']
     for group in type_groups(board):
         names = [TYPE_NAMES.get(t, t) for t in group]
-        rows = [[e.label] + [c for t in group for c in type_cells(e.row(t))] for e in board.entries]
-        rows += [[r.label] + [c for t in group for c in reference_cells(r, t)] for r in board.references]
+        rel, cols = is_release(board), board_metrics(board)
+        rows = [[e.label] + [c for t in group for c in type_cells(e.row(t), rel)] for e in board.entries]
+        rows += [[r.label] + [c for t in group for c in reference_cells(r, t, rel)] for r in board.references]
         parts += [f"<h2>{escape(' / '.join(names))}</h2>",
-                  _table(["Model"] + list(METRICS) * len(group), rows, ref_from=len(board.entries), group_cols=5,
+                  _table(["Model"] + list(cols) * len(group), rows, ref_from=len(board.entries), group_cols=len(cols),
                          group_head=names)]
     if board.references:
         parts.append(f"<p><em>Italic rows: {escape(board.reference_note)}</em></p>")

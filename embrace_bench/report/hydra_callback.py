@@ -1,5 +1,5 @@
 """Hydra callback: at the end of a multirun sweep, write the sweep's leaderboards (one board per suite x
-split, every job a row) into <sweep dir>/leaderboards, or `out` when set. Configured in conf/config.yaml
+split, every job a row) into <sweep dir>/leaderboards, or `out` when set. Configured in embrace_bench/conf/config.yaml
 under hydra.callbacks; a failure here is reported in one line and never fails the sweep."""
 from __future__ import annotations
 

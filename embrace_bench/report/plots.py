@@ -29,6 +29,15 @@ def _plt():
     return plt
 
 
+def unavailable() -> str | None:
+    """Why the plots cannot be drawn (the install that fixes it), or None when they can."""
+    try:
+        _plt()
+    except PlotsUnavailable as exc:
+        return str(exc)
+    return None
+
+
 def _svg(fig) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from embrace_bench.cli_args import OneLineParser, parse
 from embrace_bench.records import RecordFileError
 from embrace_bench.scoring.rescore import format_table, report_to_json, rescore_run
 
@@ -26,15 +27,14 @@ def _positive_int(text: str) -> int:
 
 def score_main(argv: list[str]) -> int:
     """0 on success; 2 (one `embrace-bench score: error: ...` line on stderr) on bad input or a missing run."""
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    ap = OneLineParser(prog=PROG, description=__doc__)
     ap.add_argument("run_dir", type=Path, help="a run directory holding episodes.jsonl (and manifest.json)")
     ap.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
     ap.add_argument("--max-steps", type=_positive_int, default=None,
                     help="step limit for timeouts (default: the run's manifest, else 32)")
-    try:
-        args = ap.parse_args(argv)
-    except SystemExit as exc:  # argparse already printed usage and its error; return the code, don't exit
-        return exc.code if isinstance(exc.code, int) else 2
+    args, code = parse(ap, argv)
+    if args is None:
+        return code
     try:
         report = rescore_run(args.run_dir, args.max_steps)
     except (RecordFileError, OSError) as exc:

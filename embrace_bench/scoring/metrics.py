@@ -35,6 +35,9 @@ the rules above apply unchanged):
   state (UnrealZoo's `get_door_state` reports the door it interacts with).
 - Pick & Drop, pd_type "p": the object held at Finish; "pd" (and the default): held at some step, not held
   at Finish, and resting (its pose at Finish, else its last drop) inside the object region.
+- Besides these, the release's own SPL and OS (scoring/release.py), and its unscorable episodes: where its
+  scorer fails (no shortest path, no midway stage, no reference height where one is needed) the episode
+  gets `unscorable` (the reason) and is left out of every mean, counted apart like errors.
 """
 from __future__ import annotations
 
@@ -46,6 +49,7 @@ import numpy as np
 
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
 from embrace_bench.tasks.model import SPLITS, TYPE_NAMES, TYPES
+from embrace_bench.scoring.release import door_open
 from embrace_bench.tasks.regions import distance_to_rings, stage_reached
 
 
@@ -59,6 +63,10 @@ class EpisodeScore:
     reason: str  # why it failed, "; "-joined when several conditions fail ("" on success)
     final_pose: list[float] | None = None
     midway_index: int | None = None  # step index of the MidwayTarget judged (`midway_index`), if any
+    # Tasks with success regions only (None otherwise): the release's SPL and oracle success.
+    spl: float | None = None
+    os: bool | None = None
+    unscorable: str = ""  # why the release cannot score this episode ("" when it can)
 
     def sspl(self, s_opt: int) -> float:
         return sspl(self.success, s_opt, self.n_steps)
@@ -145,11 +153,12 @@ def counted_steps(steps: list[StepRecord]) -> list[StepRecord]:
 
 
 def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start_pose=None,
-                  type_: str | None = None) -> EpisodeScore:
+                  type_: str | None = None, start_door_state: dict | None = None) -> EpisodeScore:
     """Success, GDE and step count of one episode from its step records (rules in the module docstring).
 
     `start_pose` defaults to the first step's pose_before; `type_` (a type code) picks the type condition,
-    inferred from the TaskInfo fields when None (several targets: 3, a door: 4.1, an object: 4.2).
+    inferred from the TaskInfo fields when None (several targets: 3, a door: 4.1, an object: 4.2);
+    `start_door_state` (the record's) is the door state at the start pose, for the release's OS.
     """
     radius = task.success_radius_cm
     used = counted_steps(steps)
@@ -163,7 +172,10 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
         return EpisodeScore(False, float("nan"), n, finished, timed_out, "no pose recorded")
     kind = _kind(task, type_)
     if task.regions:
-        return _score_regions(used, task, kind, start, list(final), finished, timed_out, max_steps)
+        from embrace_bench.scoring.region_success import score_release  # built on this module
+
+        return score_release(used, task, kind, start or final, list(final), finished, timed_out, max_steps,
+                             start_door_state)
     target = task.target_poses[-1]
     final_d = xy_dist(final, target)
     midway_i = midway_index(used, task)
@@ -174,7 +186,7 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
 
     reasons: list[str] = []
     if not finished:
-        reasons.append(_finish_reason(n, timed_out, max_steps))
+        reasons.append(finish_reason(n, timed_out, max_steps))
     elif final_d > radius:
         reasons.append(f"finished {final_d:.0f} cm from the target")
     if finished and kind == "3":
@@ -196,73 +208,24 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
     return EpisodeScore(not reasons, gde, n, finished, timed_out, "; ".join(reasons), list(final), midway_i)
 
 
-def _finish_reason(n: int, timed_out: bool, max_steps: int) -> str:
+def finish_reason(n: int, timed_out: bool, max_steps: int) -> str:
     return f"no Finish in {n} steps (limit {max_steps})" if timed_out else f"no Finish after {n} steps"
 
 
 def door_reason(last: StepRecord, door: str | None) -> str:
-    if door is None:  # the release names no door: UnrealZoo reports the character's door state
-        return "" if 1 in last.door_state.values() else "no door open at Finish"
-    state = last.door_state.get(door, last.door_state.get("door_state"))
-    return "" if state == 1 else f"door {door} closed at Finish"
+    if door_open(last.door_state, door):
+        return ""
+    return "no door open at Finish" if door is None else f"door {door} closed at Finish"
 
 
 def pick_drop_reason(used: list[StepRecord], task: TaskInfo) -> str:
     """Why a Pick & Drop condition is not met ("" when it is), by the rules score_episode applies."""
     if task.regions:
+        from embrace_bench.scoring.region_success import pick_region_reason  # built on this module
+
         final = used[-1].pose_after if used else None
-        return _pick_region_reason(used, task, final, task.regions.get("z_tolerance_cm"))
+        return pick_region_reason(used, task, final, task.regions.get("z_tolerance_cm"))
     return drop_reason(used, task.pick_object, task.target_poses[-1], task.success_radius_cm)
-
-
-def _pick_region_reason(used: list[StepRecord], task: TaskInfo, final, zt) -> str:
-    """The release's Pick & Drop rule: held at Finish ("p"), or picked then dropped in the object region."""
-    obj, pd_type = task.pick_object, task.pd_type or "pd"
-    held = [s.held_object is not None and (obj is None or s.held_object == obj) for s in used]
-    name = obj or "the object"
-    if not any(held):
-        return f"{name} never picked up"
-    if held[-1] != (pd_type == "p"):
-        return f"{name} not held at Finish" if pd_type == "p" else f"{name} still held at Finish"
-    rest = used[-1].object_pose
-    if rest is None:  # older records: a held object is where the character is, a dropped one where it fell
-        rest = final if pd_type == "p" else next((s.dropped_at for s in reversed(used) if s.dropped_at), None)
-    if rest is None:
-        return f"{name} never dropped"
-    ok, why = stage_reached(rest, task.regions["final"], zt, key="object")
-    return "" if ok else f"{name} rests {why} of its target area"
-
-
-def _score_regions(used: list[StepRecord], task: TaskInfo, kind: str, start, final, finished: bool,
-                   timed_out: bool, max_steps: int) -> EpisodeScore:
-    """Success and GDE from the release's success regions (rules in the module docstring)."""
-    reg, n = task.regions, len(used)
-    zt = reg.get("z_tolerance_cm")
-    gde = distance_to_rings(final, reg["final"]["footprints"])
-    midway_i = midway_index(used, task)
-    if kind == "3" and "midway" in reg:
-        at = used[midway_i].pose_after if midway_i is not None else start
-        gde += distance_to_rings(at, reg["midway"]["footprints"]) if at else float("nan")
-    reasons: list[str] = []
-    if not finished:
-        reasons.append(_finish_reason(n, timed_out, max_steps))
-    else:
-        ok, why = stage_reached(final, reg["final"], zt)
-        if not ok:
-            reasons.append(f"finished {why} of the target")
-        if kind == "3":
-            if midway_i is None or "midway" not in reg:
-                reasons.append("no MidwayTarget before Finish")
-            else:
-                ok, why = stage_reached(used[midway_i].pose_after, reg["midway"], zt)
-                if not ok:
-                    reasons.append(f"MidwayTarget {why} of subgoal 1")
-        elif kind == "4.1":
-            reasons.append(door_reason(used[-1], task.door))
-        elif kind == "4.2":
-            reasons.append(_pick_region_reason(used, task, final, zt))
-    reasons = [r for r in reasons if r]
-    return EpisodeScore(not reasons, gde, n, finished, timed_out, "; ".join(reasons), final, midway_i)
 
 
 def rescore(record: EpisodeRecord, max_steps: int) -> EpisodeRecord:
@@ -272,10 +235,17 @@ def rescore(record: EpisodeRecord, max_steps: int) -> EpisodeRecord:
     """
     if record.status == "error":
         return record
-    sc = score_episode(record.steps, record.task, max_steps, type_=record.type)
+    sc = score_episode(record.steps, record.task, max_steps, type_=record.type,
+                       start_door_state=record.start_door_state)
     status = "timeout" if sc.timed_out else "finished" if sc.finished else record.status
     return EpisodeRecord(**{**record.__dict__, "success": sc.success, "gde_cm": round(sc.gde_cm, 2),
-                            "n_steps": sc.n_steps, "sspl": round(sc.sspl(record.s_opt), 4), "status": status})
+                            "n_steps": sc.n_steps, "sspl": round(sc.sspl(record.s_opt), 4), "status": status,
+                            **release_fields(sc)})
+
+
+def release_fields(sc: EpisodeScore) -> dict:
+    """The record's fields for the release's metrics (None / "" for tasks without success regions)."""
+    return {"spl": None if sc.spl is None else round(sc.spl, 4), "os": sc.os, "unscorable": sc.unscorable}
 
 
 # ---- intervals ------------------------------------------------------------------------------
@@ -341,6 +311,13 @@ class Row:
     tr: float
     tr_ci: tuple[float, float]
     n_success: int = 0
+    # Tasks with success regions (nan elsewhere): the release's SPL and OS over the same episodes, and the
+    # episodes its scorer cannot score (left out of every column, like errors).
+    n_unscorable: int = 0
+    spl: float = math.nan
+    spl_ci: tuple[float, float] = (math.nan, math.nan)
+    os: float = math.nan
+    os_ci: tuple[float, float] = (math.nan, math.nan)
 
     @property
     def type_name(self) -> str:
@@ -365,15 +342,19 @@ def _mean(xs) -> float:
 
 
 def _row(split: str, type_: str, recs: list[EpisodeRecord]) -> Row:
-    ok = [r for r in recs if r.status != "error"]
+    scored = [r for r in recs if r.status != "error"]
+    ok = [r for r in scored if not r.unscorable]
     k = sum(bool(r.success) for r in ok)
     gdes = [r.gde_cm for r in ok if r.gde_cm is not None and not math.isnan(r.gde_cm)]  # nan: no pose at all
     cols = {"gde": gdes, "sspl": [r.sspl for r in ok], "steps": [r.n_steps for r in ok],
-            "tr": [float(r.status == "timeout") for r in ok]}
+            "tr": [float(r.status == "timeout") for r in ok], "spl": [r.spl for r in ok if r.spl is not None]}
     means = {c: _mean(v) for c, v in cols.items()}
     cis = {f"{c}_ci": bootstrap_ci(v) for c, v in cols.items()}
-    return Row(split, type_, len(ok), len(recs) - len(ok), k / len(ok) if ok else float("nan"),
-               wilson_interval(k, len(ok)), n_success=k, **means, **cis)
+    os_ = [bool(r.os) for r in ok if r.os is not None]
+    os_k = sum(os_)
+    return Row(split, type_, len(ok), len(recs) - len(scored), k / len(ok) if ok else float("nan"),
+               wilson_interval(k, len(ok)), n_success=k, n_unscorable=len(scored) - len(ok),
+               os=os_k / len(os_) if os_ else math.nan, os_ci=wilson_interval(os_k, len(os_)), **means, **cis)
 
 
 def _ordered(known: tuple[str, ...], present) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import gc
 import json
 import math
+from collections import Counter
+from dataclasses import fields
 from pathlib import Path
 
 from rich import box
@@ -61,8 +63,10 @@ def _differs(a, b) -> bool:
 
 def metric_disagreements(before: list[EpisodeRecord], after: list[EpisodeRecord]) -> str:
     """One warning naming the records whose stored metrics differ from the recomputed ones."""
-    keys = ("success", "gde_cm", "sspl", "n_steps", "status")
-    ids = [a.task_id for a, b in zip(before, after) if any(_differs(getattr(a, k), getattr(b, k)) for k in keys)]
+    keys = ("success", "gde_cm", "sspl", "n_steps", "status", "spl", "os")
+    # None: a record written before the field existed (spl, os), nothing stored to disagree with
+    ids = [a.task_id for a, b in zip(before, after)
+           if any(getattr(a, k) is not None and _differs(getattr(a, k), getattr(b, k)) for k in keys)]
     if not ids:
         return ""
     more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
@@ -96,7 +100,19 @@ def load_rescored(run_dir: Path, max_steps: int | None = None) \
     w = metric_disagreements(records, rescored)
     if w:
         warnings.append(w)
+    w = unscorable_summary(rescored)
+    if w:
+        warnings.append(w)
     return records, rescored, warnings
+
+
+def unscorable_summary(records: list[EpisodeRecord]) -> str:
+    """One line counting the episodes the release's scorer cannot score, by reason ("" when none)."""
+    reasons = Counter(r.unscorable for r in records if r.unscorable and r.status != "error")
+    if not reasons:
+        return ""
+    parts = "; ".join(f"{n} x {why}" for why, n in reasons.most_common())
+    return f"{sum(reasons.values())} episode(s) unscorable by the release's rules, left out of every mean: {parts}"
 
 
 def rescore_run(run_dir: Path, max_steps: int | None = None) -> Report:
@@ -125,10 +141,18 @@ def _sr_cell(r: Row) -> str:
     return f"{_pct(r.sr)} [{100 * r.sr_ci[0]:.0f}, {100 * r.sr_ci[1]:.0f}]"  # whole percents: fits 80 columns
 
 
+def has_release_metrics(rows) -> bool:
+    """Whether any row carries the release's SPL / OS (tasks with success regions) or unscorable episodes."""
+    return any(not math.isnan(r.spl) or not math.isnan(r.os) or r.n_unscorable for r in rows)
+
+
 def format_table(report: Report, title: str = "EmbRACE metrics") -> Table:
-    """One table: split x type rows in paper order, each split closed by its "All" row (overall if 2+ splits)."""
+    """One table: split x type rows in paper order, each split closed by its "All" row (overall if 2+ splits).
+    Release tasks add the release's SPL and OS, and Unsc. (episodes its scorer cannot score)."""
     t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for col in ("Split", "Type", "N", "Err", "SR [95% CI]", "GDE (cm)", "SSPL", "Steps", "TR"):
+    release = has_release_metrics(report.rows)
+    for col in ("Split", "Type", "N", "Err", "SR [95% CI]", "GDE (cm)", "SSPL", "Steps", "TR",
+                *(("SPL", "OS", "Unsc.") if release else ())):
         text = col in ("Split", "Type")  # only the type name may wrap; numbers stay on one line
         t.add_column(col, justify="left" if text else "right", no_wrap=not text,
                      min_width=11 if col == "Type" else None)
@@ -136,13 +160,15 @@ def format_table(report: Report, title: str = "EmbRACE metrics") -> Table:
     for r in report.rows:
         if r.split == "all" and n_splits < 2:
             continue  # with one split the overall row repeats that split's "All" row
+        extra = (_num(r.spl, "{:.3f}"), _pct(r.os), str(r.n_unscorable)) if release else ()
         t.add_row(r.split.upper(), r.type_name, str(r.n), str(r.n_errors), _sr_cell(r), _num(r.gde),
-                  _num(r.sspl, "{:.3f}"), _num(r.steps), _pct(r.tr), end_section=r.type == "all")
+                  _num(r.sspl, "{:.3f}"), _num(r.steps), _pct(r.tr), *extra, end_section=r.type == "all")
     caption = [f"{report.n_records} episodes", f"cost ${report.cost_usd:.4f}",
                f"tokens in {report.tokens_in:,} / out {report.tokens_out:,}"]
     if report.warnings:
         caption.append(f"{len(report.warnings)} warning(s)")
-    t.caption = ", ".join(caption) + ". Err: errors, excluded from every other column."
+    t.caption = ", ".join(caption) + ". Err: errors, excluded from every other column." + (
+        " Unsc.: episodes the release's scorer cannot score, excluded likewise." if release else "")
     return t
 
 
@@ -156,8 +182,7 @@ def _clean(v):
 
 
 def _row_json(r: Row) -> dict:
-    keys = ("n", "n_errors", "n_success", "sr", "sr_ci", "gde", "gde_ci", "sspl", "sspl_ci",
-            "steps", "steps_ci", "tr", "tr_ci")
+    keys = [f.name for f in fields(Row) if f.name not in ("split", "type")]  # every metric a Row defines
     return {"split": r.split, "type": r.type, "type_name": r.type_name, **{k: _clean(getattr(r, k)) for k in keys}}
 
 

@@ -1,12 +1,15 @@
 """Read the EmbRACE public release's benchmark layout into the Task model (suite=embrace_release).
 
     <root>/task/<Map>/<task>.json                  Instruction, Type (0-5), Start_Pose [, PD_* for Pick & Drop]
-    <root>/success_region/<Map>/<task>/area.json   success regions (tasks/regions.py)
+    <root>/success_region/<Map>/<task>/area.json   success regions (tasks/regions.py); or the release's older
+                                                   flat form <Map>/<task>.json [+ <task>__midway.json]
     <root>/trajectory/<Map>/<task>/infos.json      the reference human demo (Action, Pose_Trajectory), optional
 
 `<root>` is the release's `datas/benchmark` (or `datas`, or what `embrace-bench fetch-data` wrote). The
 release's types 4 and 5 are our 4.1 (Open Door) and 4.2 (Pick & Drop). A task without `area.json` is not
 part of the scored set (the release runs but does not score it); it is skipped and counted in the notes.
+A Multi-stage task whose area has no midway stage is loaded and run, and its episodes are reported as
+unscorable (the release's scorer fails on exactly that task, not on the suite).
 The benchmark's maps are all held out from the release's training data, so its tasks are split "ood".
 Assumptions where the release is silent, all documented in the README: Target_Pose (which our Task
 requires, and the oracle and the displays use) is the centroid of each stage's target footprints; s_opt is
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from embrace_bench.tasks.embrace_v1 import _pose, demo, read_json
 from embrace_bench.tasks.model import Task
-from embrace_bench.tasks.regions import RegionError, centroid, read_area
+from embrace_bench.tasks.regions import RegionError, area_files, centroid, read_task_area
 from embrace_bench.tasks.suite import Suite, SuiteError, _hash_files
 
 RELEASE_TYPES = {0: "0", 1: "1", 2: "2", 3: "3", 4: "4.1", 5: "4.2"}
@@ -36,7 +39,7 @@ def benchmark_root(root: Path) -> Path:
 
 
 def read_release_task(task_file: Path, area_file: Path, demo_file: Path | None,
-                      z_tolerance_cm: float | None) -> Task:
+                      z_tolerance_cm: float | None, midway_file: Path | None = None) -> Task:
     d = read_json(task_file)
     missing = [k for k in ("Instruction", "Type", "Start_Pose") if k not in d]
     if missing:
@@ -46,14 +49,12 @@ def read_release_task(task_file: Path, area_file: Path, demo_file: Path | None,
     except (KeyError, TypeError, ValueError):
         raise SuiteError(f"{task_file}: unknown Type {d['Type']!r}; the release uses 0-5") from None
     try:
-        regions = read_area(area_file, z_tolerance_cm)
+        regions = read_task_area(area_file, midway_file, z_tolerance_cm)
     except RegionError as exc:
         raise SuiteError(str(exc)) from None
-    if type_ == "3" and "midway" not in regions:
-        raise SuiteError(f"{area_file}: a Multi-stage task needs a 'midway' stage")
     start = _pose(d["Start_Pose"], "Start_Pose", task_file)
     targets = []
-    for stage in ("midway", "final") if type_ == "3" else ("final",):
+    for stage in ("midway", "final") if type_ == "3" and "midway" in regions else ("final",):
         x, y = centroid(regions[stage]["footprints"])
         z = regions[stage]["z"]
         targets.append([round(x, 3), round(y, 3), start[2] if z is None else z, 0.0, 0.0, 0.0])
@@ -81,16 +82,19 @@ def load_release(root: Path, z_tolerance_cm: float | None = 100.0) -> Suite:
         raise SuiteError(f"no task files under {root / 'task'}")
     tasks, used, skipped = [], [], []
     for f in task_files:
-        area = root / "success_region" / f.parent.name / f.stem / "area.json"
-        if not area.is_file():
+        found = area_files(root / "success_region", f.parent.name, f.stem)
+        if found is None:
             skipped.append(f"{f.parent.name}/{f.stem}")
             continue
+        area, midway = found
         demo_file = root / "trajectory" / f.parent.name / f.stem / "infos.json"
         demo_file = demo_file if demo_file.is_file() else None
-        tasks.append(read_release_task(f, area, demo_file, z_tolerance_cm))
-        used += [f, area] + ([demo_file] if demo_file else [])
+        tasks.append(read_release_task(f, area, demo_file, z_tolerance_cm, midway))
+        used += [f, area] + [x for x in (midway, demo_file) if x]
     if not tasks:
-        raise SuiteError(f"no task under {root / 'task'} has a success region (success_region/<Map>/<task>/area.json)")
-    notes = [f"{len(skipped)} task(s) without area.json skipped (not scored by the release): "
+        raise SuiteError(f"no task under {root / 'task'} has a success region "
+                         "(success_region/<Map>/<task>/area.json or success_region/<Map>/<task>.json)")
+    notes = [f"{len(skipped)} task(s) without area.json skipped (no success area, flat or staged: not scored "
+             "by the release): "
              f"{', '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}"] if skipped else []
     return Suite("embrace_release", tasks, _hash_files(used), notes)

@@ -16,6 +16,8 @@ import sys
 import tarfile
 from pathlib import Path
 
+from embrace_bench.cli_args import OneLineParser, parse
+
 PROG = "embrace-bench fetch-data"
 REPO = "mxlin043/EmbRACE"
 PARTS = ("benchmark", "dataset")
@@ -81,17 +83,16 @@ def verify(sums: Path, dest: Path) -> tuple[int, list[str]]:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dest", type=Path, default=Path("datas"), help="where to unpack (default ./datas)")
     ap.add_argument("--part", choices=("benchmark", "dataset", "all"), default="benchmark",
                     help="benchmark (the 686 scored tasks, ~1.6 GB; default), dataset (~5.8 GB) or all")
     ap.add_argument("--env", nargs="*", default=[], metavar="NAME", help="only these environments")
     ap.add_argument("--repo", default=REPO, help=f"Hugging Face dataset id (default {REPO})")
     ap.add_argument("--endpoint", default=None, help="Hub URL (default: $HF_ENDPOINT or huggingface.co)")
-    try:
-        args = ap.parse_args(argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 2
+    args, code = parse(ap, argv)
+    if args is None:
+        return code
     parts = list(PARTS) if args.part == "all" else [args.part]
     cache = args.dest / ".hf"
     endpoint = args.endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"

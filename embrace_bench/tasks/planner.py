@@ -2,17 +2,24 @@
 
 Used by the task generator to write each task's oracle demo (its length is s_opt) and by the oracle
 agent. Plans run on the same WorldState the engine runs, so a plan replays exactly.
+
+EmbRACE release tasks (with success regions) are planned to their regions instead of a radius: a stage is
+reached inside its character region; Open Door opens the door nearest the final target (the release names
+none); Pick & Drop picks the object the env spawns at PD_Start_Pose and, for PD_Type "pd", drops it where it
+lands inside the object region ("p": carries it into the region).
 """
 from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
+from embrace_bench.actions import Magnitudes
 from embrace_bench.tasks.model import Task
-from embrace_bench.world.scene import WorldMap, to_world
-from embrace_bench.world.sim import AGENT_Z, WorldState, bearing_to
+from embrace_bench.tasks.regions import in_polygons
+from embrace_bench.world.scene import WorldMap, WorldObject, to_world
+from embrace_bench.world.sim import AGENT_RADIUS, AGENT_Z, WorldState, bearing_to
 
 GOAL_CM = 220.0  # plan to within this of a target: a margin under the 300 cm success radius
 MAX_EXPAND = 40000
@@ -85,20 +92,57 @@ def near(tx: float, ty: float, radius: float = GOAL_CM) -> Goal:
     return lambda x, y, yaw: math.hypot(tx - x, ty - y) <= radius
 
 
-def in_reach(state: WorldState, tx: float, ty: float, also: Goal | None = None) -> Goal:
+def in_reach(state: WorldState, tx: float, ty: float, also: Goal | None = None, min_cm: float = 0.0) -> Goal:
+    """Facing the target within reach (`min_cm`: and not standing on it)."""
     m = state.mags
     margin = 0.9  # plan well inside the reach so the interaction cannot miss
 
     def goal(x: float, y: float, yaw: float) -> bool:
-        ok = math.hypot(tx - x, ty - y) <= m.interact_cm * margin and abs(bearing_to(x, y, yaw, tx, ty)) <= m.interact_deg * margin
+        d = math.hypot(tx - x, ty - y)
+        ok = min_cm <= d <= m.interact_cm * margin and abs(bearing_to(x, y, yaw, tx, ty)) <= m.interact_deg * margin
         return ok and (also is None or also(x, y, yaw))
 
     return goal
 
 
-def plan_task(task: Task, world: WorldMap, state: WorldState | None = None) -> list[str]:
-    """The oracle's full action list for a task, ending with Finish."""
-    state = state or WorldState(world)
+def in_region(polygons: list[dict]) -> Goal:
+    return lambda x, y, yaw: in_polygons((x, y), polygons)
+
+
+def _region_goal(task: Task, stage: int) -> tuple[Goal, tuple[float, float], float]:
+    """(goal, heuristic target, heuristic radius) for reaching stage `stage` (0 first, -1 final)."""
+    t = task.Target_Pose[stage]
+    if not task.regions:
+        return near(t[0], t[1]), (t[0], t[1]), GOAL_CM
+    last = stage == -1 or stage == len(task.Target_Pose) - 1
+    polygons = task.regions["final" if last else "midway"]["character"]
+    # The farthest region vertex from the target bounds how far inside the region can lie: admissible.
+    reach = max(math.hypot(px - t[0], py - t[1]) for poly in polygons for px, py in poly["outer"])
+    return in_region(polygons), (t[0], t[1]), reach
+
+
+def with_spawned_object(world: WorldMap, task: Task) -> WorldMap:
+    """The map plus the release's Pick & Drop object where the env spawns it (PD_Start_Pose), pickable and
+    without a collision footprint, as the UnrealZoo stand-in spawns it; the map's own pickable objects are
+    left out, as the release destroys the pre-placed ones (the task's object is the only one to pick)."""
+    if task.PD_Start_Pose is None or not task.PD_ID or any(o.name == task.PD_ID for o in world.objects):
+        return world
+    x, y, z, _, yaw, _ = task.PD_Start_Pose
+    obj = WorldObject(task.PD_ID, "object", "", (x, y, z), yaw, [], footprint=None, pickable=True)
+    return replace(world, objects=[o for o in world.objects if not o.pickable] + [obj])
+
+
+def nearest_door(state: WorldState, xy) -> str:
+    """The door the release's Open Door task means: it names none, so the one nearest the final target."""
+    doors = [n for n in state.door_open]
+    if not doors:
+        raise NoPlan(f"map {state.world.name} has no door")
+    return min(doors, key=lambda n: math.hypot(state.door_center(n)[0] - xy[0], state.door_center(n)[1] - xy[1]))
+
+
+def plan_task(task: Task, world: WorldMap, state: WorldState | None = None, mags: Magnitudes | None = None) -> list[str]:
+    """The oracle's full action list for a task, ending with Finish (`mags`: the env's action magnitudes)."""
+    state = state or WorldState(with_spawned_object(world, task), mags=mags or Magnitudes())
     sx, sy, _, _, syaw, _ = task.Start_Pose
     state.place_agent(sx, sy, syaw)
     plan: list[str] = []
@@ -109,35 +153,54 @@ def plan_task(task: Task, world: WorldMap, state: WorldState | None = None) -> l
         plan.extend(steps)
 
     final = task.Target_Pose[-1]
-    if task.Type == "3":
-        first = task.Target_Pose[0]
-        go(near(first[0], first[1]), first[:2])
+    at_final, final_xy, final_r = _region_goal(task, -1)
+    if task.Type == "3" and len(task.Target_Pose) > 1:
+        go(*_region_goal(task, 0))
         plan.append("MidwayTarget")
     if task.Type == "4.1":
-        dx, dy = state.door_center(task.Target_Door_Name)
-        go(in_reach(state, dx, dy, near(final[0], final[1])), (dx, dy))
-        if state.open_door() != task.Target_Door_Name:
-            raise NoPlan(f"{task.task_id}: OpenDoor would not open {task.Target_Door_Name}")
+        door = task.Target_Door_Name or nearest_door(state, final_xy)
+        dx, dy = state.door_center(door)
+        go(in_reach(state, dx, dy, at_final), (dx, dy))
+        if state.open_door() != door:
+            raise NoPlan(f"{task.task_id}: OpenDoor would not open {door}")
         plan.append("OpenDoor")
     elif task.Type == "4.2":
-        px, py = task.PD_Pose[:2]
-        go(in_reach(state, px, py), (px, py))
+        px, py = (task.PD_Start_Pose or task.PD_Pose)[:2]
+        # Not on top of it: the release's Pick acts only on an object some way off (its reach is the env's
+        # interact_cm: its magnitudes say what a Pick reaches there).
+        go(in_reach(state, px, py, min_cm=AGENT_RADIUS if task.regions else 0.0), (px, py))
         if state.pickup() != task.PD_ID:
             raise NoPlan(f"{task.task_id}: PickObject would not pick {task.PD_ID}")
         plan.append("PickObject")
-        drop = state.mags.drop_cm
-
-        def lands_near(x, y, yaw):
-            lx, ly = to_world((x, y), yaw, drop, 0.0)
-            return math.hypot(final[0] - lx, final[1] - ly) <= GOAL_CM and math.hypot(final[0] - x, final[1] - y) <= GOAL_CM
-
-        go(lands_near, final[:2])
-        state.drop()
-        plan.append("DropObject")
+        if task.PD_Type == "p":  # carried into both regions and held at Finish
+            go(_lands_in(task, state.mags.drop_cm, at_final, final, behind=False), final_xy, final_r)
+        else:
+            go(_lands_in(task, state.mags.drop_cm, at_final, final), final[:2])
+            state.drop()
+            plan.append("DropObject")
     else:
-        go(near(final[0], final[1]), final[:2])
+        go(at_final, final_xy, final_r)
     plan.append("Finish")
     return plan
+
+
+def _lands_in(task: Task, drop: float, at_final: Goal, final, behind: bool = True) -> Goal:
+    """Where to stand so the object ends at the target: within the radius of the point `drop` ahead, or for a
+    release task in its regions under either model of the object's place: the embedded world's (`drop` ahead,
+    or in the hand), or the release's Drop by reset (the character steps back, the object is placed about
+    where it stood) -- the object region holds both the spot and the point `drop` ahead, and the character
+    region the spot and (`behind`, for a drop) the point `drop` back."""
+    obj = task.regions["final"]["object"] if task.regions else None
+
+    def goal(x, y, yaw):
+        lx, ly = to_world((x, y), yaw, drop, 0.0)
+        if obj is None:
+            return math.hypot(final[0] - lx, final[1] - ly) <= GOAL_CM and math.hypot(final[0] - x, final[1] - y) <= GOAL_CM
+        bx, by = to_world((x, y), yaw, -drop, 0.0)
+        return (at_final(x, y, yaw) and in_polygons((x, y), obj) and in_polygons((lx, ly), obj)
+                and (not behind or at_final(bx, by, yaw)))
+
+    return goal
 
 
 def execute(state: WorldState, action: str) -> None:

@@ -26,6 +26,11 @@ class RegionError(ValueError):
     pass
 
 
+class Unscorable(Exception):
+    """The release cannot score this episode (its scorer raises and leaves it out of every mean): the task's
+    area.json lacks what the judgement needs (a reference height, the shortest path, a midway stage)."""
+
+
 # ---- geometry ---------------------------------------------------------------------------------
 def _on_segment(px: float, py: float, a, b, eps: float = 1e-6) -> bool:
     return _segment_distance(px, py, a, b) <= eps
@@ -168,12 +173,47 @@ def read_area(path: Path, z_tolerance_cm: float | None = None) -> dict:
     return out
 
 
-def stage_reached(pose, stage: dict, z_tolerance_cm: float | None, key: str = "character") -> tuple[bool, str]:
-    """(inside, why not) for a pose against a stage's character (or object) region and reference height."""
+def stage_reached(pose, stage: dict, z_tolerance_cm: float | None, key: str = "character",
+                  strict: bool = False) -> tuple[bool, str]:
+    """(inside, why not) for a pose against a stage's character (or object) region and reference height.
+
+    `strict` (the scorer): a pose inside the XY region of a stage without a reference height raises
+    Unscorable, as the release's predicate does whenever a z tolerance is set; never judged XY-only. Not
+    strict (tags, displays): such a stage is judged in XY.
+    """
     polygons = stage[key]
     if not in_polygons(pose, polygons):
         return False, "outside the region"
     ref = stage["z" if key == "character" else "object_z"]
-    if z_tolerance_cm is not None and ref is not None and len(pose) > 2 and abs(pose[2] - ref) > z_tolerance_cm:
+    if z_tolerance_cm is None:
+        return True, ""
+    if ref is None or len(pose) < 3:
+        if strict:
+            raise Unscorable(f"area.json gives no reference height for the {key} "
+                             f"({'character_reference_z' if key == 'character' else 'pd_object_reference_z'})")
+        return True, ""
+    if abs(pose[2] - ref) > z_tolerance_cm:
         return False, f"{abs(pose[2] - ref):.0f} cm off the reference height"
     return True, ""
+
+
+def area_files(region_root: Path, map_name: str, stem: str) -> tuple[Path, Path | None] | None:
+    """Where a task's success area lives, as the release resolves it: `<Map>/<task>/area.json` (all stages in
+    one file), else its older flat form `<Map>/<task>.json` with the midway stage in `<task>__midway.json`.
+    (final file, midway file or None), or None when the task has no success area (not in the scored set)."""
+    staged = Path(region_root) / map_name / stem / "area.json"
+    if staged.is_file():
+        return staged, None
+    flat = Path(region_root) / map_name / f"{stem}.json"
+    if not flat.is_file():
+        return None
+    midway = flat.with_name(f"{stem}__midway.json")
+    return flat, midway if midway.is_file() else None
+
+
+def read_task_area(final_file: Path, midway_file: Path | None, z_tolerance_cm: float | None) -> dict:
+    """A task's normalised regions from area_files(): the flat form's `__midway` file becomes its midway stage."""
+    out = read_area(final_file, z_tolerance_cm)
+    if midway_file is not None:
+        out["midway"] = read_area(midway_file, z_tolerance_cm)["final"]
+    return out
