@@ -19,6 +19,7 @@ import numpy as np
 from embrace_bench.records import EpisodeRecord
 from embrace_bench.report.runs import Run, label_runs
 from embrace_bench.scoring.metrics import Report, Row, aggregate
+from embrace_bench.scoring.primary import primary_of
 from embrace_bench.tasks.model import SPLITS, TYPES
 
 EMBRACE_SUITES = ("embrace_v1", "embrace_release")  # boards that carry the paper's rows
@@ -36,6 +37,7 @@ class Entry:
     report: Report
     tag_counts: dict[str, Counter]  # type code or "all" -> tag name -> episodes carrying it
     n_by_type: dict[str, int]  # type code or "all" -> episodes (errors included)
+    primary_counts: dict[str, Counter] = field(default_factory=dict)  # ... -> primary cause -> episodes
     cost_usd: float = 0.0
     cost_per_success: float = math.nan
     tokens_in_per_step: float = math.nan
@@ -53,6 +55,11 @@ class Entry:
     def tag_rate(self, type_: str, tag: str) -> float:
         n = self.n_by_type.get(type_, 0)
         return self.tag_counts.get(type_, Counter())[tag] / n if n else math.nan
+
+    def primary_rate(self, type_: str, tag: str) -> float:
+        """Share of the type's episodes whose primary failure cause is `tag`."""
+        n = self.n_by_type.get(type_, 0)
+        return self.primary_counts.get(type_, Counter())[tag] / n if n else math.nan
 
 
 @dataclass
@@ -92,8 +99,13 @@ def make_entry(run: Run, split: str, records: list[EpisodeRecord]) -> Entry:
         if r.tags:
             tag_counts.setdefault(r.type, Counter()).update({t["name"] for t in r.tags})
     tag_counts["all"] = sum(tag_counts.values(), Counter())
+    primary_counts: dict[str, Counter] = {}
+    for r in records:
+        if primary_of(r.tags):
+            primary_counts.setdefault(r.type, Counter())[primary_of(r.tags)] += 1
+    primary_counts["all"] = sum(primary_counts.values(), Counter())
     n_by_type["all"] = len(records)
-    e = Entry(run, split, records, aggregate(records), tag_counts, dict(n_by_type))
+    e = Entry(run, split, records, aggregate(records), tag_counts, dict(n_by_type), primary_counts)
     e.cost_usd = sum(r.cost_usd for r in records)
     n_success = sum(bool(r.success) for r in records if r.status != "error")
     if n_success:

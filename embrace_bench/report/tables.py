@@ -92,13 +92,14 @@ def type_groups(board: Board) -> list[list[str]]:
     return [g for g in ([t for t in types if t in ("0", "1", "2")], [t for t in types if t not in ("0", "1", "2")]) if g]
 
 
-def tag_rows(board: Board) -> list[list[str]]:
+def tag_rows(board: Board, primary: bool = False) -> list[list[str]]:
+    """Per run and type, the share of episodes carrying each tag (primary: whose primary cause it is)."""
     rows = []
     for e in board.entries:
         for t in [*board.types(), "all"]:
             if e.n_by_type.get(t):
                 rows.append([e.label, TYPE_NAMES.get(t, "All" if t == "all" else t), str(e.n_by_type[t]),
-                             *[pct(e.tag_rate(t, tag), 0) for tag in TAG_NAMES]])
+                             *[pct((e.primary_rate if primary else e.tag_rate)(t, tag), 0) for tag in TAG_NAMES]])
     return rows
 
 
@@ -136,6 +137,8 @@ def to_markdown(board: Board) -> str:
         lines += ["", f"*Italic rows:* {board.reference_note}"]
     lines += ["", "## Failure tags (% of episodes)", ""]
     lines += _md_table(["Model", "Type", "N", *TAG_NAMES], tag_rows(board))
+    lines += ["", "## Primary cause of failure (% of episodes; one per failed episode)", ""]
+    lines += _md_table(["Model", "Type", "N", *TAG_NAMES], tag_rows(board, primary=True))
     lines += ["", "## Runs", ""]
     lines += _md_table([h for _, h in FACT_KEYS], [[e.run.facts()[k] for k, _ in FACT_KEYS] for e in board.entries])
     if board.notes:
@@ -146,7 +149,8 @@ def to_markdown(board: Board) -> str:
 # ---- CSV (long: one row per run or reference x type) ------------------------------------------------
 CSV_HEAD = ["suite", "split", "model", "reference", "type", "type_name", "n", "n_errors", "n_success",
             "sr", "sr_lo", "sr_hi", "gde", "gde_lo", "gde_hi", "sspl", "sspl_lo", "sspl_hi", "steps", "steps_lo",
-            "steps_hi", "tr", "tr_lo", "tr_hi", *[f"tag_{t}" for t in TAG_NAMES], "cost_usd", "cost_per_success",
+            "steps_hi", "tr", "tr_lo", "tr_hi", *[f"tag_{t}" for t in TAG_NAMES],
+            *[f"primary_{t}" for t in TAG_NAMES], "cost_usd", "cost_per_success",
             "tokens_in_per_step", "tokens_out_per_step", "latency_p50_s", "latency_p95_s",
             *[k for k, _ in FACT_KEYS if k != "model"]]
 
@@ -171,7 +175,7 @@ def to_csv(board: Board) -> str:
             w.writerow([_v(x) for x in [
                 board.suite, board.split, e.label, 0, t, r.type_name, r.n, r.n_errors, r.n_success,
                 r.sr, *r.sr_ci, r.gde, *r.gde_ci, r.sspl, *r.sspl_ci, r.steps, *r.steps_ci, r.tr, *r.tr_ci,
-                *[e.tag_rate(t, tag) for tag in TAG_NAMES],
+                *[e.tag_rate(t, tag) for tag in TAG_NAMES], *[e.primary_rate(t, tag) for tag in TAG_NAMES],
                 *([e.cost_usd, e.cost_per_success, e.tokens_in_per_step, e.tokens_out_per_step, e.latency_p50,
                    e.latency_p95] if t == "all" else [""] * 6),
                 *[facts[k] for k, _ in FACT_KEYS if k != "model"],
@@ -181,7 +185,7 @@ def to_csv(board: Board) -> str:
         for t, m in ref.by_type.items():
             w.writerow([_v(x) for x in [board.suite, board.split, ref.label, 1, t, TYPE_NAMES.get(t, t), "", "", "",
                                         m["sr"], nan, nan, m["gde"], nan, nan, m["sspl"], nan, nan, m["steps"], nan,
-                                        nan, m["tr"], nan, nan, *[""] * len(TAG_NAMES), *[""] * 6,
+                                        nan, m["tr"], nan, nan, *[""] * (2 * len(TAG_NAMES)), *[""] * 6,
                                         *[""] * (len(FACT_KEYS) - 1), *[""] * (len(RELEASE_CSV_HEAD) if rel else 0)]])
     return buf.getvalue()
 
@@ -224,5 +228,8 @@ def to_latex(board: Board) -> str:
     head = ["Model & Type & N & " + " & ".join(tex(t.replace("_", " ")) for t in TAG_NAMES) + r" \\"]
     rows = [[tex(c) for c in row] for row in tag_rows(board)]
     out += _tex_table(f"Failure tags (\\% of episodes), {name}.", f"tab:{board.name}-tags",
+                      "llr" + "r" * len(TAG_NAMES), head, rows)
+    rows = [[tex(c) for c in row] for row in tag_rows(board, primary=True)]
+    out += _tex_table(f"Primary cause of failure (\\% of episodes), {name}.", f"tab:{board.name}-primary",
                       "llr" + "r" * len(TAG_NAMES), head, rows)
     return "\n".join(out)
