@@ -67,8 +67,11 @@ def test_bad_settings_are_one_line_errors(tmp_path, package):
     with pytest.raises(ValueError, match="env.stale_frame must be one of"):
         env_config(_env(stale_frame="sometimes"))
     cfg = env_config(_env(binary="x"))
-    assert cfg.realtime and cfg.stale_frame == "recapture" and cfg.cam_offset == (5, 0, -50)
-    assert cfg.mags.forward_cm == 235.0 and cfg.setup_commands[0] == "vrun r.MotionBlurQuality 0"
+    # The default is the release's protocol; env=unrealzoo_v1 keeps the v1 paper's magnitudes.
+    assert cfg.realtime and cfg.protocol == "release" and cfg.stale_frame == "release" and cfg.cam_offset == (5, 0, -50)
+    assert cfg.mags.forward_cm == 125.9 and cfg.mags.turn_deg == 25.0 and cfg.step_s == 0.25 and cfg.collision == "pose"
+    v1 = env_config(OmegaConf.merge(_env(binary="x"), OmegaConf.load(ROOT / "conf" / "env" / "unrealzoo_v1.yaml")))
+    assert v1.protocol == "magnitudes" and v1.mags.forward_cm == 235.0 and v1.setup_commands[0] == "vrun r.MotionBlurQuality 0"
 
 
 def test_launcher_writes_the_ini_starts_offscreen_and_the_client_follows_the_unix_switch(tmp_path, package):
@@ -84,6 +87,11 @@ def test_launcher_writes_the_ini_starts_offscreen_and_the_client_follows_the_uni
             assert c.request("vget /unrealcv/status").startswith("Is Listening")
         log = eng.log_path.read_text()
         assert "-RenderOffScreen" in log and "-graphicsadapter=2" in log and "-ResX=64" in log
+        # The release's engine settings replace the package's own before the start.
+        saved = package / "UnrealZoo" / "Saved" / "Config" / "Linux"
+        assert sorted(f.name for f in saved.iterdir()) == ["Engine.ini", "GameUserSettings.ini", "Input.ini"]
+        engine_ini = (saved / "Engine.ini").read_text()
+        assert "FixedFrameRate=20.0" in engine_ini and "r.Determinism=1" in engine_ini and "bSubstepping=True" in engine_ini
         port = eng.port
     assert not eng.alive() and not os.path.exists(unix_socket_path(port))
 
@@ -96,7 +104,7 @@ def _run(*args, env=None, cwd=ROOT):
 def test_the_whole_unrealzoo_path_runs_end_to_end(tmp_path, package):
     run = tmp_path / "run"
     env = {**os.environ, "PYTHON": sys.executable, "FAKE_UNREALZOO_LOAD_S": "0.3"}
-    p = _run("env=unrealzoo", f"env.binary={package / 'UnrealZoo.sh'}", "model=oracle", "suite.limit=2",
+    p = _run("env=unrealzoo_v1", f"env.binary={package / 'UnrealZoo.sh'}", "model=oracle", "suite.limit=2",
              "env.width=96", "env.height=72", "env.step_s=0.1", f"hydra.run.dir={run}", env=env)
     assert p.returncode == 0, p.stderr[-3000:]
     recs = [json.loads(ln) for ln in (run / "episodes.jsonl").read_text().splitlines()]
@@ -118,7 +126,7 @@ def test_attach_uses_an_engine_someone_else_started(tmp_path):
     with UnrealCVServer(engine, "127.0.0.1", 0, unix_after_tcp=True) as srv:
         engine.port = srv.port
         run = tmp_path / "run"
-        p = _run("env=unrealzoo", f"env.attach=127.0.0.1:{srv.port}", "model=demo", "suite.ids=[id-0-000]",
+        p = _run("env=unrealzoo_v1", f"env.attach=127.0.0.1:{srv.port}", "model=demo", "suite.ids=[id-0-000]",
                  "env.width=64", "env.height=48", "env.step_s=0.05", f"hydra.run.dir={run}")
         assert p.returncode == 0, p.stderr[-3000:]
         rec = json.loads((run / "episodes.jsonl").read_text())
