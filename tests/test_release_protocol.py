@@ -191,3 +191,63 @@ def test_every_action_is_the_releases_command_for_command(pick_drop):
         if action == "DropObject":
             assert result.obs.held_object is None and result.dropped_at == [170.0, 200.0, 50.0]
     assert not any("get_hit" in c for c in world.log)  # collision comes from the pose read back
+
+
+def test_per_map_clean_up_follows_the_release(monkeypatch):
+    # IndustrialArea: its five doors are put back to their closed rotations and read back.
+    world = RecordingWorld([])
+    env = _env(world, monkeypatch)
+    for i in range(5):
+        world.poses[f"BP_Door_main_industria{i + 2}_{i}"] = [0.0] * 6
+    env.reset(_task(map="IndustrialArea"))
+    sent = _acts(world.log)
+    assert "vset /object/BP_Door_main_industria2_0/rotation 0.0 -90.0 0.0" in sent
+    assert "vset /object/BP_Door_main_industria4_2/rotation 0.0 90.0 0.0" in sent
+    assert "vrun set PostProcessVolume BlendWeight 0" in sent and "vrun r.ExposureOffset 0.0" in sent
+    # ModularNeighborhood: the release stops unless all twelve automatic garage doors are there.
+    world = RecordingWorld([f"BP_Garage_Single_{i}" for i in range(11)])
+    with pytest.raises(Exception, match="expects 12 overlap_off actor"):
+        _env(world, monkeypatch).reset(_task(map="ModularNeighborhood"))
+    # Lv_Bazaar: only the listed sandstorm emitters go (Emitter_1 stays).
+    world = RecordingWorld(["Emitter_0", "Emitter_1", "Emitter_32"])
+    _env(world, monkeypatch).reset(_task(map="Lv_Bazaar"))
+    destroyed = [c.split("/")[2] for c in world.log if c.endswith("/destroy") and "Emitter" in c]
+    assert destroyed == ["Emitter_0", "Emitter_32"]
+    # A map the release does not list (our stand-in's): the character starts at the task's pose, exposure 0.
+    world = RecordingWorld([])
+    _env(world, monkeypatch).reset(_task(map="Street_25"))
+    assert "vset /object/spawned_char_0/location -100.0 -450.0 113.642" in world.log
+
+
+def test_an_error_from_an_optional_query_is_noted_not_fatal(monkeypatch):
+    world = RecordingWorld([])
+    handle = world.handle
+    world.handle = lambda cmd: "error unknown function get_door_state" if "get_door_state" in cmd else handle(cmd)
+    env = _env(world, monkeypatch)
+    env.reset(_task())
+    r = env.step("MoveForward")
+    assert r.obs.door_state == {} and any("get_door_state" in n for n in env.notes)
+    assert r.collided  # the character did not move: the pose read back says it was stopped
+    r = env.step("TurnLeft")
+    assert r.collided  # nor turn (this world never moves it)
+
+
+def test_release_tasks_keep_their_exposure(tmp_path):
+    from embrace_bench.tasks.embrace_release import load_release
+    from embrace_bench.tasks.suite import SuiteError
+
+    src = ROOT / "tests" / "fixtures" / "embrace_release" / "benchmark"
+    dst = tmp_path / "benchmark"
+    import shutil
+
+    shutil.copytree(src, dst)
+    f = dst / "task" / "Street_25" / "x001753_y002542_z000090_t0_a.json"
+    d = json.loads(f.read_text())
+    f.write_text(json.dumps(d | {"Exposure": 1.5}))
+    tasks = {t.task_id: t for t in load_release(dst).tasks}
+    assert tasks["Street_25/x001753_y002542_z000090_t0_a"].Exposure == 1.5
+    assert tasks["Street_25/x002512_y003247_z000090_t4_a"].Exposure is None
+    assert tasks["Street_25/x001753_y002542_z000090_t0_a"].to_json()["Exposure"] == 1.5
+    f.write_text(json.dumps(d | {"Exposure": "bright"}))
+    with pytest.raises(SuiteError, match="Exposure must be a number from -10 to 10 or null, not 'bright'"):
+        load_release(dst)
