@@ -1,5 +1,5 @@
 """Steps per second through the unrealzoo adapter settings vs the embedded ones, both on the embedded world:
-the embedded adapter against `serve` (fixed game time per cycle), the unrealzoo adapter (conf/env/unrealzoo.yaml:
+the embedded adapter against `serve` (fixed game time per cycle), the unrealzoo adapter (conf/env/unrealzoo_v1.yaml:
 real-time stepping, recaptured frames, spawn and level polls) against `serve --unrealzoo` (wall-clock game time,
 async levels, stale frames, Unix socket after the first TCP client). A step is UnrealEnv.step(action), frames
 included; resets are not timed. The unrealzoo rate is bounded by env.step_s (wall-clock seconds per move), so
@@ -24,7 +24,7 @@ from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.tasks.suite import load_embedded
 
 CYCLE = ["MoveForward", "TurnLeft", "MoveForward", "TurnRight", "TurnRight", "MoveForward", "LookDown", "TurnLeft"]
-CONF = Path(__file__).resolve().parent.parent / "conf" / "env" / "unrealzoo.yaml"
+CONF = Path(__file__).resolve().parent.parent / "conf" / "env"
 
 
 def measure(cfg: EnvConfig, extra_args: tuple, steps: int, renderer: str) -> tuple[float, float]:
@@ -53,7 +53,9 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
     args = ap.parse_args()
-    zoo_yaml = OmegaConf.load(CONF)
+    # env=unrealzoo_v1: one set_move cycle per action (bench/release_actions.py measures the release's sequences)
+    zoo_yaml = OmegaConf.merge(OmegaConf.load(CONF / "unrealzoo.yaml"), OmegaConf.load(CONF / "unrealzoo_v1.yaml"))
+    del zoo_yaml["defaults"]
     zoo_yaml.gpu = 0
     zoo = replace(env_config(zoo_yaml), width=args.width, height=args.height)
     rows = [
