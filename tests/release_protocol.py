@@ -27,6 +27,9 @@ CYCLES = {
     "Idle": [(0, 0)], "OpenDoor": [(0, -60), (0, 0), (0, 60), (0, 0), "open_door"],
     "Drop": [(0, -43), (0, -43), (0, 0), "drop_by_reset"], "Pick": ["pick_by_reset"], "Finish": [],
 }
+# Drop by reset: the object respawns this far ahead, this far below the character's centre, turned by this
+# much from it (the release's pd_config.json: its defaults and the metal bucket, id 18, of the demo).
+DROP = {None: (70.0, 50.0, (0, 0, 0)), 18: (70.0, 40.0, (0, 0, 0))}
 PICK_GATE = (30.0, 210.0)  # Pick acts only when the object is this far (XY) from the character
 POSTPROCESS_OFF = {"suburbneighborhood_day"}  # of the release's list, the maps used here
 SHARPEN = {"victoriantrainstation": 1.5}
@@ -259,16 +262,17 @@ class ReleaseDriver:
         self.wait(1 / RT)
         self.step_sync((0, 0), "LookHand")
 
-    def drop_by_reset(self, dist: float = 70.0, height: float = 90.0) -> None:
+    def drop_by_reset(self) -> None:
         self.resume()
-        if self.pd_distance(resume=False) < PICK_GATE[0]:
+        if self.pd_distance(resume=False) < PICK_GATE[0]:  # it is in the hand
             self.req(f"vset /object/{PD}/destroy")
             self.wait(1.0)
             self.new_pd((0, 0, -1000))
             self.req(f"vset /object/{PD}/scale {self.pd_size} {self.pd_size} {self.pd_size}")
+            dist, height, rel = DROP.get(self.pd_id, DROP[None])
             self.place_pd_ahead(dist, height)
-            yaw = self.agent_pose()[4]
-            self.req(f"vset /object/{PD}/rotation 0 {yaw} 0")
+            pose = self.agent_pose()
+            self.req(f"vset /object/{PD}/rotation {pose[3] + rel[0]} {pose[4] + rel[1]} {pose[5] + rel[2]}")
         self.pause()
 
     def agent_pose(self) -> list[float]:
