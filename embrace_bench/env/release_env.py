@@ -198,7 +198,7 @@ class ReleaseEnv(UnrealEnv):
         self._resume()
         facts = map_facts(self.task.map)
         for _ in range(facts.warm_up_frames if facts else 1):
-            self._send([f"vget /camera/{self.camera_id}/lit png"])
+            self._send([f"vget /camera/{self.camera_id}/lit bmp"])
 
     def _new_pd(self) -> None:
         """The Pick & Drop object, spawned out of sight with physics on, in the task's appearance."""
@@ -227,7 +227,7 @@ class ReleaseEnv(UnrealEnv):
         act = Action(action)
         before, was_held = list(self._last_pose), self._held
         self._resume()
-        self._cycles(CYCLES[act])
+        self._cycles(self._action_cycles(act))
         look = {Action.LookUp: 30.0, Action.LookDown: -30.0, Action.PickObject: float(HAND[4])}.get(act, 0.0)
         self._pitch = look
         frames = self._capture() if self.cfg.capture else None
@@ -238,6 +238,11 @@ class ReleaseEnv(UnrealEnv):
         if act == Action.DropObject and was_held and obs.held_object is None and obs.object_pose:
             dropped_at = obs.object_pose
         return StepResult(obs, before, obs.pose, hit, dropped_at, done=act == Action.Finish)
+
+    def _action_cycles(self, act: Action) -> list:
+        """The release's cycles, or `env.moves`' raw [yaw step, speed] cycles for a move (the v1 variant)."""
+        given = (self.cfg.moves or {}).get(act.value)
+        return [tuple(c) for c in given] if given else CYCLES[act]
 
     def _cycles(self, cycles: list) -> None:
         """The release's `step_sync` per cycle: resume, set_move + set_cam + set_standup, step_s, pause."""
@@ -318,7 +323,7 @@ class ReleaseEnv(UnrealEnv):
         1 cm, captured, put back and captured twice, and the last capture is the observation. The object mask
         (ours, for visibility) is captured twice after it for the same reason."""
         cam, c = self.camera_id, self.cfg
-        lit = f"vget /camera/{cam}/lit png"
+        lit = f"vget /camera/{cam}/lit bmp"
         if c.stale_frame == "release":
             x, y, z = _floats(self._poll(f"vget /camera/{cam}/location", c.level_timeout_s, f"camera {cam}"),
                               f"camera {cam} location")[:3]

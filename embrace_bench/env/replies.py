@@ -40,15 +40,16 @@ def _hit(reply) -> bool:
 
 
 def decode_png(data, what: str) -> np.ndarray:
-    if not isinstance(data, bytes) or not data.startswith(b"\x89PNG"):
-        raise EnvError(f"{what}: expected a PNG, got {str(data[:40])!r}")
+    """A captured frame (UnrealCV's `png`, or its `bmp` as the release captures) as RGB pixels."""
+    if not isinstance(data, bytes) or not data.startswith((b"\x89PNG", b"BM")):
+        raise EnvError(f"{what}: expected a PNG or BMP image, got {str(data[:40])!r}")
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 def rgb_png(data: bytes, rgb: np.ndarray) -> bytes:
-    """The frame as an RGB PNG: UnrealCV's lit PNG carries an alpha channel, which a model must not get (the
-    release drops it too). An RGB PNG is passed through untouched."""
-    if len(data) > 25 and data[25] == 2 and data[24] == 8:  # IHDR: 8-bit truecolour, no alpha
+    """The frame as an RGB PNG (what is saved and sent to the model): UnrealCV's PNG carries an alpha channel,
+    which a model must not get (the release drops it too), and its BMP is re-encoded. An RGB PNG passes as is."""
+    if data.startswith(b"\x89PNG") and len(data) > 25 and data[25] == 2 and data[24] == 8:  # 8-bit RGB, no alpha
         return data
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "PNG", compress_level=1)
