@@ -18,7 +18,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from embrace_bench.env.client import UnrealCVClient
-from embrace_bench.env.engines import env_config
+from embrace_bench.env.engines import env_config, make_env
 from embrace_bench.env.launcher import EmbeddedEngineProcess
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.tasks.suite import load_embedded
@@ -32,7 +32,7 @@ def measure(cfg: EnvConfig, extra_args: tuple, steps: int, renderer: str) -> tup
     tasks = load_embedded(("id",)).tasks
     times: list[float] = []
     with EmbeddedEngineProcess(renderer=renderer, width=cfg.width, height=cfg.height, extra_args=extra_args) as eng:
-        env = UnrealEnv(UnrealCVClient(port=eng.port, timeout=60).connect(), cfg)
+        env = make_env(UnrealCVClient(port=eng.port, timeout=60).connect(), cfg)
         k = 0
         while len(times) < steps:
             env.reset(tasks[k % len(tasks)])
@@ -53,7 +53,7 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
     args = ap.parse_args()
-    # env=unrealzoo_v1: one set_move cycle per action (bench/release_actions.py measures the release's sequences)
+    # env=unrealzoo_v1: the release's mechanics with the v1 cycles (bench/release_actions.py: the release's own)
     zoo_yaml = OmegaConf.merge(OmegaConf.load(CONF / "unrealzoo.yaml"), OmegaConf.load(CONF / "unrealzoo_v1.yaml"))
     del zoo_yaml["defaults"]
     zoo_yaml.gpu = 0
@@ -61,8 +61,6 @@ def main() -> None:
     rows = [
         ("embedded adapter, embedded server", EnvConfig(width=args.width, height=args.height), ()),
         (f"unrealzoo adapter, UnrealZoo-mode server (step_s={zoo.step_s})", zoo, ("--unrealzoo",)),
-        ("unrealzoo adapter, UnrealZoo-mode server (step_s=0.05, one tick)", replace(zoo, step_s=0.05),
-         ("--unrealzoo", "--load-s", "0.2")),
     ]
     print(f"{args.steps} steps per row, {args.width}x{args.height}, renderer={args.renderer}")
     for name, cfg, extra in rows:
