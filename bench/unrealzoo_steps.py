@@ -1,9 +1,9 @@
-"""Steps per second through the unrealzoo adapter settings vs the embedded ones, both on the embedded world:
-the embedded adapter against `serve` (fixed game time per cycle), the unrealzoo adapter (conf/env/unrealzoo_v1.yaml:
-real-time stepping, recaptured frames, spawn and level polls) against `serve --unrealzoo` (wall-clock game time,
-async levels, stale frames, Unix socket after the first TCP client). A step is UnrealEnv.step(action), frames
-included; resets are not timed. The unrealzoo rate is bounded by env.step_s (wall-clock seconds per move), so
-it is also measured at one 20 Hz tick per move to show the adapter's own overhead.
+"""Steps per second through the embedded adapter settings vs env=unrealzoo_v1's, both on the embedded world:
+the embedded adapter against `serve` (fixed game time per cycle), the unrealzoo_v1 adapter (the release's mechanics
+with the v1 cycles: real-time 0.25 s cycles, five per MoveForward, the release's capture) against
+`serve --unrealzoo` (wall-clock game time, async levels, stale frames, Unix socket after the first TCP client).
+A step is env.step(action), frames included; resets are not timed. The unrealzoo rate is bounded by the release's
+waits (env.step_s per cycle). bench/release_actions.py gives the same per action type for env=unrealzoo.
 
     python bench/unrealzoo_steps.py --steps 120 --renderer gl
 """
@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.engines import env_config, make_env
 from embrace_bench.env.launcher import EmbeddedEngineProcess
-from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
+from embrace_bench.env.unreal_env import EnvConfig
 from embrace_bench.tasks.suite import load_embedded
 
 CYCLE = ["MoveForward", "TurnLeft", "MoveForward", "TurnRight", "TurnRight", "MoveForward", "LookDown", "TurnLeft"]
