@@ -225,14 +225,28 @@ def test_per_map_clean_up_follows_the_release(monkeypatch):
 def test_an_error_from_an_optional_query_is_noted_not_fatal(monkeypatch):
     world = RecordingWorld([])
     handle = world.handle
-    world.handle = lambda cmd: "error unknown function get_door_state" if "get_door_state" in cmd else handle(cmd)
+    world.handle = lambda cmd: ("error unknown function get_door_state" if "get_door_state" in cmd else
+                                "error no object_mask" if "object_mask" in cmd else handle(cmd))
     env = _env(world, monkeypatch)
     env.reset(_task())
     r = env.step("MoveForward")
     assert r.obs.door_state == {} and any("get_door_state" in n for n in env.notes)
+    assert r.obs.visible == {} and r.obs.rgb.shape == (3, 4, 3) and any("object_mask" in n for n in env.notes)
     assert r.collided  # the character did not move: the pose read back says it was stopped
     r = env.step("TurnLeft")
     assert r.collided  # nor turn (this world never moves it)
+
+
+def test_frames_reach_the_model_as_rgb_pngs():
+    from embrace_bench.env.replies import decode_png, rgb_png
+
+    rgba = _png("RGBA")
+    out = rgb_png(rgba, decode_png(rgba, "lit"))
+    im = Image.open(io.BytesIO(out))
+    assert im.mode == "RGB" and (np.asarray(im) == 200).all()
+    assert rgb_png(out, decode_png(out, "lit")) is out  # an RGB PNG passes untouched
+    bmp = rgb_png(_bmp(), decode_png(_bmp(), "lit"))
+    assert Image.open(io.BytesIO(bmp)).mode == "RGB"
 
 
 def test_release_tasks_keep_their_exposure(tmp_path):

@@ -350,7 +350,12 @@ class UnrealEnv:
             lit, mask = frames
             rgb = decode_png(lit, "lit png")
             png = rgb_png(lit, rgb)
-            visible = self._visible(decode_png(mask, "object_mask png")) if mask is not None else {}
+            visible = {}
+            if mask is not None:
+                try:  # ours, not the release's: an engine without the mask view still runs the episode
+                    visible = self._visible(decode_png(mask, "object_mask png"))
+                except EnvError as exc:
+                    self.note(str(exc)[:120])
         else:
             rgb, png, visible = np.zeros((0, 0, 3), np.uint8), b"", {}
         self._last_pose = [x, y, z, self._pitch, yaw, roll]
