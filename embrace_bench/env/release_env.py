@@ -78,6 +78,8 @@ class ReleaseEnv(UnrealEnv):
     # ---- reset -------------------------------------------------------------------------------
     def reset(self, task: Task) -> Observation:
         self.task, self._pitch, self._held, self._carrying = task, 0.0, None, False
+        self._spawned_name = getattr(self, "_spawned_name", self.cfg.agent_name)
+        self.cfg.agent_name = self._spawned_name  # a previous map's own character is not this map's
         self._load_map(task)
         self._resume()
         self._spawn_character(list(task.Start_Pose))
