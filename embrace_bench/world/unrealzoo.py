@@ -42,7 +42,7 @@ from embrace_bench.world.engine import AGENT_CAMERA, COMMANDS, EmbeddedEngine
 from embrace_bench.world.zoo_scene import CAMERA_SETTINGS, HAND, ZooScene
 
 HEAD_Z = 210.0  # set_cam z is relative to the character's head socket: EmbRACE's -50 puts the eye at 160 cm
-STEP_CM = 125.859  # the release demos' MoveForward: mean of 23 free steps on three maps (spread 0.001 uu)
+STEP_CM = 125.859  # the release demos' MoveForward: all 39 unobstructed ones: 125.858-125.860 uu
 START_S = 1.0 / 6.0  # game seconds from a set_move to walking (fitted: two 0 -43 cycles move about 72 uu)
 WALK_MAX_CMS = STEP_CM / 2 / (1.0 - START_S)  # the character's top walking speed: 75.5 cm/s
 VBP_UNKNOWN = ("get_pickup", "get_hit")  # calls our embedded character has and UnrealZoo's may not

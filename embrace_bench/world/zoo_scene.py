@@ -63,6 +63,8 @@ class ZooScene:
         st.rebuild_grid()
         self.state = st
         self.renderer.load(world)
+        if old.world is not self._maps.get(old.world.name):  # a rebuilt world: nothing draws it again
+            self.renderer.unload(old.world)
         self._last_frame = None
 
     def _spawn_actor(self, cls: str, name: str) -> str:
