@@ -24,17 +24,19 @@ from omegaconf import OmegaConf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from embrace_bench.actions import DATA_ALIASES  # noqa: E402
 from embrace_bench.env.client import UnrealCVClient  # noqa: E402
 from embrace_bench.env.engines import env_config, make_env  # noqa: E402
 from embrace_bench.env.launcher import EmbeddedEngineProcess  # noqa: E402
 from embrace_bench.tasks.embrace_release import load_release  # noqa: E402
 from embrace_bench.models.oracle import _world  # noqa: E402
-from embrace_bench.tasks.embrace_release import benchmark_root  # noqa: E402
+from embrace_bench.tasks.embrace_release import RELEASE_TYPES, benchmark_root  # noqa: E402
 from embrace_bench.tasks.planner import navigate  # noqa: E402
 from embrace_bench.tasks.regions import centroid, in_polygons  # noqa: E402
 from embrace_bench.world.sim import WorldState, bearing_to  # noqa: E402
 
 OUT = ROOT / "tests" / "fixtures" / "unrealzoo_demos"
+RELEASE_NAMES = {ours: theirs for theirs, ours in DATA_ALIASES.items()}  # the release's data says Pick, Drop
 MAX_ACTIONS = 58  # the release's budget is 60 (Drop/Finish included)
 
 
@@ -113,9 +115,8 @@ def record(env, task, reference: dict | None) -> dict:
                   and all(in_polygons((px + dx, py + dy), target) for dx, dy in ((40, 0), (-40, 0), (0, 40), (0, -40))))
         w.act("DropObject")
         w.act("Finish")
-    out = {"Instruction": task.Instruction, "Type": {"4.1": 4, "4.2": 5}.get(task.Type) or int(task.Type),
-           "Start_Pose": task.Start_Pose, "Action": [{"PickObject": "Pick", "DropObject": "Drop"}.get(a, a)
-                                                     for a in w.actions],
+    out = {"Instruction": task.Instruction, "Type": {ours: theirs for theirs, ours in RELEASE_TYPES.items()}[task.Type],
+           "Start_Pose": task.Start_Pose, "Action": [RELEASE_NAMES.get(a, a) for a in w.actions],
            "Pose_Trajectory": w.poses, "Recorded_On": "embrace_bench stand-in (serve --unrealzoo), env=unrealzoo"}
     if task.Type == "4.2":
         out["PD_Pose_Trajectory"] = w.objects

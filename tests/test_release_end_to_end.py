@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 from embrace_bench.actions import data_action
 from embrace_bench.env.engines import env_config, make_env
 from embrace_bench.env.release_env import ReleaseEnv
-from embrace_bench.tasks.embrace_release import PD_ACTOR
+from embrace_bench.tasks.embrace_release import PD_ACTOR, RELEASE_TYPES
 from embrace_bench.tasks.model import Task
 from embrace_bench.world.unrealzoo import UnrealZooEngine
 
@@ -61,7 +61,7 @@ def test_demo_reproduces_the_release_fixtures_through_env_unrealzoo(tmp_path):
         demo = demos[task_id]
         assert rec["status"] == "finished" and rec["success"], (task_id, rec.get("status"), rec.get("error"))
         acts = [s["action"] for s in rec["steps"]]
-        assert acts == [{"Pick": "PickObject", "Drop": "DropObject"}.get(a, a) for a in demo["Action"]]
+        assert acts == [data_action(a) for a in demo["Action"]]
         poses = [rec["steps"][0]["pose_before"]] + [s["pose_after"] for s in rec["steps"]]
         for i, (got, want) in enumerate(zip(poses, demo["Pose_Trajectory"])):
             assert math.dist(got[:3], want[:3]) < 1.0 and abs((got[4] - want[4] + 180) % 360 - 180) < 0.01, \
@@ -89,7 +89,7 @@ def test_env_unrealzoo_replays_the_releases_recorded_demos_on_the_standin(key, m
     map_name, name = key.split("/")
     pd = dict(PD_ID=PD_ACTOR, PD_Type="p", PD_Appearance=demo["PD_ID"], PD_Size=demo["PD_Size"],
               PD_Start_Pose=demo["PD_Start_Pose"]) if demo["Type"] == 5 else {}
-    task = Task(task_id=key, map=map_name, split="ood", Type={4: "4.1", 5: "4.2"}.get(demo["Type"], str(demo["Type"])),
+    task = Task(task_id=key, map=map_name, split="ood", Type=RELEASE_TYPES[demo["Type"]],
                 Instruction="-", Start_Pose=[float(v) for v in demo["Start_Pose"]], Target_Pose=[[0.0] * 6], **pd)
     poses = [env.reset(task).pose]
     poses += [env.step(data_action(a)).obs.pose for a in demo["Action"]]

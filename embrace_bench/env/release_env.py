@@ -21,7 +21,6 @@ from embrace_bench.env.release_facts import (FIXES, PLACED_CHARACTER, POSTPROCES
 from embrace_bench.env.unreal_env import EnvError, Observation, StepResult, UnrealEnv, _floats
 from embrace_bench.tasks.model import Task
 
-PD_CLASS_NAME = "BP_GrabMoveDrop_C_1"  # the name the release gives the object it spawns
 PICK_RANGE_CM = (30.0, 210.0)  # Pick acts only when the object is this far from the character (XY)
 DROP_RANGE_CM = 30.0  # Drop acts only when the object is this close (it is in the hand)
 PICK_PLACE_CM = 60.0  # where Pick puts the object before `set_pickup`
@@ -205,7 +204,7 @@ class ReleaseEnv(UnrealEnv):
     def _new_pd(self) -> None:
         """The Pick & Drop object, spawned out of sight with physics on, in the task's appearance."""
         o = self.task.PD_ID
-        self._send([f"vset /objects/spawn BP_GrabMoveDrop_C {o}", f"vset /object/{o}/location 0 0 -1000",
+        self._send([f"vset /objects/spawn {self.cfg.pd_class} {o}", f"vset /object/{o}/location 0 0 -1000",
                     f"vset /object/{o}/rotation 0 0 0", f"vbp {o} set_phy 1",
                     f"vbp {o} set_app {self.task.PD_Appearance}"])
 
