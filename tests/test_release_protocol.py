@@ -185,9 +185,14 @@ def test_reset_of_a_pick_and_drop_task_is_the_releases(pick_drop):
 def test_every_action_is_the_releases_command_for_command(pick_drop):
     world, env = pick_drop
     for action in ("MoveForward", "MoveBackward", "TurnLeft", "TurnRight", "LookUp", "LookDown", "OpenDoor",
-                   "MidwayTarget", "PickObject", "DropObject", "Finish"):
+                   "MidwayTarget", "DropObject_not_held", "PickObject_out_of_reach", "PickObject", "DropObject",
+                   "Finish"):
         world.log.clear()
-        result = env.step(action)
+        if action == "PickObject_out_of_reach":
+            world.poses[PD][:3] = [600.0, 200.0, 0.0]
+        result = env.step(action.split("_")[0])
+        if action == "PickObject_out_of_reach":
+            world.poses[PD][:3] = [200.0, 200.0, 0.0]
         _compare(_golden(action), _acts(world.log), action)
         if action == "PickObject":
             assert result.obs.held_object == PD

@@ -204,9 +204,10 @@ class ReleaseEnv(UnrealEnv):
     def _new_pd(self) -> None:
         """The Pick & Drop object, spawned out of sight with physics on, in the task's appearance."""
         o = self.task.PD_ID
-        self._send([f"vset /objects/spawn {self.cfg.pd_class} {o}", f"vset /object/{o}/location 0 0 -1000",
-                    f"vset /object/{o}/rotation 0 0 0", f"vbp {o} set_phy 1",
-                    f"vbp {o} set_app {self.task.PD_Appearance}"])
+        app = self.task.PD_Appearance  # None: a task without one (a v1 task's object) keeps the default look
+        cmds = [f"vset /objects/spawn {self.cfg.pd_class} {o}", f"vset /object/{o}/location 0 0 -1000",
+                f"vset /object/{o}/rotation 0 0 0", f"vbp {o} set_phy 1"]
+        self._send(cmds + ([f"vbp {o} set_app {app}"] if app is not None else []))
 
     def _scale_pd(self) -> None:
         s = self.task.PD_Size if self.task.PD_Size is not None else 1.0
@@ -282,7 +283,8 @@ class ReleaseEnv(UnrealEnv):
         cmds = [f"vset /object/{self.task.PD_ID}/location "
                 f"{_join([x + forward * math.cos(rad), y + forward * math.sin(rad), z - below])}"]
         if turn is not None:
-            cmds.append(f"vset /object/{self.task.PD_ID}/rotation {_join([pitch + turn[0], yaw + turn[1], roll + turn[2]])}")
+            rot = [pitch + turn[0], yaw + turn[1], roll + turn[2]]
+            cmds.append(f"vset /object/{self.task.PD_ID}/rotation {_join(rot)}")
         self._send(cmds)
 
     def _pick(self) -> None:

@@ -110,8 +110,8 @@ def _emitters(numbers: str) -> tuple[str, ...]:
     return tuple(f"emitter_{n}" for n in numbers.split())
 
 
-_DOORS = (("BP_Door_main_industria2_0", -90.0), ("BP_Door_main_industria3_1", -90.0), ("BP_Door_main_industria4_2", 90.0),
-          ("BP_Door_main_industria5_3", 90.0), ("BP_Door_main_industria6_4", 90.0))
+_DOORS = (("BP_Door_main_industria2_0", -90.0), ("BP_Door_main_industria3_1", -90.0),
+          ("BP_Door_main_industria4_2", 90.0), ("BP_Door_main_industria5_3", 90.0), ("BP_Door_main_industria6_4", 90.0))
 
 FIXES: dict[str, tuple[Fix, ...]] = {
     "suburbneighborhood_day": (Fix("destroy_light", ("DirectionalLight",)),),
