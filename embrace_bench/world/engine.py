@@ -268,13 +268,18 @@ class EmbeddedEngine:
         Clients ask for lit and mask of the same step back to back, so one render serves both, and both
         PNGs are encoded at once on two threads (zlib releases the GIL)."""
         st = self._need_level()
-        key = (cam, tuple(st.poses.items()), st.hidden())
+        hidden = self._hidden()
+        key = (cam, tuple(st.poses.items()), hidden)
         if self._last_frame is None or self._last_frame[0] != key:
-            frame = self.renderer.render(cam, st.poses, st.hidden())
+            frame = self.renderer.render(cam, st.poses, hidden)
             pngs = {"lit": self._pool.submit(encode_png, frame.rgb),
                     "object_mask": self._pool.submit(encode_png, frame.mask)}
             self._last_frame = (key, (frame, pngs))
         return self._last_frame[1]
+
+    def _hidden(self) -> frozenset[str]:
+        """Objects not drawn: here the carried one (the embedded character has no hands to show it in)."""
+        return self.state.hidden()
 
     def _camera_set(self, cam: int, prop: str, args: list[str]) -> str:
         if prop == "fov":
