@@ -17,6 +17,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from embrace_bench.__main__ import CONF_DIR
 from embrace_bench.actions import data_action
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.engines import env_config, make_env
@@ -43,7 +44,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--renderer", default="numpy", choices=("gl", "numpy"))
     args = ap.parse_args()
-    zoo = OmegaConf.load(ROOT / "conf" / "env" / "unrealzoo.yaml")
+    zoo = OmegaConf.load(CONF_DIR / "env" / "unrealzoo.yaml")
     zoo.gpu = 0
     cfg = env_config(zoo)
     tasks = {t.task_id: t for t in load_release(ROOT / "tests" / "fixtures" / "embrace_release").tasks}

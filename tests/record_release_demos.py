@@ -24,6 +24,7 @@ from omegaconf import OmegaConf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from embrace_bench.__main__ import CONF_DIR
 from embrace_bench.actions import DATA_ALIASES  # noqa: E402
 from embrace_bench.env.client import UnrealCVClient  # noqa: E402
 from embrace_bench.env.engines import env_config, make_env  # noqa: E402
@@ -124,7 +125,7 @@ def record(env, task, reference: dict | None) -> dict:
 
 
 def main() -> None:
-    zoo = OmegaConf.load(ROOT / "conf" / "env" / "unrealzoo.yaml")
+    zoo = OmegaConf.load(CONF_DIR / "env" / "unrealzoo.yaml")
     zoo.gpu = 0
     cfg = env_config(zoo)
     suite = load_release(ROOT / "tests" / "fixtures" / "embrace_release")

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from embrace_bench.__main__ import CONF_DIR
 from embrace_bench.actions import data_action
 from embrace_bench.env.engines import env_config, make_env
 from embrace_bench.env.release_env import ReleaseEnv
@@ -82,7 +83,7 @@ def test_env_unrealzoo_replays_the_releases_recorded_demos_on_the_standin(key, m
     now = [1000.0]
     eng = UnrealZooEngine("numpy", maps_dir=REPRO / "maps", width=64, height=48, load_s=0.0, spawn_s=0.0,
                           clock=lambda: now[0])
-    cfg = OmegaConf.load(ROOT / "conf" / "env" / "unrealzoo.yaml")
+    cfg = OmegaConf.load(CONF_DIR / "env" / "unrealzoo.yaml")
     cfg.gpu = 0
     env = make_env(InProcessClient(eng), replace(env_config(cfg), width=64, height=48))
     monkeypatch.setattr(ReleaseEnv, "_sleep", lambda self, s: now.__setitem__(0, now[0] + s))

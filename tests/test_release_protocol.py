@@ -1,7 +1,7 @@
 """env=unrealzoo drives UnrealZoo command for command as the EmbRACE release does.
 
 tests/fixtures/unrealzoo_golden/*.txt are the release's UnrealCV sequences, written from its code (9f54184) for a
-small recording world; here ReleaseEnv, built from conf/env/unrealzoo.yaml's defaults, runs against that world and
+small recording world; here ReleaseEnv, built from embrace_bench/conf/env/unrealzoo.yaml's defaults, runs against that world and
 what it sends must equal them. Compared: every command that changes the world, renders (`lit` captures) or waits
 (the release's sleeps); not compared: reads (`vget` of poses, objects, cameras, colours, `vbp <x> get_*`, our object
 mask captures), which change nothing. Numbers compare as numbers (the release prints 0 where we print 0.0).
@@ -19,6 +19,7 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
+from embrace_bench.__main__ import CONF_DIR
 from embrace_bench.env.engines import env_config, make_env
 from embrace_bench.env.release_env import ReleaseEnv
 from embrace_bench.tasks.model import Task
@@ -142,7 +143,7 @@ def _compare(golden: list[str], got: list[str], what: str) -> None:
 
 
 def _env(world: RecordingWorld, monkeypatch) -> ReleaseEnv:
-    cfg = OmegaConf.load(ROOT / "conf" / "env" / "unrealzoo.yaml")
+    cfg = OmegaConf.load(CONF_DIR / "env" / "unrealzoo.yaml")
     cfg.gpu = 0
     env = make_env(InProcessClient(world), env_config(cfg))
     assert isinstance(env, ReleaseEnv)  # the release's protocol is env=unrealzoo's default
@@ -273,3 +274,11 @@ def test_release_tasks_keep_their_exposure(tmp_path):
     f.write_text(json.dumps(d | {"Exposure": "bright"}))
     with pytest.raises(SuiteError, match="Exposure must be a number from -10 to 10 or null, not 'bright'"):
         load_release(dst)
+
+
+def test_the_configured_reach_is_the_releases_pick_gate():
+    """The planner and the prompt read magnitudes.interact_cm; the env gates Pick by the release's range."""
+    from embrace_bench.env.release_env import PICK_RANGE_CM
+
+    mags = env_config(OmegaConf.load(CONF_DIR / "env" / "unrealzoo.yaml")).mags
+    assert mags.interact_cm == PICK_RANGE_CM[1]

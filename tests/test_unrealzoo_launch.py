@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from embrace_bench.__main__ import CONF_DIR
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.env.launcher import EngineStartError
@@ -70,7 +71,7 @@ def test_bad_settings_are_one_line_errors(tmp_path, package):
     # The default is the release's protocol; env=unrealzoo_v1 keeps the v1 paper's magnitudes.
     assert cfg.realtime and cfg.protocol == "release" and cfg.stale_frame == "release" and cfg.cam_offset == (5, 0, -50)
     assert cfg.mags.forward_cm == 125.9 and cfg.mags.turn_deg == 25.0 and cfg.step_s == 0.25 and cfg.collision == "pose"
-    v1 = env_config(OmegaConf.merge(_env(binary="x"), OmegaConf.load(ROOT / "conf" / "env" / "unrealzoo_v1.yaml")))
+    v1 = env_config(OmegaConf.merge(_env(binary="x"), OmegaConf.load(CONF_DIR / "env" / "unrealzoo_v1.yaml")))
     assert v1.protocol == "release" and v1.mags.forward_cm == 235.0 and v1.moves["TurnLeft"] == [[-30, 0]]
 
 
