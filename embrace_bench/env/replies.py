@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import io
 import json
-import struct
-import zlib
 
 import numpy as np
 from PIL import Image
+
+from embrace_bench import png
 
 
 class EnvError(RuntimeError):
@@ -50,17 +50,5 @@ def decode_png(data, what: str) -> np.ndarray:
 
 def rgb_png(data: bytes, rgb: np.ndarray) -> bytes:
     """The frame as an RGB PNG (what is saved and sent to the model): UnrealCV's PNG carries an alpha channel,
-    which a model must not get (the release drops it too), and its BMP is re-encoded. An RGB PNG passes as is.
-    Written directly (unfiltered rows, fast zlib): this runs on every step."""
-    if data.startswith(b"\x89PNG") and len(data) > 25 and data[25] == 2 and data[24] == 8:  # 8-bit RGB, no alpha
-        return data
-    h, w, _ = rgb.shape
-    rows = np.zeros((h, 1 + 3 * w), dtype=np.uint8)  # filter byte 0 (none) per row
-    rows[:, 1:] = np.ascontiguousarray(rgb, dtype=np.uint8).reshape(h, 3 * w)
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
-            + chunk(b"IEND", b""))
+    which a model must not get (the release drops it too), and its BMP is re-encoded. An RGB PNG passes as is."""
+    return data if png.is_rgb(data) else png.encode(rgb)
