@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from embrace_bench.env.engines import Engine
@@ -56,6 +56,9 @@ class EpisodeWorker:
     def __init__(self, wid: int, agent: Agent, make_engine: Callable[[int], Engine], env_cfg: EnvConfig,
                  settings: EpisodeSettings, model_name: str, *, request_timeout_s: float = 30.0,
                  max_restarts: int = 2, stop: threading.Event | None = None) -> None:
+        # Tag pixel thresholds are given for 640x480 frames: scaled here, where every run path (CLI, in-process
+        # spec, Ray actor) meets the frame size it renders at.
+        settings = replace(settings, tags=settings.tags.for_frame(env_cfg.width, env_cfg.height))
         self.wid, self.agent, self.settings, self.model_name = wid, agent, settings, model_name
         self.max_restarts = max_restarts
         self.stop = stop or threading.Event()

@@ -39,7 +39,7 @@ def episode(task_id: str, type_: str = "0", split: str = "id", outcome: str = "s
                         n_steps=len(steps), s_opt=2, task=info, steps=steps,
                         error="ModelCallError: 503 after 4 retries" if outcome == "error" else "",
                         cost_usd=0.01 * len(steps), tokens_in=1000 * len(steps), tokens_out=50 * len(steps),
-                        start_visible={"Car_01": 400})
+                        start_visible={"Car_01": 900})
     for s in steps:
         s.latency_s, s.tokens = 0.5 + 0.1 * s.index, {"in": 1000, "out": 50}
     rec = rescore(rec, 32)

@@ -6,7 +6,7 @@ from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
 from embrace_bench.scoring.failures import TAG_NAMES, TagThresholds, tag_episode
 from embrace_bench.scoring.metrics import rescore
 
-SEEN = 500  # mask pixels of an object in plain view
+SEEN = 2000  # mask pixels of an object in plain view (640x480)
 
 
 def traj(*moves, start=(0.0, 0.0, 0.0)):
@@ -77,11 +77,17 @@ def test_forgetting_when_moving_away_from_a_target_still_in_view():
 
 def test_multistage_second_goal_abandoned_after_the_first():
     targets = (("A", 500, 0), ("B", 500, 2000))
-    abandoned = record(traj(fwd(500), ("MidwayTarget", 500, 0, 0), ("TurnRight", 500, 0, 90),
-                            ("TurnRight", 500, 0, 180), fwd(300, 0, 180), ("Finish", 300, 0, 180)),
-                       type_="3", targets=targets)
+    b = {"visible": {"B": SEEN}}
+    abandoned = record(traj(fwd(500), ("MidwayTarget", 500, 0, 0), ("TurnRight", 500, 0, 90, b),
+                            ("TurnRight", 500, 0, 180), fwd(300, 0, 180), ("TurnRight", 300, 0, 210),
+                            ("Finish", 300, 0, 210)), type_="3", targets=targets)
     t = tag(abandoned, "target_forgetting")
-    assert t["steps"] == [1, 5] and "subgoal 2 abandoned" in t["reason"]
+    assert t["steps"] == [2, 3, 6] and "saw subgoal 2 B at step 2, lost it at step 3" in t["reason"]
+    # Subgoal 2 never seen after the MidwayTarget: not forgetting (a search failure, if anything).
+    unseen = record(traj(fwd(500), ("MidwayTarget", 500, 0, 0), ("TurnRight", 500, 0, 90), ("TurnRight", 500, 0, 180),
+                         fwd(300, 0, 180), ("TurnRight", 300, 0, 210), ("Finish", 300, 0, 210)),
+                    type_="3", targets=targets, start_visible={"Other": SEEN})
+    assert "target_forgetting" not in names(unseen)
     progressed = record(traj(fwd(500), ("MidwayTarget", 500, 0, 0), ("TurnRight", 500, 0, 90),
                              fwd(500, 1000, 90), ("Finish", 500, 1000, 90)), type_="3", targets=targets)
     assert "target_forgetting" not in names(progressed)
@@ -161,11 +167,17 @@ def test_not_stuck_when_moves_move_or_blocks_are_few():
     assert "stuck" not in names(rec)
 
 
-def test_looping_on_returns_to_the_same_place_and_heading():
-    osc = [("TurnLeft", 0, 0, -30), ("TurnRight", 0, 0, 0)] * 3
-    rec = record(traj(*osc, ("Finish", 0, 0, 0)))
+def test_looping_on_walks_back_to_the_same_place_and_heading():
+    back_forth = [fwd(235), ("MoveBackward", 0, 0, 0)] * 3
+    rec = record(traj(*back_forth, ("Finish", 0, 0, 0)))
     t = tag(rec, "looping")
-    assert t["steps"] == [1, 2, 3, 4, 5] and "returned 5 times" in t["reason"]
+    assert t["steps"] == [1, 2, 3, 4, 5] and "walked back 5 times" in t["reason"]
+    # Turning in place (a scan, or wavering left and right) returns to a heading, not to a place walked to.
+    osc = [("TurnLeft", 0, 0, -30), ("TurnRight", 0, 0, 0)] * 3
+    assert "looping" not in names(record(traj(*osc, ("Finish", 0, 0, 0))))
+    # Turn/forward cycles pushing against one obstacle: stuck, not looping.
+    push = [("MoveForward", 0, 0, 0), ("TurnLeft", 0, 0, -30), ("MoveForward", 0, 0, -30), ("TurnRight", 0, 0, 0)] * 3
+    assert names(record(traj(*push, ("Finish", 0, 0, 0)))) == ["stuck", "premature_finish"]
 
 
 def test_no_looping_for_a_straight_path_or_standing_still():
@@ -193,13 +205,17 @@ def test_premature_finish_multistage_without_midway():
 
 # ---- interaction_failed -------------------------------------------------------------------------------
 def test_interaction_door_out_of_range_and_never_issued():
-    kw = dict(type_="4.1", targets=(("D1", 500, 0),), door="D1", object_locations={"D1": [1400, 0, 0]})
+    kw = dict(type_="4.1", targets=(("D1", 500, 0),), door="D1", object_locations={"D1": [800, 0, 0]})
     far = record(traj(fwd(500, door_state={"D1": 0}), ("OpenDoor", 500, 0, 0, {"door_state": {"D1": 0}}),
                       ("Finish", 500, 0, 0, {"door_state": {"D1": 0}})), **kw)
     t = tag(far, "interaction_failed")
-    assert t["steps"] == [1] and "nearest try 900 cm from D1, reach 250 cm" in t["reason"]
+    assert t["steps"] == [1] and "nearest try 300 cm from D1, reach 250 cm" in t["reason"]
     never = record(traj(fwd(500), ("Finish", 500, 0, 0)), **kw)
     assert tag(never, "interaction_failed")["reason"].startswith("OpenDoor never issued")
+    # Never within reach x 1.5 of the door: a navigation failure (Finish far from it), not an interaction one.
+    kw["object_locations"] = {"D1": [1400, 0, 0]}
+    unreached = record(traj(fwd(500), ("OpenDoor", 500, 0, 0), ("Finish", 500, 0, 0)), **kw)
+    assert names(unreached) == ["premature_finish"] and "never within 375 cm" in tag(unreached, "premature_finish")["reason"]
 
 
 def test_no_interaction_failed_when_the_door_opened_or_the_type_needs_none():
@@ -217,9 +233,13 @@ def test_interaction_pick_and_drop():
     no_drop = record(traj(("PickObject", 0, 0, 0, {"held_object": "Bag"}), fwd(900, held_object="Bag"),
                           ("Finish", 900, 0, 0, {"held_object": "Bag"})), **kw)
     assert tag(no_drop, "interaction_failed")["reason"].startswith("DropObject never issued")
+    missed = record(traj(("PickObject", 0, 0, 0, {"held_object": "Bag"}), fwd(700, held_object="Bag"),
+                         ("DropObject", 700, 0, 0, {"dropped_at": [600, 0, 0]}), ("Finish", 700, 0, 0)), **kw)
+    assert tag(missed, "interaction_failed")["steps"] == [2]  # carried close, dropped 400 cm away
+    # Dropped right where it was picked up, never carried near the bin: a premature finish, not an interaction.
     far_drop = record(traj(("PickObject", 0, 0, 0, {"held_object": "Bag"}),
                            ("DropObject", 0, 0, 0, {"dropped_at": [80, 0, 0]}), ("Finish", 0, 0, 0)), **kw)
-    assert tag(far_drop, "interaction_failed")["steps"] == [1]
+    assert names(far_drop) == ["premature_finish"]
     done = record(traj(("PickObject", 0, 0, 0, {"held_object": "Bag"}), fwd(900, held_object="Bag"),
                        ("DropObject", 900, 0, 0, {"dropped_at": [980, 0, 0]}), ("Finish", 900, 0, 0)), **kw)
     assert done.success and names(done) == []
@@ -236,7 +256,7 @@ def test_invalid_output_names_the_steps():
 
 def test_timeout_only_at_the_step_limit():
     rec = record(traj(*[("TurnLeft", 0, 0, 0)] * 4), max_steps=4)
-    assert tag(rec, "timeout") == {"name": "timeout", "steps": [3], "reason": "no Finish within 4 steps"}
+    assert tag(rec, "timeout") == {"name": "timeout", "steps": [3], "reason": "no Finish within 4 steps", "primary": True}
     assert "timeout" not in names(record(traj(("TurnLeft", 0, 0, 0)), max_steps=4))
 
 
@@ -244,7 +264,8 @@ def test_api_error_only_for_model_failures():
     base = record(traj())
     api = EpisodeRecord(**{**base.__dict__, "status": "error", "error": "ModelCallError: 429 after 4 retries\nmore"})
     engine = EpisodeRecord(**{**base.__dict__, "status": "error", "error": "EngineError: engine died"})
-    assert tag_episode(api) == [{"name": "api_error", "steps": [], "reason": "ModelCallError: 429 after 4 retries"}]
+    assert tag_episode(api) == [{"name": "api_error", "steps": [], "reason": "ModelCallError: 429 after 4 retries",
+                                 "primary": True}]
     assert tag_episode(engine) == []
     now = EpisodeRecord(**{**base.__dict__, "status": "error", "error": "model: gpt: gave up after 5 tries: 429"})
     assert tag_episode(now)[0]["name"] == "api_error"
@@ -254,13 +275,13 @@ def test_every_tag_name_is_covered_and_reasons_are_one_line():
     rec = record(traj((None, 0, 0, 0, {"error": "line1\nline2</script>"}), ("Finish", 0, 0, 0)))
     t = tag(rec, "invalid_output")
     assert "\n" not in t["reason"]
-    assert len(TAG_NAMES) == 10 and len(set(TAG_NAMES)) == 10
+    assert len(TAG_NAMES) == 11 and len(set(TAG_NAMES)) == 11
 
 
 # ---- thresholds ------------------------------------------------------------------------------------
 def test_thresholds_change_the_verdict():
-    osc = [("TurnLeft", 0, 0, -30), ("TurnRight", 0, 0, 0)] * 3
-    rec = record(traj(*osc, ("Finish", 800, 0, 0)))
+    back_forth = [fwd(235), ("MoveBackward", 0, 0, 0)] * 3
+    rec = record(traj(*back_forth, ("Finish", 800, 0, 0)))
     assert "looping" in names(rec) and "looping" not in names(rec, TagThresholds(loop_min_revisits=6))
 
 

@@ -48,8 +48,8 @@ def _table(head: list[str], rows: list[list[str]], ref_from: int | None = None, 
     return "\n".join(out) + "</table></div>"
 
 
-def _tag_table(board: Board) -> str:
-    rows = tag_rows(board)
+def _tag_table(board: Board, primary: bool = False) -> str:
+    rows = tag_rows(board, primary)
     head = ["Model", "Type", "N", *TAG_NAMES]  # tag names may break after an underscore
     out = ['<div class="scroll"><table class="t2 tags"><tr>'
            + "".join(f"<th>{escape(h).replace('_', '_<wbr>')}</th>" for h in head) + "</tr>"]
@@ -94,7 +94,8 @@ def to_html(board: Board) -> str:
                          group_head=names)]
     if board.references:
         parts.append(f"<p><em>Italic rows: {escape(board.reference_note)}</em></p>")
-    parts += ["<h2>Failure tags (% of episodes)</h2>", _tag_table(board), f'<div class="plot">{tags_svg}</div>',
+    parts += ["<h2>Failure tags (% of episodes)</h2>", _tag_table(board),
+              "<h2>Primary cause of failure (% of episodes)</h2>", _tag_table(board, primary=True), f'<div class="plot">{tags_svg}</div>',
               f"<p>{escape(plots.type_legend())}</p>",
               "<h2>Runs</h2>",
               _table([h for _, h in FACT_KEYS], [[e.run.facts()[k] for k, _ in FACT_KEYS] for e in board.entries],

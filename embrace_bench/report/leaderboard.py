@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from embrace_bench.report.runs import Run, label_runs
+from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.metrics import Report, Row, aggregate_frame
 from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import SPLITS, TYPES
@@ -34,7 +35,8 @@ class Entry:
     split: str
     frame: pd.DataFrame  # the run's episodes on this split (Run.frame rows)
     report: Report
-    tag_rates: pd.DataFrame  # index: type codes + "all"; one column per tag: share of episodes carrying it
+    tag_rates: pd.DataFrame  # index: type codes + "all"; per tag: share of episodes carrying it (tag_<name>),
+    # and share whose primary failure cause it is (primary_<name>)
     n_by_type: dict[str, int]  # type code or "all" -> episodes (errors included)
     cost_usd: float = 0.0
     cost_per_success: float = math.nan
@@ -52,6 +54,10 @@ class Entry:
 
     def tag_rate(self, type_: str, tag: str) -> float:
         return float(self.tag_rates.at[type_, f"tag_{tag}"]) if type_ in self.tag_rates.index else math.nan
+
+    def primary_rate(self, type_: str, tag: str) -> float:
+        """Share of the type's episodes whose primary failure cause is `tag`."""
+        return float(self.tag_rates.at[type_, f"primary_{tag}"]) if type_ in self.tag_rates.index else math.nan
 
 
 @dataclass
@@ -85,9 +91,14 @@ class Board:
 
 
 def tag_rates(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """(share of the episodes carrying each tag per type and overall ("all"), episodes per type and overall);
-    every episode counts, errors included (an api_error is an episode too)."""
+    """(share of the episodes carrying each tag (`tag_<name>`) and whose primary failure cause it is
+    (`primary_<name>`), per type and overall ("all"); episodes per type and overall). Every episode counts,
+    errors included (an api_error is an episode too)."""
     counts = frame.groupby("type", sort=False)[list(TAG_COLUMNS)].sum()
+    primary = pd.crosstab(frame["type"], frame["primary_tag"]) if frame["primary_tag"].notna().any() else None
+    primary = (primary if primary is not None else pd.DataFrame(index=counts.index)) \
+        .reindex(index=counts.index, columns=list(TAG_NAMES), fill_value=0).add_prefix("primary_")
+    counts = counts.join(primary)
     counts.loc["all"] = counts.sum()
     n = frame.groupby("type", sort=False).size()
     n.loc["all"] = len(frame)

@@ -52,15 +52,30 @@ class Run:
                 "started": str(m.get("started", ""))[:19], "run": self.run_dir.name}
 
 
+RETIRED_TAG_KEYS = ("area_cell_cm", "min_area_cells")  # short_sighted_exploration's cells, now a span
+
+
+def frame_size(manifest: dict) -> tuple[int | None, int | None]:
+    """The run's frame width and height (manifest "env"), None where unknown."""
+    env = manifest.get("env") if isinstance(manifest.get("env"), dict) else {}
+    w, h = (v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+            for v in (env.get("width"), env.get("height")))
+    return w, h
+
+
 def tag_thresholds(manifest: dict) -> tuple[TagThresholds, str]:
-    """The thresholds the run used (manifest "tags"), else the defaults; plus a warning if unusable."""
+    """The thresholds the run used (manifest "tags"), else the defaults, with the pixel counts scaled to the
+    run's frame size (manifest "env"); plus a warning if unusable."""
     cfg = manifest.get("tags")
+    size = frame_size(manifest)
+    if isinstance(cfg, dict):  # thresholds of rules that no longer exist (recorded by older runs)
+        cfg = {k: v for k, v in cfg.items() if k not in RETIRED_TAG_KEYS}
     if cfg is None:
-        return TagThresholds(), ""
+        return TagThresholds().for_frame(*size), ""
     try:
-        return TagThresholds.from_config(cfg), ""
+        return TagThresholds.from_config(cfg).for_frame(*size), ""
     except (ValueError, TypeError) as exc:
-        return TagThresholds(), f"manifest tag thresholds unusable ({exc}); using the defaults"
+        return TagThresholds().for_frame(*size), f"manifest tag thresholds unusable ({exc}); using the defaults"
 
 
 def read_manifest(run_dir: Path) -> tuple[dict, list[str]]:

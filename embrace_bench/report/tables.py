@@ -93,20 +93,26 @@ def type_groups(board: Board) -> list[list[str]]:
     return [g for g in ([t for t in types if t in ("0", "1", "2")], [t for t in types if t not in ("0", "1", "2")]) if g]
 
 
+PRIMARY_COLUMNS = tuple(f"primary_{t}" for t in TAG_NAMES)
+
+
 def tag_frame(board: Board) -> pd.DataFrame:
     """Tag rates of every run on the board, long: one row per run x type present (then "all"), with the
-    episodes counted (N) and one column per tag (share of episodes)."""
+    episodes counted (N), per tag the share of episodes carrying it (tag_<name>) and the share whose primary
+    failure cause it is (primary_<name>)."""
     types = [*board.types(), "all"]
+    cols = ["model", "type", "n", *TAG_COLUMNS, *PRIMARY_COLUMNS]
     parts = [e.tag_rates.reindex([t for t in types if e.n_by_type.get(t)])
              .assign(model=e.label, n=lambda f, e=e: [e.n_by_type[t] for t in f.index]) for e in board.entries]
     if not parts:
-        return pd.DataFrame(columns=["model", "type", "n", *TAG_COLUMNS])
-    return pd.concat(parts).rename_axis("type").reset_index()[["model", "type", "n", *TAG_COLUMNS]]
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts).rename_axis("type").reset_index()[cols]
 
 
-def tag_rows(board: Board) -> list[list[str]]:
+def tag_rows(board: Board, primary: bool = False) -> list[list[str]]:
+    """Per run and type, the share of episodes carrying each tag (primary: whose primary cause it is)."""
     f = tag_frame(board)
-    cells = f[list(TAG_COLUMNS)].map(lambda x: pct(x, 0))
+    cells = f[list(PRIMARY_COLUMNS if primary else TAG_COLUMNS)].map(lambda x: pct(x, 0))
     names = f["type"].map(lambda t: TYPE_NAMES.get(t, "All" if t == "all" else t))
     return pd.concat([f["model"], names, f["n"].astype(str), cells], axis=1).values.tolist()
 
@@ -145,6 +151,8 @@ def to_markdown(board: Board) -> str:
         lines += ["", f"*Italic rows:* {board.reference_note}"]
     lines += ["", "## Failure tags (% of episodes)", ""]
     lines += _md_table(["Model", "Type", "N", *TAG_NAMES], tag_rows(board))
+    lines += ["", "## Primary cause of failure (% of episodes; one per failed episode)", ""]
+    lines += _md_table(["Model", "Type", "N", *TAG_NAMES], tag_rows(board, primary=True))
     lines += ["", "## Runs", ""]
     lines += _md_table([h for _, h in FACT_KEYS], [[e.run.facts()[k] for k, _ in FACT_KEYS] for e in board.entries])
     if board.notes:
@@ -155,7 +163,8 @@ def to_markdown(board: Board) -> str:
 # ---- CSV (long: one row per run or reference x type) ------------------------------------------------
 CSV_HEAD = ["suite", "split", "model", "reference", "type", "type_name", "n", "n_errors", "n_success",
             "sr", "sr_lo", "sr_hi", "gde", "gde_lo", "gde_hi", "sspl", "sspl_lo", "sspl_hi", "steps", "steps_lo",
-            "steps_hi", "tr", "tr_lo", "tr_hi", *[f"tag_{t}" for t in TAG_NAMES], "cost_usd", "cost_per_success",
+            "steps_hi", "tr", "tr_lo", "tr_hi", *[f"tag_{t}" for t in TAG_NAMES],
+            *[f"primary_{t}" for t in TAG_NAMES], "cost_usd", "cost_per_success",
             "tokens_in_per_step", "tokens_out_per_step", "latency_p50_s", "latency_p95_s",
             *[k for k, _ in FACT_KEYS if k != "model"]]
 
@@ -176,13 +185,14 @@ def board_frame(board: Board) -> pd.DataFrame:
                 rows.append([board.suite, board.split, e.label, 0, t, r.type_name, r.n, r.n_errors, r.n_success,
                              r.sr, *r.sr_ci, r.gde, *r.gde_ci, r.sspl, *r.sspl_ci, r.steps, *r.steps_ci, r.tr,
                              *r.tr_ci, *[e.tag_rate(t, tag) for tag in TAG_NAMES],
+                             *[e.primary_rate(t, tag) for tag in TAG_NAMES],
                              *(spend if t == "all" else [nan] * 6), *[facts[k] for k, _ in FACT_KEYS if k != "model"],
                              *([r.n_unscorable, r.spl, *r.spl_ci, r.os, *r.os_ci] if rel else [])])
     for ref in board.references:
         for t, m in ref.by_type.items():
             rows.append([board.suite, board.split, ref.label, 1, t, TYPE_NAMES.get(t, t), None, None, None,
                          m["sr"], nan, nan, m["gde"], nan, nan, m["sspl"], nan, nan, m["steps"], nan, nan, m["tr"],
-                         nan, nan, *[nan] * len(TAG_NAMES), *[nan] * 6, *[""] * (len(FACT_KEYS) - 1),
+                         nan, nan, *[nan] * (2 * len(TAG_NAMES)), *[nan] * 6, *[""] * (len(FACT_KEYS) - 1),
                          *([None] + [nan] * 6 if rel else [])])
     frame = pd.DataFrame(rows, columns=CSV_HEAD + (RELEASE_CSV_HEAD if rel else []))
     return frame.astype({c: "Int64" for c in ("n", "n_errors", "n_success", "n_unscorable") if c in frame})
@@ -230,5 +240,8 @@ def to_latex(board: Board) -> str:
     head = ["Model & Type & N & " + " & ".join(tex(t.replace("_", " ")) for t in TAG_NAMES) + r" \\"]
     rows = [[tex(c) for c in row] for row in tag_rows(board)]
     out += _tex_table(f"Failure tags (\\% of episodes), {name}.", f"tab:{board.name}-tags",
+                      "llr" + "r" * len(TAG_NAMES), head, rows)
+    rows = [[tex(c) for c in row] for row in tag_rows(board, primary=True)]
+    out += _tex_table(f"Primary cause of failure (\\% of episodes), {name}.", f"tab:{board.name}-primary",
                       "llr" + "r" * len(TAG_NAMES), head, rows)
     return "\n".join(out)

@@ -23,6 +23,7 @@ from embrace_bench.records import EpisodeRecord
 from embrace_bench.report.runs import Run
 from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.metrics import aggregate_frame
+from embrace_bench.scoring.primary import primary_first
 from embrace_bench.tasks.model import TYPE_NAMES
 from embrace_bench.tasks.suite import EMBEDDED_DIR
 
@@ -97,7 +98,7 @@ def episode_payload(rec: EpisodeRecord, frames: list) -> dict:
     return {
         "id": rec.task_id, "type": rec.type, "split": rec.split, "map": rec.map, "model": rec.model,
         "status": rec.status, "success": rec.success, "gde": _r(rec.gde_cm), "sspl": _r(rec.sspl, 3),
-        "n": rec.n_steps, "s_opt": rec.s_opt, "error": rec.error, "tags": rec.tags, "cost": rec.cost_usd,
+        "n": rec.n_steps, "s_opt": rec.s_opt, "error": rec.error, "tags": primary_first(rec.tags), "cost": rec.cost_usd,
         "instruction": t.instruction, "radius": t.success_radius_cm,
         "goals": [[_r(p[0]), _r(p[1])] for p in t.target_poses], "targets": _places(rec, t.target_objects),
         "distractors": _places(rec, t.distractors), "door": t.door, "pick": t.pick_object,

@@ -16,102 +16,50 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, fields
 
-from embrace_bench.actions import Magnitudes
 from embrace_bench.records import EpisodeRecord
+from embrace_bench.scoring.behaviour_tags import BEHAVIOUR, api_error, blocked_at_end, blocked_runs
 from embrace_bench.scoring.metrics import at_stage, door_reason, pick_drop_reason, stage_distance, xy_dist
-from embrace_bench.scoring.trajectory import Trajectory, build, footprint_dist
+from embrace_bench.scoring.primary import mark_primary
+from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, TagThresholds, cm as _d, make_tag as _tag
+from embrace_bench.scoring.trajectory import Phase, Trajectory, build, footprint_dist
 
-TAG_NAMES: tuple[str, ...] = (
-    "target_forgetting", "short_sighted_exploration", "spatial_semantic_drift", "stuck", "looping",
-    "premature_finish", "interaction_failed", "invalid_output", "timeout", "api_error",
-)
-MOVES = ("MoveForward", "MoveBackward")
-_ORDER = {n: i for i, n in enumerate(TAG_NAMES)}
-
-
-@dataclass(frozen=True)
-class TagThresholds:
-    """Every threshold the tagger uses (config group `tags`); pixel counts assume 640x480 frames."""
-
-    min_visible_px: int = 50  # an object counts as seen with at least this many mask pixels
-    forget_margin_cm: float = 200.0  # "ended farther than its closest approach" by more than this
-    forget_min_unseen: int = 3  # "never reacquired": out of view for at least this many frames at the end
-    fov_deg: float = 90.0  # horizontal field of view, for the share of the horizon the agent looked at
-    min_yaw_coverage: float = 0.75  # exploration looked at less than this share of the horizon ...
-    area_cell_cm: float = 250.0  # ... or stood in fewer than `min_area_cells` cells of this size
-    min_area_cells: int = 4
-    drift_radius_cm: float = 300.0  # "at" a distractor: within this distance of its footprint ...
-    drift_min_approach_cm: float = 100.0  # ... having come at least this much closer to it than at the start
-    drift_min_px: int = 2000  # no recorded locations: a distractor filling this much of the last frame
-    stuck_move_cm: float = 20.0  # a move that displaced the agent less than this went nowhere
-    stuck_min_moves: int = 3  # this many moves in a row that went nowhere (turns may come between)
-    loop_cell_cm: float = 100.0  # a place: this grid cell ...
-    loop_yaw_deg: float = 30.0  # ... and heading bin
-    loop_min_revisits: int = 3  # returns to an earlier place and heading, after leaving it
-    invalid_min_steps: int = 1  # steps with no valid action after every re-ask
-    reach_cm: float = Magnitudes().interact_cm  # interaction reach, only quoted in reasons
-
-    @staticmethod
-    def from_config(cfg: dict | None) -> "TagThresholds":
-        """From a config mapping; one-line ValueError naming an unknown key or a bad value."""
-        cfg = dict(cfg or {})
-        known = {f.name: f.type for f in fields(TagThresholds)}
-        out = {}
-        for key, value in cfg.items():
-            if key not in known:
-                raise ValueError(f"unknown setting 'tags.{key}'; known: {', '.join(known)}")
-            want_int = known[key] in ("int", int)
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
-            if not ok or (want_int and not float(value).is_integer()) or math.isnan(value):
-                kind = "an integer" if want_int else "a number"
-                raise ValueError(f"tags.{key} must be {kind} >= 0, not {value!r}")
-            out[key] = int(value) if want_int else float(value)
-        th = TagThresholds(**out)
-        if not 0 <= th.min_yaw_coverage <= 1:
-            raise ValueError(f"tags.min_yaw_coverage must be between 0 and 1, not {th.min_yaw_coverage!r}")
-        for key in ("area_cell_cm", "loop_cell_cm", "loop_yaw_deg", "fov_deg"):
-            if getattr(th, key) <= 0:
-                raise ValueError(f"tags.{key} must be > 0, not {getattr(th, key)!r}")
-        return th
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-def _tag(name: str, steps, reason: str) -> dict:
-    reason = " ".join(str(reason).split())  # one line, whatever the model wrote into it
-    return {"name": name, "steps": sorted({int(s) for s in steps}), "reason": reason[:300]}
-
-
-def _d(x: float) -> str:
-    return "?" if x is None or math.isnan(x) else f"{x:.0f} cm"
+__all__ = ["TAG_NAMES", "TagThresholds", "tag_episode"]
 
 
 # ---- outcome tags -----------------------------------------------------------------------------
+def _zone(tr: Trajectory, p: Phase, th: TagThresholds) -> float:
+    """How near the stage's goal counts as "got there" for forgetting and reaching: the reach band around a
+    door or an object to pick up, else `near_miss_factor` times the success radius."""
+    if p.goal and p.goal in (tr.record.task.door, tr.record.task.pick_object):
+        return th.reached_factor * th.reach_cm
+    return th.near_miss_factor * tr.record.task.success_radius_cm
+
+
+def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None) -> bool:
+    """The goal left the view while the agent was in its final blocked spell (turning against an obstacle),
+    not before it: being blocked, not forgetting."""
+    runs = blocked_runs(tr, th)
+    return gone_step is not None and blocked_at_end(tr, th) and gone_step >= runs[-1][0]
+
+
 def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
-    """Saw the stage's goal, lost it from view and never got it back (or ended farther than its closest
-    approach); on multi-stage also: subgoal 2 abandoned after a correct MidwayTarget."""
+    """Saw the stage's goal, then turned or walked away and never came back: out of view for the last frames
+    while not near it, or ended well farther than its closest approach. Not when still blocked at the end."""
     p = tr.failing_phase()
-    if p is None or p.goal_xy is None:
+    if p is None or p.goal_xy is None or not tr.has_masks:
         return None
-    d_end = xy_dist(tr.xy[p.last], p.goal_xy)
-    if tr.record.type == "3" and p.label == "subgoal 2" and tr.midway is not None:
-        d_mid = xy_dist(tr.xy[p.first], p.goal_xy)
-        if d_end > d_mid - th.forget_margin_cm:
-            return _tag("target_forgetting", [tr.midway, tr.step_of(p.last)],
-                        f"subgoal 2 abandoned after the first: {_d(d_mid)} from it at MidwayTarget "
-                        f"(step {tr.midway}), {_d(d_end)} at the end")
-    if not tr.has_masks:
-        return None
-    seen = tr.seen(p.goal, p.first, p.last, th.min_visible_px)
+    # Seen at any time up to the end of the stage (subgoal 2 in view on the way to subgoal 1 counts); the
+    # closest approach is measured within the stage, where walking towards it was the task.
+    seen = tr.seen(p.goal, 0, p.last, th.min_visible_px, th.seen_max_cm)
     if not seen:
         return None
+    d_end = xy_dist(tr.xy[p.last], p.goal_xy)
     unseen = [k for k in range(seen[-1] + 1, p.last + 1) if tr.vis[k] is not None]
-    lost = len(unseen) >= max(1, th.forget_min_unseen)
+    lost = len(unseen) >= max(1, th.forget_min_unseen) and d_end > _zone(tr, p, th) \
+        and not _lost_while_blocked(tr, th, tr.step_of(unseen[0]) if unseen else None)
     gx, gy = p.goal_xy
-    d_min = min(math.hypot(x - gx, y - gy) for x, y in tr.xy[seen[0]: p.last + 1])
+    d_min = min(math.hypot(x - gx, y - gy) for x, y in tr.xy[max(seen[0], p.first): p.last + 1])
     farther = d_end > d_min + th.forget_margin_cm
     if not (lost or farther):
         return None
@@ -121,7 +69,7 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
         how = f"lost it at step {tr.step_of(gone)} and never saw it again ({len(unseen)} frames)"
         steps = [tr.step_of(seen[0]), tr.step_of(gone), tr.step_of(p.last)]
     else:
-        gone, how = None, "kept it in view but moved away"
+        how = "kept it in view but moved away"
         steps = [tr.step_of(seen[0]), tr.step_of(p.last)]
     return _tag("target_forgetting", steps, f"{first}, {how}; ended {_d(d_end)} from it (closest {_d(d_min)})")
 
@@ -136,15 +84,16 @@ def _yaw_coverage(yaws: list[float], fov: float) -> float:
 
 
 def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
-    """The failed stage's goal was never seen, and the agent looked at little of the horizon or covered
-    little ground (either below its threshold)."""
+    """The failed stage's goal was never seen, and the agent looked at little of the horizon or stayed in a
+    small area (either below its threshold)."""
     p = tr.failing_phase()
-    if p is None or not p.goal or not tr.has_masks or tr.ever_seen(p.goal, p.last, th.min_visible_px):
+    if p is None or not p.goal or not tr.has_masks or tr.ever_seen(p.goal, p.last, th.min_visible_px, th.seen_max_cm):
         return None
     cover = _yaw_coverage(tr.yaw[: p.last + 1], th.fov_deg)
-    c = th.area_cell_cm
-    cells = len({(math.floor(x / c), math.floor(y / c)) for x, y in tr.xy[: p.last + 1] if not math.isnan(x)})
-    narrow, small = cover < th.min_yaw_coverage, cells < th.min_area_cells
+    xs = [x for x, _ in tr.xy[: p.last + 1] if not math.isnan(x)]
+    ys = [y for x, y in tr.xy[: p.last + 1] if not math.isnan(x)]
+    span = math.hypot(max(xs) - min(xs), max(ys) - min(ys)) if xs else 0.0
+    narrow, small = cover < th.min_yaw_coverage, span < th.explore_min_span_cm
     if not (narrow or small):
         return None
     turns = [s.index for s in tr.steps if s.action in ("TurnLeft", "TurnRight")]
@@ -152,7 +101,7 @@ def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
     if narrow:
         what.append(f"looked at {100 * cover:.0f}% of the horizon (< {100 * th.min_yaw_coverage:.0f}%)")
     if small:
-        what.append(f"stood in {cells} cell(s) of {c:.0f} cm (< {th.min_area_cells})")
+        what.append(f"stayed within {span:.0f} cm (< {th.explore_min_span_cm:.0f})")
     steps = turns or [s.index for s in tr.steps[-1:]]
     return _tag("short_sighted_exploration", steps, f"never saw {p.label} {p.goal}; " + " and ".join(what))
 
@@ -167,7 +116,8 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     found: list[tuple[int, str]] = []
     referent = t.target_objects[-1] if t.target_objects else None
     x, y = tr.xy[-1]
-    located = [d for d in t.distractors if d in t.object_locations]
+    distractors = [d for d in t.distractors if d not in t.target_objects]  # a subgoal is never a distractor
+    located = [d for d in distractors if d in t.object_locations]
     # Distractors share the final referent's category: ending near one counts in the final stage only
     # (after the MidwayTarget, with the object in hand), and only if the agent walked up to it.
     final_stage = tr.failing_phase() in (None, tr.phases[-1]) and len(tr.phases) == (2 if rec.type in ("3", "4.2") else 1)
@@ -177,14 +127,20 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
         if d_ref is None:
             d_ref = xy_dist((x, y), t.target_poses[-1])
         dist, name = min((footprint_dist(rec, d, x, y), d) for d in located)
-        if dist <= th.drift_radius_cm and dist < d_ref \
-                and dist <= footprint_dist(rec, name, x0, y0) - th.drift_min_approach_cm:
+        k = tr.last_image(0, len(tr.xy) - 1) if tr.has_masks else None
+        v = tr.vis[k] if k is not None else {}
+        facing = v.get(name, 0) >= v.get(referent, 0)  # the referent bigger in the last frame: it was heading there
+        if dist <= th.drift_radius_cm and dist < d_ref and facing \
+                and dist <= footprint_dist(rec, name, x0, y0) - th.drift_min_approach_cm \
+                and not blocked_at_end(tr, th) \
+                and dist <= min(footprint_dist(rec, name, *xy) for xy in tr.xy if xy[0] == xy[0]) + th.closest_slack_cm:
+            # ... not pressed against it (blocked by it), at its closest approach (went to it, not past it)
             found.append((tr.step_of(len(tr.xy) - 1), f"ended {_d(dist)} from {name}, {_d(d_ref)} from the referent "
                                                           f"{referent}"))
-    elif t.distractors and tr.has_masks and final_stage and not located:  # no places: the last frame instead
+    elif distractors and tr.has_masks and final_stage and not located:  # no places: the last frame instead
         k = tr.last_image(0, len(tr.xy) - 1)
         v = tr.vis[k] if k is not None else {}
-        px, name = max(((v.get(d, 0), d) for d in t.distractors), default=(0, ""))
+        px, name = max(((v.get(d, 0), d) for d in distractors), default=(0, ""))
         if px >= th.drift_min_px and px > v.get(referent, 0):
             found.append((tr.step_of(k), f"the last frame shows {name} ({px} px), not the referent {referent}"))
     held_before = None
@@ -208,26 +164,128 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     return _tag("spatial_semantic_drift", [i for i, _ in found], "; ".join(r for _, r in found))
 
 
+def _near_zone(t, d: float, th: TagThresholds) -> bool:
+    """Within the near-miss zone: `near_miss_factor` times the radius (regions: that much beyond them)."""
+    limit = (th.near_miss_factor - (1.0 if t.regions else 0.0)) * t.success_radius_cm
+    return d <= limit
+
+
+def _object_rest(tr: Trajectory) -> list | None:
+    """Where the object to pick up lies at the end, if it was dropped (not held again) after being picked."""
+    obj, rest, prev = tr.record.task.pick_object, None, None
+    for s in tr.steps:
+        if s.action == "DropObject" and s.dropped_at and prev == obj:
+            rest = s.dropped_at
+        if s.held_object == obj:
+            rest = None
+        prev = s.held_object
+    return rest
+
+
+def _stage_end(tr: Trajectory) -> tuple[int, list, int, int] | None:
+    """(stage, end pose, first obs, last obs) for the stage a near miss is judged on; None where none applies:
+    Open Door, a Multi-stage run without MidwayTarget, a Pick & Drop object never dropped."""
+    rec, t = tr.record, tr.record.task
+    end = len(tr.poses) - 1
+    if rec.type == "4.1" or not t.target_poses or tr.pose(end) is None:
+        return None
+    if rec.type == "3" and len(t.target_poses) > 1:
+        m = tr.midway
+        if m is None or tr.pose(m + 1) is None:
+            return None
+        if not at_stage(t, tr.pose(m + 1), 0):
+            return 0, tr.pose(m + 1), 0, m + 1
+        return -1, tr.pose(end), m + 1, end
+    if rec.type == "4.2":
+        rest = _object_rest(tr)
+        return (-1, rest, end, end) if rest is not None else None
+    return -1, tr.pose(end), 0, end
+
+
+def _near_object(tr: Trajectory, p: Phase, th: TagThresholds) -> dict | None:
+    r = tr.record.task.success_radius_cm
+    ds = [xy_dist(xy, p.goal_xy) for xy in tr.xy[p.first: p.last + 1] if xy[0] == xy[0]]
+    if not ds or not r < ds[-1] <= th.near_miss_factor * r or ds[-1] > min(ds) + th.closest_slack_cm:
+        return None
+    return _tag("near_miss", [tr.step_of(p.last)], f"ended {_d(ds[-1])} from {p.label} {p.goal} (radius {r:.0f}), "
+                f"closest {_d(min(ds))}")
+
+
+def near_miss(tr: Trajectory, th: TagThresholds) -> dict | None:
+    """Ended just outside the goal (within `near_miss_factor` x radius) at or near its closest approach."""
+    t, p = tr.record.task, tr.failing_phase()
+    if tr.record.type == "4.2" and p is not None and p.goal == t.pick_object and p.goal_xy is not None:
+        return _near_object(tr, p, th)  # the object to pick up: where the agent ended, from the object
+    se = _stage_end(tr)
+    if se is None:
+        return None
+    stage, pose, first, last = se
+    d = stage_distance(t, pose, stage)
+    if at_stage(t, pose, stage) or not _near_zone(t, d, th):
+        return None
+    what = "subgoal 1" if stage == 0 and len(t.target_poses) > 1 else "the target"
+    if tr.record.type == "4.2":
+        return _tag("near_miss", [tr.steps[-1].index], f"the object lies {_d(d)} from the drop target "
+                    f"(radius {t.success_radius_cm:.0f})")
+    dists = [stage_distance(t, tr.pose(k), stage) for k in range(first, last + 1) if tr.pose(k) is not None]
+    d_min = min(dists)
+    if d > d_min + th.closest_slack_cm:
+        return None
+    return _tag("near_miss", [tr.step_of(last)], f"ended {_d(d)} from {what} (radius {t.success_radius_cm:.0f}), "
+                f"closest {_d(d_min)}")
+
+
+def _came_within(tr: Trajectory, name: str | None, limit: float, first: int = 0) -> bool | None:
+    """Whether the agent came within `limit` of the object's footprint; None when its place is unrecorded."""
+    if not name or name not in tr.record.task.object_locations:
+        return None
+    ds = [footprint_dist(tr.record, name, *tr.xy[k]) for k in range(first, len(tr.xy)) if tr.xy[k][0] == tr.xy[k][0]]
+    return bool(ds) and min(ds) <= limit
+
+
+def _drop_stage_reached(tr: Trajectory, th: TagThresholds) -> bool:
+    """The object, in hand, came within the near-miss zone of the drop target."""
+    t, p = tr.record.task, tr.failing_phase() or tr.phases[-1]
+    return any(tr.pose(k) is not None and _near_zone(t, stage_distance(t, tr.pose(k)), th)
+               for k in range(p.first, p.last + 1))
+
+
 def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
-    """Finish issued away from the goal (or, on multi-stage, before a correct MidwayTarget)."""
+    """Finish (or the judged MidwayTarget) declared far from the stage's goal (beyond the near-miss zone), a
+    Multi-stage Finish without MidwayTarget, or an Open Door / Pick & Drop Finish before even reaching the
+    door or object."""
     if not tr.finished:
         return None
-    t, fin = tr.record.task, tr.steps[-1].index
-    where = "outside the target region" if t.regions else f"(radius {t.success_radius_cm:.0f})"
-    why = []
+    rec, t, fin = tr.record, tr.record.task, tr.steps[-1].index
     final = tr.pose(len(tr.poses) - 1)  # None: no position recorded, nothing to say where Finish was
-    if final is not None and not at_stage(t, final):
-        why.append(f"Finish at step {fin} {_d(stage_distance(t, final))} from the target {where}")
-    if tr.record.type == "3" and len(t.target_poses) > 1:
+    reach = th.reached_factor * th.reach_cm
+    why = []
+    if rec.type == "4.1":
+        if door_reason(tr.steps[-1], t.door) and _came_within(tr, t.door, reach) is False:
+            why.append(f"Finish at step {fin} with {t.door} closed, never within {reach:.0f} cm of it")
+    elif rec.type == "4.2" and t.pick_object:
+        # The object, wherever it ended (dropped, in hand, or never picked up), far from the drop target.
+        held = any(s.held_object == t.pick_object for s in tr.steps)
+        rest = _object_rest(tr) or (final if held else t.object_locations.get(t.pick_object))
+        if pick_drop_reason(tr.steps, t) and rest is not None and not _near_zone(t, stage_distance(t, rest), th):
+            what = "" if held else f" without ever holding {t.pick_object};"
+            why.append(f"Finish at step {fin}{what} the object is {_d(stage_distance(t, rest))} from the drop target")
+    elif rec.type == "3" and len(t.target_poses) > 1:
         m = tr.midway
         at = tr.pose(m + 1) if m is not None else None
         if m is None:
             why.append("no MidwayTarget before Finish")
         elif at is not None and not at_stage(t, at, 0):
-            why.append(f"MidwayTarget at step {m} {_d(stage_distance(t, at, 0))} from subgoal 1")
+            if not _near_zone(t, stage_distance(t, at, 0), th):
+                why.append(f"MidwayTarget at step {m} {_d(stage_distance(t, at, 0))} from subgoal 1")
+        elif final is not None and not at_stage(t, final) and not _near_zone(t, stage_distance(t, final), th):
+            why.append(f"Finish at step {fin} {_d(stage_distance(t, final))} from subgoal 2")
+    elif final is not None and not at_stage(t, final) and not _near_zone(t, stage_distance(t, final), th):
+        where = "outside the target region" if t.regions else f"(radius {t.success_radius_cm:.0f})"
+        why.append(f"Finish at step {fin} {_d(stage_distance(t, final))} from the target {where}")
     if not why:
         return None
-    midway = tr.midway if tr.record.type == "3" else None
+    midway = tr.midway if rec.type == "3" else None
     return _tag("premature_finish", [fin] + ([midway] if midway is not None else []), "; ".join(why))
 
 
@@ -239,11 +297,14 @@ def _reach(tr: Trajectory, obj: str | None, steps, th: TagThresholds) -> str:
 
 
 def interaction_failed(tr: Trajectory, th: TagThresholds) -> dict | None:
-    """Open Door / Pick & Drop: the interaction the task needs never happened, or happened out of range."""
+    """Open Door / Pick & Drop, once the agent reached the door or object (came within `reached_factor` x
+    reach of it; for the drop, carried the object into the near-miss zone): the interaction the task needs
+    never happened, happened out of range, or the object landed outside the radius."""
     rec, t = tr.record, tr.record.task
     last = tr.steps[-1].index if tr.steps else 0
+    reach = th.reached_factor * th.reach_cm
     if rec.type == "4.1":
-        if not tr.steps or not door_reason(tr.steps[-1], t.door):
+        if not tr.steps or not door_reason(tr.steps[-1], t.door) or _came_within(tr, t.door, reach) is False:
             return None
         door = t.door or "a door"
         tries = [s for s in tr.steps if s.action == "OpenDoor"]
@@ -254,6 +315,8 @@ def interaction_failed(tr: Trajectory, th: TagThresholds) -> dict | None:
                     + _reach(tr, t.door, tries, th))
     if rec.type == "4.2" and t.pick_object:
         if not any(s.held_object == t.pick_object for s in tr.steps):
+            if _came_within(tr, t.pick_object, reach) is False:
+                return None
             tries = [s for s in tr.steps if s.action == "PickObject"]
             if not tries:
                 return _tag("interaction_failed", [last], f"PickObject never issued; {t.pick_object} never picked up")
@@ -261,7 +324,7 @@ def interaction_failed(tr: Trajectory, th: TagThresholds) -> dict | None:
                         f"PickObject at step(s) {', '.join(str(s.index) for s in tries)} did not pick up "
                         f"{t.pick_object}" + _reach(tr, t.pick_object, tries, th))
         why = pick_drop_reason(tr.steps, t)
-        if not why:
+        if not why or not _drop_stage_reached(tr, th):
             return None
         drops = [s.index for s in tr.steps if s.action == "DropObject"]
         if "never dropped" in why and not drops:
@@ -277,80 +340,17 @@ def timeout(tr: Trajectory, th: TagThresholds) -> dict | None:
     return _tag("timeout", [n - 1] if n else [], f"no Finish within {n} steps")
 
 
-# ---- behaviour tags -----------------------------------------------------------------------------
-def stuck(tr: Trajectory, th: TagThresholds) -> dict | None:
-    """Moves in a row that went nowhere (blocked), turns and looks in between allowed."""
-    run, best = [], []
-    for s in tr.steps:
-        a, b = s.pose_before, s.pose_after
-        if s.action not in MOVES or len(a) < 2 or len(b) < 2:
-            continue
-        if math.hypot(a[0] - b[0], a[1] - b[1]) >= th.stuck_move_cm:
-            run = []
-            continue
-        run.append(s.index)
-        if len(run) > len(best):
-            best = list(run)
-    if len(best) < th.stuck_min_moves:
-        return None
-    return _tag("stuck", best, f"{len(best)} moves in a row went nowhere (steps {best[0]}-{best[-1]})")
-
-
-def looping(tr: Trajectory, th: TagThresholds) -> dict | None:
-    """Returns to a place and heading visited before, after having left it."""
-    if len(tr.xy) <= th.loop_min_revisits:
-        return None
-    bins, c, w = max(1, round(360.0 / th.loop_yaw_deg)), th.loop_cell_cm, th.loop_yaw_deg
-    visited, prev, revisits = set(), None, []
-    for k, ((x, y), yaw) in enumerate(zip(tr.xy, tr.yaw)):
-        if x != x:  # nan: no pose
-            continue
-        key = (x // c, y // c, ((yaw + w / 2) // w) % bins)
-        if key == prev:
-            continue  # still there (a look, a blocked move, an invalid answer): not a return
-        if key in visited:
-            revisits.append(tr.step_of(k))
-        visited.add(key)
-        prev = key
-    if len(revisits) < th.loop_min_revisits:
-        return None
-    return _tag("looping", revisits, f"returned {len(revisits)} times to a place and heading already visited")
-
-
-def invalid_output(tr: Trajectory, th: TagThresholds) -> dict | None:
-    bad = [s for s in tr.steps if not s.valid]
-    if len(bad) < max(1, th.invalid_min_steps):
-        return None
-    reasks = sum(s.reasks for s in tr.steps)
-    return _tag("invalid_output", [s.index for s in bad],
-                f"{len(bad)} step(s) without a valid action after re-asks ({reasks} re-asks in all); "
-                f"first: {bad[0].error[:120]}")
-
-
-# How an error record names a model failure: worker.py writes "model: <why>"; earlier runners the class name.
-API_ERROR_PREFIXES = ("model:", "ModelCallError")
-
-
-def api_error(record: EpisodeRecord) -> dict | None:
-    if record.status != "error" or not record.error.startswith(API_ERROR_PREFIXES):
-        return None
-    steps = [record.steps[-1].index] if record.steps else []
-    return _tag("api_error", steps, record.error.splitlines()[0] if record.error else "model API error")
-
-
-OUTCOME = (target_forgetting, short_sighted_exploration, spatial_semantic_drift, premature_finish,
+OUTCOME = (target_forgetting, short_sighted_exploration, spatial_semantic_drift, near_miss, premature_finish,
            interaction_failed, timeout)
-BEHAVIOUR = (stuck, looping, invalid_output)
 
 
 def tag_episode(record: EpisodeRecord, th: TagThresholds | None = None) -> list[dict]:
-    """The tags of one (scored) record, in TAG_NAMES order."""
+    """The tags of one (scored) record, in TAG_NAMES order; a failure's primary cause marked (primary.py)."""
     th = th or TagThresholds()
     if record.status == "error":
         t = api_error(record)
-        return [t] if t else []
+        return mark_primary([t], None, th) if t else []
     tr = build(record)
     rules = BEHAVIOUR if record.success else OUTCOME + BEHAVIOUR
-    tags = [t for t in (rule(tr, th) for rule in rules) if t]
-    return sorted(tags, key=lambda t: _ORDER[t["name"]])
-
+    tags = sorted((t for t in (rule(tr, th) for rule in rules) if t), key=lambda t: ORDER[t["name"]])
+    return tags if record.success else mark_primary(tags, tr, th)

@@ -27,6 +27,7 @@ import orjson
 from embrace_bench.records import EPISODES, UNREADABLE_RECORD, EpisodeRecord, RecordFileError, TaskInfo
 from embrace_bench.scoring.failures import TAG_NAMES, TagThresholds, tag_episode
 from embrace_bench.scoring.metrics import rescore
+from embrace_bench.scoring.primary import primary_of
 
 _SCALAR = ("str", "bool", "float", "int", "str | None", "float | None", "int | None", "bool | None")
 # Every scalar field of the record and of its task (`task_<name>`), then what is derived from the steps.
@@ -107,7 +108,7 @@ def _row(stored: EpisodeRecord, rec: EpisodeRecord, tags: list[dict]) -> tuple:
     except (TypeError, ValueError):
         key = repr((rec.type, task.instruction, task.target_objects, task.target_poses))
     return (*values, *task_values,
-            rec.status == "timeout", len(rec.steps), next((t["name"] for t in tags if t.get("primary")), None),
+            rec.status == "timeout", len(rec.steps), primary_of(tags),
             *[t in names for t in TAG_NAMES],
             np.array(lat) if lat else _NO_LATENCY,
             hashlib.blake2b(key.encode(), digest_size=16).digest(),

@@ -37,6 +37,7 @@ class Trajectory:
     vis: list[dict[str, int] | None]  # per observation; None when it carried no image (the Finish step)
     has_masks: bool  # any observation reported object pixels (older or foreign records may have none)
     phases: list[Phase] = field(default_factory=list)
+    cache: dict = field(default_factory=dict)  # facts several rules ask for (blocked runs), computed once
 
     @staticmethod
     def step_of(obs: int) -> int:
@@ -50,15 +51,21 @@ class Trajectory:
     def failing_phase(self) -> Phase | None:
         return next((p for p in self.phases if not p.reached), None)
 
-    def seen(self, name: str | None, first: int, last: int, min_px: int) -> list[int]:
-        """Observation indices in [first, last] where `name` covered at least `min_px` mask pixels."""
+    def seen(self, name: str | None, first: int, last: int, min_px: int, max_cm: float = math.inf) -> list[int]:
+        """Observation indices in [first, last] where `name` covered at least `min_px` mask pixels, from no
+        farther than `max_cm` (beyond that an object is a speck a person would not recognise; unknown place:
+        pixels alone)."""
         if not name:
             return []
-        return [k for k in range(first, last + 1) if self.vis[k] is not None and self.vis[k].get(name, 0) >= min_px]
+        vis = self.vis
+        near = [k for k in range(first, last + 1) if vis[k] and vis[k].get(name, 0) >= min_px]
+        if near and max_cm != math.inf:  # the distance only where the pixels are there (the common case: none)
+            near = [k for k in near if not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > max_cm]
+        return near
 
-    def ever_seen(self, name: str, last: int, min_px: int) -> bool:
-        """Seen (at least `min_px` pixels) in any observation up to `last`."""
-        return any(v.get(name, 0) >= min_px for v in self.vis[: last + 1] if v)
+    def ever_seen(self, name: str, last: int, min_px: int, max_cm: float = math.inf) -> bool:
+        """Seen (at least `min_px` pixels, within `max_cm`) in any observation up to `last`."""
+        return bool(self.seen(name, 0, last, min_px, max_cm))
 
     def last_image(self, first: int, last: int) -> int | None:
         return next((k for k in range(last, first - 1, -1) if self.vis[k] is not None), None)

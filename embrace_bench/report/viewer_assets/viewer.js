@@ -5,10 +5,10 @@
   const D = JSON.parse(document.getElementById("run-data").textContent);
   const SVGNS = "http://www.w3.org/2000/svg";
   const SHORT = {target_forgetting: "forgetting", short_sighted_exploration: "short-sighted",
-    spatial_semantic_drift: "drift", stuck: "stuck", looping: "looping", premature_finish: "premature",
+    spatial_semantic_drift: "drift", stuck: "stuck", looping: "looping", near_miss: "near miss", premature_finish: "premature",
     interaction_failed: "interaction", invalid_output: "invalid", timeout: "timeout", api_error: "api error"};
   const TAGCOLOR = {target_forgetting: "#f4d4ff", short_sighted_exploration: "#d7e9ff", spatial_semantic_drift: "#ffe0c2",
-    stuck: "#e4e4e4", looping: "#fff2b3", premature_finish: "#ffd6d6", interaction_failed: "#d9f5e1",
+    stuck: "#e4e4e4", looping: "#fff2b3", near_miss: "#e3f7c8", premature_finish: "#ffd6d6", interaction_failed: "#d9f5e1",
     invalid_output: "#ffd1ec", timeout: "#f1e3c6", api_error: "#cfd4da"};
   const state = {ep: null, step: 0, hlTag: null, wholeMap: false};
 
@@ -56,8 +56,11 @@
     ["success", "failed", "timeout", "error"].map((o) => el("option", {value: o}, o)));
   const tagCounts = {};
   D.episodes.forEach((e) => e.tags.forEach((t) => { tagCounts[t.name] = (tagCounts[t.name] || 0) + 1; }));
+  const primCounts = {};
+  D.episodes.forEach((e) => e.tags.forEach((t) => { if (t.primary) primCounts[t.name] = (primCounts[t.name] || 0) + 1; }));
   const fTag = el("select", {}, el("option", {value: ""}, "any tags"), el("option", {value: "-"}, "no tags"),
-    D.tag_names.map((t) => el("option", {value: t}, t + " (" + (tagCounts[t] || 0) + ")")));
+    el("optgroup", {label: "primary cause"}, D.tag_names.map((t) => el("option", {value: "*" + t}, t + " (" + (primCounts[t] || 0) + ")"))),
+    el("optgroup", {label: "any tag"}, D.tag_names.map((t) => el("option", {value: t}, t + " (" + (tagCounts[t] || 0) + ")"))));
   const fText = el("input", {type: "search", placeholder: "task id or instruction"});
   const count = el("div", {class: "count"});
   const list = el("ol", {id: "list"});
@@ -69,7 +72,8 @@
     if (fType.value && e.type !== fType.value) return false;
     if (fOut.value && outcome(e) !== fOut.value) return false;
     if (fTag.value === "-" && e.tags.length) return false;
-    if (fTag.value && fTag.value !== "-" && !e.tags.some((t) => t.name === fTag.value)) return false;
+    if (fTag.value.startsWith("*") && !e.tags.some((t) => t.primary && t.name === fTag.value.slice(1))) return false;
+    if (fTag.value && fTag.value !== "-" && !fTag.value.startsWith("*") && !e.tags.some((t) => t.name === fTag.value)) return false;
     const q = fText.value.trim().toLowerCase();
     return !q || e.id.toLowerCase().includes(q) || (e.instruction || "").toLowerCase().includes(q);
   }
@@ -82,7 +86,7 @@
       const li = el("li", {class: e === state.ep ? "sel" : null, on: {click: () => select(e)}},
         el("span", {class: "dot " + outcome(e), title: outcome(e)}), el("span", {class: "id"}, e.id),
         el("span", {class: "meta"}, typeName(e.type) + " · " + e.n + " steps"),
-        e.tags.length ? el("span", {class: "chips"}, e.tags.map((t) => chip(t.name))) : null);
+        e.tags.length ? el("span", {class: "chips"}, e.tags.map((t) => chip(t.name, t.primary ? " ★" : ""))) : null);
       e._li = li;
       list.appendChild(li);
     }
@@ -250,9 +254,10 @@
         e.door ? el("span", {}, "door ", el("b", {}, e.door)) : null, e.pick ? el("span", {}, "pick ", el("b", {}, e.pick)) : null),
       el("div", {class: "instr"}, e.instruction),
       e.error ? el("div", {class: "err"}, e.error) : null));
-    const tagBox = el("div", {class: "card tags"}, el("b", {}, e.tags.length ? "Failure tags" : "No failure tags"),
+    const tagBox = el("div", {class: "card tags"}, el("b", {}, e.tags.length ? "Failure tags (primary cause first)" : "No failure tags"),
       e.tags.length ? el("span", {class: "legend"}, " — click a tag to highlight only its evidence, a step to jump") : null,
-      e.tags.map((t) => el("div", {class: "tag"},
+      e.tags.map((t) => el("div", {class: "tag" + (t.primary ? " primary" : "")},
+        el("span", {class: "role"}, t.primary ? "primary cause" : "evidence"),
         el("button", {class: "chip" + (state.hlTag === t.name ? " on" : ""), style: "background:" + (TAGCOLOR[t.name] || "#eee"),
           on: {click: () => { state.hlTag = state.hlTag === t.name ? null : t.name; render(); }}}, t.name),
         el("span", {class: "reason"}, t.reason),

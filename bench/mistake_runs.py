@@ -1,0 +1,278 @@
+"""Recorded runs whose answers imitate model mistakes, for labelling failure tags (issue 13).
+
+Each chosen task gets one scripted mistake built from its oracle demo and the map (privileged state, only
+to write the answers): heading for a distractor of the wrong colour, mirrored turns (the wrong side),
+giving up early, stopping one step short, turning away after coming close (forgetting), walking into an
+obstacle, circling, skipping or stopping at a multi-stage subgoal, interactions left out, tried out of
+reach or dropped elsewhere, and unparseable answers. The answers are written as a replay source
+(`<out>/source/episodes.jsonl`) and run through the real harness with `model=replay`, so the records,
+frames and tags come from the embedded world exactly as a model's would.
+
+    python bench/mistake_runs.py --out /tmp/mistakes --per-type 6 [--seed 0] [--dry-run]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+from embrace_bench.actions import format_response
+from embrace_bench.models.oracle import _world
+from embrace_bench.records import EPISODES, EpisodeRecord, StepRecord, TaskInfo, record_line
+from embrace_bench.tasks.model import Task
+from embrace_bench.tasks.planner import GOAL_CM, NoPlan, execute, navigate, near
+from embrace_bench.tasks.suite import load_embedded
+from embrace_bench.world.sim import WorldState
+
+MAX_STEPS = 32
+GARBAGE = ("I am not sure where to go. Maybe left?", "<think>the target is ahead</think> go forward",
+           "<action>Jump</action>", "Action: walk to the red car")
+NAV = ("0", "1", "2")
+MODES: dict[str, tuple[str, ...]] = {  # mistake -> task types it applies to
+    "wrong_colour": NAV + ("3",),
+    "wrong_side": NAV + ("3", "4.1", "4.2"),
+    "give_up": NAV + ("3", "4.1", "4.2"),
+    "near_miss": NAV + ("3",),
+    "forget_after_turn": NAV + ("3", "4.1", "4.2"),
+    "stuck": NAV + ("3", "4.1", "4.2"),
+    "looping": NAV + ("3",),
+    "skip_midway": ("3",),
+    "midway_then_stop": ("3",),
+    "no_interaction": ("4.1", "4.2"),
+    "interact_early": ("4.1", "4.2"),
+    "drop_elsewhere": ("4.2",),
+    "invalid_answers": NAV + ("3", "4.1", "4.2"),
+}
+
+
+def _state(task: Task) -> WorldState:
+    s = WorldState(_world(task.map))
+    x, y, _, _, yaw, _ = task.Start_Pose
+    s.place_agent(x, y, yaw)
+    return s
+
+
+def _poses(task: Task, actions: list[str]) -> list[tuple[float, float]]:
+    """Agent XY before the first action and after each one."""
+    s = _state(task)
+    out = [(s.agent.x, s.agent.y)]
+    for a in actions:
+        execute(s, a)
+        out.append((s.agent.x, s.agent.y))
+    return out
+
+
+def _dist(p, q) -> float:
+    return math.hypot(p[0] - q[0], p[1] - q[1])
+
+
+def _demo_nav(task: Task) -> list[str]:
+    return [a for a in task.Action if a != "Finish"]
+
+
+def wrong_colour(task: Task, rng: random.Random) -> list[str] | None:
+    """Walk to the nearest same-category distractor instead of the referent, then Finish there."""
+    world = _world(task.map)
+    prefix = []
+    if task.Type == "3":  # the first stage right, the wrong object at the second
+        prefix = task.Action[: task.Action.index("MidwayTarget") + 1]
+    s = _state(task)
+    for a in prefix:
+        execute(s, a)
+    final = task.Target_Pose[-1][:2]
+    for name in sorted(task.distractors, key=lambda n: _dist(world.obj(n).location, (s.agent.x, s.agent.y))):
+        loc = world.obj(name).location[:2]
+        if _dist(loc, final) < 450:  # too close to the referent to be a clear mistake
+            continue
+        try:
+            return prefix + navigate(s, near(*loc), loc, GOAL_CM) + ["Finish"]
+        except NoPlan:
+            continue
+    return None
+
+
+def wrong_side(task: Task, rng: random.Random) -> list[str]:
+    swap = {"TurnLeft": "TurnRight", "TurnRight": "TurnLeft"}
+    return [swap.get(a, a) for a in task.Action]
+
+
+def give_up(task: Task, rng: random.Random) -> list[str]:
+    nav = _demo_nav(task)
+    k = max(1, int(len(nav) * rng.uniform(0.25, 0.55)))
+    return nav[:k] + ["Finish"]
+
+
+def near_miss(task: Task, rng: random.Random) -> list[str] | None:
+    """Stop where the goal is 300-460 cm away on the way in (after the MidwayTarget on multi-stage)."""
+    nav = _demo_nav(task)
+    start = nav.index("MidwayTarget") + 1 if "MidwayTarget" in nav else 0
+    xy, goal = _poses(task, nav), task.Target_Pose[-1][:2]
+    for k in range(len(nav), start, -1):
+        d = _dist(xy[k], goal)
+        if 310 < d <= 460:
+            return nav[:k] + ["Finish"]
+    return None
+
+
+def forget_after_turn(task: Task, rng: random.Random) -> list[str]:
+    """Come most of the way, then turn away and walk off (or keep wandering until the step limit)."""
+    nav = _demo_nav(task)
+    k = max(1, int(len(nav) * rng.uniform(0.6, 0.85)))
+    turn = rng.choice(("TurnLeft", "TurnRight"))
+    tail = [turn] * rng.randint(3, 6) + ["MoveForward"] * rng.randint(2, 4)
+    end = ["Finish"] if rng.random() < 0.6 else [rng.choice(("TurnLeft", "MoveForward")) for _ in range(MAX_STEPS)]
+    return nav[:k] + tail + end
+
+
+def stuck(task: Task, rng: random.Random) -> list[str]:
+    """Walk ahead until blocked, then keep pushing into the obstacle, now and then turning a little."""
+    s, out = _state(task), []
+    while len(out) < 14:
+        execute(s, "MoveForward")
+        out.append("MoveForward")
+        if s.last_hit:
+            break
+    side = rng.choice(("TurnLeft", "TurnRight"))
+    push = ["MoveForward", "MoveForward", side, "MoveForward", "MoveForward",
+            {"TurnLeft": "TurnRight", "TurnRight": "TurnLeft"}[side], "MoveForward", "MoveForward"]
+    out += push
+    return out + (["Finish"] if rng.random() < 0.5 else ["MoveForward"] * MAX_STEPS)
+
+
+def looping(task: Task, rng: random.Random) -> list[str]:
+    """Go round a triangle (forward, then four 30-degree turns) until the step limit or a Finish."""
+    turn = rng.choice(("TurnLeft", "TurnRight"))
+    lap = (["MoveForward"] + [turn] * 4) * 3
+    out = _demo_nav(task)[: rng.randint(0, 3)] + lap * 2
+    return out + (["Finish"] if rng.random() < 0.5 else lap * 3)
+
+
+def skip_midway(task: Task, rng: random.Random) -> list[str] | None:
+    s = _state(task)
+    goal = task.Target_Pose[-1][:2]
+    try:
+        return navigate(s, near(*goal), goal, GOAL_CM) + ["Finish"]
+    except NoPlan:
+        return None
+
+
+def midway_then_stop(task: Task, rng: random.Random) -> list[str]:
+    """Right subgoal 1, then a little way towards subgoal 2 (or away) and Finish."""
+    nav = _demo_nav(task)
+    m = nav.index("MidwayTarget")
+    rest = nav[m + 1:]
+    tail = rest[: rng.randint(0, max(0, len(rest) // 3))]
+    if rng.random() < 0.4:
+        tail = [rng.choice(("TurnLeft", "TurnRight"))] * 3 + ["MoveForward"] * 2
+    return nav[: m + 1] + tail + ["Finish"]
+
+
+def no_interaction(task: Task, rng: random.Random) -> list[str]:
+    return [a for a in task.Action if a not in ("OpenDoor", "PickObject")]
+
+
+def interact_early(task: Task, rng: random.Random) -> list[str]:
+    """Issue the interaction halfway there (out of reach), then walk on and finish without it."""
+    key = "OpenDoor" if task.Type == "4.1" else "PickObject"
+    nav = _demo_nav(task)
+    i = nav.index(key)
+    k = max(1, int(i * rng.uniform(0.3, 0.6)))
+    return nav[:k] + [key] + [a for a in nav[k:] if a != key] + ["Finish"]
+
+
+def drop_elsewhere(task: Task, rng: random.Random) -> list[str]:
+    """Pick the object up correctly, then drop it after a few steps in the wrong direction."""
+    nav = _demo_nav(task)
+    i = nav.index("PickObject")
+    turn = rng.choice(("TurnLeft", "TurnRight"))
+    return nav[: i + 1] + [turn] * 3 + ["MoveForward"] * rng.randint(1, 3) + ["DropObject", "Finish"]
+
+
+def invalid_answers(task: Task, rng: random.Random) -> list[str]:
+    """Part of the way with unparseable answers mixed in (None marks one), then Finish."""
+    nav = _demo_nav(task)
+    out = list(nav[: max(1, int(len(nav) * rng.uniform(0.3, 0.7)))])
+    for _ in range(rng.randint(2, 4)):
+        out.insert(rng.randint(0, len(out)), None)
+    return out + ["Finish"]
+
+
+def answers(task: Task, mode: str, seed: int) -> list[str | None] | None:
+    rng = random.Random(f"{seed}:{task.task_id}:{mode}")
+    acts = globals()[mode](task, rng)
+    return acts[:MAX_STEPS] if acts else None
+
+
+def source_record(task: Task, acts: list[str | None], mode: str, seed: int) -> EpisodeRecord:
+    """A replay source record: only the answers matter to model=replay."""
+    rng = random.Random(f"{seed}:{task.task_id}:text")
+    steps = []
+    for i, a in enumerate(acts):
+        if a is None:
+            bad = rng.choice(GARBAGE)
+            steps.append(StepRecord(i, None, raw_response=bad, reask_responses=[bad] * 3, valid=False))
+        else:
+            steps.append(StepRecord(i, a, raw_response=format_response(a, f"scripted mistake: {mode}")))
+    info = TaskInfo(task.Instruction, task.Target_Pose, task.GenAI_Target_Object)
+    return EpisodeRecord(task.task_id, task.Type, task.split, task.map, "mistakes", "finished", False, 0.0, 0.0,
+                         len(steps), task.s_opt, info, steps=steps)
+
+
+def choose(per_type: int, seed: int, skip: set[str]) -> list[tuple[Task, str]]:
+    """`per_type` tasks per split and type (not in `skip`), each with a mistake cycling over its modes."""
+    rng = random.Random(seed)
+    chosen, used = [], {m: 0 for m in MODES}
+    for split in ("id", "ood"):
+        tasks = [t for t in load_embedded((split,)).tasks if t.task_id not in skip]
+        for typ in ("0", "1", "2", "3", "4.1", "4.2"):
+            pool = [t for t in tasks if t.Type == typ]
+            rng.shuffle(pool)
+            modes = [m for m, types in MODES.items() if typ in types]
+            rng.shuffle(modes)  # ties among equally used mistakes go in a seeded order
+            n = 0
+            for t in pool:
+                if n >= per_type:
+                    break
+                for mode in sorted(modes, key=lambda m: used[m]):  # the least used mistake that applies
+                    if answers(t, mode, seed) is not None:
+                        chosen.append((t, mode))
+                        used[mode] += 1
+                        n += 1
+                        break
+    return chosen
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--per-type", type=int, default=6)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-first", type=int, default=40, help="leave out the first N tasks of each split")
+    ap.add_argument("--dry-run", action="store_true", help="write the source only")
+    ap.add_argument("overrides", nargs="*", help="extra harness overrides, e.g. env.width=320")
+    a = ap.parse_args(argv)
+    from embrace_bench.tasks.suite import interleave_types
+    skip = set()
+    for split in ("id", "ood"):
+        skip |= {t.task_id for t in interleave_types(load_embedded((split,)).tasks)[: a.skip_first]}
+    chosen = choose(a.per_type, a.seed, skip)
+    src = a.out / "source"
+    src.mkdir(parents=True, exist_ok=True)
+    (src / EPISODES).write_text("".join(record_line(source_record(t, answers(t, m, a.seed), m, a.seed)) + "\n"
+                                        for t, m in chosen))
+    (a.out / "modes.json").write_text(json.dumps({t.task_id: m for t, m in chosen}, indent=1))
+    print(f"{len(chosen)} scripted episodes -> {src / EPISODES}")
+    if a.dry_run:
+        return 0
+    ids = "[" + ",".join(t.task_id for t, _ in chosen) + "]"
+    cmd = [sys.executable, "-m", "embrace_bench", "model=replay", f"model.source={src}", "model.name=mistakes",
+           "split=all", f"suite.ids={ids}", f"hydra.run.dir={a.out / 'run'}", *a.overrides]
+    return subprocess.call(cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

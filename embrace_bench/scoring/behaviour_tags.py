@@ -1,0 +1,99 @@
+"""Behaviour tags: how the agent moved or answered, for any scored episode (a success can still loop or
+answer badly): stuck, looping, invalid_output; and api_error for episodes the model API ended."""
+from __future__ import annotations
+
+import math
+
+from embrace_bench.records import EpisodeRecord
+from embrace_bench.scoring.tagset import TagThresholds, make_tag
+from embrace_bench.scoring.trajectory import Trajectory
+
+MOVES = ("MoveForward", "MoveBackward")
+
+
+def blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
+    """Runs of moves in a row that went nowhere (turns and looks in between allowed), as step indices."""
+    key = ("blocked_runs", th.stuck_move_cm)
+    if key not in tr.cache:
+        tr.cache[key] = _blocked_runs(tr, th)
+    return tr.cache[key]
+
+
+def _blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
+    runs, run = [], []
+    for s in tr.steps:
+        a, b = s.pose_before, s.pose_after
+        if s.action not in MOVES or len(a) < 2 or len(b) < 2:
+            continue
+        if math.hypot(a[0] - b[0], a[1] - b[1]) >= th.stuck_move_cm:
+            if run:
+                runs.append(run)
+            run = []
+            continue
+        run.append(s.index)
+    return runs + ([run] if run else [])
+
+
+def stuck(tr: Trajectory, th: TagThresholds) -> dict | None:
+    """Moves in a row that went nowhere (blocked), turns and looks in between allowed."""
+    best = max(blocked_runs(tr, th), key=len, default=[])
+    if len(best) < th.stuck_min_moves:
+        return None
+    return make_tag("stuck", best, f"{len(best)} moves in a row went nowhere (steps {best[0]}-{best[-1]})")
+
+
+def blocked_at_end(tr: Trajectory, th: TagThresholds) -> bool:
+    """Still blocked when the episode ended: the last move went nowhere, in a run long enough to be stuck."""
+    runs = blocked_runs(tr, th)
+    moves = [s.index for s in tr.steps if s.action in MOVES]
+    return bool(runs and moves) and runs[-1][-1] == moves[-1] and len(runs[-1]) >= th.stuck_min_moves
+
+
+def blocked_share(tr: Trajectory, th: TagThresholds) -> float:
+    """Share of the counted steps spent in stuck-long runs of blocked moves (from the run's first to last move)."""
+    runs = [r for r in blocked_runs(tr, th) if len(r) >= th.stuck_min_moves]
+    return sum(r[-1] - r[0] + 1 for r in runs) / max(1, len(tr.steps))
+
+
+def looping(tr: Trajectory, th: TagThresholds) -> dict | None:
+    """Walks back to a place and heading it had been at before: arrivals by a move (not turns in place, not
+    blocked moves) at a grid cell and heading bin already visited."""
+    bins, c, w = max(1, round(360.0 / th.loop_yaw_deg)), th.loop_cell_cm, th.loop_yaw_deg
+    visited, prev_cell, revisits = set(), None, []
+    for k, ((x, y), yaw) in enumerate(zip(tr.xy, tr.yaw)):
+        if x != x:  # nan: no pose
+            continue
+        cell = (x // c, y // c)
+        key = (cell, ((yaw + w / 2) // w) % bins)
+        if prev_cell is not None and cell != prev_cell and key in visited:
+            revisits.append(tr.step_of(k))
+        visited.add(key)
+        prev_cell = cell
+    if len(revisits) < th.loop_min_revisits:
+        return None
+    return make_tag("looping", revisits,
+                    f"walked back {len(revisits)} times to a place and heading already visited")
+
+
+def invalid_output(tr: Trajectory, th: TagThresholds) -> dict | None:
+    bad = [s for s in tr.steps if not s.valid]
+    if len(bad) < max(1, th.invalid_min_steps):
+        return None
+    reasks = sum(s.reasks for s in tr.steps)
+    return make_tag("invalid_output", [s.index for s in bad],
+                    f"{len(bad)} step(s) without a valid action after re-asks ({reasks} re-asks in all); "
+                    f"first: {bad[0].error[:120]}")
+
+
+# How an error record names a model failure: worker.py writes "model: <why>"; earlier runners the class name.
+API_ERROR_PREFIXES = ("model:", "ModelCallError")
+
+
+def api_error(record: EpisodeRecord) -> dict | None:
+    if record.status != "error" or not record.error.startswith(API_ERROR_PREFIXES):
+        return None
+    steps = [record.steps[-1].index] if record.steps else []
+    return make_tag("api_error", steps, record.error.splitlines()[0] if record.error else "model API error")
+
+
+BEHAVIOUR = (stuck, looping, invalid_output)

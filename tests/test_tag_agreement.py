@@ -1,0 +1,83 @@
+"""The bundled labelled failure set (tests/fixtures/tag_labels) is well-formed, and bench/tag_agreement.py
+measures the tagger against it: per-tag precision and recall for any tags and the primary cause."""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import tag_agreement as ta  # noqa: E402
+
+from embrace_bench.records import EPISODES, read_records  # noqa: E402
+from embrace_bench.scoring.failures import TAG_NAMES  # noqa: E402
+
+FIX = ROOT / "tests" / "fixtures" / "tag_labels"
+
+
+def _episodes() -> set[str]:
+    out = set()
+    for run in (FIX / "runs").iterdir():
+        records, problems = read_records(run / EPISODES)
+        assert not problems
+        out |= {f"{run.name}/{r.task_id}" for r in records if not r.success}
+    return out
+
+
+def test_the_bundled_labels_are_well_formed_and_cover_failed_recorded_episodes():
+    tuned, holdout = ta.read_labels(FIX / "labels_tuned.jsonl"), ta.read_labels(FIX / "labels_holdout.jsonl")
+    assert len(tuned) >= 50 and len(holdout) >= 40
+    names = [lb.episode for lb in tuned + holdout]
+    assert len(names) == len(set(names))  # each episode in one part only
+    assert set(names) <= _episodes()  # every label is about a failed episode whose record is bundled
+    assert {lb.episode.split("/")[0] for lb in tuned + holdout} >= {"heuristic", "mistakes"}
+    for lb in tuned + holdout:
+        assert lb.primary in lb.tags and lb.tags <= set(TAG_NAMES) and lb.why.strip()
+
+
+@pytest.mark.parametrize("line, needle", [
+    ('{"episode": "a/b", "tags": ["stuck"], "primary": "timeout", "why": "x"}', "primary 'timeout' is not among"),
+    ('{"episode": "a/b", "tags": ["lost"], "primary": "lost", "why": "x"}', "unknown tag 'lost'"),
+    ('{"episode": "ab", "tags": ["stuck"], "primary": "stuck", "why": "x"}', "<source>/<task_id>"),
+    ('{"episode": "a/b", "tags": ["stuck"], "primary": "stuck", "why": ""}', "one non-empty line"),
+    ("not json", "not JSON"),
+])
+def test_bad_label_lines_are_one_line_errors(tmp_path, line, needle):
+    path = tmp_path / "labels.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(ta.LabelError, match=needle.replace("(", r"\(")):
+        ta.read_labels(path)
+
+
+def test_agreement_counts_precision_and_recall():
+    labels = [ta.Label("r/1", {"stuck", "timeout"}, "stuck", "x"), ta.Label("r/2", {"near_miss"}, "near_miss", "x")]
+    pred = {"r/1": ({"stuck", "timeout", "looping"}, "stuck"), "r/2": ({"premature_finish"}, "premature_finish")}
+    res = ta.agreement(labels, pred)
+    any_ = res["rows"]["any"]
+    assert any_["stuck"] == {"labelled": 1, "tagged": 1, "agreed": 1, "precision": 1.0, "recall": 1.0}
+    assert any_["looping"]["precision"] == 0.0 and any_["near_miss"]["recall"] == 0.0
+    assert res["primary_agreed"] == 1 and res["exact_tag_sets"] == 0
+    with pytest.raises(ta.LabelError, match="not in the runs"):
+        ta.agreement(labels + [ta.Label("r/3", {"stuck"}, "stuck", "x")], pred)
+
+
+def test_the_agreement_script_runs_on_the_bundled_set(capsys):
+    assert ta.main([]) == 0
+    out = capsys.readouterr().out
+    assert "### labels_tuned:" in out and "### labels_holdout:" in out and "| premature_finish" in out
+    assert ta.main(["--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert set(res) == {"labels_tuned", "labels_holdout"}
+    for part in res.values():
+        assert 0 <= part["primary_agreed"] <= part["episodes"]
+        assert set(part["rows"]["primary"]) == set(TAG_NAMES)
+
+
+def test_the_agreement_script_reports_a_bad_labels_file_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "labels.jsonl"
+    bad.write_text('{"episode": "heuristic/nope", "tags": ["stuck"], "primary": "stuck", "why": "x"}\n')
+    assert ta.main(["--labels", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "not in the runs" in err
