@@ -202,6 +202,22 @@ def test_every_action_is_the_releases_command_for_command(pick_drop):
     assert not any("get_hit" in c for c in world.log)  # collision comes from the pose read back
 
 
+def test_the_ego_camera_offset_and_setup_commands_of_the_config_are_used(monkeypatch):
+    # env.cam_offset places every cycle's set_cam (the release's 5 0 -50 by default); env.setup_commands are sent
+    # once the task's character is spawned. Neither changes anything else the release sends.
+    world = RecordingWorld([])
+    env = _env(world, monkeypatch)
+    env.cfg.cam_offset, env.cfg.setup_commands = (10, 0, 70), ("vrun r.Shadow.Virtual.Enable 0", "vbp {agent} set_x 1")
+    env.reset(_task())
+    assert world.log.count("vrun r.Shadow.Virtual.Enable 0") == 1 and "vbp spawned_char_0 set_x 1" in world.log
+    world.log.clear()
+    env.step("LookUp")
+    assert "vbp spawned_char_0 set_cam 10 0 70 0 30 0" in world.log
+    world.log.clear()
+    env.step("MoveForward")
+    assert world.log.count("vbp spawned_char_0 set_cam 10 0 70 0 0 0") == 3
+
+
 def test_per_map_clean_up_follows_the_release(monkeypatch):
     # IndustrialArea: its five doors are put back to their closed rotations and read back.
     world = RecordingWorld([])

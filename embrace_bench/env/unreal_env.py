@@ -167,10 +167,14 @@ class UnrealEnv:
         c, a = self.cfg, self.cfg.agent_name
         self._ok([f"vset /objects/spawn_from_path {c.agent_blueprint} {a}"])
         self._poll(f"vget /object/{a}/location", c.spawn_timeout_s, f"the spawned character {a} did not appear")
-        if c.setup_commands:
-            self._ok([cmd.replace("{agent}", a) for cmd in c.setup_commands])
+        self._setup_commands()
         x, y, z, _pitch, yaw, _roll = task.Start_Pose
         self._ok([f"vset /object/{a}/location {x} {y} {z}", f"vset /object/{a}/rotation 0 {yaw} 0"])
+
+    def _setup_commands(self) -> None:
+        """env.setup_commands, sent after spawning the character; "{agent}" is its name."""
+        if self.cfg.setup_commands:
+            self._ok([cmd.replace("{agent}", self.cfg.agent_name) for cmd in self.cfg.setup_commands])
 
     def _find_camera(self) -> int:
         """The ego camera: the one closest to the character (UnrealZoo adds one per spawned character)."""
