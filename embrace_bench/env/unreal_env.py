@@ -79,6 +79,10 @@ class EnvConfig:
             raise ValueError(f"env.collision must be one of {', '.join(COLLISION_SOURCES)}, not {self.collision!r}")
         if self.stale_frame not in STALE_FRAME_MODES:
             raise ValueError(f"env.stale_frame must be one of {', '.join(STALE_FRAME_MODES)}, not {self.stale_frame!r}")
+        if self.protocol == "release" and (not self.realtime or self.collision != "pose" or self.stale_frame == "wait_tick"):
+            raise ValueError(f"env.protocol=release runs on the wall clock with collision from the pose read back and no "
+                             f"wait_tick: it needs env.realtime=true and env.collision=pose, not realtime={self.realtime}, "
+                             f"collision={self.collision!r}, stale_frame={self.stale_frame!r}")
         if self.visible_objects not in ("all", "task"):
             raise ValueError(f"env.visible_objects must be all or task, not {self.visible_objects!r}")
         if self.step_s <= 0:
