@@ -61,7 +61,7 @@ def release_task(key: str, demo: dict) -> Task:
                 Start_Pose=[float(v) for v in demo["Start_Pose"]], Target_Pose=[[0.0] * 6], **pd)
 
 
-def standin_env(monkeypatch, clock=None):
+def standin_env(clock=None):
     """The stand-in on a flat level and ReleaseEnv with env=unrealzoo's defaults. Without `clock`, a virtual one
     that ReleaseEnv's waits advance; with it, the real clock and real waits."""
     now = [1000.0]
@@ -72,7 +72,7 @@ def standin_env(monkeypatch, clock=None):
     client = CountingClient(eng)
     env = make_env(client, replace(env_config(cfg), width=64, height=48))
     if clock is None:
-        monkeypatch.setattr(ReleaseEnv, "_sleep", lambda self, s: now.__setitem__(0, now[0] + s))
+        env._sleep = lambda s: now.__setitem__(0, now[0] + s)
     return eng, env, client
 
 
@@ -84,11 +84,11 @@ def yaw_diff(a: float, b: float) -> float:
     return abs((a - b + 180.0) % 360.0 - 180.0)
 
 
-def replay(key: str, monkeypatch, clock=None) -> tuple[list, UnrealZooEngine, ReleaseEnv]:
+def replay(key: str, clock=None) -> tuple[list, UnrealZooEngine, ReleaseEnv]:
     """The observation after reset and after each of the demo's actions, with the wall time and commands each
     action took."""
     demo = DEMOS[key]
-    eng, env, client = standin_env(monkeypatch, clock)
+    eng, env, client = standin_env(clock)
     obs = [(env.reset(release_task(key, demo)), None, 0.0, 0)]
     for a in demo["Action"]:
         t0, n0 = time.perf_counter(), client.sent
@@ -98,9 +98,9 @@ def replay(key: str, monkeypatch, clock=None) -> tuple[list, UnrealZooEngine, Re
 
 
 @pytest.mark.parametrize("key", sorted(DEMOS))
-def test_env_unrealzoo_replays_the_releases_recorded_demos_within_1uu_and_a_hundredth_degree(key, monkeypatch):
+def test_env_unrealzoo_replays_the_releases_recorded_demos_within_1uu_and_a_hundredth_degree(key):
     demo = DEMOS[key]
-    recs, eng, env = replay(key, monkeypatch)
+    recs, eng, env = replay(key)
     obs = [o for o, *_ in recs]
     assert len(obs) == len(demo["Pose"])
     for i, (o, want) in enumerate(zip(obs, demo["Pose"])):
@@ -117,11 +117,11 @@ def test_env_unrealzoo_replays_the_releases_recorded_demos_within_1uu_and_a_hund
         assert eng.state.held == PD_ACTOR and obs[-1].held_object == PD_ACTOR
 
 
-def test_drop_by_reset_after_the_pick_demo_lands_as_the_release_notes(monkeypatch):
+def test_drop_by_reset_after_the_pick_demo_lands_as_the_release_notes():
     # Not recorded in the demo: the release's note on its Drop says two `0 -43` back-steps move about 72 uu, so the
     # object, respawned 70 uu ahead at the bucket's pd_config height, lands about 2 uu behind where the character stood.
     key = "VictorianTrainStation/x003143_y-002450_z000142_t5_a_p"
-    recs, eng, env = replay(key, monkeypatch)
+    recs, eng, env = replay(key)
     held = recs[-1][0]
     assert xy_dist(held.pose, held.object_pose) < 30  # held
     step = env.step("DropObject")
@@ -140,14 +140,10 @@ def test_drop_by_reset_after_the_pick_demo_lands_as_the_release_notes(monkeypatc
 
 
 if __name__ == "__main__":
-    class _Patch:  # pytest's monkeypatch, outside pytest (only the virtual clock uses it)
-        def setattr(self, obj, name, value):
-            setattr(obj, name, value)
-
     wall = "--wall" in sys.argv  # the real clock and the release's real waits (about 1 s per MoveForward)
     per_action: dict[str, list] = {}
     for key in sorted(DEMOS):
-        recs, _, _ = replay(key, _Patch(), clock=time.perf_counter if wall else None)
+        recs, _, _ = replay(key, clock=time.perf_counter if wall else None)
         pos = [xy_dist(o.pose, p) for (o, *_), p in zip(recs, DEMOS[key]["Pose"])]
         yaw = [yaw_diff(o.pose[4], p[2]) for (o, *_), p in zip(recs, DEMOS[key]["Pose"])]
         print(f"{key}: {len(pos)} poses; position error max {max(pos):.4f} mean {statistics.fmean(pos):.4f} uu; "
