@@ -298,3 +298,18 @@ def test_the_configured_reach_is_the_releases_pick_gate():
 
     mags = env_config(OmegaConf.load(CONF_DIR / "env" / "unrealzoo.yaml")).mags
     assert mags.interact_cm == PICK_RANGE_CM[1]
+
+
+def test_a_pick_and_drop_start_given_as_a_location_keeps_the_spawn_rotation(tmp_path):
+    # The release sets the object's rotation only when PD_Start_Pose has one; otherwise it keeps the 0 0 0 it was
+    # spawned with.
+    import shutil
+
+    from embrace_bench.tasks.embrace_release import load_release
+
+    dst = tmp_path / "benchmark"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "embrace_release" / "benchmark", dst)
+    f = next((dst / "task").glob("*/*_pd.json"))
+    f.write_text(json.dumps(json.loads(f.read_text()) | {"PD_Start_Pose": [10, 20, 30]}))
+    task = next(t for t in load_release(dst).tasks if t.Type == "4.2")
+    assert task.PD_Start_Pose == [10.0, 20.0, 30.0, 0.0, 0.0, 0.0]
