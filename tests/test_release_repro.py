@@ -8,8 +8,8 @@ test takes no wall time). The poses read back must match the recorded ones withi
 state and the Pick & Drop object's distance as the release records them. What ReleaseEnv sends is checked command for
 command against the golden transcripts in tests/test_release_protocol.py; this file checks what it does.
 
-`python tests/test_release_repro.py [--wall]` prints the pose error of each demo, and commands and wall time per action
-(`--wall`: on the real clock, waiting as the release does).
+`python tests/test_release_repro.py` prints the pose error of each demo (commands and wall time per action:
+bench/release_actions.py).
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ import json
 import math
 import statistics
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,20 +38,6 @@ FIX = Path(__file__).parent / "fixtures" / "release_repro"
 DEMOS = json.loads((FIX / "demos.json").read_text())
 
 
-class CountingClient(InProcessClient):
-    def __init__(self, engine) -> None:
-        super().__init__(engine)
-        self.sent = 0
-
-    def request(self, cmd):
-        self.sent += 1
-        return super().request(cmd)
-
-    def request_many(self, cmds):
-        self.sent += len(cmds)
-        return super().request_many(cmds)
-
-
 def release_task(key: str, demo: dict) -> Task:
     map_name = key.split("/")[0]
     pd = dict(PD_ID=PD_ACTOR, PD_Type="p", PD_Appearance=demo["PD_ID"], PD_Size=demo["PD_Size"],
@@ -61,19 +46,17 @@ def release_task(key: str, demo: dict) -> Task:
                 Start_Pose=[float(v) for v in demo["Start_Pose"]], Target_Pose=[[0.0] * 6], **pd)
 
 
-def standin_env(clock=None):
-    """The stand-in on a flat level and ReleaseEnv with env=unrealzoo's defaults. Without `clock`, a virtual one
-    that ReleaseEnv's waits advance; with it, the real clock and real waits."""
+def standin_env() -> tuple[UnrealZooEngine, ReleaseEnv]:
+    """The stand-in on a flat level and ReleaseEnv with env=unrealzoo's defaults, on a virtual clock that
+    ReleaseEnv's waits advance."""
     now = [1000.0]
     eng = UnrealZooEngine("numpy", maps_dir=FIX / "maps", width=64, height=48, load_s=0.0, spawn_s=0.0,
-                          clock=clock or (lambda: now[0]))
+                          clock=lambda: now[0])
     cfg = OmegaConf.load(CONF_DIR / "env" / "unrealzoo.yaml")
     cfg.gpu = 0
-    client = CountingClient(eng)
-    env = make_env(client, replace(env_config(cfg), width=64, height=48))
-    if clock is None:
-        env._sleep = lambda s: now.__setitem__(0, now[0] + s)
-    return eng, env, client
+    env = make_env(InProcessClient(eng), replace(env_config(cfg), width=64, height=48))
+    env._sleep = lambda s: now.__setitem__(0, now[0] + s)
+    return eng, env
 
 
 def xy_dist(a, b) -> float:
@@ -84,24 +67,18 @@ def yaw_diff(a: float, b: float) -> float:
     return abs((a - b + 180.0) % 360.0 - 180.0)
 
 
-def replay(key: str, clock=None) -> tuple[list, UnrealZooEngine, ReleaseEnv]:
-    """The observation after reset and after each of the demo's actions, with the wall time and commands each
-    action took."""
+def replay(key: str) -> tuple[list, UnrealZooEngine, ReleaseEnv]:
+    """The observation after reset and after each of the demo's actions."""
     demo = DEMOS[key]
-    eng, env, client = standin_env(clock)
-    obs = [(env.reset(release_task(key, demo)), None, 0.0, 0)]
-    for a in demo["Action"]:
-        t0, n0 = time.perf_counter(), client.sent
-        o = env.step(data_action(a)).obs
-        obs.append((o, a, time.perf_counter() - t0, client.sent - n0))
+    eng, env = standin_env()
+    obs = [env.reset(release_task(key, demo))] + [env.step(data_action(a)).obs for a in demo["Action"]]
     return obs, eng, env
 
 
 @pytest.mark.parametrize("key", sorted(DEMOS))
 def test_env_unrealzoo_replays_the_releases_recorded_demos_within_1uu_and_a_hundredth_degree(key):
     demo = DEMOS[key]
-    recs, eng, env = replay(key)
-    obs = [o for o, *_ in recs]
+    obs, eng, env = replay(key)
     assert len(obs) == len(demo["Pose"])
     for i, (o, want) in enumerate(zip(obs, demo["Pose"])):
         assert xy_dist(o.pose, want) <= 1.0 and yaw_diff(o.pose[4], want[2]) <= 0.01, (i, o.pose, want)
@@ -121,8 +98,8 @@ def test_drop_by_reset_after_the_pick_demo_lands_as_the_release_notes():
     # Not recorded in the demo: the release's note on its Drop says two `0 -43` back-steps move about 72 uu, so the
     # object, respawned 70 uu ahead at the bucket's pd_config height, lands about 2 uu behind where the character stood.
     key = "VictorianTrainStation/x003143_y-002450_z000142_t5_a_p"
-    recs, eng, env = replay(key)
-    held = recs[-1][0]
+    obs, eng, env = replay(key)
+    held = obs[-1]
     assert xy_dist(held.pose, held.object_pose) < 30  # held
     step = env.step("DropObject")
     dropped = step.obs
@@ -140,16 +117,9 @@ def test_drop_by_reset_after_the_pick_demo_lands_as_the_release_notes():
 
 
 if __name__ == "__main__":
-    wall = "--wall" in sys.argv  # the real clock and the release's real waits (about 1 s per MoveForward)
-    per_action: dict[str, list] = {}
     for key in sorted(DEMOS):
-        recs, _, _ = replay(key, clock=time.perf_counter if wall else None)
-        pos = [xy_dist(o.pose, p) for (o, *_), p in zip(recs, DEMOS[key]["Pose"])]
-        yaw = [yaw_diff(o.pose[4], p[2]) for (o, *_), p in zip(recs, DEMOS[key]["Pose"])]
+        obs = replay(key)[0]
+        pos = [xy_dist(o.pose, p) for o, p in zip(obs, DEMOS[key]["Pose"])]
+        yaw = [yaw_diff(o.pose[4], p[2]) for o, p in zip(obs, DEMOS[key]["Pose"])]
         print(f"{key}: {len(pos)} poses; position error max {max(pos):.4f} mean {statistics.fmean(pos):.4f} uu; "
               f"yaw error max {max(yaw):.4f} mean {statistics.fmean(yaw):.4f} deg")
-        for _, a, wall_s, n in recs[1:]:
-            per_action.setdefault(a, []).append((wall_s, n))
-    for a, xs in sorted(per_action.items()):
-        print(f"{a}: {len(xs)}x, {statistics.fmean(c for _, c in xs):.0f} commands, "
-              f"wall {statistics.fmean(w for w, _ in xs):.3f} s (max {max(w for w, _ in xs):.3f})")
