@@ -13,21 +13,9 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
-import pytest
-from omegaconf import OmegaConf
-
-from embrace_bench.__main__ import CONF_DIR
 from embrace_bench.actions import data_action
-from embrace_bench.env.engines import env_config, make_env
-from embrace_bench.env.release_env import ReleaseEnv
-from embrace_bench.tasks.embrace_release import PD_ACTOR, RELEASE_TYPES
-from embrace_bench.tasks.model import Task
-from embrace_bench.world.unrealzoo import UnrealZooEngine
-
-from fakes import InProcessClient
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"
@@ -70,31 +58,3 @@ def test_demo_reproduces_the_release_fixtures_through_env_unrealzoo(tmp_path):
         if "PD_Pose_Trajectory" in demo:  # the object was picked, carried and dropped where the demo left it
             assert math.dist(rec["steps"][-1]["object_pose"][:2], demo["PD_Pose_Trajectory"][-1][:2]) < 1.0
 
-
-REPRO = FIX / "release_repro"
-
-
-@pytest.mark.parametrize("key", sorted(json.loads((REPRO / "demos.json").read_text())))
-def test_env_unrealzoo_replays_the_releases_recorded_demos_on_the_standin(key, monkeypatch):
-    """ReleaseEnv itself (env=unrealzoo's defaults, not a test driver) replays the flat-ground prefix of each of the
-    release's three recorded reproducibility demos on the stand-in's flat level, on a virtual clock that every wait
-    of the release's advances: the poses read back match the recorded ones within 1 uu and 0.01 deg."""
-    demo = json.loads((REPRO / "demos.json").read_text())[key]
-    now = [1000.0]
-    eng = UnrealZooEngine("numpy", maps_dir=REPRO / "maps", width=64, height=48, load_s=0.0, spawn_s=0.0,
-                          clock=lambda: now[0])
-    cfg = OmegaConf.load(CONF_DIR / "env" / "unrealzoo.yaml")
-    cfg.gpu = 0
-    env = make_env(InProcessClient(eng), replace(env_config(cfg), width=64, height=48))
-    monkeypatch.setattr(ReleaseEnv, "_sleep", lambda self, s: now.__setitem__(0, now[0] + s))
-    map_name, name = key.split("/")
-    pd = dict(PD_ID=PD_ACTOR, PD_Type="p", PD_Appearance=demo["PD_ID"], PD_Size=demo["PD_Size"],
-              PD_Start_Pose=demo["PD_Start_Pose"]) if demo["Type"] == 5 else {}
-    task = Task(task_id=key, map=map_name, split="ood", Type=RELEASE_TYPES[demo["Type"]],
-                Instruction="-", Start_Pose=[float(v) for v in demo["Start_Pose"]], Target_Pose=[[0.0] * 6], **pd)
-    poses = [env.reset(task).pose]
-    poses += [env.step(data_action(a)).obs.pose for a in demo["Action"]]
-    assert len(poses) == len(demo["Pose"])
-    for i, (got, want) in enumerate(zip(poses, demo["Pose"])):
-        assert math.dist(got[:2], want[:2]) <= 1.0 and abs((got[4] - want[2] + 180) % 360 - 180) <= 0.01, (i, got, want)
-    assert eng.slomo == 6 and eng.interval_s == 1.0 and eng.view_actor == "spawned_char_0"

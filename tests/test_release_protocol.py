@@ -202,6 +202,22 @@ def test_every_action_is_the_releases_command_for_command(pick_drop):
     assert not any("get_hit" in c for c in world.log)  # collision comes from the pose read back
 
 
+def test_the_ego_camera_offset_and_setup_commands_of_the_config_are_used(monkeypatch):
+    # env.cam_offset places every cycle's set_cam (the release's 5 0 -50 by default); env.setup_commands are sent
+    # once the task's character is spawned. Neither changes anything else the release sends.
+    world = RecordingWorld([])
+    env = _env(world, monkeypatch)
+    env.cfg.cam_offset, env.cfg.setup_commands = (10, 0, 70), ("vrun r.Shadow.Virtual.Enable 0", "vbp {agent} set_x 1")
+    env.reset(_task())
+    assert world.log.count("vrun r.Shadow.Virtual.Enable 0") == 1 and "vbp spawned_char_0 set_x 1" in world.log
+    world.log.clear()
+    env.step("LookUp")
+    assert "vbp spawned_char_0 set_cam 10 0 70 0 30 0" in world.log
+    world.log.clear()
+    env.step("MoveForward")
+    assert world.log.count("vbp spawned_char_0 set_cam 10 0 70 0 0 0") == 3
+
+
 def test_per_map_clean_up_follows_the_release(monkeypatch):
     # IndustrialArea: its five doors are put back to their closed rotations and read back.
     world = RecordingWorld([])
@@ -282,3 +298,18 @@ def test_the_configured_reach_is_the_releases_pick_gate():
 
     mags = env_config(OmegaConf.load(CONF_DIR / "env" / "unrealzoo.yaml")).mags
     assert mags.interact_cm == PICK_RANGE_CM[1]
+
+
+def test_a_pick_and_drop_start_given_as_a_location_keeps_the_spawn_rotation(tmp_path):
+    # The release sets the object's rotation only when PD_Start_Pose has one; otherwise it keeps the 0 0 0 it was
+    # spawned with.
+    import shutil
+
+    from embrace_bench.tasks.embrace_release import load_release
+
+    dst = tmp_path / "benchmark"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "embrace_release" / "benchmark", dst)
+    f = next((dst / "task").glob("*/*_pd.json"))
+    f.write_text(json.dumps(json.loads(f.read_text()) | {"PD_Start_Pose": [10, 20, 30]}))
+    task = next(t for t in load_release(dst).tasks if t.Type == "4.2")
+    assert task.PD_Start_Pose == [10.0, 20.0, 30.0, 0.0, 0.0, 0.0]

@@ -198,6 +198,16 @@ def test_the_flat_success_region_form_scores_like_the_staged_one(tmp_path):
     assert score(t, route).unscorable == "a Multi-stage task's area.json has no midway stage"
 
 
+def test_each_area_form_reads_only_its_own_shortest_path_key(tmp_path):
+    # The release reads `shortest_path_uu` from the staged form and `Shortest_Path_UU` from the flat one: the other
+    # spelling leaves the task without a shortest path, so SPL is unscorable, as the release's scorer fails on it.
+    root = _copy(tmp_path)
+    _edit_area(root, "Street_25/x001753*", lambda d: d.__setitem__("Shortest_Path_UU", d.pop("shortest_path_uu")))
+    t = next(t for t in load_release(root).tasks if t.Type == "0")
+    sc = score(t, steps(t.Start_Pose, ("MoveForward", 600, 2542.5), ("Finish", 600, 2542.5)))
+    assert t.regions["shortest_path_cm"] is None and sc.unscorable.startswith("area.json gives no shortest path")
+
+
 # ---- records, rows, JSON, tables ---------------------------------------------------------------------------
 def _record(task, st, model="m") -> EpisodeRecord:
     rec = EpisodeRecord(task_id=task.task_id, type=task.Type, split=task.split, map=task.map, model=model,

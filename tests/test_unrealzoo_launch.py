@@ -67,6 +67,9 @@ def test_bad_settings_are_one_line_errors(tmp_path, package):
         engine_factory(_env(attach="127.0.0.1:9000"), tmp_path, workers=2)
     with pytest.raises(ValueError, match="env.stale_frame must be one of"):
         env_config(_env(stale_frame="sometimes"))
+    for bad in ({"collision": "get_hit"}, {"realtime": False}, {"stale_frame": "wait_tick"}):  # ignored otherwise
+        with pytest.raises(ValueError, match="env.protocol=release .* needs env.realtime=true and env.collision=pose"):
+            env_config(_env(**bad))
     cfg = env_config(_env(binary="x"))
     # The default is the release's protocol; env=unrealzoo_v1 keeps the v1 paper's magnitudes.
     assert cfg.realtime and cfg.protocol == "release" and cfg.stale_frame == "release" and cfg.cam_offset == (5, 0, -50)

@@ -25,16 +25,17 @@ PICK_RANGE_CM = (30.0, 210.0)  # Pick acts only when the object is this far from
 DROP_RANGE_CM = 30.0  # Drop acts only when the object is this close (it is in the hand)
 PICK_PLACE_CM = 60.0  # where Pick puts the object before `set_pickup`
 DROP_BACK = 43  # Drop's two backward steps (set_move speed)
-STAND = (5, 0, -50, 0, 0, 0)  # set_cam of the ego view (x y z roll pitch yaw)
-HAND = (20, 50, -10, -13, -90, 15)  # after Pick: the view of the hands, for one observation
-# Per action: its cycles as (yaw step, speed, set_cam) -- speed in the release's set_move units.
+LOOK_DEG = 30  # LookUp / LookDown: the camera pitch of their cycle
+HAND = (20, 50, -10, -13, -90, 15)  # after Pick: the view of the hands (set_cam x y z roll pitch yaw), one observation
+# Per action: its cycles as (yaw step, speed[, view]) -- speed in the release's set_move units; view: the camera pitch
+# of the cycle at env.cam_offset (0 without one), or a whole set_cam (HAND).
 CYCLES = {
     Action.MoveForward: [(0, 200), (0, 200), (0, 0)],
     Action.MoveBackward: [(0, -60), (0, -60), (0, 0)],
     Action.TurnLeft: [(-25, 0)],
     Action.TurnRight: [(25, 0)],
-    Action.LookUp: [(0, 0, (5, 0, -50, 0, 30, 0))],
-    Action.LookDown: [(0, 0, (5, 0, -50, 0, -30, 0))],
+    Action.LookUp: [(0, 0, LOOK_DEG)],
+    Action.LookDown: [(0, 0, -LOOK_DEG)],
     Action.OpenDoor: [(0, -60), (0, 0), (0, 60), (0, 0), "open_door"],
     Action.PickObject: ["pick", (0, 0), (0, 0), (0, 0), (0, 0, HAND)],
     Action.DropObject: [(0, -DROP_BACK), (0, -DROP_BACK), (0, 0), "drop"],
@@ -194,6 +195,7 @@ class ReleaseEnv(UnrealEnv):
         self._sleep(c.destroy_wait_s)
         self._spawn_at(pose)
         self._send([f"vbp {a} set_interval {c.interval_ms}", f"vbp {a} set_app 4", f"vrun ViewActor {a}"])
+        self._setup_commands()  # ours (env.setup_commands, none by default)
         self._camera_settings()  # a new character brings a new camera sensor
         self._exposure(self._map_exposure(self.task.map))
         self._resume()
@@ -230,8 +232,8 @@ class ReleaseEnv(UnrealEnv):
         before, was_held = list(self._last_pose), self._held
         self._resume()
         self._cycles(self._action_cycles(act))
-        look = {Action.LookUp: 30.0, Action.LookDown: -30.0, Action.PickObject: float(HAND[4])}.get(act, 0.0)
-        self._pitch = look
+        pitch = {Action.LookUp: LOOK_DEG, Action.LookDown: -LOOK_DEG, Action.PickObject: HAND[4]}.get(act, 0)
+        self._pitch = float(pitch)
         frames = self._capture() if self.cfg.capture else None
         obs = self._read_state(False, [], frames)
         self._pause()
@@ -260,11 +262,14 @@ class ReleaseEnv(UnrealEnv):
             if cyc == "open_door":
                 self._send([f"vbp {a} set_open_door 1"])
             else:
-                cam = cyc[2] if len(cyc) > 2 else STAND
-                self._send([f"vbp {a} set_move {cyc[0]} {cyc[1]}", f"vbp {a} set_cam {_join(cam)}",
+                self._send([f"vbp {a} set_move {cyc[0]} {cyc[1]}", self._view(cyc[2] if len(cyc) > 2 else 0),
                             f"vbp {a} set_standup"])
             self._sleep(self.cfg.step_s)
             self._pause()
+
+    def _view(self, view) -> str:
+        """set_cam of a cycle: the ego camera at env.cam_offset pitched by `view` degrees, or a whole set_cam."""
+        return f"vbp {self.cfg.agent_name} set_cam {_join(view)}" if isinstance(view, tuple) else self._set_cam(view)
 
     def _pd_distance(self) -> float:
         """XY distance from the character to the object (infinite when the task has none or it is gone)."""
@@ -304,7 +309,7 @@ class ReleaseEnv(UnrealEnv):
             self._send([f"vbp {a} set_pickup"])
         self._sleep(c.step_s)
         for _ in range(3):
-            self._send([f"vbp {a} set_move 0 0", f"vbp {a} set_cam {_join(STAND)}", f"vbp {a} set_standup"])
+            self._send([f"vbp {a} set_move 0 0", self._view(0), f"vbp {a} set_standup"])
             self._sleep(c.step_s)
         self._scale_pd()
         self._sleep(c.step_s)

@@ -79,6 +79,10 @@ class EnvConfig:
             raise ValueError(f"env.collision must be one of {', '.join(COLLISION_SOURCES)}, not {self.collision!r}")
         if self.stale_frame not in STALE_FRAME_MODES:
             raise ValueError(f"env.stale_frame must be one of {', '.join(STALE_FRAME_MODES)}, not {self.stale_frame!r}")
+        if self.protocol == "release" and (not self.realtime or self.collision != "pose" or self.stale_frame == "wait_tick"):
+            raise ValueError(f"env.protocol=release runs on the wall clock with collision from the pose read back and no "
+                             f"wait_tick: it needs env.realtime=true and env.collision=pose, not realtime={self.realtime}, "
+                             f"collision={self.collision!r}, stale_frame={self.stale_frame!r}")
         if self.visible_objects not in ("all", "task"):
             raise ValueError(f"env.visible_objects must be all or task, not {self.visible_objects!r}")
         if self.step_s <= 0:
@@ -167,10 +171,14 @@ class UnrealEnv:
         c, a = self.cfg, self.cfg.agent_name
         self._ok([f"vset /objects/spawn_from_path {c.agent_blueprint} {a}"])
         self._poll(f"vget /object/{a}/location", c.spawn_timeout_s, f"the spawned character {a} did not appear")
-        if c.setup_commands:
-            self._ok([cmd.replace("{agent}", a) for cmd in c.setup_commands])
+        self._setup_commands()
         x, y, z, _pitch, yaw, _roll = task.Start_Pose
         self._ok([f"vset /object/{a}/location {x} {y} {z}", f"vset /object/{a}/rotation 0 {yaw} 0"])
+
+    def _setup_commands(self) -> None:
+        """env.setup_commands, sent after spawning the character; "{agent}" is its name."""
+        if self.cfg.setup_commands:
+            self._ok([cmd.replace("{agent}", self.cfg.agent_name) for cmd in self.cfg.setup_commands])
 
     def _find_camera(self) -> int:
         """The ego camera: the one closest to the character (UnrealZoo adds one per spawned character)."""

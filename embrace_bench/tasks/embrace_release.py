@@ -66,7 +66,10 @@ def read_release_task(task_file: Path, area_file: Path, demo_file: Path | None,
             raise SuiteError(f"{task_file}: PD_Type must be p or pd, not {d.get('PD_Type')!r}")
         if regions["final"]["object"] is None:
             raise SuiteError(f"{area_file}: a Pick & Drop task needs pd_object_regions")
-        pd_start = _pose(d.get("PD_Start_Pose") or d["Start_Pose"], "PD_Start_Pose", task_file)
+        raw = d.get("PD_Start_Pose") or d["Start_Pose"]
+        if isinstance(raw, list) and len(raw) == 3:  # a location only: the release then leaves the object's spawn
+            raw = [*raw, 0.0, 0.0, 0.0]  # rotation, 0 0 0
+        pd_start = _pose(raw, "PD_Start_Pose", task_file)
         pd = dict(PD_ID=PD_ACTOR, PD_Type=pd_type, PD_Start_Pose=pd_start, PD_Pose=pd_start,
                   PD_Size=float(d["PD_Size"]) if d.get("PD_Size") is not None else None,
                   PD_Appearance=int(d["PD_ID"]) if d.get("PD_ID") is not None else None)

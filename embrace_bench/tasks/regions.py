@@ -168,8 +168,8 @@ def read_area(path: Path, z_tolerance_cm: float | None = None) -> dict:
         if not out["final"]["footprints"]:
             raise RegionError(f"{path}: Target_Footprints is empty")
     out["z_tolerance_cm"] = z_tolerance_cm
-    out["shortest_path_cm"] = _opt_float(data.get("shortest_path_uu", data.get("Shortest_Path_UU")),
-                                         "shortest_path_uu", path)
+    key = "shortest_path_uu" if "stages" in data else "Shortest_Path_UU"  # each form has its own (the release)
+    out["shortest_path_cm"] = _opt_float(data.get(key), key, path)
     return out
 
 
