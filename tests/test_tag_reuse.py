@@ -9,7 +9,8 @@ from pathlib import Path
 
 from embrace_bench.report.runs import load_run, read_manifest, tag_thresholds
 from embrace_bench.scoring import fingerprint
-from embrace_bench.scoring.fingerprint import source_digest, stored_tags_current, tagger_fingerprint
+from embrace_bench.scoring.fingerprint import (source_digest, stored_tags_current, tagger_fingerprint,
+                                               tagger_modules)
 from embrace_bench.scoring.scan import COLUMNS, scan_run
 from embrace_bench.scoring.tagset import TagThresholds
 
@@ -74,17 +75,7 @@ def test_a_record_without_tags_or_with_other_metrics_is_retagged(tmp_path):
 
 
 def test_fingerprint_covers_the_rule_modules_and_the_thresholds():
-    names = set()
-    todo, seen = [fingerprint.TAGGER], set()
-    while todo:  # the same walk source_digest makes, kept to the module names
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        path = ROOT / (name.replace(".", "/") + ".py")
-        if path.exists():
-            names.add(name)
-            todo += fingerprint._imports(str(path))
+    names = set(tagger_modules())
     assert {f"embrace_bench.scoring.{m}" for m in ("failures", "behaviour_tags", "primary", "trajectory", "tagset",
                                                       "metrics")} <= names
     assert len(source_digest()) == 64
@@ -92,6 +83,19 @@ def test_fingerprint_covers_the_rule_modules_and_the_thresholds():
     assert tagger_fingerprint(th) == tagger_fingerprint(TagThresholds.from_config(json.loads(json.dumps(th.to_json()))))
     assert tagger_fingerprint(th) != tagger_fingerprint(th.for_frame(64, 48))
     assert not stored_tags_current({}, th) and not stored_tags_current({"sessions": "x"}, th)
+
+
+def test_digest_changes_with_any_tagger_module(tmp_path, monkeypatch):
+    copies = {}
+    for name, path in tagger_modules().items():
+        copies[name] = tmp_path / f"{name}.py"
+        copies[name].write_bytes(Path(path).read_bytes())
+    monkeypatch.setattr(fingerprint, "tagger_modules", lambda: {n: str(p) for n, p in copies.items()})
+    before = fingerprint.source_digest.__wrapped__()  # uncached
+    assert before == source_digest()
+    primary = copies["embrace_bench.scoring.primary"]
+    primary.write_text(primary.read_text() + "# a change\n")
+    assert fingerprint.source_digest.__wrapped__() != before
 
 
 def test_a_run_made_now_is_reported_from_its_stored_tags_with_the_same_rows(tmp_path):

@@ -35,9 +35,8 @@ def _imports(path: str) -> list[str]:
     return out
 
 
-@functools.lru_cache(maxsize=1)
-def source_digest() -> str:
-    """sha256 over the tagger's modules (name and bytes of each, in name order): the tagger and what it imports."""
+def tagger_modules() -> dict[str, str]:
+    """name -> source file of the tagger's module and of every embrace_bench module it imports, transitively."""
     seen: dict[str, str] = {}
     todo = [TAGGER]
     while todo:
@@ -52,6 +51,13 @@ def source_digest() -> str:
             continue
         seen[name] = spec.origin
         todo += _imports(spec.origin)
+    return seen
+
+
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """sha256 over the tagger's modules (name and bytes of each, in name order)."""
+    seen = tagger_modules()
     h = hashlib.sha256()
     for name in sorted(seen):
         with open(seen[name], "rb") as f:
