@@ -17,8 +17,8 @@ from typing import Callable
 
 from embrace_bench.records import EpisodeRecord
 from embrace_bench.scoring.failures import TagThresholds
-from embrace_bench.scoring.rescore import manifest_max_steps, unscorable_summary
 from embrace_bench.scoring.fingerprint import stored_tags_current
+from embrace_bench.scoring.rescore import manifest_max_steps, unscorable_summary
 from embrace_bench.scoring.scan import disagreements, scan_run
 
 @dataclass
