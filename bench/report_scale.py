@@ -15,6 +15,9 @@ the reference is a fresh process that reads the same file(s) line by line and `j
 and its workers together (sampled every 50 ms: the sum of their PSS, so pages shared by forked workers count
 once; for a single process, its ru_maxrss), and both ratios to the
 reference measured in the same invocation. The input is written once and reused (--rebuild to redo).
+The manifests carry the source run's tagger fingerprint, so a source run made with this code has its stored
+tags reused (the first line says whether they are); --no-fingerprint measures a run made before fingerprints,
+whose every record is re-tagged.
 """
 from __future__ import annotations
 
@@ -29,14 +32,20 @@ import threading
 import time
 from pathlib import Path
 
+from embrace_bench.report.runs import tag_thresholds
+from embrace_bench.scoring.fingerprint import MANIFEST_KEY, stored_tags_current
+
 PARSE = ("import json,sys\nfor p in sys.argv[1:]:\n    with open(p, encoding='utf-8') as f:\n"
          "        for line in f:\n            if line.strip():\n                json.loads(line)\n")
 
 
-def build(src: Path, dest: Path, episodes: int) -> None:
-    """dest/base and dest/new: src's records replicated under new task ids, up to `episodes` records."""
-    lines = [ln for ln in (src / "episodes.jsonl").read_text(encoding="utf-8").splitlines() if ln.strip()]
+def write_manifests(src: Path, dest: Path, fingerprint: bool) -> str:
+    """dest/base and dest/new's manifests: src's (dest/new under a second model name), without the tagger
+    fingerprint unless `fingerprint` (as a run made before fingerprints); says whether stored tags are reused."""
     manifest = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
+    if not fingerprint:
+        manifest["sessions"] = [{k: v for k, v in s.items() if k != MANIFEST_KEY}
+                                for s in manifest.get("sessions", [])]
     for name, model in (("base", None), ("new", "random-b")):
         d = dest / name
         d.mkdir(parents=True, exist_ok=True)
@@ -44,6 +53,16 @@ def build(src: Path, dest: Path, episodes: int) -> None:
         if model:
             m["model"] = {**(m.get("model") or {}), "name": model}
         (d / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    th, _ = tag_thresholds(manifest)
+    if stored_tags_current(manifest, th):
+        return "reused (the source run's tagger fingerprint matches this code's)"
+    return "re-tagged (" + ("the fingerprint was left out" if not fingerprint else
+                            "the source run's tagger fingerprint does not match this code's: rerun it") + ")"
+
+
+def build(src: Path, dest: Path, episodes: int) -> None:
+    """dest/base and dest/new: src's records replicated under new task ids, up to `episodes` records."""
+    lines = [ln for ln in (src / "episodes.jsonl").read_text(encoding="utf-8").splitlines() if ln.strip()]
     tmp = dest / "base" / "episodes.jsonl.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         for i in range(episodes):
@@ -121,16 +140,19 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=100_000)
     ap.add_argument("--commands", nargs="+", default=["leaderboard", "score", "compare"])
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--no-fingerprint", action="store_true",
+                    help="leave the tagger fingerprint out of the manifests: a run made before fingerprints")
     ap.add_argument("--repeat", type=int, default=1, help="pairs (stdlib parse, command) per command; medians")
     args = ap.parse_args()
     base, new = args.dest / "base", args.dest / "new"
+    tags = write_manifests(args.source, args.dest, not args.no_fingerprint)
     have = sum(1 for _ in open(base / "episodes.jsonl", "rb")) if (base / "episodes.jsonl").exists() else 0
     if args.rebuild or have != args.episodes:
         t = time.perf_counter()
         build(args.source, args.dest, args.episodes)
         print(f"built {args.episodes:,} episodes in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     size = (base / "episodes.jsonl").stat().st_size
-    print(f"input: {args.episodes:,} episodes, {size / 1e9:.2f} GB ({base / 'episodes.jsonl'})")
+    print(f"input: {args.episodes:,} episodes, {size / 1e9:.2f} GB ({base / 'episodes.jsonl'}); stored tags {tags}")
     py = sys.executable
     cmds = {"leaderboard": ["leaderboard", str(base), "--out", str(args.dest / "boards")],
             "score": ["score", str(base)], "compare": ["compare", str(base), str(new)],

@@ -46,7 +46,8 @@ def _with_facts(run: Run, frame: pd.DataFrame) -> pd.DataFrame:
 def episodes(run_dirs: Paths) -> pd.DataFrame:
     """One row per episode of every run: every scalar field of the record (metrics re-scored), the task's
     scalar fields (`task_<name>`), `timed_out`, `n_step_records`, one boolean `tag_<name>` column per failure
-    tag (re-tagged with the run's thresholds) and `primary_tag`, and the run's manifest facts (`run`,
+    tag (re-tagged with the run's thresholds, or the stored tags where today's tagger made them: report/runs.py)
+    and `primary_tag`, and the run's manifest facts (`run`,
     `run_model`, `snapshot`, `prompt`, `suite`, `suite_hash`, `run_split`, `harness`, `git_sha`, `started`,
     `run_dir`). A task recorded twice counts once, as in the reports. Warnings (unreadable lines, stored
     values that differ) are in `frame.attrs["warnings"]`. Raises RecordFileError for a path that is no run."""

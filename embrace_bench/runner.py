@@ -35,6 +35,7 @@ from embrace_bench.models.response_cache import SharedResponseCache
 from embrace_bench.models.spend import SpendLedger
 from embrace_bench.records import EPISODES, EpisodeRecord, append_record
 from embrace_bench.redact import redact
+from embrace_bench.scoring.fingerprint import MANIFEST_KEY, tagger_fingerprint
 from embrace_bench.tasks.model import Task
 from embrace_bench.worker import EpisodeWorker, Outcome
 
@@ -212,7 +213,9 @@ def _session_manifest(spec: RunSpec, state: resume.ResumeState) -> dict:
                     python=platform.python_version(), started=old.get("started") or now,
                     n_tasks=len(spec.tasks), max_steps=spec.settings.max_steps, ended=None)
     manifest["sessions"] = list(old.get("sessions", [])) + [
-        {"started": now, "backend": spec.backend, "workers": spec.workers, "resumed_with": state.kept}]
+        {"started": now, "backend": spec.backend, "workers": spec.workers, "resumed_with": state.kept,
+         # which tagger and thresholds tag this session's records (the workers scale them to the frame size)
+         MANIFEST_KEY: tagger_fingerprint(spec.settings.tags.for_frame(spec.env_cfg.width, spec.env_cfg.height))}]
     return manifest
 
 

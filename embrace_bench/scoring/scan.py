@@ -1,6 +1,8 @@
 """Stream a run's episodes.jsonl into one compact row per episode: every record is parsed, re-scored and
 re-tagged as it is read, and only its scalar fields, tags and the few step facts the reports need are kept
 (the steps themselves are dropped), so memory grows with the number of episodes, not with their steps.
+Re-tagging is skipped where the run stored tags by this very tagger and thresholds (scoring/fingerprint.py:
+the caller says so with `reuse_tags`) and the record's re-scored metrics equal its stored ones.
 
 Which record counts for a task (a file written by an older resume may hold a task twice): the last record
 that is not an error, else the last error (`replaces`); a task keeps the position where it was first seen.
@@ -28,6 +30,7 @@ from embrace_bench.records import EPISODES, UNREADABLE_RECORD, EpisodeRecord, Re
 from embrace_bench.scoring.failures import TAG_NAMES, TagThresholds, tag_episode
 from embrace_bench.scoring.metrics import rescore
 from embrace_bench.scoring.primary import primary_of
+from embrace_bench.scoring.tagset import ORDER
 
 _SCALAR = ("str", "bool", "float", "int", "str | None", "float | None", "int | None", "bool | None")
 # Every scalar field of the record and of its task (`task_<name>`), then what is derived from the steps.
@@ -94,7 +97,11 @@ def _differs(a, b) -> bool:
     return a != b
 
 
-def _row(stored: EpisodeRecord, rec: EpisodeRecord, tags: list[dict]) -> tuple:
+def _metrics_differ(stored: EpisodeRecord, rec: EpisodeRecord) -> bool:
+    return any(getattr(stored, k) is not None and _differs(getattr(stored, k), getattr(rec, k)) for k in METRIC_KEYS)
+
+
+def _row(stored: EpisodeRecord, rec: EpisodeRecord, tags: list[dict], metrics_differ: bool) -> tuple:
     task = rec.task
     names = {t["name"] for t in tags}
     lat = [s.latency_s for s in rec.steps if not s.cached and s.latency_s > 0]  # cached/baseline: no model call
@@ -112,13 +119,14 @@ def _row(stored: EpisodeRecord, rec: EpisodeRecord, tags: list[dict]) -> tuple:
             *[t in names for t in TAG_NAMES],
             np.array(lat) if lat else _NO_LATENCY,
             hashlib.blake2b(key.encode(), digest_size=16).digest(),
-            any(getattr(stored, k) is not None and _differs(getattr(stored, k), getattr(rec, k)) for k in METRIC_KEYS),
-            [t.get("name") for t in stored.tags if isinstance(t, dict)] != [t["name"] for t in tags])
+            metrics_differ,
+            tags is not stored.tags  # reused tags are the stored ones
+            and [t.get("name") for t in stored.tags if isinstance(t, dict)] != [t["name"] for t in tags])
 
 
 def records_frame(records: list[EpisodeRecord]):
     """A frame of records in memory, as they are (not re-scored or re-tagged), one row per record."""
-    return Scan(rows=[_row(r, r, r.tags) for r in records]).frame()
+    return Scan(rows=[_row(r, r, r.tags, False) for r in records]).frame()
 
 
 def _parse(line: bytes):
@@ -128,9 +136,17 @@ def _parse(line: bytes):
         return json.loads(line)
 
 
-def _read(path: Path, start: int, end: int | None, max_steps: int, th: TagThresholds | None):
+def _reusable(d: dict, stored: EpisodeRecord) -> bool:
+    """Whether a record stored tags at all (a record written before tags existed has no "tags" key) and
+    only tags this tagger knows."""
+    return type(d.get("tags")) is list and all(type(t) is dict and t.get("name") in ORDER for t in stored.tags)
+
+
+def _read(path: Path, start: int, end: int | None, max_steps: int, th: TagThresholds | None, reuse: bool = False):
     """(line number from 1 at `start`, row or a problem string or None for a blank line, (re-scored record,
-    tags)) per line of path[start:end] (`start`, `end` at line starts). `th` None: stored tags kept, no tagging."""
+    tags)) per line of path[start:end] (`start`, `end` at line starts). `th` None: stored tags kept, no tagging.
+    `reuse`: the run's stored tags came from this tagger with `th` (scoring/fingerprint.py), so a record's
+    stored tags are kept where its re-scored metrics equal the stored ones (what the tagger read then)."""
     with open(path, "rb") as f:
         f.seek(start)
         pos, n = start, 0
@@ -143,13 +159,18 @@ def _read(path: Path, start: int, end: int | None, max_steps: int, th: TagThresh
                 yield n, None, None
                 continue
             try:
-                stored = EpisodeRecord.from_json(_parse(line.rstrip(b"\r\n")))
+                d = _parse(line.rstrip(b"\r\n"))
+                stored = EpisodeRecord.from_json(d)
             except UNREADABLE_RECORD as exc:
                 yield n, f"unreadable record ({exc.__class__.__name__}: {exc})", None
                 continue
             rec = rescore(stored, max_steps)
-            tags = tag_episode(rec, th) if th is not None else stored.tags
-            yield n, _row(stored, rec, tags), (rec, tags)
+            differ = _metrics_differ(stored, rec)
+            if th is None or (reuse and not differ and _reusable(d, stored)):
+                tags = stored.tags
+            else:
+                tags = tag_episode(rec, th)
+            yield n, _row(stored, rec, tags, differ), (rec, tags)
 
 
 @contextlib.contextmanager
@@ -211,11 +232,12 @@ def workers_for(path: Path) -> int:
     return max(1, min(8, cpus, int(idle + 0.5)))
 
 
-def scan_records(path: Path, max_steps: int, th: TagThresholds, keep: Callable[[int], bool] | None = None,
-                 workers: int | None = None) -> Scan:
+def scan_records(path: Path, max_steps: int, th: TagThresholds | None, keep: Callable[[int], bool] | None = None,
+                 workers: int | None = None, reuse_tags: bool = False) -> Scan:
     """One row per task of the records file at `path`; `keep(row)` true: also keep that row's full record
     (read in this process then). `workers` processes read parts of the file (default: one per CPU for a
-    large file, none for a small one or with `keep`); the result does not depend on it."""
+    large file, none for a small one or with `keep`); the result does not depend on it. `reuse_tags`: the
+    stored tags are this tagger's with `th` (see _read); else every record is re-tagged (`th` None: none is)."""
     path = Path(path)
     if not path.exists():
         raise RecordFileError(f"no episodes file at {path}")
@@ -223,7 +245,7 @@ def scan_records(path: Path, max_steps: int, th: TagThresholds, keep: Callable[[
     workers = 1 if keep is not None else workers or workers_for(path)
     if workers <= 1:
         with _no_cyclic_gc():
-            for n, row, done in _read(path, 0, None, max_steps, th):
+            for n, row, done in _read(path, 0, None, max_steps, th, reuse_tags):
                 if row is None:
                     continue
                 if isinstance(row, str):
@@ -240,7 +262,7 @@ def scan_records(path: Path, max_steps: int, th: TagThresholds, keep: Callable[[
     try:
         with _no_cyclic_gc(), ctx.Pool(workers) as pool:
             lines_before = 0
-            for rows, n_lines in pool.imap(_chunk, [(path, a, b, max_steps, th) for a, b in zip(cuts, cuts[1:])]):
+            for rows, n_lines in pool.imap(_chunk, [(path, a, b, max_steps, th, reuse_tags) for a, b in zip(cuts, cuts[1:])]):
                 for n, row in rows:
                     if isinstance(row, str):
                         scan.problems.append(f"{path}:{lines_before + n}: {row}")
@@ -263,8 +285,9 @@ def disagreements(scan: Scan, column: str, what: str) -> str:
             f"({', '.join(ids[:5])}{more}); the recomputed {'values' if what == 'metrics' else what} are reported")
 
 
-def scan_run(run_dir: Path, max_steps: int, th: TagThresholds, keep=None, workers: int | None = None) -> Scan:
+def scan_run(run_dir: Path, max_steps: int, th: TagThresholds | None, keep=None, workers: int | None = None,
+             reuse_tags: bool = False) -> Scan:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RecordFileError(f"run directory not found: {run_dir}")
-    return scan_records(run_dir / EPISODES, max_steps, th, keep, workers)
+    return scan_records(run_dir / EPISODES, max_steps, th, keep, workers, reuse_tags)
