@@ -36,11 +36,13 @@ def _zone(tr: Trajectory, p: Phase, th: TagThresholds) -> float:
     return th.near_miss_factor * tr.record.task.success_radius_cm
 
 
-def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None) -> bool:
-    """The goal left the view while the agent was in its final blocked spell (turning against an obstacle),
-    not before it: being blocked, not forgetting."""
-    runs = blocked_runs(tr, th)
-    return gone_step is not None and blocked_at_end(tr, th) and gone_step >= runs[-1][0]
+def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None, d_end: float, d_min: float) -> bool:
+    """Still blocked at the end, and the goal left the view during that final blocked spell (turning against
+    an obstacle) or the agent never got any farther from it than its closest approach: being blocked, not
+    forgetting."""
+    if gone_step is None or not blocked_at_end(tr, th):
+        return False
+    return gone_step >= blocked_runs(tr, th)[-1][0] or d_end <= d_min + th.closest_slack_cm
 
 
 def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
@@ -51,15 +53,15 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
         return None
     # Seen at any time up to the end of the stage (subgoal 2 in view on the way to subgoal 1 counts); the
     # closest approach is measured within the stage, where walking towards it was the task.
-    seen = tr.seen(p.goal, 0, p.last, th.min_visible_px, th.seen_max_cm)
+    seen = tr.seen(p.goal, 0, p.last, th.min_visible_px, th.seen_max_cm, th.seen_max_off_deg)
     if not seen:
         return None
     d_end = xy_dist(tr.xy[p.last], p.goal_xy)
-    unseen = [k for k in range(seen[-1] + 1, p.last + 1) if tr.vis[k] is not None]
-    lost = len(unseen) >= max(1, th.forget_min_unseen) and d_end > _zone(tr, p, th) \
-        and not _lost_while_blocked(tr, th, tr.step_of(unseen[0]) if unseen else None)
     gx, gy = p.goal_xy
     d_min = min(math.hypot(x - gx, y - gy) for x, y in tr.xy[max(seen[0], p.first): p.last + 1])
+    unseen = [k for k in range(seen[-1] + 1, p.last + 1) if tr.vis[k] is not None]
+    lost = len(unseen) >= max(1, th.forget_min_unseen) and d_end > _zone(tr, p, th) \
+        and not _lost_while_blocked(tr, th, tr.step_of(unseen[0]) if unseen else None, d_end, d_min)
     farther = d_end > d_min + th.forget_margin_cm
     if not (lost or farther):
         return None
@@ -87,7 +89,8 @@ def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
     """The failed stage's goal was never seen, and the agent looked at little of the horizon or stayed in a
     small area (either below its threshold)."""
     p = tr.failing_phase()
-    if p is None or not p.goal or not tr.has_masks or tr.ever_seen(p.goal, p.last, th.min_visible_px, th.seen_max_cm):
+    if p is None or not p.goal or not tr.has_masks or tr.ever_seen(p.goal, p.last, th.min_visible_px, th.seen_max_cm,
+                                                                                       th.seen_max_off_deg):
         return None
     cover = _yaw_coverage(tr.yaw[: p.last + 1], th.fov_deg)
     xs = [x for x, _ in tr.xy[: p.last + 1] if not math.isnan(x)]
@@ -129,8 +132,11 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
         dist, name = min((footprint_dist(rec, d, x, y), d) for d in located)
         k = tr.last_image(0, len(tr.xy) - 1) if tr.has_masks else None
         v = tr.vis[k] if k is not None else {}
-        facing = v.get(name, 0) >= v.get(referent, 0)  # the referent bigger in the last frame: it was heading there
-        if dist <= th.drift_radius_cm and dist < d_ref and facing \
+        # the referent seen, and bigger than the distractor, in the last frame: it was heading there, not drifting
+        ref_px = v.get(referent, 0)
+        facing = ref_px < th.min_visible_px or v.get(name, 0) >= ref_px
+        in_zone = xy_dist((x, y), t.target_poses[-1]) <= th.near_miss_factor * t.success_radius_cm if t.target_poses else False
+        if dist <= th.drift_radius_cm and dist < d_ref and facing and not in_zone \
                 and dist <= footprint_dist(rec, name, x0, y0) - th.drift_min_approach_cm \
                 and not blocked_at_end(tr, th) \
                 and dist <= min(footprint_dist(rec, name, *xy) for xy in tr.xy if xy[0] == xy[0]) + th.closest_slack_cm:
@@ -353,4 +359,6 @@ def tag_episode(record: EpisodeRecord, th: TagThresholds | None = None) -> list[
     tr = build(record)
     rules = BEHAVIOUR if record.success else OUTCOME + BEHAVIOUR
     tags = sorted((t for t in (rule(tr, th) for rule in rules) if t), key=lambda t: ORDER[t["name"]])
+    if any(t["name"] == "spatial_semantic_drift" for t in tags):  # it found one of the referent's kind and went
+        tags = [t for t in tags if t["name"] != "short_sighted_exploration"]  # there: drift, not a narrow search
     return tags if record.success else mark_primary(tags, tr, th)

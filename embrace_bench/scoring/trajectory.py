@@ -51,24 +51,37 @@ class Trajectory:
     def failing_phase(self) -> Phase | None:
         return next((p for p in self.phases if not p.reached), None)
 
-    def seen(self, name: str | None, first: int, last: int, min_px: int, max_cm: float = math.inf) -> list[int]:
+    def seen(self, name: str | None, first: int, last: int, min_px: int, max_cm: float = math.inf,
+             max_off_deg: float = 180.0) -> list[int]:
         """Observation indices in [first, last] where `name` covered at least `min_px` mask pixels, from no
-        farther than `max_cm` (beyond that an object is a speck a person would not recognise; unknown place:
-        pixels alone)."""
+        farther than `max_cm`, with its centre no more than `max_off_deg` off the heading (a sliver at the
+        frame's edge is not something a person recognises). Unknown place: pixels alone."""
         if not name:
             return []
         vis = self.vis
         near = [k for k in range(first, last + 1) if vis[k] and vis[k].get(name, 0) >= min_px]
-        if near and max_cm != math.inf:  # the distance only where the pixels are there (the common case: none)
+        if not near:  # the common case: the cheap test settles it
+            return near
+        loc = self.record.task.object_locations.get(name)
+        if loc and max_cm != math.inf:
             near = [k for k in near if not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > max_cm]
+        if loc and max_off_deg < 180.0:
+            near = [k for k in near if abs(off_heading(self.xy[k], self.yaw[k], loc)) <= max_off_deg]
         return near
 
-    def ever_seen(self, name: str, last: int, min_px: int, max_cm: float = math.inf) -> bool:
-        """Seen (at least `min_px` pixels, within `max_cm`) in any observation up to `last`."""
-        return bool(self.seen(name, 0, last, min_px, max_cm))
+    def ever_seen(self, name: str, last: int, min_px: int, max_cm: float = math.inf,
+                  max_off_deg: float = 180.0) -> bool:
+        """Seen (see `seen`) in any observation up to `last`."""
+        return bool(self.seen(name, 0, last, min_px, max_cm, max_off_deg))
 
     def last_image(self, first: int, last: int) -> int | None:
         return next((k for k in range(last, first - 1, -1) if self.vis[k] is not None), None)
+
+
+def off_heading(xy: tuple[float, float], yaw: float, loc) -> float:
+    """Degrees from the heading `yaw` at `xy` to the point `loc` (-180..180; positive: to the right, as yaw)."""
+    bearing = math.degrees(math.atan2(loc[1] - xy[1], loc[0] - xy[0]))
+    return (bearing - yaw + 180.0) % 360.0 - 180.0
 
 
 def location_xy(record: EpisodeRecord, name: str | None) -> tuple[float, float] | None:
