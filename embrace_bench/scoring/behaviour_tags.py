@@ -59,16 +59,17 @@ def looping(tr: Trajectory, th: TagThresholds) -> dict | None:
     """Walks back to a place and heading it had been at before: arrivals by a move (not turns in place, not
     blocked moves) at a grid cell and heading bin already visited."""
     bins, c, w = max(1, round(360.0 / th.loop_yaw_deg)), th.loop_cell_cm, th.loop_yaw_deg
-    visited, prev_cell, revisits = set(), None, []
+    h = w / 2
+    visited, prev, revisits = set(), None, []
     for k, ((x, y), yaw) in enumerate(zip(tr.xy, tr.yaw)):
         if x != x:  # nan: no pose
             continue
-        cell = (x // c, y // c)
-        key = (cell, ((yaw + w / 2) // w) % bins)
-        if prev_cell is not None and cell != prev_cell and key in visited:
+        cx, cy = x // c, y // c
+        key = (cx, cy, ((yaw + h) // w) % bins)
+        if key in visited and prev is not None and (cx != prev[0] or cy != prev[1]):
             revisits.append(tr.step_of(k))
         visited.add(key)
-        prev_cell = cell
+        prev = key
     if len(revisits) < th.loop_min_revisits:
         return None
     return make_tag("looping", revisits,

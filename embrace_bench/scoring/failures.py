@@ -53,7 +53,7 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
         return None
     # Seen at any time up to the end of the stage (subgoal 2 in view on the way to subgoal 1 counts); the
     # closest approach is measured within the stage, where walking towards it was the task.
-    seen = tr.seen(p.goal, 0, p.last, th.min_visible_px, th.seen_max_cm, th.seen_max_off_deg)
+    seen = tr.seen(p.goal, p.last, th)
     if not seen:
         return None
     d_end = xy_dist(tr.xy[p.last], p.goal_xy)
@@ -78,7 +78,7 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
 
 def _yaw_coverage(yaws: list[float], fov: float) -> float:
     """Share of the horizon inside the field of view of at least one observation (union of arcs)."""
-    a = sorted({round(y % 360.0, 1) for y in yaws})
+    a = sorted({y % 360.0 for y in yaws})  # near-equal headings leave near-zero gaps: no rounding needed
     if not a:
         return 0.0
     gaps = [b - c for b, c in zip(a[1:] + [a[0] + 360.0], a)]
@@ -89,8 +89,7 @@ def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
     """The failed stage's goal was never seen, and the agent looked at little of the horizon or stayed in a
     small area (either below its threshold)."""
     p = tr.failing_phase()
-    if p is None or not p.goal or not tr.has_masks or tr.ever_seen(p.goal, p.last, th.min_visible_px, th.seen_max_cm,
-                                                                                       th.seen_max_off_deg):
+    if p is None or not p.goal or not tr.has_masks or tr.seen(p.goal, p.last, th):
         return None
     cover = _yaw_coverage(tr.yaw[: p.last + 1], th.fov_deg)
     xs = [x for x, _ in tr.xy[: p.last + 1] if not math.isnan(x)]
@@ -123,7 +122,8 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     located = [d for d in distractors if d in t.object_locations]
     # Distractors share the final referent's category: ending near one counts in the final stage only
     # (after the MidwayTarget, with the object in hand), and only if the agent walked up to it.
-    final_stage = tr.failing_phase() in (None, tr.phases[-1]) and len(tr.phases) == (2 if rec.type in ("3", "4.2") else 1)
+    failing = tr.failing_phase()  # `is`: comparing Phase dataclasses field by field is slow
+    final_stage = (failing is None or failing is tr.phases[-1]) and len(tr.phases) == (2 if rec.type in ("3", "4.2") else 1)
     x0, y0 = tr.xy[0]
     if located and final_stage:
         d_ref = footprint_dist(rec, referent, x, y) if referent else None
@@ -164,7 +164,7 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
             found += [(s.index, f"opened {d} instead of {t.door}") for d in opened]
         held_before = s.held_object
         if s.door_state:
-            doors_before = dict(s.door_state)
+            doors_before = s.door_state  # read, never changed: no copy
     if rec.success or not found:
         return None
     return _tag("spatial_semantic_drift", [i for i, _ in found], "; ".join(r for _, r in found))

@@ -51,28 +51,25 @@ class Trajectory:
     def failing_phase(self) -> Phase | None:
         return next((p for p in self.phases if not p.reached), None)
 
-    def seen(self, name: str | None, first: int, last: int, min_px: int, max_cm: float = math.inf,
-             max_off_deg: float = 180.0) -> list[int]:
-        """Observation indices in [first, last] where `name` covered at least `min_px` mask pixels, from no
-        farther than `max_cm`, with its centre no more than `max_off_deg` off the heading (a sliver at the
-        frame's edge is not something a person recognises). Unknown place: pixels alone."""
+    def seen(self, name: str | None, last: int, th) -> list[int]:
+        """Observation indices up to `last` where `name` was seen (`th`: the TagThresholds): at least
+        `min_visible_px` mask pixels, from no farther than `seen_max_cm`, its centre no more than
+        `seen_max_off_deg` off the heading (a sliver at the frame's edge is not something a person
+        recognises); an object of unknown place by its pixels alone. Computed once per trajectory."""
+        key = ("seen", name, last)
+        if key not in self.cache:
+            self.cache[key] = self._seen(name, last, th.min_visible_px, th.seen_max_cm, th.seen_max_off_deg)
+        return self.cache[key]
+
+    def _seen(self, name: str | None, last: int, min_px: int, max_cm: float, max_off: float) -> list[int]:
         if not name:
             return []
-        vis = self.vis
-        near = [k for k in range(first, last + 1) if vis[k] and vis[k].get(name, 0) >= min_px]
-        if not near:  # the common case: the cheap test settles it
+        near = [k for k, v in enumerate(self.vis[: last + 1]) if v and v.get(name, 0) >= min_px]
+        loc = self.record.task.object_locations.get(name) if near else None
+        if loc is None:  # the common case, none: the cheap test settles it
             return near
-        loc = self.record.task.object_locations.get(name)
-        if loc and max_cm != math.inf:
-            near = [k for k in near if not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > max_cm]
-        if loc and max_off_deg < 180.0:
-            near = [k for k in near if abs(off_heading(self.xy[k], self.yaw[k], loc)) <= max_off_deg]
-        return near
-
-    def ever_seen(self, name: str, last: int, min_px: int, max_cm: float = math.inf,
-                  max_off_deg: float = 180.0) -> bool:
-        """Seen (see `seen`) in any observation up to `last`."""
-        return bool(self.seen(name, 0, last, min_px, max_cm, max_off_deg))
+        return [k for k in near if not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > max_cm
+                and not abs(off_heading(self.xy[k], self.yaw[k], loc)) > max_off]  # no pose: pixels alone
 
     def last_image(self, first: int, last: int) -> int | None:
         return next((k for k in range(last, first - 1, -1) if self.vis[k] is not None), None)
