@@ -123,7 +123,8 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     # Distractors share the final referent's category: ending near one counts in the final stage only
     # (after the MidwayTarget, with the object in hand), and only if the agent walked up to it.
     failing = tr.failing_phase()  # `is`: comparing Phase dataclasses field by field is slow
-    final_stage = (failing is None or failing is tr.phases[-1]) and len(tr.phases) == (2 if rec.type in ("3", "4.2") else 1)
+    final_stage = (failing is None or failing is tr.phases[-1]) \
+        and len(tr.phases) == (2 if rec.type in ("3", "4.2") else 1)
     x0, y0 = tr.xy[0]
     if located and final_stage:
         d_ref = footprint_dist(rec, referent, x, y) if referent else None
@@ -135,7 +136,8 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
         # the referent seen, and bigger than the distractor, in the last frame: it was heading there, not drifting
         ref_px = v.get(referent, 0)
         facing = ref_px < th.min_visible_px or v.get(name, 0) >= ref_px
-        in_zone = xy_dist((x, y), t.target_poses[-1]) <= th.near_miss_factor * t.success_radius_cm if t.target_poses else False
+        # ... and not within the near-miss zone of the referent (it got there, whatever else was near)
+        in_zone = bool(t.target_poses) and _near_zone(t, xy_dist((x, y), t.target_poses[-1]), th)
         if dist <= th.drift_radius_cm and dist < d_ref and facing and not in_zone \
                 and dist <= footprint_dist(rec, name, x0, y0) - th.drift_min_approach_cm \
                 and not blocked_at_end(tr, th) \
