@@ -162,6 +162,16 @@ def test_blocked_at_its_closest_approach_is_stuck_not_forgetting():
     assert "target_forgetting" in names(rec) and primary(rec) == "target_forgetting"
 
 
+def test_circling_back_to_the_closest_spot_is_not_forgetting():
+    v = {"visible": {"T": SEEN}}
+    there = [fwd(300, **v), fwd(500, **v), ("MoveForward", 300, 200, 135, v)]  # closest 500 cm, then off
+    back = record(traj(*there, ("MoveForward", 500, 0, 0, v), ("MoveForward", 300, -200, -135, v),
+                       ("Finish", 300, -200, -135)), start_visible={"T": SEEN})
+    assert "target_forgetting" not in names(back) and "premature_finish" in names(back)
+    left = record(traj(*there, ("MoveForward", 100, 200, 180, v), ("Finish", 100, 200, 180)), start_visible={"T": SEEN})
+    assert "kept it in view but moved away" in tag(left, "target_forgetting")["reason"]
+
+
 @pytest.mark.parametrize("key", ["near_miss_factor", "reached_factor"])
 def test_zone_factors_below_one_are_refused(key):
     with pytest.raises(ValueError, match=f"tags.{key} must be >= 1"):

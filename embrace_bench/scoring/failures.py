@@ -45,6 +45,22 @@ def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None
     return gone_step >= blocked_runs(tr, th)[-1][0] or d_end <= d_min + th.closest_slack_cm
 
 
+def _came_back(tr: Trajectory, first: int, last: int, goal_xy, th: TagThresholds) -> bool:
+    """After its closest approach to the goal the agent walked off (beyond `closest_slack_cm` of that spot)
+    and later returned there: circling back to it, not leaving it behind."""
+    gx, gy = goal_xy
+    pts = tr.xy[first: last + 1]
+    k = min(range(len(pts)), key=lambda i: math.hypot(pts[i][0] - gx, pts[i][1] - gy))
+    cx, cy = pts[k]
+    left = False
+    for x, y in pts[k + 1:]:
+        away = math.hypot(x - cx, y - cy) > th.closest_slack_cm
+        if left and not away:
+            return True
+        left = left or away
+    return False
+
+
 def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     """Saw the stage's goal, then turned or walked away and never came back: out of view for the last frames
     while not near it, or ended well farther than its closest approach. Not when still blocked at the end."""
@@ -62,7 +78,7 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     unseen = [k for k in range(seen[-1] + 1, p.last + 1) if tr.vis[k] is not None]
     lost = len(unseen) >= max(1, th.forget_min_unseen) and d_end > _zone(tr, p, th) \
         and not _lost_while_blocked(tr, th, tr.step_of(unseen[0]) if unseen else None, d_end, d_min)
-    farther = d_end > d_min + th.forget_margin_cm
+    farther = d_end > d_min + th.forget_margin_cm and not _came_back(tr, max(seen[0], p.first), p.last, p.goal_xy, th)
     if not (lost or farther):
         return None
     first = f"saw {p.label} {p.goal} at {'the start' if seen[0] == 0 else f'step {tr.step_of(seen[0])}'}"
