@@ -20,12 +20,14 @@ def blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
 
 
 def _blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
-    runs, run = [], []
+    runs, run, hypot, limit = [], [], math.hypot, th.stuck_move_cm
     for s in tr.steps:
-        a, b = s.pose_before, s.pose_after
-        if s.action not in MOVES or len(a) < 2 or len(b) < 2:
+        if s.action not in MOVES:
             continue
-        if math.hypot(a[0] - b[0], a[1] - b[1]) >= th.stuck_move_cm:
+        a, b = s.pose_before, s.pose_after
+        if len(a) < 2 or len(b) < 2:
+            continue
+        if hypot(a[0] - b[0], a[1] - b[1]) >= limit:
             if run:
                 runs.append(run)
             run = []
@@ -60,13 +62,14 @@ def looping(tr: Trajectory, th: TagThresholds) -> dict | None:
     blocked moves) at a grid cell and heading bin already visited."""
     bins, c, w = max(1, round(360.0 / th.loop_yaw_deg)), th.loop_cell_cm, th.loop_yaw_deg
     h = w / 2
+    keys = [(x // c, y // c, ((yaw + h) // w) % bins) for (x, y), yaw in zip(tr.xy, tr.yaw)]
+    if len(keys) - len(set(keys)) < th.loop_min_revisits:  # each return repeats a key: too few, none to find
+        return None
     visited, prev, revisits = set(), None, []
-    for k, ((x, y), yaw) in enumerate(zip(tr.xy, tr.yaw)):
-        if x != x:  # nan: no pose
+    for k, key in enumerate(keys):
+        if key[0] != key[0]:  # nan: no pose
             continue
-        cx, cy = x // c, y // c
-        key = (cx, cy, ((yaw + h) // w) % bins)
-        if key in visited and prev is not None and (cx != prev[0] or cy != prev[1]):
+        if key in visited and prev is not None and (key[0] != prev[0] or key[1] != prev[1]):
             revisits.append(tr.step_of(k))
         visited.add(key)
         prev = key

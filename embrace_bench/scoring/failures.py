@@ -108,8 +108,9 @@ def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
     if p is None or not p.goal or not tr.has_masks or tr.seen(p.goal, p.last, th):
         return None
     cover = _yaw_coverage(tr.yaw[: p.last + 1], th.fov_deg)
-    xs = [x for x, _ in tr.xy[: p.last + 1] if not math.isnan(x)]
-    ys = [y for x, y in tr.xy[: p.last + 1] if not math.isnan(x)]
+    xs, ys = zip(*tr.xy[: p.last + 1])
+    if math.isnan(sum(xs)):  # some observation without a position: leave it out
+        xs, ys = [x for x in xs if not math.isnan(x)], [y for x, y in zip(xs, ys) if not math.isnan(x)]
     span = math.hypot(max(xs) - min(xs), max(ys) - min(ys)) if xs else 0.0
     narrow, small = cover < th.min_yaw_coverage, span < th.explore_min_span_cm
     if not (narrow or small):

@@ -49,7 +49,10 @@ class Trajectory:
         return p if p and len(p) >= 2 else None
 
     def failing_phase(self) -> Phase | None:
-        return next((p for p in self.phases if not p.reached), None)
+        """The first stage not reached (None: all were); every outcome rule asks, so it is kept."""
+        if "failing" not in self.cache:
+            self.cache["failing"] = next((p for p in self.phases if not p.reached), None)
+        return self.cache["failing"]
 
     def seen(self, name: str | None, last: int, th) -> list[int]:
         """Observation indices up to `last` where `name` was seen (`th`: the TagThresholds): at least
