@@ -62,9 +62,11 @@ def looping(tr: Trajectory, th: TagThresholds) -> dict | None:
     blocked moves) at a grid cell and heading bin already visited."""
     bins, c, w = max(1, round(360.0 / th.loop_yaw_deg)), th.loop_cell_cm, th.loop_yaw_deg
     h = w / 2
-    keys = [(x // c, y // c, ((yaw + h) // w) % bins) for (x, y), yaw in zip(tr.xy, tr.yaw)]
-    if len(keys) - len(set(keys)) < th.loop_min_revisits:  # each return repeats a key: too few, none to find
+    cells = [(x // c, y // c) for x, y in tr.xy]
+    # Returns are arrivals at a cell entered before: at most the cell changes less the first entries.
+    if sum(a != b for a, b in zip(cells, cells[1:])) - len(set(cells)) + 1 < th.loop_min_revisits:
         return None
+    keys = [(cx, cy, ((yaw + h) // w) % bins) for (cx, cy), yaw in zip(cells, tr.yaw)]
     visited, prev, revisits = set(), None, []
     for k, key in enumerate(keys):
         if key[0] != key[0]:  # nan: no pose
