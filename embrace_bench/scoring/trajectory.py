@@ -59,9 +59,10 @@ class Trajectory:
         `min_visible_px` mask pixels, from no farther than `seen_max_cm`, its centre no more than
         `seen_max_off_deg` off the heading (a sliver at the frame's edge is not something a person
         recognises); an object of unknown place by its pixels alone. Computed once per trajectory."""
-        key = ("seen", name, last)
+        limits = (th.min_visible_px, th.seen_max_cm, th.seen_max_off_deg)
+        key = ("seen", name, last, limits)
         if key not in self.cache:
-            self.cache[key] = self._seen(name, last, th.min_visible_px, th.seen_max_cm, th.seen_max_off_deg)
+            self.cache[key] = self._seen(name, last, *limits)
         return self.cache[key]
 
     def _seen(self, name: str | None, last: int, min_px: int, max_cm: float, max_off: float) -> list[int]:
