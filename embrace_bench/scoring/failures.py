@@ -170,7 +170,9 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
             found.append((tr.step_of(k), f"the last frame shows {name} ({px} px), not the referent {referent}"))
     held_before = None
     doors_before = dict(rec.start_door_state)
-    for s in tr.steps if (t.pick_object or t.door or located) else ():
+    # Without an object to pick or a door only drops can show drift: scan those steps alone.
+    scan = tr.steps if t.pick_object or t.door else [s for s in tr.steps if s.action == "DropObject"] if located else ()
+    for s in scan:
         if s.held_object and s.held_object != held_before and t.pick_object and s.held_object != t.pick_object \
                 and _stem(s.held_object) == _stem(t.pick_object):
             found.append((s.index, f"picked up {s.held_object} instead of {t.pick_object}"))
