@@ -3,6 +3,7 @@ answer badly): stuck, looping, invalid_output; and api_error for episodes the mo
 from __future__ import annotations
 
 import math
+import operator
 
 from embrace_bench.records import EpisodeRecord
 from embrace_bench.scoring.tagset import TagThresholds, make_tag
@@ -64,7 +65,7 @@ def looping(tr: Trajectory, th: TagThresholds) -> dict | None:
     h = w / 2
     cells = [(x // c, y // c) for x, y in tr.xy]
     # Returns are arrivals at a cell entered before: at most the cell changes less the first entries.
-    if sum(a != b for a, b in zip(cells, cells[1:])) - len(set(cells)) + 1 < th.loop_min_revisits:
+    if sum(map(operator.ne, cells, cells[1:])) - len(set(cells)) + 1 < th.loop_min_revisits:
         return None
     keys = [(cx, cy, ((yaw + h) // w) % bins) for (cx, cy), yaw in zip(cells, tr.yaw)]
     visited, prev, revisits = set(), None, []
