@@ -77,9 +77,9 @@ def predictions(runs: list[Path], th: TagThresholds) -> dict[str, tuple[set[str]
     """episode -> (tag names, primary or None) from the current tagger."""
     out = {}
     for run_dir in runs:
-        run = load_run(run_dir)
+        run = load_run(run_dir, keep=lambda i: True)  # every full record, not only the report rows
         scaled = th.for_frame(*frame_size(run.manifest))
-        for r in run.records:
+        for r in run.records.values():
             r.tags = tag_episode(r, scaled)
             names = {t["name"] for t in r.tags}
             out[f"{Path(run_dir).name}/{r.task_id}"] = (names, primary_of(r.tags))

@@ -1,9 +1,9 @@
-"""Steps per second through the unrealzoo adapter settings vs the embedded ones, both on the embedded world:
-the embedded adapter against `serve` (fixed game time per cycle), the unrealzoo adapter (conf/env/unrealzoo.yaml:
-real-time stepping, recaptured frames, spawn and level polls) against `serve --unrealzoo` (wall-clock game time,
-async levels, stale frames, Unix socket after the first TCP client). A step is UnrealEnv.step(action), frames
-included; resets are not timed. The unrealzoo rate is bounded by env.step_s (wall-clock seconds per move), so
-it is also measured at one 20 Hz tick per move to show the adapter's own overhead.
+"""Steps per second through the embedded adapter settings vs env=unrealzoo_v1's, both on the embedded world:
+the embedded adapter against `serve` (fixed game time per cycle), the unrealzoo_v1 adapter (the release's mechanics
+with the v1 cycles: real-time 0.25 s cycles, five per MoveForward, the release's capture) against
+`serve --unrealzoo` (wall-clock game time, async levels, stale frames, Unix socket after the first TCP client).
+A step is env.step(action), frames included; resets are not timed. The unrealzoo rate is bounded by the release's
+waits (env.step_s per cycle). bench/release_actions.py gives the same per action type for env=unrealzoo.
 
     python bench/unrealzoo_steps.py --steps 120 --renderer gl
 """
@@ -18,13 +18,13 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from embrace_bench.env.client import UnrealCVClient
-from embrace_bench.env.engines import env_config
+from embrace_bench.env.engines import env_config, make_env
 from embrace_bench.env.launcher import EmbeddedEngineProcess
-from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
+from embrace_bench.env.unreal_env import EnvConfig
 from embrace_bench.tasks.suite import load_embedded
 
 CYCLE = ["MoveForward", "TurnLeft", "MoveForward", "TurnRight", "TurnRight", "MoveForward", "LookDown", "TurnLeft"]
-CONF = Path(__file__).resolve().parent.parent / "embrace_bench" / "conf" / "env" / "unrealzoo.yaml"
+CONF = Path(__file__).resolve().parent.parent / "embrace_bench" / "conf" / "env"
 
 
 def measure(cfg: EnvConfig, extra_args: tuple, steps: int, renderer: str) -> tuple[float, float]:
@@ -32,7 +32,7 @@ def measure(cfg: EnvConfig, extra_args: tuple, steps: int, renderer: str) -> tup
     tasks = load_embedded(("id",)).tasks
     times: list[float] = []
     with EmbeddedEngineProcess(renderer=renderer, width=cfg.width, height=cfg.height, extra_args=extra_args) as eng:
-        env = UnrealEnv(UnrealCVClient(port=eng.port, timeout=60).connect(), cfg)
+        env = make_env(UnrealCVClient(port=eng.port, timeout=60).connect(), cfg)
         k = 0
         while len(times) < steps:
             env.reset(tasks[k % len(tasks)])
@@ -53,14 +53,14 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
     args = ap.parse_args()
-    zoo_yaml = OmegaConf.load(CONF)
+    # env=unrealzoo_v1: the release's mechanics with the v1 cycles (bench/release_actions.py: the release's own)
+    zoo_yaml = OmegaConf.merge(OmegaConf.load(CONF / "unrealzoo.yaml"), OmegaConf.load(CONF / "unrealzoo_v1.yaml"))
+    del zoo_yaml["defaults"]
     zoo_yaml.gpu = 0
     zoo = replace(env_config(zoo_yaml), width=args.width, height=args.height)
     rows = [
         ("embedded adapter, embedded server", EnvConfig(width=args.width, height=args.height), ()),
         (f"unrealzoo adapter, UnrealZoo-mode server (step_s={zoo.step_s})", zoo, ("--unrealzoo",)),
-        ("unrealzoo adapter, UnrealZoo-mode server (step_s=0.05, one tick)", replace(zoo, step_s=0.05),
-         ("--unrealzoo", "--load-s", "0.2")),
     ]
     print(f"{args.steps} steps per row, {args.width}x{args.height}, renderer={args.renderer}")
     for name, cfg, extra in rows:

@@ -77,6 +77,19 @@ def check_arguments(argv: list[str]) -> str | None:
     return None
 
 
+def _keys(group: str, option: str) -> list[str]:
+    """Top-level keys of a group option, with those of the same-group options its `defaults:` list extends
+    (env=unrealzoo_v1 is env=unrealzoo with other magnitudes)."""
+    lines = (CONF_DIR / group / f"{option}.yaml").read_text().splitlines()
+    known = [ln.split(":", 1)[0] for ln in lines if ln and not ln[0].isspace() and ":" in ln and not ln.startswith("#")]
+    if "defaults" in known:
+        base = [ln.strip()[2:].strip() for ln in lines[lines.index("defaults:") + 1:] if ln.startswith("  - ")]
+        for name in base:
+            if name != "_self_" and (CONF_DIR / group / f"{name}.yaml").is_file():
+                known += [k for k in _keys(group, name) if k not in known]
+    return known
+
+
 def check_overrides(argv: list[str]) -> str | None:
     """One-line complaint for a group option or a key that does not exist (before Hydra's long one)."""
     chosen = _defaults()
@@ -93,9 +106,7 @@ def check_overrides(argv: list[str]) -> str | None:
         group, _, leaf = key.partition(".")
         if group not in GROUPS or not leaf or key.startswith(("+", "~")):
             continue
-        text = (CONF_DIR / group / f"{chosen[group]}.yaml").read_text()
-        known = [ln.split(":", 1)[0] for ln in text.splitlines() if ln and not ln[0].isspace() and ":" in ln
-                 and not ln.startswith("#")]
+        known = _keys(group, chosen[group])
         if leaf.split(".")[0] not in known:
             return f"unknown setting {key!r} for {group}={chosen[group]}; known: {', '.join(known)}"
     return None

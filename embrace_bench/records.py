@@ -103,8 +103,16 @@ class EpisodeRecord:
     def from_json(d: dict) -> "EpisodeRecord":
         d = {k: v for k, v in d.items() if k in _EPISODE_FIELDS}
         d["task"] = TaskInfo(**{k: v for k, v in d["task"].items() if k in _TASK_FIELDS})
-        d["steps"] = [StepRecord(**{k: v for k, v in s.items() if k in _STEP_FIELDS}) for s in d.get("steps", [])]
+        d["steps"] = [_step(s) for s in d.get("steps", [])]
         return EpisodeRecord(**d)
+
+
+def _step(s: dict) -> StepRecord:
+    if s.keys() == _STEP_FIELDS:  # every field, nothing else (as written): adopt the dict, the fast way
+        step = object.__new__(StepRecord)
+        step.__dict__ = s
+        return step
+    return StepRecord(**{k: v for k, v in s.items() if k in _STEP_FIELDS})
 
 
 _EPISODE_FIELDS = {f.name for f in fields(EpisodeRecord)}

@@ -123,13 +123,12 @@ def _run_overrides(run_dir: Path) -> list[str]:
 
 def check(demos: list[Demo], cfg, log_dir: Path, progress=None) -> list[Deviation]:
     from embrace_bench.env.client import UnrealCVClient
-    from embrace_bench.env.engines import engine_factory, env_config
-    from embrace_bench.env.unreal_env import UnrealEnv
+    from embrace_bench.env.engines import engine_factory, env_config, make_env
 
     engine = engine_factory(cfg.env, log_dir)(0).start()
     try:
         client = UnrealCVClient(engine.host, engine.port, timeout=cfg.env.timeout_s).connect()
-        env = UnrealEnv(client, replace(env_config(cfg.env), capture=False))  # poses and states, no frames
+        env = make_env(client, replace(env_config(cfg.env), capture=False))  # poses and states, no frames
         out = []
         for d in demos:
             out.append(replay(env, d))

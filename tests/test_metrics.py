@@ -296,7 +296,7 @@ def test_lines_that_are_json_but_no_record_are_reported_not_raised(tmp_path):
 
 def test_rescore_run_counts_one_record_per_task_the_rerun_over_its_error(tmp_path):
     """An older resume left a task's error record and, after it, the re-run: `score` counts the re-run once,
-    as the leaderboard does (both call scoring.rescore.load_rescored)."""
+    as the leaderboard does (both read runs through scoring.scan)."""
     d = _run_dir(tmp_path)
     lines = (d / "episodes.jsonl").read_text().splitlines()
     err = json.loads(lines[0]) | {"status": "error", "error": "model: 500", "steps": []}

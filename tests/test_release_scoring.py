@@ -18,6 +18,7 @@ from embrace_bench.report.runs import Run
 from embrace_bench.report.tables import to_csv, to_latex, to_markdown
 from embrace_bench.scoring.metrics import aggregate, rescore, score_episode
 from embrace_bench.scoring.rescore import format_table, report_to_json, unscorable_summary
+from embrace_bench.scoring.scan import records_frame
 from embrace_bench.tasks.embrace_release import PD_ACTOR, load_release
 from test_fixture_scores import FIX, _pick_drop, steps
 
@@ -247,8 +248,8 @@ def test_embedded_rows_have_no_release_metrics():
 def test_release_leaderboards_carry_spl_and_os(tmp_path):
     t = RELEASE["0"]
     good = _record(t, steps(t.Start_Pose, ("MoveForward", 1752.9, 2400), ("MoveForward", 600, 2400), ("Finish", 600, 2400)))
-    run = Run(tmp_path, {"suite": "embrace_release", "model": "m"}, [good], label="m")
-    board = Board("embrace_release", "ood", [make_entry(run, "ood", [good])])
+    run = Run(tmp_path, {"suite": "embrace_release", "model": "m"}, records_frame([good]), label="m")
+    board = Board("embrace_release", "ood", [make_entry(run, "ood", run.frame)])
     md = to_markdown(board)
     assert "| Model | Basic SR | GDE | SSPL | Steps | TR | SPL | OS |" in md
     assert "| 0.888 | 100.0 |" in md  # SPL 1150 / 1295.4, OS 100 %

@@ -87,8 +87,9 @@ def test_stored_tags_are_recomputed_with_a_warning(tmp_path, capsys):
     rec = episode("t000", outcome="fail")
     rec.tags = [{"name": "looping", "steps": [0], "reason": "stale"}]
     run = write_run(tmp_path / "r", [rec])
-    loaded = load_run(run)
+    loaded = load_run(run, keep=lambda i: True)
     assert [t["name"] for t in loaded.records[0].tags] == ["premature_finish"]
+    assert loaded.frame.loc[0, "tag_premature_finish"] and not loaded.frame.loc[0, "tag_looping"]
     assert any("stored tags that differ" in w for w in loaded.warnings)
 
 

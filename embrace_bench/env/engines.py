@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from embrace_bench.actions import Magnitudes
-from embrace_bench.env.unreal_env import EnvConfig
+from embrace_bench.env.release_env import ReleaseEnv
+from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 
 ENGINE_KINDS = ("embedded", "unrealzoo")
 
@@ -48,6 +49,11 @@ def env_config(env) -> EnvConfig:
             given[key] = tuple(given[key])
     mags = Magnitudes(**_plain(env["magnitudes"])) if "magnitudes" in env else Magnitudes()
     return EnvConfig(**given, mags=mags)
+
+
+def make_env(client, cfg: EnvConfig) -> UnrealEnv:
+    """The env for `cfg.protocol`: the release's command sequences, or one set_move cycle per magnitude."""
+    return (ReleaseEnv if cfg.protocol == "release" else UnrealEnv)(client, cfg)
 
 
 def _gpus(value) -> list[int]:
@@ -95,6 +101,7 @@ def _unrealzoo_factory(env, log, workers: int) -> Callable[[int], Engine]:
     def make(wid: int) -> Engine:
         return UnrealZooProcess(binary, width=env.width, height=env.height, fov=env.fov, gpu=gpus[wid % len(gpus)],
                                 offscreen=env.offscreen, extra_args=list(env.extra_args), unrealcv_ini=ini,
-                                log_path=log(wid), ready_timeout_s=env.ready_timeout_s)
+                                log_path=log(wid), ready_timeout_s=env.ready_timeout_s,
+                                engine_config=bool(env.get("engine_config", True)))
 
     return make

@@ -8,7 +8,7 @@ import time
 from typing import Callable
 
 from embrace_bench.env.client import UnrealCVClient
-from embrace_bench.env.engines import Engine
+from embrace_bench.env.engines import Engine, make_env
 from embrace_bench.env.launcher import EngineStartError
 from embrace_bench.env.protocol import EngineError
 from embrace_bench.env.unreal_env import EnvConfig, EnvError, UnrealEnv
@@ -97,7 +97,7 @@ class EngineSupervisor:
         except BaseException:
             self.discard()
             raise
-        self.env = GuardedEnv(UnrealEnv(client, self.env_cfg))
+        self.env = GuardedEnv(make_env(client, self.env_cfg))
         self.launches += 1
         self.last_launch_s = time.monotonic() - t0
         return self.env

@@ -6,30 +6,33 @@ tagger need (pose, collision, per-object mask pixels, door states, the carried o
 between engines is configuration (EnvConfig): a real build runs game time on the wall clock while resumed
 (`realtime`), serves a stale frame right after a move (`stale_frame`), loads levels and spawns characters
 asynchronously (bounded polls), and wants its own console settings (`setup_commands`).
+
+This class steps by magnitudes (`protocol=magnitudes`: one set_move cycle per action, the embedded world and the
+v1 variant env=unrealzoo_v1). env=unrealzoo's default, `protocol=release`, is ReleaseEnv (env/release_env.py):
+the EmbRACE release's own command sequences. Both infer collision from the pose read back where the engine has
+no `get_hit` (`collision=pose`), and hand the model RGB frames (UnrealCV's lit PNG carries alpha).
 """
 from __future__ import annotations
 
-import io
-import json
+import logging
 import math
 import re
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image
 
 from embrace_bench.actions import Action, Magnitudes
 from embrace_bench.env.client import UnrealCVClient
+from embrace_bench.env.replies import EnvError, _floats, _hit, _json, decode_png, rgb_png  # noqa: F401 (re-exported)
 from embrace_bench.tasks.model import Task
 
+log = logging.getLogger(__name__)
 _COLOR_RE = re.compile(r"R=(\d+),G=(\d+),B=(\d+)")
-STALE_FRAME_MODES = ("none", "recapture", "wait_tick")
+STALE_FRAME_MODES = ("none", "recapture", "wait_tick", "release")
+PROTOCOLS = ("magnitudes", "release")
+COLLISION_SOURCES = ("get_hit", "pose")
 MOVES = (Action.MoveForward, Action.MoveBackward, Action.TurnLeft, Action.TurnRight)
-
-
-class EnvError(RuntimeError):
-    """The engine answered something the env cannot use (the message names the command)."""
 
 
 @dataclass
@@ -44,6 +47,16 @@ class EnvConfig:
     step_s: float = 1.0  # game time of one resume..pause cycle; set_move gets magnitude / step_s
     realtime: bool = False  # game time runs on the wall clock while resumed (Unreal): wait step_s before pausing
     stale_frame: str = "none"  # none | recapture (capture twice) | wait_tick (let one idle tick render first)
+    #  | release (the release's: nudge the camera 1 cm, capture, put it back, capture twice; the last one is used)
+    # magnitudes: one set_move cycle per move from `mags` (the embedded world, and the v1 variant); release: the
+    # EmbRACE release's own set-up and cycles (env/release_env.py), which a real UnrealZoo build is known to follow.
+    protocol: str = "magnitudes"
+    collision: str = "get_hit"  # get_hit (the embedded world answers it) | pose (a move that fell short of it)
+    collision_frac: float = 0.5  # pose: a move covering less than this fraction of its magnitude collided
+    slomo: float = 6.0  # release: `vrun slomo` at map load
+    interval_ms: int = 1000  # release: `vbp <agent> set_interval`
+    destroy_wait_s: float = 1.0  # release: wait after destroying an actor (destruction is deferred)
+    settle_s: float = 1.5  # release: wait after ViewActor / set_app at map load before matching the camera
     tick_s: float = 0.05  # wait_tick: how long the engine runs idle before a capture
     level_timeout_s: float = 30.0
     spawn_timeout_s: float = 10.0
@@ -60,6 +73,10 @@ class EnvConfig:
     mags: Magnitudes = field(default_factory=Magnitudes)
 
     def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"env.protocol must be one of {', '.join(PROTOCOLS)}, not {self.protocol!r}")
+        if self.collision not in COLLISION_SOURCES:
+            raise ValueError(f"env.collision must be one of {', '.join(COLLISION_SOURCES)}, not {self.collision!r}")
         if self.stale_frame not in STALE_FRAME_MODES:
             raise ValueError(f"env.stale_frame must be one of {', '.join(STALE_FRAME_MODES)}, not {self.stale_frame!r}")
         if self.visible_objects not in ("all", "task"):
@@ -95,39 +112,6 @@ class StepResult:
     done: bool = False
 
 
-def _floats(reply, what: str) -> list[float]:
-    try:
-        return [float(v) for v in str(reply).split()]
-    except ValueError:
-        raise EnvError(f"{what}: expected numbers, got {str(reply)[:80]!r}") from None
-
-
-def _json(reply, what: str) -> dict:
-    if isinstance(reply, bytes) or str(reply).startswith("error"):
-        raise EnvError(f"{what}: {str(reply)[:120]}")
-    try:
-        value = json.loads(reply)
-    except json.JSONDecodeError:
-        raise EnvError(f"{what}: not a JSON object: {str(reply)[:80]!r}") from None
-    if not isinstance(value, dict):
-        raise EnvError(f"{what}: not a JSON object: {str(reply)[:80]!r}")
-    return value
-
-
-def _hit(reply) -> bool:
-    """get_hit: {"hit": "1"} (vbp replies carry strings); tolerate a bare 0/1 as EmbRACE's client does."""
-    try:
-        return str(_json(reply, "get_hit").get("hit", "0")).strip().lower() in ("1", "true")
-    except EnvError:
-        return "1" in str(reply)
-
-
-def decode_png(data, what: str) -> np.ndarray:
-    if not isinstance(data, bytes) or not data.startswith(b"\x89PNG"):
-        raise EnvError(f"{what}: expected a PNG, got {str(data[:40])!r}")
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-
-
 class UnrealEnv:
     def __init__(self, client: UnrealCVClient, cfg: EnvConfig | None = None) -> None:
         self.client = client
@@ -139,6 +123,7 @@ class UnrealEnv:
         self._last_pose: list[float] = []
         self._held: str | None = None
         self._carrying = False  # what we asked for, when the task names no object to watch
+        self.notes: list[str] = []  # optional queries the engine answered with an error
 
     # ---- helpers ----------------------------------------------------------------------------
     def _ok(self, cmds: list[str]) -> list:
@@ -260,17 +245,44 @@ class UnrealEnv:
             if carrying == (act == Action.DropObject):  # set_pickup toggles: only send what makes sense
                 self._carrying = not carrying
                 self._interact(f"vbp {a} set_pickup")
-        hit = act in MOVES and _hit(self._ok([f"vbp {a} get_hit"])[0])
+        hit = act in MOVES and c.collision == "get_hit" and self._get_hit()
         if look:  # a look tilts the camera for this one observation only
             self._ok([self._set_cam(look)])
         self._pitch = look
         obs = self._observe(collided=hit, images=act != Action.Finish)
+        if hit is None or c.collision == "pose":
+            hit = obs.collided = self.fell_short(act, before, obs.pose)
         if look:
             self._ok([self._set_cam(0.0)])
         dropped_at = None
         if act == Action.DropObject and was_held and obs.held_object is None and obs.object_pose:
             dropped_at = obs.object_pose  # where the released object lies now
         return StepResult(obs, before, obs.pose, hit, dropped_at, done=act == Action.Finish)
+
+    def _get_hit(self) -> bool | None:
+        """The character's hit flag, an optional query: a build without it answers an error, which is noted and
+        the collision is then inferred from the pose (None)."""
+        reply = self.client.request(f"vbp {self.cfg.agent_name} get_hit")
+        if isinstance(reply, str) and reply.startswith("error"):
+            self.note(f"get_hit answered {reply[:80]!r}: collision inferred from the pose")
+            return None
+        return _hit(reply)
+
+    def fell_short(self, act: Action, before: list[float], after: list[float]) -> bool:
+        """Collision from the pose read back: a move or turn that covered less than `collision_frac` of its
+        magnitude was stopped by something."""
+        if act not in MOVES or len(before) < 5 or len(after) < 5:
+            return False
+        m, frac = self.cfg.mags, self.cfg.collision_frac
+        if act in (Action.TurnLeft, Action.TurnRight):
+            return abs((after[4] - before[4] + 180.0) % 360.0 - 180.0) < frac * m.turn_deg
+        full = m.forward_cm if act == Action.MoveForward else m.backward_cm
+        return math.hypot(after[0] - before[0], after[1] - before[1]) < frac * full
+
+    def note(self, text: str) -> None:
+        """An engine answer the episode can do without (an optional query's error): kept, logged, not fatal."""
+        self.notes.append(text)
+        log.warning("engine: %s", text)
 
     def _interact(self, cmd: str) -> None:
         if self.cfg.realtime:  # an animation plays out in game time
@@ -299,31 +311,51 @@ class UnrealEnv:
 
     # ---- observation ------------------------------------------------------------------------
     def _observe(self, collided: bool, images: bool = True) -> Observation:
-        c, a, pd = self.cfg, self.cfg.agent_name, self.task.PD_ID
+        c = self.cfg
         images = images and c.capture
         if images and c.stale_frame == "wait_tick" and c.realtime:
             self._ok(["vset /action/game/resume"])  # an idle tick: the capture buffers catch up
             time.sleep(c.tick_s)
             self._ok(["vset /action/game/pause"])
+        shots = []
+        if images:
+            shots = [f"vget /camera/{self.camera_id}/lit png", f"vget /camera/{self.camera_id}/object_mask png"]
+            shots *= 2 if c.stale_frame in ("recapture", "release") else 1  # the second capture is current
+        return self._read_state(collided, shots)
+
+    def _read_state(self, collided: bool, shots: list[str], frames: tuple | None = None) -> Observation:
+        """Pose, door state, the task's object and the frames: `shots` (captures whose last two replies are the
+        lit and mask frames) are sent with the reads, or `frames` (lit, mask) were captured already."""
+        c, a, pd = self.cfg, self.cfg.agent_name, self.task.PD_ID
         cmds = [f"vget /object/{a}/location", f"vget /object/{a}/rotation", f"vbp {a} get_door_state"]
         if pd:
             cmds.append(f"vget /object/{pd}/location")
-        if images:
-            shots = [f"vget /camera/{self.camera_id}/lit png", f"vget /camera/{self.camera_id}/object_mask png"]
-            cmds += shots * (2 if c.stale_frame == "recapture" else 1)  # the second capture is current
-        replies = self.client.request_many(cmds)
+        replies = self.client.request_many(cmds + shots)
         x, y, z = _floats(replies[0], "agent location")[:3]
         _, yaw, roll = _floats(replies[1], "agent rotation")[:3]
-        doors = {k: int(v) for k, v in _json(replies[2], "get_door_state").items()}
+        try:
+            doors = {k: int(v) for k, v in _json(replies[2], "get_door_state").items()}
+        except (EnvError, ValueError) as exc:  # optional: a build without it still runs every other task
+            self.note(str(exc)[:120])
+            doors = {}
         object_pose = _floats(replies[3], f"{pd} location")[:3] if pd else None
         # The release's rule (within held_cm in XY), plus a height check: in EmbRACE's data a carried object is
         # ~30 cm below the character's centre and one on the floor ~60 cm, and the embedded world lets an agent
         # stand on an object, which must not count as carrying it.
         self._held = pd if (object_pose and math.hypot(object_pose[0] - x, object_pose[1] - y) < c.held_cm
                             and abs(object_pose[2] - z) < c.held_z_cm) else None
-        if images:
-            lit, mask = replies[-2], replies[-1]
-            rgb, visible, png = decode_png(lit, "lit png"), self._visible(decode_png(mask, "object_mask png")), lit
+        if shots:
+            frames = replies[-2], replies[-1]
+        if frames:
+            lit, mask = frames
+            rgb = decode_png(lit, "lit png")
+            png = rgb_png(lit, rgb)
+            visible = {}
+            if mask is not None:
+                try:  # ours, not the release's: an engine without the mask view still runs the episode
+                    visible = self._visible(decode_png(mask, "object_mask png"))
+                except EnvError as exc:
+                    self.note(str(exc)[:120])
         else:
             rgb, png, visible = np.zeros((0, 0, 3), np.uint8), b"", {}
         self._last_pose = [x, y, z, self._pitch, yaw, roll]

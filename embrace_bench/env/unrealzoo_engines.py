@@ -6,6 +6,7 @@ Launching follows how the EmbRACE authors start UnrealZoo (their scripts/run_ue_
 `unrealcv.ini` (port, capture size, FOV) where the packaged UnrealCV plugin reads it, next to the game
 executable in `<Project>/Binaries/Linux/`, then start the game with `-RenderOffScreen` on the chosen
 GPU (`-graphicsadapter=N`) plus the release's flags, and probe `vget /unrealcv/status` until it answers.
+Before that, `<Project>/Saved/Config/Linux` is replaced with the release's engine settings (env/engine_settings.py).
 The plugin reads its ini once at start-up, so writing it and starting the game is serialised (a lock file
 next to the ini) until that engine answers on its own port: several workers never mix up their ports.
 """
@@ -16,6 +17,7 @@ import os
 import stat
 from pathlib import Path
 
+from embrace_bench.env.engine_settings import saved_config_dir, write_engine_settings
 from embrace_bench.env.launcher import EngineProcess, EngineStartError, free_port, probe
 from embrace_bench.env.protocol import unix_socket_path
 
@@ -74,8 +76,9 @@ class UnrealZooProcess(EngineProcess):
     def __init__(self, binary: Path, *, width: int = 640, height: int = 480, fov: float = 90.0, gpu: int = 0,
                  offscreen: bool = True, extra_args: list[str] | tuple = (), unrealcv_ini: Path | None = None,
                  host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None,
-                 ready_timeout_s: float = 300.0) -> None:
+                 ready_timeout_s: float = 300.0, engine_config: bool = True) -> None:
         self.binary = check_binary(binary)
+        self.engine_config = engine_config
         self.ini = Path(unrealcv_ini) if unrealcv_ini else unrealcv_ini_path(self.binary)
         self.size, self.fov, self.gpu, self.offscreen = (width, height), fov, gpu, offscreen
         self.extra_args = [str(a) for a in extra_args]
@@ -95,6 +98,8 @@ class UnrealZooProcess(EngineProcess):
         with open(self.ini.with_name(self.ini.name + ".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one writer of the ini until its engine has read it
             self.ini.write_text(unrealcv_ini(port, *self.size, self.fov))
+            if self.engine_config:
+                write_engine_settings(saved_config_dir(self.ini))
             self._popen(self.command(port), cwd=self.binary.parent)
             self.port = port
             self._await_ready(port, f"UnrealZoo {self.binary.name}: ")

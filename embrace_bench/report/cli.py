@@ -60,6 +60,21 @@ def _fraction(name: str, lo_open: bool):
     return parse
 
 
+VIEW_LIMIT = 1000  # episodes per viewer page: a 100,000-episode run would make a gigabyte page
+
+
+def _count(name: str, least: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = least - 1
+        if v < least:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {least}, not {text!r}")
+        return v
+    return parse
+
+
 def compare_main(argv: list[str]) -> int:
     prog = "embrace-bench compare"
     ap = _Parser(prog=prog, description="Paired regression check of NEW_RUN against BASE_RUN. "
@@ -99,6 +114,10 @@ def view_main(argv: list[str]) -> int:
     ap.add_argument("--embed-frames", action="store_true",
                     help="inline the frames as data URIs (one self-contained file; large for big runs). "
                          "Default: reference frames/<task_id>/<k>.png relative to the output file")
+    ap.add_argument("--offset", type=_count("--offset", 0), default=0,
+                    help="first episode to show, counted from 0 in record order (default 0)")
+    ap.add_argument("--limit", type=_count("--limit", 1), default=VIEW_LIMIT,
+                    help=f"most episodes one page shows (default {VIEW_LIMIT}; the summary counts them all)")
     args, code = _parse(ap, argv)
     if args is None:
         return code
@@ -107,13 +126,20 @@ def view_main(argv: list[str]) -> int:
     from embrace_bench.report.viewer import write_viewer
 
     try:
-        run = load_run(args.run)
-        if not run.records:
+        run = load_run(args.run, keep=lambda i: args.offset <= i < args.offset + args.limit)
+        if not len(run.frame):
             return _error(prog, f"no episodes recorded in {args.run / EPISODES}")
+        if not run.records:
+            return _error(prog, f"--offset {args.offset} is past the last of the {len(run.frame)} episodes")
         out = write_viewer(run, args.out or args.run / "viewer.html", args.embed_frames)
     except (RecordFileError, OSError) as exc:
         return _error(prog, exc)
     for w in run.warnings:
         print(f"{prog}: warning: {w}", file=sys.stderr)
+    if len(run.records) < len(run.frame):
+        end = args.offset + len(run.records)
+        more = f"; --offset {end} shows the next" if end < len(run.frame) else ""
+        print(f"{prog}: note: the page shows episodes {args.offset + 1}-{end} of {len(run.frame)} "
+              f"(--limit {args.limit}){more}", file=sys.stderr)
     print(out)
     return 0

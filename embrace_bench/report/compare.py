@@ -14,13 +14,13 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-import numpy as np
+import pandas as pd
 
-from embrace_bench.records import EpisodeRecord
 from embrace_bench.report.runs import Run
 from embrace_bench.report.tables import md_cell
 from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.metrics import bootstrap_ci
+from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import TYPE_NAMES, TYPES
 
 
@@ -88,23 +88,18 @@ class Comparison:
         return self.overall().dropped(self.alpha, self.min_drop)
 
 
-def _paired_row(type_: str, pairs: list[tuple[EpisodeRecord, EpisodeRecord]]) -> Paired:
-    ok = [(a, b) for a, b in pairs if a.status != "error" and b.status != "error"]
+def _paired_row(type_: str, pairs: pd.DataFrame) -> Paired:
+    """`pairs`: one row per shared task, base columns `<name>_b`, new columns `<name>_n`, in base order."""
+    ok = pairs[(pairs["status_b"] != "error") & (pairs["status_n"] != "error")]
     n = len(ok)
-    lost = sum(a.success and not b.success for a, b in ok)
-    gained = sum(b.success and not a.success for a, b in ok)
-    gde = np.array([b.gde_cm - a.gde_cm for a, b in ok if not (math.isnan(a.gde_cm) or math.isnan(b.gde_cm))])
-    sspl = np.array([b.sspl - a.sspl for a, b in ok])
+    a, b = ok["success_b"].astype(bool), ok["success_n"].astype(bool)
+    lost, gained = int((a & ~b).sum()), int((b & ~a).sum())
+    gde = (ok["gde_cm_n"].astype("float64") - ok["gde_cm_b"].astype("float64")).dropna().to_numpy()
+    sspl = (ok["sspl_n"] - ok["sspl_b"]).to_numpy(dtype="float64")
     mean = (lambda v: float(v.mean()) if len(v) else math.nan)
-    return Paired(type_, n, len(pairs) - n, sum(a.success for a, _ in ok) / n if n else math.nan,
-                  sum(b.success for _, b in ok) / n if n else math.nan, lost, gained, mcnemar_exact(lost, gained),
-                  mean(gde), bootstrap_ci(gde), mean(sspl), bootstrap_ci(sspl))
-
-
-def _same_task(a: EpisodeRecord, b: EpisodeRecord) -> bool:
-    ta, tb = a.task, b.task
-    return (a.type, ta.instruction, ta.target_objects, ta.target_poses) == \
-           (b.type, tb.instruction, tb.target_objects, tb.target_poses)
+    return Paired(type_, n, len(pairs) - n, int(a.sum()) / n if n else math.nan, int(b.sum()) / n if n else math.nan,
+                  lost, gained, mcnemar_exact(lost, gained), mean(gde), bootstrap_ci(gde), mean(sspl),
+                  bootstrap_ci(sspl))
 
 
 def check_comparable(base: Run, new: Run) -> None:
@@ -116,28 +111,27 @@ def check_comparable(base: Run, new: Run) -> None:
         raise UnusableInput(f"different suites: suite hash {mb['suite_hash']} (base) vs {mn['suite_hash']} (new)")
 
 
+PAIR_COLUMNS = ["task_id", "type", "task_key", "status", "success", "gde_cm", "sspl", *TAG_COLUMNS]
+
+
 def compare_runs(base: Run, new: Run, alpha: float = 0.05, min_drop: float = 0.0) -> Comparison:
     check_comparable(base, new)
-    b_by, n_by = {r.task_id: r for r in base.records}, {r.task_id: r for r in new.records}
-    shared = [t for t in b_by if t in n_by]
-    if not shared:
-        raise UnusableInput(f"no shared tasks: base has {len(b_by)} task(s), new has {len(n_by)}, none in common")
-    differ = [t for t in shared if not _same_task(b_by[t], n_by[t])]
+    b, n = base.frame[PAIR_COLUMNS], new.frame[PAIR_COLUMNS]
+    pairs = b.merge(n, on="task_id", how="inner", suffixes=("_b", "_n"))  # inner: in base order
+    if not len(pairs):
+        raise UnusableInput(f"no shared tasks: base has {len(b)} task(s), new has {len(n)}, none in common")
+    differ = pairs.loc[pairs["task_key_b"] != pairs["task_key_n"], "task_id"].tolist()
     if differ:
         raise UnusableInput(f"different suites: task {differ[0]} differs between the runs"
                             + (f" (and {len(differ) - 1} more)" if len(differ) > 1 else ""))
-    pairs = [(b_by[t], n_by[t]) for t in shared]
-    types = [t for t in TYPES if any(a.type == t for a, _ in pairs)]
-    types += sorted({a.type for a, _ in pairs} - set(types))
-    rows = [_paired_row(t, [p for p in pairs if p[0].type == t]) for t in types] + [_paired_row("all", pairs)]
+    by_type = dict(tuple(pairs.groupby("type_b", sort=False)))
+    types = [t for t in TYPES if t in by_type] + sorted(set(by_type) - set(TYPES))
+    rows = [_paired_row(t, by_type[t]) for t in types] + [_paired_row("all", pairs)]
     if rows[-1].n == 0:
         raise UnusableInput(f"none of the {len(pairs)} shared tasks finished without an error in both runs")
-    rates = {}
-    for tag in TAG_NAMES:
-        rates[tag] = tuple(sum(any(t["name"] == tag for t in r.tags) for r in side) / len(pairs)
-                           for side in zip(*pairs))
-    c = Comparison(base, new, rows, rates, len(shared), len(b_by) - len(shared), len(n_by) - len(shared),
-                   alpha, min_drop)
+    rates = {tag: (int(pairs[f"tag_{tag}_b"].sum()) / len(pairs), int(pairs[f"tag_{tag}_n"].sum()) / len(pairs))
+             for tag in TAG_NAMES}
+    c = Comparison(base, new, rows, rates, len(pairs), len(b) - len(pairs), len(n) - len(pairs), alpha, min_drop)
     if c.only_base or c.only_new:
         c.notes.append(f"{c.only_base} task(s) only in base and {c.only_new} only in new are left out")
     if rows[-1].n_excluded:

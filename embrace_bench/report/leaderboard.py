@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from embrace_bench.records import EpisodeRecord
 from embrace_bench.report.runs import Run, label_runs
-from embrace_bench.scoring.metrics import Report, Row, aggregate
-from embrace_bench.scoring.primary import primary_of
+from embrace_bench.scoring.failures import TAG_NAMES
+from embrace_bench.scoring.metrics import Report, Row, aggregate_frame
+from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import SPLITS, TYPES
 
 EMBRACE_SUITES = ("embrace_v1", "embrace_release")  # boards that carry the paper's rows
@@ -33,11 +33,11 @@ class Entry:
 
     run: Run
     split: str
-    records: list[EpisodeRecord]
+    frame: pd.DataFrame  # the run's episodes on this split (Run.frame rows)
     report: Report
-    tag_counts: dict[str, Counter]  # type code or "all" -> tag name -> episodes carrying it
+    tag_rates: pd.DataFrame  # index: type codes + "all"; per tag: share of episodes carrying it (tag_<name>),
+    # and share whose primary failure cause it is (primary_<name>)
     n_by_type: dict[str, int]  # type code or "all" -> episodes (errors included)
-    primary_counts: dict[str, Counter] = field(default_factory=dict)  # ... -> primary cause -> episodes
     cost_usd: float = 0.0
     cost_per_success: float = math.nan
     tokens_in_per_step: float = math.nan
@@ -53,13 +53,11 @@ class Entry:
         return self.report.row(self.split, type_)
 
     def tag_rate(self, type_: str, tag: str) -> float:
-        n = self.n_by_type.get(type_, 0)
-        return self.tag_counts.get(type_, Counter())[tag] / n if n else math.nan
+        return float(self.tag_rates.at[type_, f"tag_{tag}"]) if type_ in self.tag_rates.index else math.nan
 
     def primary_rate(self, type_: str, tag: str) -> float:
         """Share of the type's episodes whose primary failure cause is `tag`."""
-        n = self.n_by_type.get(type_, 0)
-        return self.primary_counts.get(type_, Counter())[tag] / n if n else math.nan
+        return float(self.tag_rates.at[type_, f"primary_{tag}"]) if type_ in self.tag_rates.index else math.nan
 
 
 @dataclass
@@ -92,31 +90,34 @@ class Board:
         return [t for t in TYPES if t in present] + sorted(present - set(TYPES) - {"all"})
 
 
-def make_entry(run: Run, split: str, records: list[EpisodeRecord]) -> Entry:
-    tag_counts: dict[str, Counter] = {}
-    n_by_type = Counter(r.type for r in records)
-    for r in records:
-        if r.tags:
-            tag_counts.setdefault(r.type, Counter()).update({t["name"] for t in r.tags})
-    tag_counts["all"] = sum(tag_counts.values(), Counter())
-    primary_counts: dict[str, Counter] = {}
-    for r in records:
-        if primary_of(r.tags):
-            primary_counts.setdefault(r.type, Counter())[primary_of(r.tags)] += 1
-    primary_counts["all"] = sum(primary_counts.values(), Counter())
-    n_by_type["all"] = len(records)
-    e = Entry(run, split, records, aggregate(records), tag_counts, dict(n_by_type), primary_counts)
-    e.cost_usd = sum(r.cost_usd for r in records)
-    n_success = sum(bool(r.success) for r in records if r.status != "error")
+def tag_rates(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """(share of the episodes carrying each tag (`tag_<name>`) and whose primary failure cause it is
+    (`primary_<name>`), per type and overall ("all"); episodes per type and overall). Every episode counts,
+    errors included (an api_error is an episode too)."""
+    counts = frame.groupby("type", sort=False)[list(TAG_COLUMNS)].sum()
+    primary = pd.crosstab(frame["type"], frame["primary_tag"]) if frame["primary_tag"].notna().any() else None
+    primary = (primary if primary is not None else pd.DataFrame(index=counts.index)) \
+        .reindex(index=counts.index, columns=list(TAG_NAMES), fill_value=0).add_prefix("primary_")
+    counts = counts.join(primary)
+    counts.loc["all"] = counts.sum()
+    n = frame.groupby("type", sort=False).size()
+    n.loc["all"] = len(frame)
+    return counts.div(n, axis=0), {str(t): int(k) for t, k in n.items()}
+
+
+def make_entry(run: Run, split: str, frame: pd.DataFrame) -> Entry:
+    rates, n_by_type = tag_rates(frame)
+    e = Entry(run, split, frame, aggregate_frame(frame), rates, n_by_type)
+    e.cost_usd = sum(frame["cost_usd"].tolist())  # left to right, as always (the same last digit)
+    n_success = int(frame.loc[frame["status"] != "error", "success"].sum())
     if n_success:
         e.cost_per_success = e.cost_usd / n_success
-    n_steps = sum(len(r.steps) for r in records)
+    n_steps = int(frame["n_step_records"].sum())
     if n_steps:
-        e.tokens_in_per_step = sum(r.tokens_in for r in records) / n_steps
-        e.tokens_out_per_step = sum(r.tokens_out for r in records) / n_steps
-    # Model latency per answered step: cached replies and baselines (no model call) carry no latency.
-    lat = np.fromiter((s.latency_s for r in records for s in r.steps if not s.cached), dtype=np.float64)
-    lat = lat[lat > 0]
+        e.tokens_in_per_step = int(frame["tokens_in"].sum()) / n_steps
+        e.tokens_out_per_step = int(frame["tokens_out"].sum()) / n_steps
+    # Model latency per answered step (the scan keeps those of steps with a model call).
+    lat = np.concatenate([np.zeros(0), *frame["latencies"]])
     if len(lat):
         e.latency_p50, e.latency_p95 = (float(x) for x in np.percentile(lat, [50, 95]))
     return e
@@ -130,7 +131,7 @@ def published_references(split: str) -> tuple[list[Reference], str]:
 
 def _board_notes(board: Board) -> list[str]:
     notes = []
-    task_sets = {e.label: {r.task_id for r in e.records} for e in board.entries}
+    task_sets = {e.label: set(e.frame["task_id"]) for e in board.entries}
     union = set().union(*task_sets.values()) if task_sets else set()
     for label, ids in task_sets.items():
         if len(task_sets) > 1 and ids != union:
@@ -140,7 +141,7 @@ def _board_notes(board: Board) -> list[str]:
     if len(hashes) > 1 and len(splits) == 1:
         notes.append(f"runs were made on different versions of the suite (hashes {', '.join(sorted(hashes))})")
     for e in board.entries:
-        n_err = sum(r.status == "error" for r in e.records)
+        n_err = int((e.frame["status"] == "error").sum())
         if n_err:
             notes.append(f"{e.label}: {n_err} episode(s) ended in an error and are excluded from every metric")
     return notes
@@ -151,14 +152,12 @@ def build_boards(runs: list[Run]) -> list[Board]:
     label_runs(runs)
     boards: dict[tuple[str, str], Board] = {}
     for run in runs:
-        splits = {r.split for r in run.records}
-        for split in [s for s in SPLITS if s in splits] + sorted(splits - set(SPLITS)):
-            recs = [r for r in run.records if r.split == split]
+        by_split = dict(tuple(run.frame.groupby("split", sort=False)))
+        for split in [s for s in SPLITS if s in by_split] + sorted(set(by_split) - set(SPLITS)):
             board = boards.setdefault((run.suite, split), Board(run.suite, split, []))
-            board.entries.append(make_entry(run, split, recs))
+            board.entries.append(make_entry(run, split, by_split[split]))
     for board in boards.values():
         if board.suite in EMBRACE_SUITES:
             board.references, board.reference_note = published_references(board.split)
         board.notes = _board_notes(board)
     return list(boards.values())
-

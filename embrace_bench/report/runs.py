@@ -1,4 +1,5 @@
-"""A recorded run as the report commands see it: manifest, records re-scored and re-tagged offline.
+"""A recorded run as the report commands see it: manifest, and one row per episode re-scored and re-tagged
+offline (scoring/scan.py streams the records; the steps are not kept).
 
 Offline commands (leaderboard, compare, view) never trust the stored metrics or tags blindly: they
 recompute both from the steps, with the run's own max_steps and tag thresholds (from its manifest), and
@@ -10,19 +11,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from embrace_bench.records import EpisodeRecord
-from embrace_bench.scoring.failures import TagThresholds, tag_episode
-from embrace_bench.scoring.rescore import load_rescored, manifest_max_steps
-
+from embrace_bench.scoring.failures import TagThresholds
+from embrace_bench.scoring.rescore import manifest_max_steps, unscorable_summary
+from embrace_bench.scoring.scan import disagreements, scan_run
 
 @dataclass
 class Run:
     run_dir: Path
     manifest: dict
-    records: list[EpisodeRecord]  # re-scored and re-tagged
+    frame: object  # pandas DataFrame: one row per episode (scoring.scan.COLUMNS), re-scored and re-tagged
     warnings: list[str] = field(default_factory=list)
     label: str = ""  # how tables name it: the model, made unique across the runs of one table
+    records: dict[int, EpisodeRecord] = field(default_factory=dict)  # full records of rows asked for (view)
 
     @property
     def suite(self) -> str:
@@ -33,7 +36,7 @@ class Run:
         m = self.manifest.get("model")
         if isinstance(m, dict) and m.get("name"):
             return str(m["name"])
-        return self.records[0].model if self.records else self.run_dir.name
+        return str(self.frame["model"].iloc[0]) if len(self.frame) else self.run_dir.name
 
     def facts(self) -> dict[str, str]:
         """What a reader needs to reproduce the row: model snapshot, prompt, suite, harness."""
@@ -75,18 +78,7 @@ def tag_thresholds(manifest: dict) -> tuple[TagThresholds, str]:
         return TagThresholds().for_frame(*size), f"manifest tag thresholds unusable ({exc}); using the defaults"
 
 
-def _tag_disagreements(stored: list[list[str]], records: list[EpisodeRecord]) -> str:
-    ids = [r.task_id for s, r in zip(stored, records) if s != [t["name"] for t in r.tags]]
-    if not ids:
-        return ""
-    more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
-    return (f"{len(ids)} record(s) stored tags that differ from the recomputed ones ({', '.join(ids[:5])}{more}); "
-            "the recomputed tags are reported")
-
-
-def load_run(run_dir: Path) -> Run:
-    """Raises RecordFileError naming the path when the directory or its episodes file is missing."""
-    run_dir = Path(run_dir)
+def read_manifest(run_dir: Path) -> tuple[dict, list[str]]:
     manifest: dict = {}
     warnings: list[str] = []
     try:
@@ -98,18 +90,26 @@ def load_run(run_dir: Path) -> Run:
     if not isinstance(manifest, dict):
         manifest = {}
         warnings.append(f"{run_dir}/manifest.json is not a JSON object")
+    return manifest, warnings
+
+
+def load_run(run_dir: Path, keep: Callable[[int], bool] | None = None, workers: int | None = None) -> Run:
+    """Raises RecordFileError naming the path when the directory or its episodes file is missing.
+    `keep(row)` true: the run also holds that row's full (re-scored, re-tagged) record in `records`."""
+    run_dir = Path(run_dir)
+    manifest, warnings = read_manifest(run_dir)
     max_steps, w = manifest_max_steps(manifest, run_dir / "manifest.json")
     if w and manifest:  # without a manifest, the warning above says it already
         warnings.append(w)
-    records, rescored, problems = load_rescored(run_dir, max_steps)
     th, w = tag_thresholds(manifest)
     if w:
         warnings.append(w)
-    stored_tags = [[t.get("name") for t in r.tags if isinstance(t, dict)] for r in records]
-    for r in rescored:
-        r.tags = tag_episode(r, th)
-    w = _tag_disagreements(stored_tags, rescored)
-    return Run(run_dir, manifest, rescored, problems + warnings + ([w] if w else []))
+    scan = scan_run(run_dir, max_steps, th, keep, workers)
+    frame = scan.frame()
+    found = [disagreements(scan, "metrics_differ", "metrics"), unscorable_summary(frame),
+             disagreements(scan, "tags_differ", "tags")]
+    warnings = scan.problems + found[:2] + warnings + found[2:]
+    return Run(run_dir, manifest, frame, [w for w in warnings if w], records=scan.kept)
 
 
 def label_runs(runs: list[Run]) -> None:

@@ -1,13 +1,14 @@
 """Board -> Markdown, CSV and LaTeX. One set of column definitions (`cells`) feeds all three and the HTML."""
 from __future__ import annotations
 
-import csv
-import io
 import math
+
+import pandas as pd
 
 from embrace_bench.report.leaderboard import Board, Entry, Reference
 from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.metrics import Row
+from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import TYPE_NAMES
 
 METRICS = ("SR", "GDE", "SSPL", "Steps", "TR")
@@ -92,15 +93,28 @@ def type_groups(board: Board) -> list[list[str]]:
     return [g for g in ([t for t in types if t in ("0", "1", "2")], [t for t in types if t not in ("0", "1", "2")]) if g]
 
 
+PRIMARY_COLUMNS = tuple(f"primary_{t}" for t in TAG_NAMES)
+
+
+def tag_frame(board: Board) -> pd.DataFrame:
+    """Tag rates of every run on the board, long: one row per run x type present (then "all"), with the
+    episodes counted (N), per tag the share of episodes carrying it (tag_<name>) and the share whose primary
+    failure cause it is (primary_<name>)."""
+    types = [*board.types(), "all"]
+    cols = ["model", "type", "n", *TAG_COLUMNS, *PRIMARY_COLUMNS]
+    parts = [e.tag_rates.reindex([t for t in types if e.n_by_type.get(t)])
+             .assign(model=e.label, n=lambda f, e=e: [e.n_by_type[t] for t in f.index]) for e in board.entries]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts).rename_axis("type").reset_index()[cols]
+
+
 def tag_rows(board: Board, primary: bool = False) -> list[list[str]]:
     """Per run and type, the share of episodes carrying each tag (primary: whose primary cause it is)."""
-    rows = []
-    for e in board.entries:
-        for t in [*board.types(), "all"]:
-            if e.n_by_type.get(t):
-                rows.append([e.label, TYPE_NAMES.get(t, "All" if t == "all" else t), str(e.n_by_type[t]),
-                             *[pct((e.primary_rate if primary else e.tag_rate)(t, tag), 0) for tag in TAG_NAMES]])
-    return rows
+    f = tag_frame(board)
+    cells = f[list(PRIMARY_COLUMNS if primary else TAG_COLUMNS)].map(lambda x: pct(x, 0))
+    names = f["type"].map(lambda t: TYPE_NAMES.get(t, "All" if t == "all" else t))
+    return pd.concat([f["model"], names, f["n"].astype(str), cells], axis=1).values.tolist()
 
 
 # ---- Markdown ---------------------------------------------------------------------------------------
@@ -155,39 +169,37 @@ CSV_HEAD = ["suite", "split", "model", "reference", "type", "type_name", "n", "n
             *[k for k, _ in FACT_KEYS if k != "model"]]
 
 
-def _v(x) -> str:
-    if isinstance(x, float):
-        return "" if math.isnan(x) else f"{x:.6g}"
-    return str(x)
+def board_frame(board: Board) -> pd.DataFrame:
+    """The board as numbers, long: one row per run x type (then "all"), then the published references; the
+    columns of CSV_HEAD, and RELEASE_CSV_HEAD on a release board (nan where a value does not apply)."""
+    nan = math.nan
+    rel = is_release(board)
+    rows = []
+    for e in board.entries:
+        facts = e.run.facts()
+        spend = [e.cost_usd, e.cost_per_success, e.tokens_in_per_step, e.tokens_out_per_step, e.latency_p50,
+                 e.latency_p95]
+        for t in [*board.types(), "all"]:
+            r = e.row(t)
+            if r is not None:
+                rows.append([board.suite, board.split, e.label, 0, t, r.type_name, r.n, r.n_errors, r.n_success,
+                             r.sr, *r.sr_ci, r.gde, *r.gde_ci, r.sspl, *r.sspl_ci, r.steps, *r.steps_ci, r.tr,
+                             *r.tr_ci, *[e.tag_rate(t, tag) for tag in TAG_NAMES],
+                             *[e.primary_rate(t, tag) for tag in TAG_NAMES],
+                             *(spend if t == "all" else [nan] * 6), *[facts[k] for k, _ in FACT_KEYS if k != "model"],
+                             *([r.n_unscorable, r.spl, *r.spl_ci, r.os, *r.os_ci] if rel else [])])
+    for ref in board.references:
+        for t, m in ref.by_type.items():
+            rows.append([board.suite, board.split, ref.label, 1, t, TYPE_NAMES.get(t, t), None, None, None,
+                         m["sr"], nan, nan, m["gde"], nan, nan, m["sspl"], nan, nan, m["steps"], nan, nan, m["tr"],
+                         nan, nan, *[nan] * (2 * len(TAG_NAMES)), *[nan] * 6, *[""] * (len(FACT_KEYS) - 1),
+                         *([None] + [nan] * 6 if rel else [])])
+    frame = pd.DataFrame(rows, columns=CSV_HEAD + (RELEASE_CSV_HEAD if rel else []))
+    return frame.astype({c: "Int64" for c in ("n", "n_errors", "n_success", "n_unscorable") if c in frame})
 
 
 def to_csv(board: Board) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    rel = is_release(board)
-    w.writerow(CSV_HEAD + (RELEASE_CSV_HEAD if rel else []))
-    for e in board.entries:
-        facts = e.run.facts()
-        for t in [*board.types(), "all"]:
-            r = e.row(t)
-            if r is None:
-                continue
-            w.writerow([_v(x) for x in [
-                board.suite, board.split, e.label, 0, t, r.type_name, r.n, r.n_errors, r.n_success,
-                r.sr, *r.sr_ci, r.gde, *r.gde_ci, r.sspl, *r.sspl_ci, r.steps, *r.steps_ci, r.tr, *r.tr_ci,
-                *[e.tag_rate(t, tag) for tag in TAG_NAMES], *[e.primary_rate(t, tag) for tag in TAG_NAMES],
-                *([e.cost_usd, e.cost_per_success, e.tokens_in_per_step, e.tokens_out_per_step, e.latency_p50,
-                   e.latency_p95] if t == "all" else [""] * 6),
-                *[facts[k] for k, _ in FACT_KEYS if k != "model"],
-                *([r.n_unscorable, r.spl, *r.spl_ci, r.os, *r.os_ci] if rel else [])]])
-    nan = math.nan
-    for ref in board.references:
-        for t, m in ref.by_type.items():
-            w.writerow([_v(x) for x in [board.suite, board.split, ref.label, 1, t, TYPE_NAMES.get(t, t), "", "", "",
-                                        m["sr"], nan, nan, m["gde"], nan, nan, m["sspl"], nan, nan, m["steps"], nan,
-                                        nan, m["tr"], nan, nan, *[""] * (2 * len(TAG_NAMES)), *[""] * 6,
-                                        *[""] * (len(FACT_KEYS) - 1), *[""] * (len(RELEASE_CSV_HEAD) if rel else 0)]])
-    return buf.getvalue()
+    return board_frame(board).to_csv(index=False, lineterminator="\n", float_format="%.6g")
 
 
 # ---- LaTeX (booktabs) ---------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from pathlib import Path
 from embrace_bench.records import EpisodeRecord
 from embrace_bench.report.runs import Run
 from embrace_bench.scoring.failures import TAG_NAMES
+from embrace_bench.scoring.metrics import aggregate_frame
 from embrace_bench.scoring.primary import primary_first
-from embrace_bench.scoring.metrics import aggregate
 from embrace_bench.tasks.model import TYPE_NAMES
 from embrace_bench.tasks.suite import EMBEDDED_DIR
 
@@ -118,22 +118,26 @@ def _json_for_script(data) -> str:
 
 
 def build_viewer(run: Run, out_file: Path, embed_frames: bool = False) -> str:
+    """The page for `run`: its summary over every episode, and the episodes whose full records the run holds
+    (`run.records`, load_run's `keep`; a window of a large run)."""
     out_dir = Path(out_file).resolve().parent
     run_dir = run.run_dir.resolve()
-    rep = aggregate(run.records)
+    rep = aggregate_frame(run.frame)
     overall = next((r for r in rep.rows if r.type == "all" and r.split == "all"), None)
     maps = {}
-    for name in sorted({r.map for r in run.records}):
+    for name in sorted(set(run.frame["map"])):
         fp = map_footprints(name)
         if fp:
             maps[name] = fp
     facts = run.facts()
+    shown = [run.records[i] for i in sorted(run.records)]
+    window = f"{min(run.records) + 1}-{max(run.records) + 1}" if shown and len(shown) < len(run.frame) else ""
     data = {
-        "run": {**facts, "dir": str(run.run_dir), "n": len(run.records),
+        "run": {**facts, "dir": str(run.run_dir), "n": len(run.frame), "shown": window,
                 "sr": _r(overall.sr, 4) if overall else None, "n_errors": overall.n_errors if overall else 0,
                 "warnings": run.warnings},
         "tag_names": list(TAG_NAMES), "type_names": TYPE_NAMES, "maps": maps,
-        "episodes": [episode_payload(r, _frames(run_dir, r.task_id, out_dir, embed_frames)) for r in run.records],
+        "episodes": [episode_payload(r, _frames(run_dir, r.task_id, out_dir, embed_frames)) for r in shown],
     }
     css = (ASSETS / "viewer.css").read_text(encoding="utf-8")
     js = (ASSETS / "viewer.js").read_text(encoding="utf-8")

@@ -340,39 +340,62 @@ class Report:
         return next((r for r in self.rows if r.split == split and r.type == type_), None)
 
 
-def _mean(xs) -> float:
-    return float(np.mean(xs)) if len(xs) else float("nan")
+# Row field -> episode column averaged into it over the scored episodes (missing values, None or nan, left
+# out; bootstrap interval), or whose share of true values it is (Wilson interval): adding a metric is one
+# line here (and its two Row fields).
+MEAN_METRICS = {"gde": "gde_cm", "sspl": "sspl", "steps": "n_steps", "tr": "timed_out", "spl": "spl"}
+RATE_METRICS = {"os": "os"}
+FRAME_COLUMNS = ("split", "type", "status", "success", "unscorable", *MEAN_METRICS.values(), *RATE_METRICS.values(),
+                 "cost_usd", "tokens_in", "tokens_out")
 
 
-def _row(split: str, type_: str, recs: list[EpisodeRecord]) -> Row:
-    scored = [r for r in recs if r.status != "error"]
-    ok = [r for r in scored if not r.unscorable]
-    k = sum(bool(r.success) for r in ok)
-    gdes = [r.gde_cm for r in ok if r.gde_cm is not None and not math.isnan(r.gde_cm)]  # nan: no pose at all
-    cols = {"gde": gdes, "sspl": [r.sspl for r in ok], "steps": [r.n_steps for r in ok],
-            "tr": [float(r.status == "timeout") for r in ok], "spl": [r.spl for r in ok if r.spl is not None]}
-    means = {c: _mean(v) for c, v in cols.items()}
-    cis = {f"{c}_ci": bootstrap_ci(v) for c, v in cols.items()}
-    os_ = [bool(r.os) for r in ok if r.os is not None]
-    os_k = sum(os_)
-    return Row(split, type_, len(ok), len(recs) - len(scored), k / len(ok) if ok else float("nan"),
-               wilson_interval(k, len(ok)), n_success=k, n_unscorable=len(scored) - len(ok),
-               os=os_k / len(os_) if os_ else math.nan, os_ci=wilson_interval(os_k, len(os_)), **means, **cis)
+def _total(column) -> float:
+    return sum(column.tolist())  # left to right, as the records were always summed (the same last digit)
+
+
+def _row(split: str, type_: str, group) -> Row:
+    scored = group[group["status"] != "error"]
+    ok = scored[scored["unscorable"].fillna("") == ""]  # the release's unscorable episodes count apart
+    k = int(ok["success"].sum())
+    values = {f: ok[c].dropna().to_numpy(dtype=np.float64) for f, c in MEAN_METRICS.items()}
+    means = {f: float(v.mean()) if len(v) else math.nan for f, v in values.items()}
+    cis = {f"{f}_ci": bootstrap_ci(v) for f, v in values.items()}
+    rates = {}
+    for f, c in RATE_METRICS.items():
+        v = ok[c].dropna().astype(bool)
+        rates.update({f: int(v.sum()) / len(v) if len(v) else math.nan, f"{f}_ci": wilson_interval(int(v.sum()), len(v))})
+    return Row(split, type_, len(ok), len(group) - len(scored), k / len(ok) if len(ok) else math.nan,
+               wilson_interval(k, len(ok)), n_success=k, n_unscorable=len(scored) - len(ok), **means, **cis, **rates)
 
 
 def _ordered(known: tuple[str, ...], present) -> list[str]:
     return [x for x in known if x in present] + sorted(set(present) - set(known))
 
 
-def aggregate(records: list[EpisodeRecord]) -> Report:
-    """Rows per split x type (paper order), per split ("all" type), and overall ("all", "all")."""
-    rep = Report(cost_usd=sum(r.cost_usd for r in records), tokens_in=sum(r.tokens_in for r in records),
-                 tokens_out=sum(r.tokens_out for r in records), n_records=len(records))
-    for s in _ordered(SPLITS, {r.split for r in records}):
-        in_split = [r for r in records if r.split == s]
-        for t in _ordered(TYPES, {r.type for r in in_split}):
-            rep.rows.append(_row(s, t, [r for r in in_split if r.type == t]))
-        rep.rows.append(_row(s, "all", in_split))
-    if records:
-        rep.rows.append(_row("all", "all", records))
+def episode_frame(records: list[EpisodeRecord]):
+    """The columns aggregate_frame reads, from records in memory (results.episodes reads them from a run)."""
+    import pandas as pd
+
+    cols = {c: [getattr(r, c) for r in records] for c in FRAME_COLUMNS if c != "timed_out"}
+    cols["timed_out"] = [r.status == "timeout" for r in records]
+    return pd.DataFrame(cols, columns=list(FRAME_COLUMNS))
+
+
+def aggregate_frame(episodes) -> Report:
+    """Rows per split x type (paper order), per split ("all" type), and overall ("all", "all"), from a frame
+    of episodes with the FRAME_COLUMNS (one row per episode, in record order: the bootstrap is seeded)."""
+    rep = Report(cost_usd=_total(episodes["cost_usd"]), tokens_in=int(episodes["tokens_in"].sum()),
+                 tokens_out=int(episodes["tokens_out"].sum()), n_records=len(episodes))
+    splits = dict(tuple(episodes.groupby("split", sort=False)))
+    for s in _ordered(SPLITS, splits):
+        types = dict(tuple(splits[s].groupby("type", sort=False)))
+        rep.rows += [_row(s, t, types[t]) for t in _ordered(TYPES, types)]
+        rep.rows.append(_row(s, "all", splits[s]))
+    if len(episodes):
+        rep.rows.append(_row("all", "all", episodes))
     return rep
+
+
+def aggregate(records: list[EpisodeRecord]) -> Report:
+    """aggregate_frame over records in memory."""
+    return aggregate_frame(episode_frame(records))

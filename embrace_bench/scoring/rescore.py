@@ -1,7 +1,6 @@
 """Re-score a run directory from its records alone, and render the per type x split table."""
 from __future__ import annotations
 
-import gc
 import json
 import math
 from collections import Counter
@@ -11,8 +10,9 @@ from pathlib import Path
 from rich import box
 from rich.table import Table
 
-from embrace_bench.records import EPISODES, EpisodeRecord, RecordFileError, read_records
-from embrace_bench.scoring.metrics import Report, Row, aggregate, rescore
+from embrace_bench.records import EPISODES, RecordFileError
+from embrace_bench.scoring.metrics import Report, Row, aggregate_frame
+from embrace_bench.scoring.scan import disagreements, scan_run
 
 DEFAULT_MAX_STEPS = 32  # the paper's step limit, used only when the manifest does not say
 JSON_SCHEMA = 1
@@ -45,84 +45,38 @@ def manifest_max_steps(manifest, path: Path | str = "manifest.json") -> tuple[in
     return DEFAULT_MAX_STEPS, f"{path} gives no usable max_steps ({value!r}); assuming max_steps={DEFAULT_MAX_STEPS}"
 
 
-def latest_per_task(records: list[EpisodeRecord]) -> list[EpisodeRecord]:
-    """One record per task, in first-seen order: a file written by an older resume may hold a task's error
-    record and, later, its re-run; the re-run (the last record that is not an error) counts."""
-    by_task: dict[str, EpisodeRecord] = {}
-    for r in records:
-        if r.task_id not in by_task or by_task[r.task_id].status == "error" or r.status != "error":
-            by_task[r.task_id] = r
-    return list(by_task.values())
-
-
-def _differs(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return not (a == b or (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-6 * max(1.0, abs(b)))
-    return a != b
-
-
-def metric_disagreements(before: list[EpisodeRecord], after: list[EpisodeRecord]) -> str:
-    """One warning naming the records whose stored metrics differ from the recomputed ones."""
-    keys = ("success", "gde_cm", "sspl", "n_steps", "status", "spl", "os")
-    # None: a record written before the field existed (spl, os), nothing stored to disagree with
-    ids = [a.task_id for a, b in zip(before, after)
-           if any(getattr(a, k) is not None and _differs(getattr(a, k), getattr(b, k)) for k in keys)]
-    if not ids:
-        return ""
-    more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
-    return (f"{len(ids)} record(s) stored metrics that differ from the recomputed ones "
-            f"({', '.join(ids[:5])}{more}); the recomputed values are reported")
-
-
-def load_rescored(run_dir: Path, max_steps: int | None = None) \
-        -> tuple[list[EpisodeRecord], list[EpisodeRecord], list[str]]:
-    """(stored records, one per task; their re-scored copies, in the same order; warnings) of a run directory.
-
-    `max_steps` None: the run's manifest says (see run_max_steps). Raises RecordFileError (naming the path)
-    when the directory or its episodes file is missing.
-    """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RecordFileError(f"run directory not found: {run_dir}")
-    records, problems = read_records(run_dir / EPISODES)
-    # A report keeps every record until it exits: take them out of the cyclic GC's passes, which otherwise
-    # rescan millions of step objects again and again while they are re-scored, tagged and tabled (~25%).
-    gc.freeze()
-    records = latest_per_task(records)
-    warnings = list(problems)
-    if max_steps is None:
-        max_steps, w = run_max_steps(run_dir)
-        if w:
-            warnings.append(w)
-    elif max_steps < 1:
-        raise ValueError(f"max_steps must be >= 1, not {max_steps}")
-    rescored = [rescore(r, max_steps) for r in records]
-    w = metric_disagreements(records, rescored)
-    if w:
-        warnings.append(w)
-    w = unscorable_summary(rescored)
-    if w:
-        warnings.append(w)
-    return records, rescored, warnings
-
-
-def unscorable_summary(records: list[EpisodeRecord]) -> str:
-    """One line counting the episodes the release's scorer cannot score, by reason ("" when none)."""
-    reasons = Counter(r.unscorable for r in records if r.unscorable and r.status != "error")
+def unscorable_summary(episodes) -> str:
+    """One line counting the episodes (records, or a frame of them) the release's scorer cannot score, by
+    reason ("" when none)."""
+    pairs = zip(episodes["status"], episodes["unscorable"]) if hasattr(episodes, "columns") else \
+        ((r.status, r.unscorable) for r in episodes)
+    reasons = Counter(why for status, why in pairs if why and status != "error")
     if not reasons:
         return ""
     parts = "; ".join(f"{n} x {why}" for why, n in reasons.most_common())
     return f"{sum(reasons.values())} episode(s) unscorable by the release's rules, left out of every mean: {parts}"
 
 
-def rescore_run(run_dir: Path, max_steps: int | None = None) -> Report:
-    """Recompute every episode's metrics from run_dir/episodes.jsonl; problems go to `report.warnings`.
-
-    Raises RecordFileError (naming the path) when the directory or its episodes file is missing.
-    """
-    _, rescored, warnings = load_rescored(run_dir, max_steps)
-    report = aggregate(rescored)
-    report.warnings = warnings
+def rescore_run(run_dir: Path, max_steps: int | None = None, workers: int | None = None) -> Report:
+    """Recompute every episode's metrics from run_dir/episodes.jsonl (streamed: one row per task is kept);
+    problems go to `report.warnings`. Raises RecordFileError (naming the path) when the directory or its
+    episodes file is missing."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RecordFileError(f"run directory not found: {run_dir}")
+    if not (run_dir / EPISODES).exists():
+        raise RecordFileError(f"no episodes file at {run_dir / EPISODES}")
+    warnings = []
+    if max_steps is None:
+        max_steps, w = run_max_steps(run_dir)
+        warnings += [w] if w else []
+    elif max_steps < 1:
+        raise ValueError(f"max_steps must be >= 1, not {max_steps}")
+    scan = scan_run(run_dir, max_steps, None, workers=workers)
+    frame = scan.frame()
+    found = [disagreements(scan, "metrics_differ", "metrics"), unscorable_summary(frame)]
+    report = aggregate_frame(frame)
+    report.warnings = scan.problems + warnings + [w for w in found if w]
     return report
 
 

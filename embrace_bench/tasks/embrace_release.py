@@ -72,7 +72,17 @@ def read_release_task(task_file: Path, area_file: Path, demo_file: Path | None,
                   PD_Appearance=int(d["PD_ID"]) if d.get("PD_ID") is not None else None)
     return Task(task_id=f"{task_file.parent.name}/{task_file.stem}", map=task_file.parent.name, split=SPLIT,
                 Type=type_, Instruction=str(d["Instruction"]), Start_Pose=start, Target_Pose=targets,
-                Action=actions, Trajectory_Pose=poses, regions=regions, **pd)
+                Action=actions, Trajectory_Pose=poses, regions=regions, Exposure=_exposure(d, task_file), **pd)
+
+
+def _exposure(d: dict, task_file: Path) -> float | None:
+    """The task's optional `Exposure`: an absolute exposure offset that replaces its map's (null: the map's)."""
+    value = d.get("Exposure")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -10 <= value <= 10:
+        raise SuiteError(f"{task_file}: Exposure must be a number from -10 to 10 or null, not {value!r}")
+    return float(value)
 
 
 def load_release(root: Path, z_tolerance_cm: float | None = 100.0) -> Suite:

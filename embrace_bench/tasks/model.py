@@ -14,7 +14,7 @@ TYPE_NAMES: dict[str, str] = {
 }
 TYPES: tuple[str, ...] = tuple(TYPE_NAMES)
 SPLITS: tuple[str, ...] = ("id", "ood")
-RELEASE_FIELDS = ("PD_Type", "PD_Start_Pose", "PD_Size", "PD_Appearance", "regions")
+RELEASE_FIELDS = ("PD_Type", "PD_Start_Pose", "PD_Size", "PD_Appearance", "regions", "Exposure")
 
 
 def type_code(value) -> str:
@@ -51,6 +51,7 @@ class Task:
     PD_Size: float | None = None  # 4.2: the spawned object's scale
     PD_Appearance: int | None = None  # 4.2: the release's PD_ID, an appearance index of the spawned object
     regions: dict | None = None  # success regions (tasks/regions.py); when set they decide success, not radii
+    Exposure: float | None = None  # the task's exposure offset, replacing its map's (the release's `Exposure`)
 
     def __post_init__(self) -> None:
         self.Type = type_code(self.Type)

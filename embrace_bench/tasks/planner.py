@@ -49,7 +49,13 @@ def navigate(state: WorldState, goal: Goal, target_xy: tuple[float, float], radi
         return max(0.0, math.hypot(target_xy[0] - x, target_xy[1] - y) - radius) / mags.forward_cm
 
     def key(x: float, y: float, yaw: float) -> tuple[int, int, int]:
-        return (round(x / 25.0), round(y / 25.0), round(yaw / mags.turn_deg) % round(360 / mags.turn_deg))
+        if bins:  # turns that divide 360: heading bins (the frozen embedded suite was planned with these)
+            return (round(x / 25.0), round(y / 25.0), round(yaw / mags.turn_deg) % bins)
+        # 25 deg turns (the release's) reach 72 headings, not round(360 / 25) = 14 bins: key the exact heading
+        return (round(x / 25.0), round(y / 25.0), round(yaw % 360.0 * 10.0) % 3600)
+
+    steps = 360.0 / mags.turn_deg
+    bins = round(steps) if abs(steps - round(steps)) < 1e-9 else 0
 
     start = _Node(a.x, a.y, a.yaw)
     tie = 0

@@ -12,13 +12,12 @@ from __future__ import annotations
 import io
 import json
 import math
-import struct
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+from embrace_bench import png
 from embrace_bench.world.render import Camera, Renderer, make_renderer
 from embrace_bench.world.scene import WorldMap
 from embrace_bench.world.sim import AGENT_Z, EYE_HEIGHT, WorldState
@@ -30,21 +29,8 @@ AGENT_CAMERA = 1  # camera 0 is the free spectator, camera 1 rides on the spawne
 
 
 def encode_png(rgb: np.ndarray, level: int = 1) -> bytes:
-    """RGBA PNG as Unreal sends it, written directly (unfiltered scanlines, fast zlib level): PIL's encoder
-    costs twice as much, and this runs twice on every step's hot path."""
-    h, w, _ = rgb.shape
-    raw = np.empty((h, 1 + 4 * w), dtype=np.uint8)
-    raw[:, 0] = 0  # filter type None on every row
-    px = raw[:, 1:].reshape(h, w, 4)
-    px[..., :3] = rgb
-    px[..., 3] = 255
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)  # 8-bit RGBA, no interlace
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw.tobytes(), level))
-            + chunk(b"IEND", b""))
+    """RGBA PNG as Unreal sends it (runs twice on every step's hot path)."""
+    return png.encode(rgb, alpha=True, level=level)
 
 
 def encode_npy(arr: np.ndarray) -> bytes:
@@ -268,13 +254,18 @@ class EmbeddedEngine:
         Clients ask for lit and mask of the same step back to back, so one render serves both, and both
         PNGs are encoded at once on two threads (zlib releases the GIL)."""
         st = self._need_level()
-        key = (cam, tuple(st.poses.items()), st.hidden())
+        hidden = self._hidden()
+        key = (cam, tuple(st.poses.items()), hidden)
         if self._last_frame is None or self._last_frame[0] != key:
-            frame = self.renderer.render(cam, st.poses, st.hidden())
+            frame = self.renderer.render(cam, st.poses, hidden)
             pngs = {"lit": self._pool.submit(encode_png, frame.rgb),
                     "object_mask": self._pool.submit(encode_png, frame.mask)}
             self._last_frame = (key, (frame, pngs))
         return self._last_frame[1]
+
+    def _hidden(self) -> frozenset[str]:
+        """Objects not drawn: here the carried one (the embedded character has no hands to show it in)."""
+        return self.state.hidden()
 
     def _camera_set(self, cam: int, prop: str, args: list[str]) -> str:
         if prop == "fov":

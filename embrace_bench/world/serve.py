@@ -1,7 +1,8 @@
 """`python -m embrace_bench.world.serve --port P`: the embedded world as an UnrealCV server on loopback.
 
 `--unrealzoo` serves it with UnrealZoo's semantics instead (world/unrealzoo.py: levels that take time to
-load, a character to spawn, wall-clock game time, stale first frames, and UnrealCV's switch from TCP to
+load, a character to spawn, game time on the wall clock (times `vrun slomo`) with the character's motion
+calibrated to the EmbRACE release's recorded demos, stale first frames, and UnrealCV's switch from TCP to
 /tmp/unrealcv_<port>.socket after the first TCP client), the stand-in for a UnrealZoo binary in tests."""
 from __future__ import annotations
 

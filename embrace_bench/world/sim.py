@@ -108,6 +108,8 @@ class WorldState:
     last_hit: bool = False
     door_open: dict[str, bool] = field(default_factory=dict)
     poses: dict[str, tuple[tuple[float, float, float], float]] = field(default_factory=dict)
+    # Where a carried object rides, (forward, right, z) from the character; None: at its centre, HAND_Z high.
+    hand: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
         self._by_name = {o.name: o for o in self.world.objects}
@@ -156,8 +158,15 @@ class WorldState:
         else:
             self.last_hit = False
         if self.held:
-            self.poses[self.held] = ((a.x, a.y, HAND_Z), a.yaw)
+            self.poses[self.held] = self.hand_pose()
         return self.last_hit
+
+    def hand_pose(self) -> tuple[tuple[float, float, float], float]:
+        a = self._require_agent()
+        if self.hand is None:
+            return (a.x, a.y, HAND_Z), a.yaw
+        x, y = to_world((a.x, a.y), a.yaw, self.hand[0], self.hand[1])
+        return (x, y, self.hand[2]), a.yaw
 
     def _require_agent(self) -> AgentPose:
         if self.agent is None:
@@ -201,8 +210,7 @@ class WorldState:
         name = self.nearest(pick, lambda n: self.poses[n][0][:2])
         if name:
             self.held = name
-            a = self._require_agent()
-            self.poses[name] = ((a.x, a.y, HAND_Z), a.yaw)
+            self.poses[name] = self.hand_pose()
         return name
 
     def drop(self) -> tuple[str, tuple[float, float, float]] | None:

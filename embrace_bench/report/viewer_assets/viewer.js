@@ -40,7 +40,7 @@
   document.body.insertBefore(el("header", {},
     el("b", {}, R.model || "run"), el("span", {}, el("span", {class: "k"}, "suite "), R.suite || "?", " ",
       el("span", {class: "k"}, "split "), R.split || "?"),
-    el("span", {}, el("span", {class: "k"}, "episodes "), String(R.n)),
+    el("span", {}, el("span", {class: "k"}, "episodes "), R.shown ? R.shown + " of " + R.n : String(R.n)),
     el("span", {}, el("span", {class: "k"}, "SR "), R.sr === null ? "-" : (100 * R.sr).toFixed(1) + "%"),
     el("span", {}, el("span", {class: "k"}, "errors "), String(R.n_errors)),
     el("span", {}, el("span", {class: "k"}, "prompt "), R.prompt || "-"),

@@ -44,6 +44,9 @@ class Renderer:
     def render(self, camera: Camera, poses: Poses | None = None, hidden: frozenset[str] = frozenset()) -> Frame:
         raise NotImplementedError
 
+    def unload(self, world: WorldMap) -> None:
+        """Forget what was prepared for a world that will not be drawn again (run-time rebuilt ones)."""
+
     def close(self) -> None:
         pass
 

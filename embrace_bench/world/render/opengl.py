@@ -226,6 +226,12 @@ class GLRenderer(Renderer):
             s = self._scenes[id(world)] = _Scene(self, world)
         self.scene = s
 
+    def unload(self, world: WorldMap) -> None:
+        s = self._scenes.get(id(world))
+        if s is not None and s.world is world and s is not self.scene:
+            del self._scenes[id(world)]
+            s.release()
+
     def _fbo(self, w: int, h: int):
         fbo = self._fbos.get((w, h))
         if fbo is None:
