@@ -8,7 +8,7 @@ reach or dropped elsewhere, and unparseable answers. The answers are written as 
 (`<out>/source/episodes.jsonl`) and run through the real harness with `model=replay`, so the records,
 frames and tags come from the embedded world exactly as a model's would.
 
-    python bench/mistake_runs.py --out /tmp/mistakes --per-type 6 [--seed 0] [--dry-run]
+    python bench/mistake_runs.py --out /tmp/mistakes --per-type 6 [--seed 0] [--skip-ids FILE] [--dry-run]
 """
 from __future__ import annotations
 
@@ -252,6 +252,8 @@ def main(argv=None) -> int:
     ap.add_argument("--per-type", type=int, default=6)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-first", type=int, default=40, help="leave out the first N tasks of each split")
+    ap.add_argument("--skip-ids", type=Path, action="append", default=[],
+                    help="a file of task ids or episode names (<run>/<task_id>) to leave out, e.g. a labelled set")
     ap.add_argument("--dry-run", action="store_true", help="write the source only")
     ap.add_argument("overrides", nargs="*", help="extra harness overrides, e.g. env.width=320")
     a = ap.parse_args(argv)
@@ -259,6 +261,8 @@ def main(argv=None) -> int:
     skip = set()
     for split in ("id", "ood"):
         skip |= {t.task_id for t in interleave_types(load_embedded((split,)).tasks)[: a.skip_first]}
+    for path in a.skip_ids:
+        skip |= {name.rsplit("/", 1)[-1] for name in path.read_text().split()}
     chosen = choose(a.per_type, a.seed, skip)
     src = a.out / "source"
     src.mkdir(parents=True, exist_ok=True)

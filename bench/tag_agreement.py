@@ -1,8 +1,8 @@
 """How far the failure tagger agrees with labels a person gave by eye (issue 13): per-tag precision and
-recall, for "any" tags and for the primary cause, each labels file (tuned part, untouched part) apart.
+recall, for "any" tags and for the primary cause, each labels file (the tuned part, the untouched part) apart.
 
     python bench/tag_agreement.py                       # the bundled set: tests/fixtures/tag_labels
-    python bench/tag_agreement.py --runs RUN_DIR... --labels labels_tuned.jsonl --labels labels_holdout.jsonl
+    python bench/tag_agreement.py --runs RUN_DIR... --labels labels_tuned.jsonl --labels labels_untouched.jsonl
     python bench/tag_agreement.py --json
 
 Labels are JSONL, one episode a line: {"episode": "<run dir name>/<task_id>", "tags": [...], "primary": "<tag>",
@@ -38,33 +38,38 @@ class Label:
     why: str
 
 
+def parse_label(line: str, where: str) -> Label:
+    """One label line checked: known tag names, primary among the tags, a one-line why; one-line errors."""
+    try:
+        d = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise LabelError(f"{where}: not JSON ({exc.msg})") from None
+    if not isinstance(d, dict) or not isinstance(d.get("episode"), str) or "/" not in d["episode"]:
+        raise LabelError(f"{where}: needs \"episode\": \"<source>/<task_id>\"")
+    tags, primary, why = d.get("tags"), d.get("primary"), d.get("why")
+    if not isinstance(tags, list) or not tags or not all(isinstance(t, str) for t in tags):
+        raise LabelError(f"{where}: \"tags\" must be a non-empty list of tag names")
+    unknown = [t for t in tags + [primary] if t not in TAG_NAMES]
+    if unknown:
+        raise LabelError(f"{where}: unknown tag {unknown[0]!r}; known: {', '.join(TAG_NAMES)}")
+    if primary not in tags:
+        raise LabelError(f"{where}: primary {primary!r} is not among its tags")
+    if not isinstance(why, str) or not why.strip() or "\n" in why:
+        raise LabelError(f"{where}: \"why\" must be one non-empty line")
+    return Label(d["episode"], set(tags), primary, why)
+
+
 def read_labels(path: Path) -> list[Label]:
-    """Every line checked: known tag names, primary among the tags, a one-line why; one-line errors."""
+    """Every line checked (`parse_label`), each episode labelled once."""
     out, seen = [], set()
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
-        where = f"{path}:{n}"
-        try:
-            d = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LabelError(f"{where}: not JSON ({exc.msg})") from None
-        if not isinstance(d, dict) or not isinstance(d.get("episode"), str) or "/" not in d["episode"]:
-            raise LabelError(f"{where}: needs \"episode\": \"<source>/<task_id>\"")
-        tags, primary, why = d.get("tags"), d.get("primary"), d.get("why")
-        if not isinstance(tags, list) or not tags or not all(isinstance(t, str) for t in tags):
-            raise LabelError(f"{where}: \"tags\" must be a non-empty list of tag names")
-        unknown = [t for t in tags + [primary] if t not in TAG_NAMES]
-        if unknown:
-            raise LabelError(f"{where}: unknown tag {unknown[0]!r}; known: {', '.join(TAG_NAMES)}")
-        if primary not in tags:
-            raise LabelError(f"{where}: primary {primary!r} is not among its tags")
-        if not isinstance(why, str) or not why.strip() or "\n" in why:
-            raise LabelError(f"{where}: \"why\" must be one non-empty line")
-        if d["episode"] in seen:
-            raise LabelError(f"{where}: episode {d['episode']} labelled twice")
-        seen.add(d["episode"])
-        out.append(Label(d["episode"], set(tags), primary, why))
+        label = parse_label(line, f"{path}:{n}")
+        if label.episode in seen:
+            raise LabelError(f"{path}:{n}: episode {label.episode} labelled twice")
+        seen.add(label.episode)
+        out.append(label)
     return out
 
 
@@ -151,7 +156,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", nargs="+", type=Path, help=f"run directories (default: {FIXTURE}/runs/*)")
     ap.add_argument("--labels", action="append", type=Path,
-                    help="a labels file (repeatable; default: the bundled tuned and holdout files)")
+                    help="a labels file (repeatable; default: the bundled tuned and untouched files)")
     ap.add_argument("--min-examples", type=int, default=5, help="fewer labelled episodes: marked (few)")
     ap.add_argument("--tags", nargs="*", default=[], metavar="KEY=VALUE", help="threshold overrides, e.g. seen_max_cm=1500")
     ap.add_argument("--json", action="store_true")
@@ -159,7 +164,7 @@ def main(argv=None) -> int:
                     help="also list each episode whose tags or primary differ (for tuning: never on the untouched part)")
     a = ap.parse_args(argv)
     runs = a.runs or sorted(p for p in (FIXTURE / "runs").iterdir() if p.is_dir())
-    files = a.labels or [p for p in (FIXTURE / "labels_tuned.jsonl", FIXTURE / "labels_holdout.jsonl") if p.exists()]
+    files = a.labels or [p for p in (FIXTURE / "labels_tuned.jsonl", FIXTURE / "labels_untouched.jsonl") if p.exists()]
     try:
         th = TagThresholds.from_config(_overrides(a.tags))
         pred = predictions(runs, th)

@@ -1,43 +1,44 @@
 """Copy a labelled failure set into tests/fixtures/tag_labels (issue 13): the labelled episodes' records,
 trimmed of the answers' text (the tagger never reads it), each run's manifest (thresholds, frame size), and
-the labels split into the tuned part and the untouched part by the episode lists.
+the labels in two parts: the tuned part (labels the tagger's rules were tuned on) and the untouched part
+(labels nobody looked at while tuning).
 
-    python bench/tag_fixture.py LABELLING_DIR RUN_DIR... [--out tests/fixtures/tag_labels]
+    python bench/tag_fixture.py --tuned LABELS.jsonl... --untouched LABELS.jsonl... --runs RUN_DIR...
+                                [--out tests/fixtures/tag_labels]
 
-LABELLING_DIR holds episodes_tuned.txt, episodes_holdout.txt, optionally exposed_holdout.txt (holdout
-episodes whose labels were seen while tuning: they count as tuned), and labels_tuned.jsonl /
-labels_holdout.jsonl (a label is filed by its episode, whichever file it is in; the first label of an
-episode wins). Frames are not copied: the tagger reads the records alone.
+A label is filed by its episode (`<run dir name>/<task_id>`); the first label of an episode wins, and an
+episode labelled in both parts is an error. Lines that are not well-formed labels (see
+bench/tag_agreement.py) are left out, each named on stderr. Frames are not copied: the tagger reads the
+records alone.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
 
+from tag_agreement import LabelError, parse_label
+
 from embrace_bench.records import EPISODES, read_records, record_line
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "tag_labels"
-LABEL_FILES = ("labels_tuned.jsonl", "labels_holdout.jsonl")
+PARTS = {"tuned": "labels_tuned.jsonl", "untouched": "labels_untouched.jsonl"}
 
 
-def _names(path: Path) -> list[str]:
-    return path.read_text().split() if path.exists() else []
-
-
-def labels_by_episode(src: Path) -> dict[str, str]:
-    """episode -> its label line (the first one), from both label files; unreadable lines are skipped."""
+def labels_by_episode(paths: list[Path]) -> dict[str, str]:
+    """episode -> its label line (the first well-formed one) from the files; bad lines named on stderr."""
     out: dict[str, str] = {}
-    for name in LABEL_FILES:
-        path = src / name
-        for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
-            try:
-                episode = json.loads(line)["episode"]
-            except (ValueError, KeyError, TypeError):
+    for path in paths:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
                 continue
-            out.setdefault(episode, line.strip())
+            try:
+                label = parse_label(line, f"{path}:{n}")
+            except LabelError as exc:
+                print(f"tag_fixture: left out: {exc}", file=sys.stderr)
+                continue
+            out.setdefault(label.episode, line.strip())
     return out
 
 
@@ -49,28 +50,40 @@ def trimmed(record):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("labelling", type=Path)
-    ap.add_argument("runs", nargs="+", type=Path)
+    ap.add_argument("--tuned", nargs="+", type=Path, required=True, help="labels files of the tuned part")
+    ap.add_argument("--untouched", nargs="+", type=Path, required=True, help="labels files of the untouched part")
+    ap.add_argument("--runs", nargs="+", type=Path, required=True, help="the run directories the labels are about")
     ap.add_argument("--out", type=Path, default=FIXTURE)
     a = ap.parse_args(argv)
-    exposed = set(_names(a.labelling / "exposed_holdout.txt"))
-    tuned = set(_names(a.labelling / "episodes_tuned.txt")) | exposed
-    holdout = set(_names(a.labelling / "episodes_holdout.txt")) - exposed
-    labels = labels_by_episode(a.labelling)
-    a.out.mkdir(parents=True, exist_ok=True)
-    for name, part in zip(LABEL_FILES, (tuned, holdout)):
-        lines = [labels[e] for e in sorted(part) if e in labels]
-        (a.out / name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        print(f"{name}: {len(lines)} of {len(part)} episodes labelled")
-    wanted = set(labels) & (tuned | holdout)
+    parts = {"tuned": labels_by_episode(a.tuned), "untouched": labels_by_episode(a.untouched)}
+    both = sorted(set(parts["tuned"]) & set(parts["untouched"]))
+    if both:
+        print(f"tag_fixture: error: {len(both)} episode(s) labelled in both parts, e.g. {both[0]}", file=sys.stderr)
+        return 2
+    records = {}
     for run in a.runs:
+        recs, _ = read_records(run / EPISODES)
+        records[run] = [r for r in recs if f"{run.name}/{r.task_id}" in parts["tuned"].keys() | parts["untouched"]]
+    found = {f"{run.name}/{r.task_id}" for run, recs in records.items() for r in recs}
+    missing = sorted((set(parts["tuned"]) | set(parts["untouched"])) - found)
+    if missing:
+        print(f"tag_fixture: error: {len(missing)} labelled episode(s) not in the runs, e.g. {missing[0]}",
+              file=sys.stderr)
+        return 2
+    a.out.mkdir(parents=True, exist_ok=True)
+    for stale in a.out.glob("labels_*.jsonl"):
+        stale.unlink()
+    if (a.out / "runs").exists():
+        shutil.rmtree(a.out / "runs")
+    for part, labels in parts.items():
+        (a.out / PARTS[part]).write_text("".join(labels[e] + "\n" for e in sorted(labels)), encoding="utf-8")
+        print(f"{PARTS[part]}: {len(labels)} episodes")
+    for run, recs in records.items():
         dest = a.out / "runs" / run.name
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(run / "manifest.json", dest / "manifest.json")
-        records, _ = read_records(run / EPISODES)
-        keep = [trimmed(r) for r in records if f"{run.name}/{r.task_id}" in wanted]
-        (dest / EPISODES).write_text("".join(record_line(r) + "\n" for r in keep), encoding="utf-8")
-        print(f"{run.name}: {len(keep)} records")
+        (dest / EPISODES).write_text("".join(record_line(trimmed(r)) + "\n" for r in recs), encoding="utf-8")
+        print(f"{run.name}: {len(recs)} records")
     return 0
 
 

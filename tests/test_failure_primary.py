@@ -121,6 +121,57 @@ def test_an_object_seen_only_from_afar_was_not_seen():
     assert "target_forgetting" in names(rec, TagThresholds(seen_max_cm=3000, forget_min_unseen=1))
 
 
+def test_a_sliver_at_the_frame_edge_is_not_seen():
+    # T lies due east; facing 60 degrees off it, its mask pixels are a sliver at the edge of the view.
+    loc = {"object_locations": {"T": [1000, 0, 0]}}
+    edge = record(traj(("TurnRight", 0, 0, 60, {"visible": {"T": SEEN}}), ("Finish", 0, 0, 60)), **loc)
+    assert "short_sighted_exploration" in names(edge)
+    assert "short_sighted_exploration" not in names(edge, TagThresholds(seen_max_off_deg=90))
+    centred = record(traj(("TurnRight", 0, 0, 30, {"visible": {"T": SEEN}}), ("Finish", 0, 0, 30)), **loc)
+    assert "short_sighted_exploration" not in names(centred)
+
+
+def test_going_to_a_distractor_is_drift_not_a_narrow_search():
+    places = {"object_locations": {"T": [1000, 0, 0], "T_02": [0, 1000, 0]}}
+    moves = traj(("TurnRight", 0, 0, 90), fwd(0, 800, 90, visible={"T_02": SEEN}), ("Finish", 0, 800, 90))
+    rec = record(moves, distractors=["T_02"], **places)
+    assert names(rec) == ["spatial_semantic_drift", "premature_finish"] and primary(rec) == "spatial_semantic_drift"
+    # The same path with no distractor listed: never saw T, looked at half the horizon.
+    assert "short_sighted_exploration" in names(record(moves, **places))
+
+
+def test_no_drift_within_the_near_miss_zone_of_the_referent_or_facing_it():
+    places = {"distractors": ["T_02"], "object_locations": {"T": [1000, 0, 0], "T_02": [600, 300, 0]}}
+    near = record(traj(fwd(300), fwd(600), ("Finish", 600, 0, 0)), **places)  # 400 cm from T, 300 from T_02
+    assert names(near) == ["near_miss"]
+    far = {"distractors": ["T_02"], "object_locations": {"T": [2000, 0, 0], "T_02": [600, 300, 0]}}
+    tiny = record(traj(fwd(300), fwd(600, visible={"T": 40}), ("Finish", 600, 0, 0)), targets=(("T", 2000, 0),), **far)
+    assert "spatial_semantic_drift" in names(tiny)  # the referent a speck in the last frame: not heading there
+    big = record(traj(fwd(300), fwd(600, visible={"T": SEEN}), ("Finish", 600, 0, 0)), targets=(("T", 2000, 0),), **far)
+    assert "spatial_semantic_drift" not in names(big)
+
+
+def test_blocked_at_its_closest_approach_is_stuck_not_forgetting():
+    # Saw T, turned away, and every move after went nowhere: it never got any farther from T.
+    blocked = [("MoveForward", 200, 0, -90)] * 5
+    rec = record(traj(fwd(200, visible={"T": SEEN}), ("TurnLeft", 200, 0, -90), *blocked), max_steps=7)
+    assert names(rec) == ["stuck", "timeout"] and primary(rec) == "stuck"
+    # Walked 2 m away from it before being blocked: that is forgetting.
+    away = [("MoveForward", 0, 0, -90)] * 5
+    rec = record(traj(fwd(200, visible={"T": SEEN}), ("TurnLeft", 200, 0, -90), fwd(0, 0, -90), *away), max_steps=8)
+    assert "target_forgetting" in names(rec) and primary(rec) == "target_forgetting"
+
+
+def test_circling_back_to_the_closest_spot_is_not_forgetting():
+    v = {"visible": {"T": SEEN}}
+    there = [fwd(300, **v), fwd(500, **v), ("MoveForward", 300, 200, 135, v)]  # closest 500 cm, then off
+    back = record(traj(*there, ("MoveForward", 500, 0, 0, v), ("MoveForward", 300, -200, -135, v),
+                       ("Finish", 300, -200, -135)), start_visible={"T": SEEN})
+    assert "target_forgetting" not in names(back) and "premature_finish" in names(back)
+    left = record(traj(*there, ("MoveForward", 100, 200, 180, v), ("Finish", 100, 200, 180)), start_visible={"T": SEEN})
+    assert "kept it in view but moved away" in tag(left, "target_forgetting")["reason"]
+
+
 @pytest.mark.parametrize("key", ["near_miss_factor", "reached_factor"])
 def test_zone_factors_below_one_are_refused(key):
     with pytest.raises(ValueError, match=f"tags.{key} must be >= 1"):

@@ -27,14 +27,37 @@ def _episodes() -> set[str]:
 
 
 def test_the_bundled_labels_are_well_formed_and_cover_failed_recorded_episodes():
-    tuned, holdout = ta.read_labels(FIX / "labels_tuned.jsonl"), ta.read_labels(FIX / "labels_holdout.jsonl")
-    assert len(tuned) >= 50 and len(holdout) >= 40
-    names = [lb.episode for lb in tuned + holdout]
+    tuned, untouched = ta.read_labels(FIX / "labels_tuned.jsonl"), ta.read_labels(FIX / "labels_untouched.jsonl")
+    assert len(tuned) >= 150 and len(untouched) >= 40
+    names = [lb.episode for lb in tuned + untouched]
     assert len(names) == len(set(names))  # each episode in one part only
     assert set(names) <= _episodes()  # every label is about a failed episode whose record is bundled
-    assert {lb.episode.split("/")[0] for lb in tuned + holdout} >= {"heuristic", "mistakes"}
-    for lb in tuned + holdout:
+    for part in (tuned, untouched):  # both parts hold the heuristic agent and the scripted mistakes
+        assert {lb.episode.split("/")[0].rstrip("0123456789") for lb in part} >= {"heuristic", "mistakes"}
+    for lb in tuned + untouched:
         assert lb.primary in lb.tags and lb.tags <= set(TAG_NAMES) and lb.why.strip()
+
+
+def test_tag_fixture_files_labels_by_part_and_keeps_only_labelled_records(tmp_path, capsys):
+    import tag_fixture
+
+    lines = (FIX / "labels_tuned.jsonl").read_text().splitlines()
+    tuned, untouched = tmp_path / "t.jsonl", tmp_path / "u.jsonl"
+    tuned.write_text("\n".join(lines[:3] + lines[:1]) + "\n")  # a repeated episode: the first label wins
+    untouched.write_text("\n".join(lines[3:5] + ['{"episode": "x"}']) + "\n")  # a bad line is left out
+    runs = [str(r) for r in sorted((FIX / "runs").iterdir())]
+    out = tmp_path / "fix"
+    assert tag_fixture.main(["--tuned", str(tuned), "--untouched", str(untouched), "--runs", *runs,
+                             "--out", str(out)]) == 0
+    assert "left out" in capsys.readouterr().err
+    assert len(ta.read_labels(out / "labels_tuned.jsonl")) == 3 and len(ta.read_labels(out / "labels_untouched.jsonl")) == 2
+    kept = [r for run in (out / "runs").iterdir() for r in read_records(run / EPISODES)[0]]
+    assert len(kept) == 5 and all(s.raw_response == "" for r in kept for s in r.steps)
+    assert ta.main(["--runs", *map(str, (out / "runs").iterdir()), "--labels", str(out / "labels_untouched.jsonl")]) == 0
+    # An episode in both parts is refused, in one line.
+    assert tag_fixture.main(["--tuned", str(tuned), "--untouched", str(tuned), "--runs", *runs,
+                             "--out", str(out)]) == 2
+    assert "labelled in both parts" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("line, needle", [
@@ -66,10 +89,10 @@ def test_agreement_counts_precision_and_recall():
 def test_the_agreement_script_runs_on_the_bundled_set(capsys):
     assert ta.main([]) == 0
     out = capsys.readouterr().out
-    assert "### labels_tuned:" in out and "### labels_holdout:" in out and "| premature_finish" in out
+    assert "### labels_tuned:" in out and "### labels_untouched:" in out and "| premature_finish" in out
     assert ta.main(["--json"]) == 0
     res = json.loads(capsys.readouterr().out)
-    assert set(res) == {"labels_tuned", "labels_holdout"}
+    assert set(res) == {"labels_tuned", "labels_untouched"}
     for part in res.values():
         assert 0 <= part["primary_agreed"] <= part["episodes"]
         assert set(part["rows"]["primary"]) == set(TAG_NAMES)

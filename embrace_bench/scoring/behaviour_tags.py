@@ -3,6 +3,7 @@ answer badly): stuck, looping, invalid_output; and api_error for episodes the mo
 from __future__ import annotations
 
 import math
+import operator
 
 from embrace_bench.records import EpisodeRecord
 from embrace_bench.scoring.tagset import TagThresholds, make_tag
@@ -20,12 +21,14 @@ def blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
 
 
 def _blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
-    runs, run = [], []
+    runs, run, hypot, limit = [], [], math.hypot, th.stuck_move_cm
     for s in tr.steps:
-        a, b = s.pose_before, s.pose_after
-        if s.action not in MOVES or len(a) < 2 or len(b) < 2:
+        if s.action not in MOVES:
             continue
-        if math.hypot(a[0] - b[0], a[1] - b[1]) >= th.stuck_move_cm:
+        a, b = s.pose_before, s.pose_after
+        if len(a) < 2 or len(b) < 2:
+            continue
+        if hypot(a[0] - b[0], a[1] - b[1]) >= limit:
             if run:
                 runs.append(run)
             run = []
@@ -59,16 +62,20 @@ def looping(tr: Trajectory, th: TagThresholds) -> dict | None:
     """Walks back to a place and heading it had been at before: arrivals by a move (not turns in place, not
     blocked moves) at a grid cell and heading bin already visited."""
     bins, c, w = max(1, round(360.0 / th.loop_yaw_deg)), th.loop_cell_cm, th.loop_yaw_deg
-    visited, prev_cell, revisits = set(), None, []
-    for k, ((x, y), yaw) in enumerate(zip(tr.xy, tr.yaw)):
-        if x != x:  # nan: no pose
+    h = w / 2
+    cells = [(x // c, y // c) for x, y in tr.xy]
+    # Returns are arrivals at a cell entered before: at most the cell changes less the first entries.
+    if sum(map(operator.ne, cells, cells[1:])) - len(set(cells)) + 1 < th.loop_min_revisits:
+        return None
+    keys = [(cx, cy, ((yaw + h) // w) % bins) for (cx, cy), yaw in zip(cells, tr.yaw)]
+    visited, prev, revisits = set(), None, []
+    for k, key in enumerate(keys):
+        if key[0] != key[0]:  # nan: no pose
             continue
-        cell = (x // c, y // c)
-        key = (cell, ((yaw + w / 2) // w) % bins)
-        if prev_cell is not None and cell != prev_cell and key in visited:
+        if key in visited and prev is not None and (key[0] != prev[0] or key[1] != prev[1]):
             revisits.append(tr.step_of(k))
         visited.add(key)
-        prev_cell = cell
+        prev = key
     if len(revisits) < th.loop_min_revisits:
         return None
     return make_tag("looping", revisits,

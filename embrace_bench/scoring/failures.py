@@ -36,11 +36,29 @@ def _zone(tr: Trajectory, p: Phase, th: TagThresholds) -> float:
     return th.near_miss_factor * tr.record.task.success_radius_cm
 
 
-def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None) -> bool:
-    """The goal left the view while the agent was in its final blocked spell (turning against an obstacle),
-    not before it: being blocked, not forgetting."""
-    runs = blocked_runs(tr, th)
-    return gone_step is not None and blocked_at_end(tr, th) and gone_step >= runs[-1][0]
+def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None, d_end: float, d_min: float) -> bool:
+    """Still blocked at the end, and the goal left the view during that final blocked spell (turning against
+    an obstacle) or the agent never got any farther from it than its closest approach: being blocked, not
+    forgetting."""
+    if gone_step is None or not blocked_at_end(tr, th):
+        return False
+    return gone_step >= blocked_runs(tr, th)[-1][0] or d_end <= d_min + th.closest_slack_cm
+
+
+def _came_back(tr: Trajectory, first: int, last: int, goal_xy, th: TagThresholds) -> bool:
+    """After its closest approach to the goal the agent walked off (beyond `closest_slack_cm` of that spot)
+    and later returned there: circling back to it, not leaving it behind."""
+    gx, gy = goal_xy
+    pts = tr.xy[first: last + 1]
+    k = min(range(len(pts)), key=lambda i: math.hypot(pts[i][0] - gx, pts[i][1] - gy))
+    cx, cy = pts[k]
+    left = False
+    for x, y in pts[k + 1:]:
+        away = math.hypot(x - cx, y - cy) > th.closest_slack_cm
+        if left and not away:
+            return True
+        left = left or away
+    return False
 
 
 def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
@@ -51,16 +69,16 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
         return None
     # Seen at any time up to the end of the stage (subgoal 2 in view on the way to subgoal 1 counts); the
     # closest approach is measured within the stage, where walking towards it was the task.
-    seen = tr.seen(p.goal, 0, p.last, th.min_visible_px, th.seen_max_cm)
+    seen = tr.seen(p.goal, p.last, th)
     if not seen:
         return None
     d_end = xy_dist(tr.xy[p.last], p.goal_xy)
-    unseen = [k for k in range(seen[-1] + 1, p.last + 1) if tr.vis[k] is not None]
-    lost = len(unseen) >= max(1, th.forget_min_unseen) and d_end > _zone(tr, p, th) \
-        and not _lost_while_blocked(tr, th, tr.step_of(unseen[0]) if unseen else None)
     gx, gy = p.goal_xy
     d_min = min(math.hypot(x - gx, y - gy) for x, y in tr.xy[max(seen[0], p.first): p.last + 1])
-    farther = d_end > d_min + th.forget_margin_cm
+    unseen = [k for k in range(seen[-1] + 1, p.last + 1) if tr.vis[k] is not None]
+    lost = len(unseen) >= max(1, th.forget_min_unseen) and d_end > _zone(tr, p, th) \
+        and not _lost_while_blocked(tr, th, tr.step_of(unseen[0]) if unseen else None, d_end, d_min)
+    farther = d_end > d_min + th.forget_margin_cm and not _came_back(tr, max(seen[0], p.first), p.last, p.goal_xy, th)
     if not (lost or farther):
         return None
     first = f"saw {p.label} {p.goal} at {'the start' if seen[0] == 0 else f'step {tr.step_of(seen[0])}'}"
@@ -76,7 +94,7 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
 
 def _yaw_coverage(yaws: list[float], fov: float) -> float:
     """Share of the horizon inside the field of view of at least one observation (union of arcs)."""
-    a = sorted({round(y % 360.0, 1) for y in yaws})
+    a = sorted({y % 360.0 for y in yaws})  # near-equal headings leave near-zero gaps: no rounding needed
     if not a:
         return 0.0
     gaps = [b - c for b, c in zip(a[1:] + [a[0] + 360.0], a)]
@@ -87,11 +105,12 @@ def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
     """The failed stage's goal was never seen, and the agent looked at little of the horizon or stayed in a
     small area (either below its threshold)."""
     p = tr.failing_phase()
-    if p is None or not p.goal or not tr.has_masks or tr.ever_seen(p.goal, p.last, th.min_visible_px, th.seen_max_cm):
+    if p is None or not p.goal or not tr.has_masks or tr.seen(p.goal, p.last, th):
         return None
     cover = _yaw_coverage(tr.yaw[: p.last + 1], th.fov_deg)
-    xs = [x for x, _ in tr.xy[: p.last + 1] if not math.isnan(x)]
-    ys = [y for x, y in tr.xy[: p.last + 1] if not math.isnan(x)]
+    xs, ys = zip(*tr.xy[: p.last + 1])
+    if math.isnan(sum(xs)):  # some observation without a position: leave it out
+        xs, ys = [x for x in xs if not math.isnan(x)], [y for x, y in zip(xs, ys) if not math.isnan(x)]
     span = math.hypot(max(xs) - min(xs), max(ys) - min(ys)) if xs else 0.0
     narrow, small = cover < th.min_yaw_coverage, span < th.explore_min_span_cm
     if not (narrow or small):
@@ -120,7 +139,9 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     located = [d for d in distractors if d in t.object_locations]
     # Distractors share the final referent's category: ending near one counts in the final stage only
     # (after the MidwayTarget, with the object in hand), and only if the agent walked up to it.
-    final_stage = tr.failing_phase() in (None, tr.phases[-1]) and len(tr.phases) == (2 if rec.type in ("3", "4.2") else 1)
+    failing = tr.failing_phase()  # `is`: comparing Phase dataclasses field by field is slow
+    final_stage = (failing is None or failing is tr.phases[-1]) \
+        and len(tr.phases) == (2 if rec.type in ("3", "4.2") else 1)
     x0, y0 = tr.xy[0]
     if located and final_stage:
         d_ref = footprint_dist(rec, referent, x, y) if referent else None
@@ -129,8 +150,12 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
         dist, name = min((footprint_dist(rec, d, x, y), d) for d in located)
         k = tr.last_image(0, len(tr.xy) - 1) if tr.has_masks else None
         v = tr.vis[k] if k is not None else {}
-        facing = v.get(name, 0) >= v.get(referent, 0)  # the referent bigger in the last frame: it was heading there
-        if dist <= th.drift_radius_cm and dist < d_ref and facing \
+        # the referent seen, and bigger than the distractor, in the last frame: it was heading there, not drifting
+        ref_px = v.get(referent, 0)
+        facing = ref_px < th.min_visible_px or v.get(name, 0) >= ref_px
+        # ... and not within the near-miss zone of the referent (it got there, whatever else was near)
+        in_zone = bool(t.target_poses) and _near_zone(t, xy_dist((x, y), t.target_poses[-1]), th)
+        if dist <= th.drift_radius_cm and dist < d_ref and facing and not in_zone \
                 and dist <= footprint_dist(rec, name, x0, y0) - th.drift_min_approach_cm \
                 and not blocked_at_end(tr, th) \
                 and dist <= min(footprint_dist(rec, name, *xy) for xy in tr.xy if xy[0] == xy[0]) + th.closest_slack_cm:
@@ -145,7 +170,9 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
             found.append((tr.step_of(k), f"the last frame shows {name} ({px} px), not the referent {referent}"))
     held_before = None
     doors_before = dict(rec.start_door_state)
-    for s in tr.steps if (t.pick_object or t.door or located) else ():
+    # Without an object to pick or a door only drops can show drift: scan those steps alone.
+    scan = tr.steps if t.pick_object or t.door else [s for s in tr.steps if s.action == "DropObject"] if located else ()
+    for s in scan:
         if s.held_object and s.held_object != held_before and t.pick_object and s.held_object != t.pick_object \
                 and _stem(s.held_object) == _stem(t.pick_object):
             found.append((s.index, f"picked up {s.held_object} instead of {t.pick_object}"))
@@ -158,7 +185,7 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
             found += [(s.index, f"opened {d} instead of {t.door}") for d in opened]
         held_before = s.held_object
         if s.door_state:
-            doors_before = dict(s.door_state)
+            doors_before = s.door_state  # read, never changed: no copy
     if rec.success or not found:
         return None
     return _tag("spatial_semantic_drift", [i for i, _ in found], "; ".join(r for _, r in found))
@@ -353,4 +380,6 @@ def tag_episode(record: EpisodeRecord, th: TagThresholds | None = None) -> list[
     tr = build(record)
     rules = BEHAVIOUR if record.success else OUTCOME + BEHAVIOUR
     tags = sorted((t for t in (rule(tr, th) for rule in rules) if t), key=lambda t: ORDER[t["name"]])
+    if any(t["name"] == "spatial_semantic_drift" for t in tags):  # it found one of the referent's kind and went
+        tags = [t for t in tags if t["name"] != "short_sighted_exploration"]  # there: drift, not a narrow search
     return tags if record.success else mark_primary(tags, tr, th)

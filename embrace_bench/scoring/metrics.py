@@ -135,7 +135,10 @@ def drop_reason(used: list[StepRecord], obj: str | None, target, radius: float) 
 
 
 def first_index(steps: list[StepRecord], action: str) -> int | None:
-    return next((i for i, s in enumerate(steps) if s.action == action), None)
+    for i, s in enumerate(steps):  # a plain loop: the tagger calls this for every record
+        if s.action == action:
+            return i
+    return None
 
 
 def midway_index(used: list[StepRecord], task: TaskInfo) -> int | None:

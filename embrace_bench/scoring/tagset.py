@@ -22,7 +22,8 @@ class TagThresholds:
     scaled to a run's frame size with `for_frame`."""
 
     min_visible_px: int = 600  # an object counts as seen with at least this many mask pixels ...
-    seen_max_cm: float = 1300.0  # ... from no farther than this (its footprint): beyond, a speck
+    seen_max_cm: float = 2000.0  # ... from no farther than this (its footprint): beyond, a speck
+    seen_max_off_deg: float = 40.0  # ... its centre at most this far off the heading (not a sliver at the edge)
     forget_margin_cm: float = 200.0  # "ended farther than its closest approach" by more than this
     forget_min_unseen: int = 3  # "never reacquired": out of view for at least this many frames at the end
     fov_deg: float = 90.0  # horizontal field of view, for the share of the horizon the agent looked at

@@ -49,26 +49,40 @@ class Trajectory:
         return p if p and len(p) >= 2 else None
 
     def failing_phase(self) -> Phase | None:
-        return next((p for p in self.phases if not p.reached), None)
+        """The first stage not reached (None: all were); every outcome rule asks, so it is kept."""
+        if "failing" not in self.cache:
+            self.cache["failing"] = next((p for p in self.phases if not p.reached), None)
+        return self.cache["failing"]
 
-    def seen(self, name: str | None, first: int, last: int, min_px: int, max_cm: float = math.inf) -> list[int]:
-        """Observation indices in [first, last] where `name` covered at least `min_px` mask pixels, from no
-        farther than `max_cm` (beyond that an object is a speck a person would not recognise; unknown place:
-        pixels alone)."""
+    def seen(self, name: str | None, last: int, th) -> list[int]:
+        """Observation indices up to `last` where `name` was seen (`th`: the TagThresholds): at least
+        `min_visible_px` mask pixels, from no farther than `seen_max_cm`, its centre no more than
+        `seen_max_off_deg` off the heading (a sliver at the frame's edge is not something a person
+        recognises); an object of unknown place by its pixels alone. Computed once per trajectory."""
+        limits = (th.min_visible_px, th.seen_max_cm, th.seen_max_off_deg)
+        key = ("seen", name, last, limits)
+        if key not in self.cache:
+            self.cache[key] = self._seen(name, last, *limits)
+        return self.cache[key]
+
+    def _seen(self, name: str | None, last: int, min_px: int, max_cm: float, max_off: float) -> list[int]:
         if not name:
             return []
-        vis = self.vis
-        near = [k for k in range(first, last + 1) if vis[k] and vis[k].get(name, 0) >= min_px]
-        if near and max_cm != math.inf:  # the distance only where the pixels are there (the common case: none)
-            near = [k for k in near if not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > max_cm]
-        return near
-
-    def ever_seen(self, name: str, last: int, min_px: int, max_cm: float = math.inf) -> bool:
-        """Seen (at least `min_px` pixels, within `max_cm`) in any observation up to `last`."""
-        return bool(self.seen(name, 0, last, min_px, max_cm))
+        near = [k for k, v in enumerate(self.vis[: last + 1]) if v and v.get(name, 0) >= min_px]
+        loc = self.record.task.object_locations.get(name) if near else None
+        if loc is None:  # the common case, none: the cheap test settles it
+            return near
+        return [k for k in near if not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > max_cm
+                and not abs(off_heading(self.xy[k], self.yaw[k], loc)) > max_off]  # no pose: pixels alone
 
     def last_image(self, first: int, last: int) -> int | None:
         return next((k for k in range(last, first - 1, -1) if self.vis[k] is not None), None)
+
+
+def off_heading(xy: tuple[float, float], yaw: float, loc) -> float:
+    """Degrees from the heading `yaw` at `xy` to the point `loc` (-180..180; positive: to the right, as yaw)."""
+    bearing = math.degrees(math.atan2(loc[1] - xy[1], loc[0] - xy[0]))
+    return (bearing - yaw + 180.0) % 360.0 - 180.0
 
 
 def location_xy(record: EpisodeRecord, name: str | None) -> tuple[float, float] | None:
