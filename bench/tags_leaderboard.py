@@ -27,7 +27,7 @@ from embrace_bench.report.runs import Run
 from embrace_bench.report.tables import to_csv, to_latex, to_markdown
 from embrace_bench.scoring.failures import tag_episode
 from embrace_bench.scoring.metrics import rescore
-from embrace_bench.scoring.scan import Scan, _row
+from embrace_bench.scoring.scan import Scan, _metrics_differ, _row
 
 
 def peak_rss_mb() -> float:
@@ -65,7 +65,7 @@ def main() -> None:
             scan = scans[name] = Scan()
             for r in recs:
                 rec = rescore(r, max_steps)
-                scan.add(_row(r, rec, tag_episode(rec)))
+                scan.add(_row(r, rec, tag_episode(rec), _metrics_differ(r, rec)))
         tag_t.append((time.perf_counter() - t, time.process_time() - c))
         t, c = time.perf_counter(), time.process_time()
         runs = [Run(Path(name), {**manifest, "model": {"name": name}}, scan.frame()) for name, scan in scans.items()]

@@ -176,11 +176,12 @@ def run_from_config(cfg: DictConfig) -> int:
                                frames_dir=run_dir / "frames" if r.save_frames else None, tags=tags)
     # Plain data and partials (no lambdas): the Ray backend ships these to its actors.
     env_group = OmegaConf.create(OmegaConf.to_container(cfg.env, resolve=True))
+    env_cfg = env_config(cfg.env)
     spec = RunSpec(run_dir=run_dir, tasks=suite.tasks, model_name=cfg.model.name,
                    make_agent=functools.partial(make_agent, model_cfg, seed=r.seed, prompt=prompt,
-                                                mags=env_config(cfg.env).mags),
+                                                mags=env_cfg.mags),
                    make_engines=functools.partial(engine_factory, env_group, workers=r.workers),
-                   workers=r.workers, settings=settings, env_cfg=env_config(cfg.env),
+                   workers=r.workers, settings=settings, env_cfg=env_cfg,
                    request_timeout_s=cfg.env.timeout_s, max_restarts=cfg.env.max_restarts,
                    max_cost_usd=r.max_cost_usd, api_concurrency=r.api_concurrency,
                    rate_limit_wait_s=r.rate_limit_wait_s, backend=r.backend,

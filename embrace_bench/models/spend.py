@@ -11,17 +11,11 @@ class SpendLedger:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._usd = 0.0
-        self._calls = 0
 
     def add(self, usd: float) -> None:
         with self._lock:
             self._usd += usd
-            self._calls += 1
 
     def total(self) -> float:
         with self._lock:
             return round(self._usd, 6)
-
-    def calls(self) -> int:
-        with self._lock:
-            return self._calls
