@@ -105,8 +105,7 @@ class ReleaseEnv(UnrealEnv):
 
     def _load_map(self, task: Task) -> None:
         c, name = self.cfg, task.map
-        self._ok([f"vset /action/game/level {name}"])
-        self._poll("vget /camera/0/location", c.level_timeout_s, f"level {name} did not load")
+        self._load_level(name)
         self._send([f"vrun slomo {_fmt(c.slomo)}", "vrun r.MotionBlurQuality 0", "vrun r.AntiAliasingMethod 1"])
         objects = self._objects()
         self._send([f"vset /object/{o}/destroy" for o in objects if REMOVED_CLASSES.match(o)])
