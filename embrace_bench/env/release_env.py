@@ -182,9 +182,8 @@ class ReleaseEnv(UnrealEnv):
                   f"vset /camera/{cam}/illumination none"])
 
     def _spawn_at(self, pose: list[float]) -> None:
-        c, a = self.cfg, self.cfg.agent_name
-        self._ok([f"vset /objects/spawn_from_path {c.agent_blueprint} {a}"])
-        self._poll(f"vget /object/{a}/location", c.spawn_timeout_s, f"the spawned character {a} did not appear")
+        a = self.cfg.agent_name
+        self._spawn_character_actor()
         self._ok([f"vset /object/{a}/location {_join(pose[:3])}", f"vset /object/{a}/rotation {_join(pose[3:6])}"])
 
     def _spawn_character(self, pose: list[float]) -> None:
