@@ -110,9 +110,9 @@ class ReleaseEnv(UnrealEnv):
         objects = self._objects()
         self._send([f"vset /object/{o}/destroy" for o in objects if REMOVED_CLASSES.match(o)])
         placed = [o for o in objects if PLACED_CHARACTER.match(o)]
-        for fix in FIXES.get(name.casefold(), ()):
-            self._fix(fix, objects, name)
         key = name.casefold()
+        for fix in FIXES.get(key, ()):
+            self._fix(fix, objects, name)
         if key in POSTPROCESS_OFF:
             self._ok(["vrun set PostProcessVolume BlendWeight 0"])
         self._ok(["vrun r.Fog 0", "vrun r.VolumetricFog 1", f"vrun r.Tonemapper.Sharpen {_fmt(SHARPEN.get(key, 0))}"])
