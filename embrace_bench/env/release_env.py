@@ -105,15 +105,14 @@ class ReleaseEnv(UnrealEnv):
 
     def _load_map(self, task: Task) -> None:
         c, name = self.cfg, task.map
-        self._ok([f"vset /action/game/level {name}"])
-        self._poll("vget /camera/0/location", c.level_timeout_s, f"level {name} did not load")
+        self._load_level(name)
         self._send([f"vrun slomo {_fmt(c.slomo)}", "vrun r.MotionBlurQuality 0", "vrun r.AntiAliasingMethod 1"])
         objects = self._objects()
         self._send([f"vset /object/{o}/destroy" for o in objects if REMOVED_CLASSES.match(o)])
         placed = [o for o in objects if PLACED_CHARACTER.match(o)]
-        for fix in FIXES.get(name.casefold(), ()):
-            self._fix(fix, objects, name)
         key = name.casefold()
+        for fix in FIXES.get(key, ()):
+            self._fix(fix, objects, name)
         if key in POSTPROCESS_OFF:
             self._ok(["vrun set PostProcessVolume BlendWeight 0"])
         self._ok(["vrun r.Fog 0", "vrun r.VolumetricFog 1", f"vrun r.Tonemapper.Sharpen {_fmt(SHARPEN.get(key, 0))}"])
@@ -183,9 +182,8 @@ class ReleaseEnv(UnrealEnv):
                   f"vset /camera/{cam}/illumination none"])
 
     def _spawn_at(self, pose: list[float]) -> None:
-        c, a = self.cfg, self.cfg.agent_name
-        self._ok([f"vset /objects/spawn_from_path {c.agent_blueprint} {a}"])
-        self._poll(f"vget /object/{a}/location", c.spawn_timeout_s, f"the spawned character {a} did not appear")
+        a = self.cfg.agent_name
+        self._spawn_character_actor()
         self._ok([f"vset /object/{a}/location {_join(pose[:3])}", f"vset /object/{a}/rotation {_join(pose[3:6])}"])
 
     def _spawn_character(self, pose: list[float]) -> None:

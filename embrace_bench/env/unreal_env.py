@@ -168,12 +168,17 @@ class UnrealEnv:
         self._poll("vget /camera/0/location", self.cfg.level_timeout_s, f"level {name} did not load")
 
     def _spawn_agent(self, task: Task) -> None:
-        c, a = self.cfg, self.cfg.agent_name
-        self._ok([f"vset /objects/spawn_from_path {c.agent_blueprint} {a}"])
-        self._poll(f"vget /object/{a}/location", c.spawn_timeout_s, f"the spawned character {a} did not appear")
+        a = self.cfg.agent_name
+        self._spawn_character_actor()
         self._setup_commands()
         x, y, z, _pitch, yaw, _roll = task.Start_Pose
         self._ok([f"vset /object/{a}/location {x} {y} {z}", f"vset /object/{a}/rotation 0 {yaw} 0"])
+
+    def _spawn_character_actor(self) -> None:
+        """Spawn env.agent_blueprint as the character and wait until it answers (Unreal spawns asynchronously)."""
+        c, a = self.cfg, self.cfg.agent_name
+        self._ok([f"vset /objects/spawn_from_path {c.agent_blueprint} {a}"])
+        self._poll(f"vget /object/{a}/location", c.spawn_timeout_s, f"the spawned character {a} did not appear")
 
     def _setup_commands(self) -> None:
         """env.setup_commands, sent after spawning the character; "{agent}" is its name."""
