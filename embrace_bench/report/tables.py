@@ -163,8 +163,7 @@ def to_markdown(board: Board) -> str:
 # ---- CSV (long: one row per run or reference x type) ------------------------------------------------
 CSV_HEAD = ["suite", "split", "model", "reference", "type", "type_name", "n", "n_errors", "n_success",
             "sr", "sr_lo", "sr_hi", "gde", "gde_lo", "gde_hi", "sspl", "sspl_lo", "sspl_hi", "steps", "steps_lo",
-            "steps_hi", "tr", "tr_lo", "tr_hi", *[f"tag_{t}" for t in TAG_NAMES],
-            *[f"primary_{t}" for t in TAG_NAMES], "cost_usd", "cost_per_success",
+            "steps_hi", "tr", "tr_lo", "tr_hi", *TAG_COLUMNS, *PRIMARY_COLUMNS, "cost_usd", "cost_per_success",
             "tokens_in_per_step", "tokens_out_per_step", "latency_p50_s", "latency_p95_s",
             *[k for k, _ in FACT_KEYS if k != "model"]]
 
