@@ -17,6 +17,9 @@ RELEASE_SUITE = "embrace_release"
 RELEASE_METRICS = ("SPL", "OS")
 RELEASE_OVERALL_HEAD = ("SPL", "OS %", "Unscorable")
 RELEASE_CSV_HEAD = ["n_unscorable", "spl", "spl_lo", "spl_hi", "os", "os_lo", "os_hi"]
+RELEASE_NOTE = ("SPL: the release's success weighted by the shortest path (area.json) over the walked XY path; "
+                "OS: % of episodes that reached the goal state at some step; Unscorable: episodes the release's "
+                "scorer cannot score (no reference height or shortest path), excluded from every metric.")
 OVERALL_HEAD = ("Model", "N", "Errors", "SR % (95% CI)", "GDE (cm)", "SSPL", "Steps", "TR %", "Cost / success",
                 "Tokens / step (in / out)", "Latency p50 / p95 (s)")
 FACT_KEYS = (("model", "Model"), ("snapshot", "Snapshot (adapter)"), ("prompt", "Prompt"), ("suite_hash", "Suite hash"),
@@ -137,9 +140,7 @@ def to_markdown(board: Board) -> str:
              "## Overall", ""]
     rel = is_release(board)
     if rel:
-        lines[2] += (" SPL: the release's success weighted by the shortest path (area.json) over the walked XY path; "
-                     "OS: % of episodes that reached the goal state at some step; Unscorable: episodes the release's "
-                     "scorer cannot score (no reference height or shortest path), excluded from every metric.")
+        lines[2] += " " + RELEASE_NOTE
     lines += _md_table(list(overall_head(board)), [overall_cells(e, rel) for e in board.entries])
     for group in type_groups(board):
         lines += ["", "## " + " / ".join(TYPE_NAMES.get(t, t) for t in group), ""]
