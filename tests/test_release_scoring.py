@@ -232,9 +232,9 @@ def test_rows_average_spl_and_os_over_scored_episodes_and_count_the_unscorable(t
     assert row.sr == 0.5 and row.os == 1.0 and row.spl == pytest.approx(0.4439, abs=1e-4)
     j = report_to_json(aggregate([good, passed, bad]))["rows"][0]
     assert (j["spl"], j["os"], j["n_unscorable"]) == (pytest.approx(0.4439, abs=1e-4), 1.0, 1) and len(j["os_ci"]) == 2
-    assert unscorable_summary([good, bad]) == ("1 episode(s) unscorable by the release's rules, left out of every "
-                                               "mean: 1 x area.json gives no shortest path (shortest_path_uu), which "
-                                               "SPL needs")
+    assert unscorable_summary(records_frame([good, bad])) == (
+        "1 episode(s) unscorable by the release's rules, left out of every mean: 1 x area.json gives no shortest "
+        "path (shortest_path_uu), which SPL needs")
     cols = [c.header for c in format_table(aggregate([good, passed, bad])).columns]
     assert cols[-3:] == ["SPL", "OS", "Unsc."]
     # a record from before these fields existed re-scores with them, without a disagreement warning

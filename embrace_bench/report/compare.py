@@ -19,7 +19,7 @@ import pandas as pd
 from embrace_bench.report.runs import Run
 from embrace_bench.report.tables import md_cell
 from embrace_bench.scoring.failures import TAG_NAMES
-from embrace_bench.scoring.metrics import bootstrap_ci
+from embrace_bench.scoring.metrics import bootstrap_ci, ordered
 from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import TYPE_NAMES, TYPES
 
@@ -125,7 +125,7 @@ def compare_runs(base: Run, new: Run, alpha: float = 0.05, min_drop: float = 0.0
         raise UnusableInput(f"different suites: task {differ[0]} differs between the runs"
                             + (f" (and {len(differ) - 1} more)" if len(differ) > 1 else ""))
     by_type = dict(tuple(pairs.groupby("type_b", sort=False)))
-    types = [t for t in TYPES if t in by_type] + sorted(set(by_type) - set(TYPES))
+    types = ordered(TYPES, by_type)
     rows = [_paired_row(t, by_type[t]) for t in types] + [_paired_row("all", pairs)]
     if rows[-1].n == 0:
         raise UnusableInput(f"none of the {len(pairs)} shared tasks finished without an error in both runs")

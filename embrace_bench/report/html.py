@@ -5,8 +5,8 @@ from html import escape
 
 from embrace_bench.report import plots
 from embrace_bench.report.leaderboard import Board
-from embrace_bench.report.tables import (FACT_KEYS, board_metrics, is_release, overall_cells, overall_head,
-                                         reference_cells, tag_rows, type_cells, type_groups)
+from embrace_bench.report.tables import (FACT_KEYS, RELEASE_NOTE, board_metrics, is_release, overall_cells,
+                                         overall_head, reference_cells, tag_rows, type_cells, type_groups)
 from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.tasks.model import TYPE_NAMES
 
@@ -77,10 +77,7 @@ def to_html(board: Board) -> str:
              "(cm); SSPL: success weighted by the demo length; Steps: mean actions; TR: % of episodes that hit the "
              "step limit. Episodes with errors are counted apart and excluded from every metric; metrics and tags "
              "are recomputed from the records.</p>",
-             *(["<p>SPL: the release's success weighted by the shortest path (area.json) over the walked XY path; "
-                "OS: % of episodes that reached the goal state at some step; Unscorable: episodes the release's "
-                "scorer cannot score (no reference height or shortest path), excluded from every metric.</p>"]
-               if is_release(board) else []),
+             *([f"<p>{RELEASE_NOTE}</p>"] if is_release(board) else []),  # no < or &: unescaped, as always
              "<h2>Overall</h2>",
              _table(list(overall_head(board)), [overall_cells(e, is_release(board)) for e in board.entries]),
              f'<div class="plot">{sr_svg}</div>']

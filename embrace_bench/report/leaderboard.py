@@ -18,7 +18,7 @@ import pandas as pd
 
 from embrace_bench.report.runs import Run, label_runs
 from embrace_bench.scoring.failures import TAG_NAMES
-from embrace_bench.scoring.metrics import Report, Row, aggregate_frame
+from embrace_bench.scoring.metrics import Report, Row, aggregate_frame, ordered
 from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import SPLITS, TYPES
 
@@ -86,8 +86,7 @@ class Board:
         return f"{self.suite}, {SPLIT_NAMES.get(self.split, self.split)} ({self.split})"
 
     def types(self) -> list[str]:
-        present = {t for e in self.entries for t in e.n_by_type if t != "all"}
-        return [t for t in TYPES if t in present] + sorted(present - set(TYPES) - {"all"})
+        return ordered(TYPES, {t for e in self.entries for t in e.n_by_type if t != "all"})
 
 
 def tag_rates(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -153,7 +152,7 @@ def build_boards(runs: list[Run]) -> list[Board]:
     boards: dict[tuple[str, str], Board] = {}
     for run in runs:
         by_split = dict(tuple(run.frame.groupby("split", sort=False)))
-        for split in [s for s in SPLITS if s in by_split] + sorted(set(by_split) - set(SPLITS)):
+        for split in ordered(SPLITS, by_split):
             board = boards.setdefault((run.suite, split), Board(run.suite, split, []))
             board.entries.append(make_entry(run, split, by_split[split]))
     for board in boards.values():

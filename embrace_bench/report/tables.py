@@ -17,6 +17,9 @@ RELEASE_SUITE = "embrace_release"
 RELEASE_METRICS = ("SPL", "OS")
 RELEASE_OVERALL_HEAD = ("SPL", "OS %", "Unscorable")
 RELEASE_CSV_HEAD = ["n_unscorable", "spl", "spl_lo", "spl_hi", "os", "os_lo", "os_hi"]
+RELEASE_NOTE = ("SPL: the release's success weighted by the shortest path (area.json) over the walked XY path; "
+                "OS: % of episodes that reached the goal state at some step; Unscorable: episodes the release's "
+                "scorer cannot score (no reference height or shortest path), excluded from every metric.")
 OVERALL_HEAD = ("Model", "N", "Errors", "SR % (95% CI)", "GDE (cm)", "SSPL", "Steps", "TR %", "Cost / success",
                 "Tokens / step (in / out)", "Latency p50 / p95 (s)")
 FACT_KEYS = (("model", "Model"), ("snapshot", "Snapshot (adapter)"), ("prompt", "Prompt"), ("suite_hash", "Suite hash"),
@@ -137,9 +140,7 @@ def to_markdown(board: Board) -> str:
              "## Overall", ""]
     rel = is_release(board)
     if rel:
-        lines[2] += (" SPL: the release's success weighted by the shortest path (area.json) over the walked XY path; "
-                     "OS: % of episodes that reached the goal state at some step; Unscorable: episodes the release's "
-                     "scorer cannot score (no reference height or shortest path), excluded from every metric.")
+        lines[2] += " " + RELEASE_NOTE
     lines += _md_table(list(overall_head(board)), [overall_cells(e, rel) for e in board.entries])
     for group in type_groups(board):
         lines += ["", "## " + " / ".join(TYPE_NAMES.get(t, t) for t in group), ""]
@@ -163,8 +164,7 @@ def to_markdown(board: Board) -> str:
 # ---- CSV (long: one row per run or reference x type) ------------------------------------------------
 CSV_HEAD = ["suite", "split", "model", "reference", "type", "type_name", "n", "n_errors", "n_success",
             "sr", "sr_lo", "sr_hi", "gde", "gde_lo", "gde_hi", "sspl", "sspl_lo", "sspl_hi", "steps", "steps_lo",
-            "steps_hi", "tr", "tr_lo", "tr_hi", *[f"tag_{t}" for t in TAG_NAMES],
-            *[f"primary_{t}" for t in TAG_NAMES], "cost_usd", "cost_per_success",
+            "steps_hi", "tr", "tr_lo", "tr_hi", *TAG_COLUMNS, *PRIMARY_COLUMNS, "cost_usd", "cost_per_success",
             "tokens_in_per_step", "tokens_out_per_step", "latency_p50_s", "latency_p95_s",
             *[k for k, _ in FACT_KEYS if k != "model"]]
 

@@ -368,7 +368,8 @@ def _row(split: str, type_: str, group) -> Row:
                wilson_interval(k, len(ok)), n_success=k, n_unscorable=len(scored) - len(ok), **means, **cis, **rates)
 
 
-def _ordered(known: tuple[str, ...], present) -> list[str]:
+def ordered(known: tuple[str, ...], present) -> list[str]:
+    """The codes in `present` (split or type codes): those `known` in their (paper) order, then the rest sorted."""
     return [x for x in known if x in present] + sorted(set(present) - set(known))
 
 
@@ -387,9 +388,9 @@ def aggregate_frame(episodes) -> Report:
     rep = Report(cost_usd=_total(episodes["cost_usd"]), tokens_in=int(episodes["tokens_in"].sum()),
                  tokens_out=int(episodes["tokens_out"].sum()), n_records=len(episodes))
     splits = dict(tuple(episodes.groupby("split", sort=False)))
-    for s in _ordered(SPLITS, splits):
+    for s in ordered(SPLITS, splits):
         types = dict(tuple(splits[s].groupby("type", sort=False)))
-        rep.rows += [_row(s, t, types[t]) for t in _ordered(TYPES, types)]
+        rep.rows += [_row(s, t, types[t]) for t in ordered(TYPES, types)]
         rep.rows.append(_row(s, "all", splits[s]))
     if len(episodes):
         rep.rows.append(_row("all", "all", episodes))

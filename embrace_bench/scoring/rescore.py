@@ -46,10 +46,9 @@ def manifest_max_steps(manifest, path: Path | str = "manifest.json") -> tuple[in
 
 
 def unscorable_summary(episodes) -> str:
-    """One line counting the episodes (records, or a frame of them) the release's scorer cannot score, by
-    reason ("" when none)."""
-    pairs = zip(episodes["status"], episodes["unscorable"]) if hasattr(episodes, "columns") else \
-        ((r.status, r.unscorable) for r in episodes)
+    """One line counting the episodes (a frame of them: scan.Scan.frame) the release's scorer cannot score,
+    by reason ("" when none)."""
+    pairs = zip(episodes["status"], episodes["unscorable"])
     reasons = Counter(why for status, why in pairs if why and status != "error")
     if not reasons:
         return ""
