@@ -93,7 +93,8 @@ def overall_cells(e: Entry, release: bool = False) -> list[str]:
 def type_groups(board: Board) -> list[list[str]]:
     """The paper's two tables: Basic / Exploration / Dyn. Spatial-Semantic, then Multi-stage / Door / P&D."""
     types = board.types()
-    return [g for g in ([t for t in types if t in NAVIGATION_TYPES], [t for t in types if t not in NAVIGATION_TYPES]) if g]
+    nav = [t for t in types if t in NAVIGATION_TYPES]
+    return [g for g in (nav, [t for t in types if t not in NAVIGATION_TYPES]) if g]
 
 
 PRIMARY_COLUMNS = tuple(f"primary_{t}" for t in TAG_NAMES)

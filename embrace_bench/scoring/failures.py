@@ -26,7 +26,7 @@ from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, Tag, TagThresholds, c
 from embrace_bench.scoring.trajectory import Phase, Trajectory, build, footprint_dist
 from embrace_bench.tasks.model import TaskType
 
-__all__ = ["TAG_NAMES", "TagThresholds", "tag_episode"]
+__all__ = ["TAG_NAMES", "Tag", "TagThresholds", "tag_episode"]
 
 
 # ---- outcome tags -----------------------------------------------------------------------------
