@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from embrace_bench.actions import Parsed, parse_response
+from embrace_bench.actions import Action, Parsed, parse_response
 from embrace_bench.env.unreal_env import UnrealEnv
 from embrace_bench.models.base import Agent, History
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
@@ -133,7 +133,7 @@ def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: Ep
         steps.append(step)
         if on_step:
             on_step(step)
-        if parsed.action == "Finish":
+        if parsed.action == Action.Finish:
             finished = True
             break
     sc = score_episode(steps, info, s.max_steps, type_=task.Type, start_door_state=history.initial.door_state)

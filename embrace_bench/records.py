@@ -66,7 +66,7 @@ class TaskInfo:
 @dataclass
 class EpisodeRecord:
     task_id: str
-    type: str  # "0" "1" "2" "3" "4.1" "4.2"
+    type: str  # a TaskType code (tasks/model.py): "0" "1" "2" "3" "4.1" "4.2"
     split: str
     map: str
     model: str
