@@ -1,6 +1,6 @@
 """The typed schema of every config group (Hydra structured configs, registered in its ConfigStore).
 
-Each YAML option in embrace_bench/conf names its schema in its `defaults:` list (`- /schema/<group>/<name>`)
+Each YAML option in embrace_bench/conf names its schema in its `defaults:` list (`- /schema_<group>_<name>@_here_`)
 and holds only what differs from it, so each default lives here once; Hydra rejects an unknown key or a value
 of the wrong type while composing. Field order is the order the run manifest records, so keep it.
 
@@ -37,7 +37,7 @@ class RunnerSchema:
 
 @dataclass
 class SplitSchema:
-    name: str = "id"  # id | ood | all
+    name: str = MISSING  # id | ood | all
 
 
 @dataclass
@@ -149,8 +149,8 @@ class UnrealZooEnvSchema:
 @dataclass
 class BaselineModelSchema:
     """oracle, heuristic, random, demo: no settings besides which one."""
-    adapter: str = "heuristic"
-    name: str = "heuristic"
+    adapter: str = MISSING
+    name: str = MISSING
 
 
 @dataclass
@@ -258,7 +258,7 @@ class ConfigSchema:
     ray: Any = None
 
 
-# ConfigStore name (group/name under schema/) -> schema; the YAML options name these in their defaults lists.
+# <group>/<name> -> schema, stored as schema_<group>_<name>; the YAML options name these in their defaults lists.
 SCHEMAS: dict[str, type] = {
     "runner/default": RunnerSchema, "split/default": SplitSchema, "suite/default": SuiteSchema,
     "suite/release": ReleaseSuiteSchema, "prompt/default": PromptSchema, "ray/default": RaySchema,
@@ -271,20 +271,20 @@ SCHEMAS: dict[str, type] = {
 
 
 def register() -> None:
-    """Store every schema in Hydra's ConfigStore (idempotent): before composing a config."""
+    """Store every schema in Hydra's ConfigStore (idempotent): before composing a config. Stored at the top
+    level as `schema_<group>_<name>`, not as groups, so `--help` lists only the groups a user chooses from."""
     from hydra.core.config_store import ConfigStore
 
     cs = ConfigStore.instance()
     cs.store(name="schema", node=ConfigSchema)
     for key, schema in SCHEMAS.items():
-        group, name = key.split("/")
-        cs.store(group=f"schema/{group}", name=name, node=schema)
+        cs.store(name="schema_" + key.replace("/", "_"), node=schema)
 
 
 def schema_of(group: str, option_defaults: list[str]) -> type | None:
-    """The schema a group option names in its defaults list (`/schema/<group>/<name>`), if any."""
+    """The schema a group option names in its defaults list (`/schema_<group>_<name>@_here_`), if any."""
     for entry in option_defaults:
-        key = entry.strip().removeprefix("/schema/").split("@")[0]
-        if key in SCHEMAS and key.startswith(group + "/"):
-            return SCHEMAS[key]
+        name = entry.strip().split("@")[0].removeprefix("/")
+        if name.startswith(f"schema_{group}_") and f"{group}/{name[len(group) + 8:]}" in SCHEMAS:
+            return SCHEMAS[f"{group}/{name[len(group) + 8:]}"]
     return None
