@@ -161,8 +161,9 @@ class ReplayModelSchema:
 
 
 @dataclass
-class AnthropicModelSchema:
-    adapter: str = "anthropic"
+class ApiModelSchema:
+    """What every model behind an HTTP API has (the adapter kinds below add theirs, in manifest order)."""
+    adapter: str = MISSING
     name: str = MISSING
     base_url: Optional[str] = None
     temperature: float = 0.0
@@ -174,6 +175,11 @@ class AnthropicModelSchema:
     price_per_mtok_out: float = 0.0
     image_format: str = "png"
     constrained: bool = False
+
+
+@dataclass
+class AnthropicModelSchema(ApiModelSchema):
+    adapter: str = "anthropic"
     cache: bool = True
 
 
@@ -184,19 +190,8 @@ class GeminiModelSchema(AnthropicModelSchema):
 
 
 @dataclass
-class OpenAIModelSchema:
+class OpenAIModelSchema(ApiModelSchema):
     adapter: str = "openai"
-    name: str = MISSING
-    base_url: Optional[str] = None
-    temperature: float = 0.0
-    max_tokens: int = 1024
-    top_p: float = 1.0
-    timeout_s: Any = 60
-    max_retries: int = 4
-    price_per_mtok_in: float = 0.0
-    price_per_mtok_out: float = 0.0
-    image_format: str = "png"
-    constrained: bool = False
     constrained_format: str = "json_schema"  # json_schema | structured_outputs (vLLM >= 0.12) | guided_regex
     cache: bool = True
 
