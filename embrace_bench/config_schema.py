@@ -1,7 +1,8 @@
 """The typed schema of every config group (Hydra structured configs, registered in its ConfigStore).
 
 Each YAML option in embrace_bench/conf names its schema in its `defaults:` list (`- /schema_<group>_<name>@_here_`)
-and holds only what differs from it, so each default lives here once; Hydra rejects an unknown key or a value
+and holds only what differs from it, so each default lives once (here; env=unrealzoo's values in its YAML, its
+schema giving only the types); Hydra rejects an unknown key or a value
 of the wrong type while composing. Field order is the order the run manifest records, so keep it.
 
 Fields typed `Any` take an integer or a float and keep the one given (a timeout of 60 is recorded as 60, not
@@ -11,7 +12,7 @@ field names before Hydra starts.
 """
 from __future__ import annotations
 
-from dataclasses import MISSING as NO_DEFAULT, dataclass, field, fields, make_dataclass
+from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
@@ -235,8 +236,7 @@ class TransformersModelSchema:
 # The tags schema is TagThresholds itself, field for field (a threshold is changed there only); a mutable
 # copy, as Hydra merges overrides into it.
 TagsSchema = make_dataclass("TagsSchema", [(f.name, {"int": int, "float": float}.get(str(f.type), f.type),
-                                            field(default=f.default)) for f in fields(TagThresholds)
-                                           if f.default is not NO_DEFAULT])
+                                            field(default=f.default)) for f in fields(TagThresholds)])
 TagsSchema.__module__ = __name__
 
 
@@ -279,7 +279,7 @@ def register() -> None:
 def schema_of(group: str, option_defaults: list[str]) -> type | None:
     """The schema a group option names in its defaults list (`/schema_<group>_<name>@_here_`), if any."""
     for entry in option_defaults:
-        name = entry.strip().split("@")[0].removeprefix("/")
-        if name.startswith(f"schema_{group}_") and f"{group}/{name[len(group) + 8:]}" in SCHEMAS:
-            return SCHEMAS[f"{group}/{name[len(group) + 8:]}"]
+        key = f"{group}/" + entry.strip().split("@")[0].removeprefix(f"/schema_{group}_")
+        if key in SCHEMAS:
+            return SCHEMAS[key]
     return None
