@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from embrace_bench.actions import Action, Parsed, parse_response
+from embrace_bench.defaults import MAX_STEPS, SUCCESS_RADIUS_CM
 from embrace_bench.env.unreal_env import UnrealEnv
 from embrace_bench.models.base import Agent, History
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
@@ -17,9 +18,9 @@ from embrace_bench.tasks.model import Task
 
 @dataclass
 class EpisodeSettings:
-    max_steps: int = 32
+    max_steps: int = MAX_STEPS
     reask: int = 3
-    success_radius_cm: float = 300.0
+    success_radius_cm: float = SUCCESS_RADIUS_CM
     frames_dir: Path | None = None  # save frames/<task_id>/<step>.png when set
     tags: TagThresholds = field(default_factory=TagThresholds)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embrace_bench.actions import MOTIONS, TURNS, Action, Magnitudes
+from embrace_bench.defaults import FOV_DEG, FRAME_HEIGHT, FRAME_WIDTH
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.replies import EnvError, _floats, _hit, _json, decode_png, rgb_png  # noqa: F401 (re-exported)
 from embrace_bench.tasks.model import Task
@@ -39,9 +40,9 @@ class EnvConfig:
     agent_name: str = "EmbraceAgent"
     agent_blueprint: str = "/Game/Agents/BP_Character.BP_Character_C"
     camera_id: int | None = None  # None: the camera nearest the spawned character (its ego camera)
-    width: int = 640
-    height: int = 480
-    fov: float = 90.0
+    width: int = FRAME_WIDTH
+    height: int = FRAME_HEIGHT
+    fov: float = FOV_DEG
     cam_offset: tuple[float, float, float] = (0.0, 0.0, 160.0)  # set_cam x y z of the ego view
     step_s: float = 1.0  # game time of one resume..pause cycle; set_move gets magnitude / step_s
     realtime: bool = False  # game time runs on the wall clock while resumed (Unreal): wait step_s before pausing
