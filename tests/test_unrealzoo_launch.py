@@ -15,8 +15,8 @@ from embrace_bench.__main__ import CONF_DIR
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.env.launcher import EngineStartError
-from embrace_bench.env.protocol import unix_socket_path
 from embrace_bench.env.unrealzoo_engines import UnrealZooProcess, parse_attach, unrealcv_ini, unrealcv_ini_path
+from embrace_bench.unrealcv.protocol import unix_socket_path
 from embrace_bench.world.server import UnrealCVServer
 from embrace_bench.world.unrealzoo import UnrealZooEngine
 

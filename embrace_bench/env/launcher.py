@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from embrace_bench.env.client import UnrealCVClient
-from embrace_bench.env.protocol import EngineError
 from embrace_bench.redact import scrubbed_environ
+from embrace_bench.unrealcv.protocol import EngineError, is_error_reply
 
 
 class EngineStartError(RuntimeError):
@@ -34,7 +34,7 @@ def probe(host: str, port: int, deadline_s: float, proc: subprocess.Popen | None
         try:
             with UnrealCVClient(host, port, connect_timeout=1.0, timeout=2.0) as c:
                 reply = c.request("vget /unrealcv/status")
-                if isinstance(reply, str) and not reply.startswith("error"):
+                if isinstance(reply, str) and not is_error_reply(reply):
                     return time.monotonic() - t0
         except (EngineError, OSError):
             pass

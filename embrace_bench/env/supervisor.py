@@ -10,8 +10,8 @@ from typing import Callable
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.engines import Engine, make_env
 from embrace_bench.env.launcher import EngineStartError
-from embrace_bench.env.protocol import EngineError
 from embrace_bench.env.unreal_env import EnvConfig, EnvError, UnrealEnv
+from embrace_bench.unrealcv.protocol import EngineError, is_error_reply
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class EngineSupervisor:
             reply = self.env.client.request("vget /unrealcv/status", timeout=timeout)
         except EngineError as exc:
             return f"no answer to a status request ({exc})"
-        if not isinstance(reply, str) or reply.startswith("error"):
+        if not isinstance(reply, str) or is_error_reply(reply):
             return f"status request answered {str(reply)[:60]!r}"
         return None
 

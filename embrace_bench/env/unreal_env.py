@@ -26,6 +26,7 @@ from embrace_bench.actions import Action, Magnitudes
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.replies import EnvError, _floats, _hit, _json, decode_png, rgb_png  # noqa: F401 (re-exported)
 from embrace_bench.tasks.model import Task
+from embrace_bench.unrealcv.protocol import is_error_reply
 
 log = logging.getLogger(__name__)
 _COLOR_RE = re.compile(r"R=(\d+),G=(\d+),B=(\d+)")
@@ -133,7 +134,7 @@ class UnrealEnv:
     def _ok(self, cmds: list[str]) -> list:
         replies = self.client.request_many(cmds)
         for c, r in zip(cmds, replies):
-            if isinstance(r, str) and r.startswith("error"):
+            if isinstance(r, str) and is_error_reply(r):
                 raise EnvError(f"{c!r} -> {r}")
         return replies
 
@@ -142,7 +143,7 @@ class UnrealEnv:
         deadline = time.monotonic() + deadline_s
         while True:
             reply = self.client.request(cmd)
-            if isinstance(reply, str) and not reply.startswith("error"):
+            if isinstance(reply, str) and not is_error_reply(reply):
                 return reply
             if time.monotonic() > deadline:
                 raise EnvError(f"{what} within {deadline_s:.0f} s (last reply to {cmd!r}: {str(reply)[:80]})")
@@ -276,7 +277,7 @@ class UnrealEnv:
         """The character's hit flag, an optional query: a build without it answers an error, which is noted and
         the collision is then inferred from the pose (None)."""
         reply = self.client.request(f"vbp {self.cfg.agent_name} get_hit")
-        if isinstance(reply, str) and reply.startswith("error"):
+        if isinstance(reply, str) and is_error_reply(reply):
             self.note(f"get_hit answered {reply[:80]!r}: collision inferred from the pose")
             return None
         return _hit(reply)
