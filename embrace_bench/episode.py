@@ -8,7 +8,8 @@ from typing import Callable
 
 from embrace_bench.actions import Parsed, parse_response
 from embrace_bench.env.unreal_env import UnrealEnv
-from embrace_bench.models.base import Agent, History
+from embrace_bench.models.base import Agent
+from embrace_bench.observation import History
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
 from embrace_bench.scoring.failures import TagThresholds, tag_episode
 from embrace_bench.scoring.metrics import release_fields, score_episode, sspl

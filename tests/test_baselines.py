@@ -7,10 +7,10 @@ import numpy as np
 from embrace_bench.actions import parse_response
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.episode import EpisodeSettings, run_episode
-from embrace_bench.models.base import History
 from embrace_bench.models.heuristic import HeuristicAgent, colour_mask
 from embrace_bench.models.oracle import OracleAgent
 from embrace_bench.models.random_agent import RandomAgent
+from embrace_bench.observation import History
 from embrace_bench.tasks.model import TYPES
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine

@@ -25,6 +25,7 @@ import numpy as np
 from embrace_bench.actions import Action, Magnitudes
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.replies import EnvError, _floats, _hit, _json, decode_png, rgb_png  # noqa: F401 (re-exported)
+from embrace_bench.observation import Observation
 from embrace_bench.tasks.model import Task
 from embrace_bench.unrealcv.protocol import is_error_reply
 
@@ -93,18 +94,6 @@ class EnvConfig:
                 isinstance(c, (list, tuple)) and len(c) == 2 and all(isinstance(v, (int, float)) for v in c) for c in cycles)
             if not ok:
                 raise ValueError(f"env.moves.{name} must be a move action's list of [angle, speed] cycles, not {cycles!r}")
-
-
-@dataclass
-class Observation:
-    rgb: np.ndarray  # (H, W, 3) uint8
-    png: bytes  # the frame exactly as the engine sent it
-    pose: list[float]  # [x, y, z, pitch, yaw, roll]; pitch is the camera pitch of this observation
-    visible: dict[str, int]
-    door_state: dict[str, int]
-    held_object: str | None
-    collided: bool = False
-    object_pose: list[float] | None = None  # location of the task's pick-and-drop object, when it has one
 
 
 @dataclass

@@ -13,7 +13,8 @@ import re
 import numpy as np
 
 from embrace_bench.actions import format_response
-from embrace_bench.models.base import Agent, History, Reply
+from embrace_bench.models.base import Agent, Reply
+from embrace_bench.observation import History
 from embrace_bench.tasks.model import Task
 from embrace_bench.world.scene import PALETTE
 

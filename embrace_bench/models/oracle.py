@@ -6,7 +6,8 @@ import json
 from functools import lru_cache
 
 from embrace_bench.actions import Magnitudes, format_response
-from embrace_bench.models.base import Agent, History, Reply
+from embrace_bench.models.base import Agent, Reply
+from embrace_bench.observation import History
 from embrace_bench.tasks.model import Task
 from embrace_bench.tasks.planner import plan_task
 from embrace_bench.world.engine import MAPS_DIR
