@@ -11,8 +11,8 @@ from rich.console import Console
 
 from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.episode import EpisodeSettings
+from embrace_bench.models.prompts import PromptConfig
 from embrace_bench.models.registry import UnknownAdapter, check_model, make_agent, skipped_up_front
-from embrace_bench.prompts import PromptConfig
 from embrace_bench.scoring.failures import TagThresholds
 from embrace_bench.tasks.suite import EMBEDDED_DIR, Suite, SuiteError, load_embedded, select, split_names
 

@@ -13,7 +13,7 @@ from embrace_bench.actions import ACTIONS, parse_response
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.episode import EpisodeSettings, run_episode
 from embrace_bench.models.hf_loading import check
-from embrace_bench.prompts import PromptConfig
+from embrace_bench.models.prompts import PromptConfig
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from embrace_bench.models.base import Agent, Reply
 from embrace_bench.models.messages import Request
+from embrace_bench.models.prompts import ImageEncoder, PromptConfig, build_request
 from embrace_bench.models.response_cache import CachedReply, ResponseCache
 from embrace_bench.observation import History
-from embrace_bench.prompts import ImageEncoder, PromptConfig, build_request
 from embrace_bench.tasks.model import Task
 
 
