@@ -49,9 +49,9 @@ def check_maps(suite: Suite, env_kind: str) -> None:
     """The embedded world has only its own maps: a suite on UnrealZoo's maps needs env=unrealzoo."""
     if env_kind != "embedded":
         return
-    from embrace_bench.world.engine import MAPS_DIR
+    from embrace_bench.tasks.maps import map_names
 
-    missing = sorted({t.map for t in suite.tasks} - {p.stem for p in MAPS_DIR.glob("*.json")})
+    missing = sorted({t.map for t in suite.tasks} - map_names())
     if missing:
         raise SuiteError(f"the embedded world has no map {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}; "
                          "run this suite with env=unrealzoo")

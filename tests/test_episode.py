@@ -2,6 +2,7 @@
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.episode import EpisodeSettings, run_episode
 from embrace_bench.models.base import Agent, Reply
+from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
 
@@ -21,7 +22,7 @@ class Scripted(Agent):
 
 
 def _env():
-    return UnrealEnv(InProcessClient(EmbeddedEngine(_BlankRenderer(), width=8, height=6)), EnvConfig(width=8, height=6))
+    return UnrealEnv(InProcessClient(EmbeddedEngine(_BlankRenderer(), maps_dir=EMBEDDED_MAPS_DIR, width=8, height=6)), EnvConfig(width=8, height=6))
 
 
 def test_reasks_are_bounded_distinct_and_kept_out_of_the_history():

@@ -6,13 +6,14 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.redact import scrubbed_environ
+from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
 from embrace_bench.unrealcv.protocol import EngineError, is_error_reply
+from embrace_bench.world.launch import serve_command
 
 
 class EngineStartError(RuntimeError):
@@ -119,8 +120,10 @@ class EmbeddedEngineProcess(EngineProcess):
 
     def __init__(self, *, renderer: str = "auto", width: int = 640, height: int = 480, fov: float = 90.0,
                  host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None,
-                 ready_timeout_s: float = 30.0, extra_args: tuple[str, ...] = ()) -> None:
+                 ready_timeout_s: float = 30.0, extra_args: tuple[str, ...] = (),
+                 maps_dir: Path = EMBEDDED_MAPS_DIR) -> None:
         self.renderer, self.size, self.fov = renderer, (width, height), fov
+        self.maps_dir = Path(maps_dir)  # the levels the world serves (tasks/maps.py)
         self.extra_args = tuple(extra_args)  # e.g. ("--unrealzoo",): the world with UnrealZoo's semantics
         self.host, self.port = host, port
         self.log_path = Path(log_path) if log_path else None
@@ -129,9 +132,8 @@ class EmbeddedEngineProcess(EngineProcess):
 
     def start(self) -> "EmbeddedEngineProcess":
         port = self.port or free_port(self.host)
-        self._popen([sys.executable, "-m", "embrace_bench.world.serve", "--port", str(port), "--host", self.host,
-                     "--renderer", self.renderer, "--width", str(self.size[0]), "--height", str(self.size[1]),
-                     "--fov", str(self.fov), "--exit-with-parent", *self.extra_args])
+        self._popen(serve_command(port=port, host=self.host, renderer=self.renderer, width=self.size[0],
+                                  height=self.size[1], fov=self.fov, maps_dir=self.maps_dir, extra_args=self.extra_args))
         self.port = port
         self._await_ready(port)
         return self

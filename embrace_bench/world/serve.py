@@ -13,10 +13,11 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 from embrace_bench.world import faults
 from embrace_bench.world.engine import EmbeddedEngine
-from embrace_bench.world.render import RENDERERS
+from embrace_bench.world.launch import RENDERERS
 from embrace_bench.world.server import UnrealCVServer
 
 
@@ -33,6 +34,14 @@ def _watch_parent(server: UnrealCVServer) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def _default_maps_dir() -> Path:
+    """The embedded suite's maps, through the tasks package's API: this module is a process entry point (the
+    top layer, like __main__), the one place in world/ that may name where the suite keeps its data."""
+    from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
+
+    return EMBEDDED_MAPS_DIR
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m embrace_bench.world.serve", description=__doc__)
     ap.add_argument("--port", type=int, default=9000, help="TCP port (0 picks a free one)")
@@ -41,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
     ap.add_argument("--fov", type=float, default=90.0)
+    ap.add_argument("--maps-dir", type=Path, default=None,
+                    help="folder of the levels (<name>.json); default: the embedded suite's maps")
     ap.add_argument("--unix-socket", action="store_true", help="also listen on /tmp/unrealcv_<port>.socket")
     ap.add_argument("--exit-with-parent", action="store_true",
                     help="shut down when the process that started this one dies (the harness passes it)")
@@ -59,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"embrace_bench.world.serve: error: {exc}", file=sys.stderr)
         return 2
     try:
-        common = dict(width=args.width, height=args.height, fov=args.fov, port=args.port)
+        common = dict(maps_dir=args.maps_dir or _default_maps_dir(), width=args.width, height=args.height,
+                      fov=args.fov, port=args.port)
         if args.unrealzoo:
             from embrace_bench.world.unrealzoo import UnrealZooEngine
 
