@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embrace_bench.actions import Action, Magnitudes
+from embrace_bench.env.base import StepResult
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.replies import EnvError, _floats, _hit, _json, decode_png, rgb_png  # noqa: F401 (re-exported)
 from embrace_bench.observation import Observation
@@ -94,16 +95,6 @@ class EnvConfig:
                 isinstance(c, (list, tuple)) and len(c) == 2 and all(isinstance(v, (int, float)) for v in c) for c in cycles)
             if not ok:
                 raise ValueError(f"env.moves.{name} must be a move action's list of [angle, speed] cycles, not {cycles!r}")
-
-
-@dataclass
-class StepResult:
-    obs: Observation
-    pose_before: list[float]
-    pose_after: list[float]
-    collided: bool
-    dropped_at: list[float] | None = None
-    done: bool = False
 
 
 class UnrealEnv:
