@@ -1,15 +1,12 @@
 """Start an engine process on a free loopback port, wait until it answers, stop it cleanly."""
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 from embrace_bench.env.client import UnrealCVClient
+from embrace_bench.procs import free_port, log_tail, stop_process_group
 from embrace_bench.redact import scrubbed_environ
 from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
 from embrace_bench.unrealcv.protocol import EngineError, is_error_reply
@@ -18,12 +15,6 @@ from embrace_bench.world.launch import serve_command
 
 class EngineStartError(RuntimeError):
     pass
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def probe(host: str, port: int, deadline_s: float, proc: subprocess.Popen | None = None) -> float:
@@ -42,29 +33,6 @@ def probe(host: str, port: int, deadline_s: float, proc: subprocess.Popen | None
         if time.monotonic() - t0 > deadline_s:
             raise EngineStartError(f"engine on {host}:{port} not ready after {deadline_s:.0f} s")
         time.sleep(0.1)
-
-
-def log_tail(path: Path | None, n: int) -> list[str]:
-    """The last `n` non-blank lines of a process's log (none when there is no log yet): why it failed."""
-    if not path or not path.exists():
-        return []
-    return [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()][-n:]
-
-
-def stop_process_group(p: subprocess.Popen | None, grace_s: float) -> None:
-    """End a process started in its own session, with everything it started: SIGTERM to the group, SIGKILL
-    after `grace_s`. Tolerates a process that already exited."""
-    if p is None or p.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):  # the group may have ended since the poll
-        os.killpg(p.pid, signal.SIGTERM)
-        os.killpg(p.pid, signal.SIGCONT)  # a stopped (SIGSTOP) process handles the SIGTERM only once it runs
-    try:
-        p.wait(grace_s)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(p.pid, signal.SIGKILL)
-        p.wait(grace_s)
 
 
 class EngineProcess:
