@@ -27,7 +27,7 @@ from embrace_bench.env.client import UnrealCVClient  # noqa: E402
 from embrace_bench.env.launcher import EmbeddedEngineProcess  # noqa: E402
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv  # noqa: E402
 from embrace_bench.episode import EpisodeSettings, run_episode  # noqa: E402
-from embrace_bench.prompts import PromptConfig  # noqa: E402
+from embrace_bench.models.prompts import PromptConfig  # noqa: E402
 from embrace_bench.tasks.suite import load_embedded  # noqa: E402
 
 CYCLE = [Action.MoveForward, Action.TurnLeft, Action.MoveForward, Action.TurnRight,

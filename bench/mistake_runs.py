@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 
 from embrace_bench.actions import INTERACTIONS, OPPOSITE_TURN, TURNS, Action, format_response
-from embrace_bench.models.oracle import _world
 from embrace_bench.records import EPISODES, EpisodeRecord, StepRecord, TaskInfo, record_line
+from embrace_bench.tasks.maps import load_map
 from embrace_bench.tasks.model import NAVIGATION_TYPES, Task, TaskType
 from embrace_bench.tasks.planner import GOAL_CM, NoPlan, execute, navigate, near
 from embrace_bench.tasks.suite import load_embedded
@@ -50,7 +50,7 @@ MODES: dict[str, tuple[str, ...]] = {  # mistake -> task types it applies to
 
 
 def _state(task: Task) -> WorldState:
-    s = WorldState(_world(task.map))
+    s = WorldState(load_map(task.map))
     x, y, _, _, yaw, _ = task.Start_Pose
     s.place_agent(x, y, yaw)
     return s
@@ -76,7 +76,7 @@ def _demo_nav(task: Task) -> list[str]:
 
 def wrong_colour(task: Task, rng: random.Random) -> list[str] | None:
     """Walk to the nearest same-category distractor instead of the referent, then Finish there."""
-    world = _world(task.map)
+    world = load_map(task.map)
     prefix = []
     if task.Type == TaskType.MULTI_STAGE:  # the first stage right, the wrong object at the second
         prefix = task.Action[: task.Action.index(Action.MidwayTarget) + 1]

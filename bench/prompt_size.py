@@ -21,7 +21,7 @@ from embrace_bench.env.launcher import EmbeddedEngineProcess
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.episode import EpisodeSettings, run_episode
 from embrace_bench.models.base import Agent, Reply
-from embrace_bench.prompts import ImageEncoder, PromptConfig, build_request
+from embrace_bench.models.prompts import ImageEncoder, PromptConfig, build_request
 from embrace_bench.tasks.suite import load_embedded
 
 CYCLE = [Action.MoveForward, Action.TurnLeft, Action.MoveForward, Action.TurnRight,

@@ -9,7 +9,6 @@ The camera walks down the street turning and pitching, so culling and overdraw v
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import time
@@ -98,9 +97,9 @@ def main() -> None:
     ap.add_argument("--map", default="", help="a frozen suite map (e.g. Street_46) instead of the synthetic street")
     args = ap.parse_args()
     if args.map:
-        from embrace_bench.world.engine import MAPS_DIR
+        from embrace_bench.tasks.maps import load_map
 
-        world = WorldMap.from_json(json.loads((MAPS_DIR / f"{args.map}.json").read_text()))
+        world = load_map(args.map)
     else:
         world = street_scene()
     for kind in ("gl", "numpy") if args.renderer == "both" else (args.renderer,):

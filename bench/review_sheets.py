@@ -20,9 +20,9 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from embrace_bench.actions import TRANSLATIONS, Action
-from embrace_bench.models.oracle import _world
 from embrace_bench.records import EPISODES, EpisodeRecord, read_records
 from embrace_bench.scoring.metrics import counted_steps
+from embrace_bench.tasks.maps import load_map
 from embrace_bench.tasks.model import TYPE_NAMES, TaskType
 from embrace_bench.world.scene import PALETTE, WorldObject
 
@@ -89,7 +89,7 @@ def _circle(d: ImageDraw.ImageDraw, xy, r: float, colour, width=2, dash=False) -
 
 
 def draw_map(rec: EpisodeRecord) -> Image.Image:
-    world = _world(rec.map)
+    world = load_map(rec.map)
     view = MapView(_box(rec, world), MAP_PX)
     img = Image.new("RGB", (MAP_PX, MAP_PX), (236, 236, 228))
     d = ImageDraw.Draw(img)

@@ -11,10 +11,10 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from embrace_bench.actions import Action, format_response
+from embrace_bench.baselines.heuristic import HeuristicAgent
 from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.episode import EpisodeSettings
 from embrace_bench.models.base import Reply
-from embrace_bench.models.heuristic import HeuristicAgent
 from embrace_bench.runner import RunSpec
 from embrace_bench.tasks.suite import load_embedded, select
 

@@ -12,8 +12,8 @@ from rich.console import Console
 from embrace_bench.config_checks import check_config
 from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.episode import EpisodeSettings
+from embrace_bench.models.prompts import PromptConfig
 from embrace_bench.models.registry import UnknownAdapter, check_model, make_agent, skipped_up_front
-from embrace_bench.prompts import PromptConfig
 from embrace_bench.scoring.failures import TagThresholds
 from embrace_bench.tasks.suite import EMBEDDED_DIR, Suite, SuiteError, load_embedded, select, split_names
 
@@ -50,9 +50,9 @@ def check_maps(suite: Suite, env_kind: str) -> None:
     """The embedded world has only its own maps: a suite on UnrealZoo's maps needs env=unrealzoo."""
     if env_kind != "embedded":
         return
-    from embrace_bench.world.engine import MAPS_DIR
+    from embrace_bench.tasks.maps import map_names
 
-    missing = sorted({t.map for t in suite.tasks} - {p.stem for p in MAPS_DIR.glob("*.json")})
+    missing = sorted({t.map for t in suite.tasks} - map_names())
     if missing:
         raise SuiteError(f"the embedded world has no map {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}; "
                          "run this suite with env=unrealzoo")

@@ -8,8 +8,9 @@ from typing import Callable
 
 from embrace_bench.actions import Action, Parsed, parse_response
 from embrace_bench.defaults import MAX_STEPS, SUCCESS_RADIUS_CM
-from embrace_bench.env.unreal_env import UnrealEnv
-from embrace_bench.models.base import Agent, History
+from embrace_bench.env.base import Env
+from embrace_bench.models.base import Agent
+from embrace_bench.observation import History
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
 from embrace_bench.scoring.failures import TagThresholds, tag_episode
 from embrace_bench.scoring.metrics import release_fields, score_episode, sspl
@@ -103,7 +104,7 @@ def _ask(agent: Agent, task: Task, history: History, max_reasks: int) -> _Asked:
     return a
 
 
-def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: EpisodeSettings,
+def run_episode(env: Env, agent: Agent, task: Task, model_name: str, s: EpisodeSettings,
                 on_step: Callable[[StepRecord], None] | None = None) -> EpisodeRecord:
     t0 = time.monotonic()
     info = task_info(task, s.success_radius_cm)

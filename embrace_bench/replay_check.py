@@ -87,7 +87,7 @@ def demos_from_run(run_dir: Path) -> list[Demo]:
 
 
 def replay(env, demo: Demo) -> Deviation:
-    from embrace_bench.env.protocol import EngineError
+    from embrace_bench.unrealcv.protocol import EngineError
     from embrace_bench.env.unreal_env import EnvError
 
     t = demo.task

@@ -15,7 +15,6 @@ from typing import Callable
 
 from embrace_bench.env.engines import Engine
 from embrace_bench.env.launcher import EngineStartError
-from embrace_bench.env.protocol import EngineError
 from embrace_bench.env.supervisor import EngineSupervisor
 from embrace_bench.env.unreal_env import EnvConfig, EnvError
 from embrace_bench.episode import EpisodeSettings, episode_record, run_episode
@@ -23,6 +22,7 @@ from embrace_bench.models.api import ModelCallError
 from embrace_bench.models.base import Agent, AgentUnusable
 from embrace_bench.records import EpisodeRecord, StepRecord
 from embrace_bench.tasks.model import Task
+from embrace_bench.unrealcv.protocol import EngineError
 
 log = logging.getLogger(__name__)
 

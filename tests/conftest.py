@@ -5,6 +5,7 @@ import signal
 
 import pytest
 
+from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
 from embrace_bench.world.engine import EmbeddedEngine
 from embrace_bench.world.server import UnrealCVServer
 
@@ -19,7 +20,7 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 def engine_server():
     """An embedded engine served on a free loopback port for the whole test session (numpy renderer at
     a small size keeps it fast; the GL path has its own tests)."""
-    engine = EmbeddedEngine("numpy", width=160, height=120)
+    engine = EmbeddedEngine("numpy", maps_dir=EMBEDDED_MAPS_DIR, width=160, height=120)
     with UnrealCVServer(engine, "127.0.0.1", 0, name="test-engine") as srv:
         engine.port = srv.port
         yield srv

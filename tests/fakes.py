@@ -6,8 +6,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from embrace_bench.env.unreal_env import Observation
-from embrace_bench.models.base import History
+from embrace_bench.observation import History, Observation
 
 
 def observation(rgb: np.ndarray, png: bool = True) -> Observation:

@@ -30,7 +30,7 @@ from embrace_bench.env.client import UnrealCVClient  # noqa: E402
 from embrace_bench.env.engines import env_config, make_env  # noqa: E402
 from embrace_bench.env.launcher import EmbeddedEngineProcess  # noqa: E402
 from embrace_bench.tasks.embrace_release import load_release  # noqa: E402
-from embrace_bench.models.oracle import _world  # noqa: E402
+from embrace_bench.tasks.maps import load_map  # noqa: E402
 from embrace_bench.tasks.embrace_release import RELEASE_TYPES, benchmark_root  # noqa: E402
 from embrace_bench.tasks.planner import navigate  # noqa: E402
 from embrace_bench.tasks.regions import centroid, in_polygons  # noqa: E402
@@ -48,7 +48,7 @@ class Walker:
         self.poses: list[list[float]] = []
         self.objects: list[list[float] | None] = []
         self.pose = None
-        self.state = WorldState(_world(task.map), mags=env.cfg.mags)
+        self.state = WorldState(load_map(task.map), mags=env.cfg.mags)
 
     def start(self):
         obs = self.env.reset(self.task)

@@ -11,8 +11,8 @@ from rich.console import Console
 
 from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.episode import EpisodeSettings
+from embrace_bench.models.prompts import PromptConfig
 from embrace_bench.models.registry import make_agent
-from embrace_bench.prompts import PromptConfig
 from embrace_bench.runner import RunSpec, run
 from embrace_bench.tasks.suite import load_embedded, select
 

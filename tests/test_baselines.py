@@ -5,17 +5,18 @@ import collections
 import numpy as np
 
 from embrace_bench.actions import parse_response
+from embrace_bench.baselines.heuristic import HeuristicAgent, colour_mask
+from embrace_bench.baselines.oracle import OracleAgent
+from embrace_bench.baselines.random_agent import RandomAgent
+from embrace_bench.colours import COLOURS as PALETTE
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.episode import EpisodeSettings, run_episode
-from embrace_bench.models.base import History
-from embrace_bench.models.heuristic import HeuristicAgent, colour_mask
-from embrace_bench.models.oracle import OracleAgent
-from embrace_bench.models.random_agent import RandomAgent
+from embrace_bench.observation import History
+from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
 from embrace_bench.tasks.model import TYPES
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
 from embrace_bench.world.render import Frame, Renderer
-from embrace_bench.world.scene import PALETTE
 
 from fakes import InProcessClient, observation
 
@@ -34,7 +35,7 @@ class _BlankRenderer(Renderer):
 
 
 def test_oracle_succeeds_on_every_task_of_every_type_in_both_splits():
-    env = UnrealEnv(InProcessClient(EmbeddedEngine(_BlankRenderer(), width=8, height=6)),
+    env = UnrealEnv(InProcessClient(EmbeddedEngine(_BlankRenderer(), maps_dir=EMBEDDED_MAPS_DIR, width=8, height=6)),
                     EnvConfig(width=8, height=6))
     agent = OracleAgent()
     wins = collections.Counter()

@@ -97,7 +97,7 @@ def test_type_problem_is_one_line_naming_the_setting(group, option, leaf, value,
 def test_prompt_config_defaults_are_the_prompt_schemas():
     """PromptConfig (the prompt builder's own settings, also built without Hydra) keeps the schema's defaults."""
     from embrace_bench.config_schema import PromptSchema
-    from embrace_bench.prompts import PromptConfig
+    from embrace_bench.models.prompts import PromptConfig
 
     built = PromptConfig()
     assert {f.name: f.default for f in fields(PromptSchema)} == {f.name: getattr(built, f.name) for f in fields(PromptSchema)}

@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 
 from embrace_bench.env.client import UnrealCVClient
-from embrace_bench.env.launcher import EmbeddedEngineProcess, EngineStartError, free_port
+from embrace_bench.env.launcher import EmbeddedEngineProcess, EngineStartError
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
+from embrace_bench.procs import free_port
 from embrace_bench.tasks.suite import load_embedded
 
 TASKS = {t.task_id: t for t in load_embedded(("id", "ood")).tasks}

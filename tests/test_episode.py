@@ -1,7 +1,10 @@
 """The closed loop's re-ask rules, on the in-process engine."""
+from embrace_bench.env.base import Env
+from embrace_bench.env.supervisor import GuardedEnv
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.episode import EpisodeSettings, run_episode
 from embrace_bench.models.base import Agent, Reply
+from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
 
@@ -21,7 +24,14 @@ class Scripted(Agent):
 
 
 def _env():
-    return UnrealEnv(InProcessClient(EmbeddedEngine(_BlankRenderer(), width=8, height=6)), EnvConfig(width=8, height=6))
+    engine = EmbeddedEngine(_BlankRenderer(), maps_dir=EMBEDDED_MAPS_DIR, width=8, height=6)
+    return UnrealEnv(InProcessClient(engine), EnvConfig(width=8, height=6))
+
+
+def test_unreal_env_and_the_guarded_env_are_the_env_run_episode_takes():
+    env = _env()
+    assert isinstance(env, Env) and isinstance(GuardedEnv(env), Env)
+    assert not isinstance(object(), Env)  # the protocol checks its methods, so the assertions above can fail
 
 
 def test_reasks_are_bounded_distinct_and_kept_out_of_the_history():

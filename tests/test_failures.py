@@ -5,6 +5,7 @@ import pytest
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
 from embrace_bench.scoring.failures import TAG_NAMES, TagThresholds, tag_episode
 from embrace_bench.scoring.metrics import rescore
+from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
 
 SEEN = 2000  # mask pixels of an object in plain view (640x480)
 
@@ -302,14 +303,14 @@ def test_bad_thresholds_are_one_line_errors(cfg, needle):
 def test_oracle_gets_no_tags_on_a_sample_of_every_type_and_split_with_real_masks():
     from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
     from embrace_bench.episode import EpisodeSettings, run_episode
-    from embrace_bench.models.oracle import OracleAgent
+    from embrace_bench.baselines.oracle import OracleAgent
     from embrace_bench.tasks.model import TYPES
     from embrace_bench.tasks.suite import load_embedded
     from embrace_bench.world.engine import EmbeddedEngine
 
     from fakes import InProcessClient
 
-    env = UnrealEnv(InProcessClient(EmbeddedEngine("numpy", width=96, height=72)), EnvConfig(width=96, height=72))
+    env = UnrealEnv(InProcessClient(EmbeddedEngine("numpy", maps_dir=EMBEDDED_MAPS_DIR, width=96, height=72)), EnvConfig(width=96, height=72))
     tasks = load_embedded(("id", "ood")).tasks
     sample = [t for s in ("id", "ood") for ty in TYPES for t in [x for x in tasks if (x.split, x.Type) == (s, ty)][:2]]
     seen_any = 0

@@ -6,7 +6,7 @@ import pytest
 
 from embrace_bench.models.api import ModelCallError
 from embrace_bench.models.limiter import AdaptiveLimiter
-from embrace_bench.prompts import PromptConfig
+from embrace_bench.models.prompts import PromptConfig
 from embrace_bench.tasks.suite import load_embedded
 
 from fakeapi import FakeAPI

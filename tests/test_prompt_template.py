@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from embrace_bench.actions import parse_response
+from embrace_bench.models.prompt_texts import TemplateError
 from embrace_bench.models.prompted import PromptedAgent, RawReply
-from embrace_bench.prompts import ImageEncoder, PromptConfig, build_request
-from embrace_bench.prompt_texts import TemplateError
+from embrace_bench.models.prompts import ImageEncoder, PromptConfig, build_request
 from embrace_bench.tasks.suite import load_embedded
 
 from fakes import history

@@ -8,8 +8,8 @@ from PIL import Image
 
 from embrace_bench.actions import ACTIONS
 from embrace_bench.models.messages import Part
+from embrace_bench.models.prompts import ImageEncoder, PromptConfig, build_request
 from embrace_bench.models.response_cache import CachedReply, ResponseCache
-from embrace_bench.prompts import ImageEncoder, PromptConfig, build_request
 from embrace_bench.tasks.suite import load_embedded
 
 from fakes import history

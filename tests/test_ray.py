@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from embrace_bench.models.heuristic import HeuristicAgent
+from embrace_bench.baselines.heuristic import HeuristicAgent
 from embrace_bench.models.prompted import PromptedAgent, RawReply
 from embrace_bench.world.faults import ENV_VAR
 from runs import REPLAY, TASKS, TIMING, by_task, lines, run_quiet, spec

@@ -6,11 +6,11 @@ import pytest
 
 from embrace_bench.actions import Magnitudes
 from embrace_bench.episode import task_info
-from embrace_bench.models.oracle import _world
 from embrace_bench.models.registry import skipped_up_front
 from embrace_bench.records import StepRecord
 from embrace_bench.scoring.metrics import score_episode
 from embrace_bench.tasks.embrace_release import load_release
+from embrace_bench.tasks.maps import load_map
 from embrace_bench.tasks.planner import execute, plan_task, with_spawned_object
 from embrace_bench.world.sim import AGENT_Z, WorldState
 
@@ -22,7 +22,7 @@ RELEASE_MAGS = Magnitudes(forward_cm=125.9, turn_deg=25.0)  # env=unrealzoo's, a
 
 def _replay(task, plan, mags):
     """The plan stepped through the planner's own world, recorded as the env would record it."""
-    state = WorldState(with_spawned_object(_world(task.map), task), mags=mags)
+    state = WorldState(with_spawned_object(load_map(task.map), task), mags=mags)
     sx, sy, _, _, syaw, _ = task.Start_Pose
     state.place_agent(sx, sy, syaw)
     steps, before = [], list(task.Start_Pose)
@@ -44,7 +44,7 @@ def _replay(task, plan, mags):
                          ids=lambda x: getattr(x, "task_id", str(x)))
 def test_the_oracle_plans_every_release_type_to_success(task, pd_type, mags):
     task = dataclasses.replace(task, PD_Type=pd_type) if pd_type else task
-    plan = plan_task(task, _world(task.map), mags=mags)
+    plan = plan_task(task, load_map(task.map), mags=mags)
     assert plan[-1] == "Finish" and ("OpenDoor" in plan) == (task.Type == "4.1")
     assert ("DropObject" in plan) == (pd_type == "pd") and ("PickObject" in plan) == (task.Type == "4.2")
     sc = score_episode(_replay(task, plan, mags), task_info(task, 300.0), 60, start_pose=task.Start_Pose,
@@ -56,9 +56,9 @@ def test_release_pick_and_drop_plans_pick_the_spawned_object():
     """The map's own pickables are left out (the release destroys the pre-placed ones): the fixture's object
     is spawned exactly where the map's Bag_01 stands, and the oracle must carry the task's object."""
     task = next(t for t in TASKS if t.Type == "4.2")
-    world = with_spawned_object(_world(task.map), task)
+    world = with_spawned_object(load_map(task.map), task)
     assert [o.name for o in world.objects if o.pickable] == [task.PD_ID]
-    assert any(o.name == "Bag_01" for o in _world(task.map).objects)  # untouched: the cached map is not edited
+    assert any(o.name == "Bag_01" for o in load_map(task.map).objects)  # untouched: the cached map is not edited
 
 
 def test_tasks_without_a_map_are_skipped_up_front_in_one_line():

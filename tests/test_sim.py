@@ -60,11 +60,9 @@ def test_maps_are_deterministic_per_seed_and_differ_across_seeds():
 
 
 def test_planner_reproduces_the_frozen_demos():
-    import json
-
-    from embrace_bench.world.engine import MAPS_DIR
+    from embrace_bench.tasks.maps import load_map
 
     tasks = load_embedded(("id", "ood")).tasks[::40]
     for t in tasks:
-        world = WorldMap.from_json(json.loads((MAPS_DIR / f"{t.map}.json").read_text()))
+        world = load_map(t.map)
         assert plan_task(t, world) == t.Action, t.task_id

@@ -13,7 +13,8 @@ from embrace_bench.actions import ACTIONS, parse_response
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.episode import EpisodeSettings, run_episode
 from embrace_bench.models.hf_loading import check
-from embrace_bench.prompts import PromptConfig
+from embrace_bench.models.prompts import PromptConfig
+from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
 
@@ -44,7 +45,7 @@ def _agent(tiny, tmp_path=None, prompt=None, **cfg):
 
 
 def _env():
-    return UnrealEnv(InProcessClient(EmbeddedEngine("numpy", width=64, height=48)), EnvConfig(width=64, height=48))
+    return UnrealEnv(InProcessClient(EmbeddedEngine("numpy", maps_dir=EMBEDDED_MAPS_DIR, width=64, height=48)), EnvConfig(width=64, height=48))
 
 
 def _records(run_dir):

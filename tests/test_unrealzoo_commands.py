@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
 from embrace_bench.world.server import UnrealCVServer
@@ -22,7 +23,7 @@ PD = "BP_GrabMoveDrop_C_1"
 
 @pytest.fixture()
 def eng():
-    e = UnrealZooEngine("numpy", width=64, height=48, load_s=0.0, spawn_s=0.0, tick_s=0.05)
+    e = UnrealZooEngine("numpy", maps_dir=EMBEDDED_MAPS_DIR, width=64, height=48, load_s=0.0, spawn_s=0.0, tick_s=0.05)
     t = TASKS["id-0-000"]
     assert e.handle(f"vset /action/game/level {t.map}") == "ok"
     assert e.handle(f"vset /objects/spawn_from_path {BP} A") == "ok"
@@ -71,7 +72,7 @@ def test_what_a_real_build_would_not_know_is_an_error(eng, cmd):
 
 
 def test_embedded_mode_keeps_its_own_answers():
-    e = EmbeddedEngine("numpy", width=32, height=24)
+    e = EmbeddedEngine("numpy", maps_dir=EMBEDDED_MAPS_DIR, width=32, height=24)
     t = TASKS["id-0-000"]
     e.handle(f"vset /action/game/level {t.map}")
     e.handle(f"vset /objects/spawn_from_path {BP} A")

@@ -15,8 +15,9 @@ from embrace_bench.__main__ import CONF_DIR
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.env.launcher import EngineStartError
-from embrace_bench.env.protocol import unix_socket_path
 from embrace_bench.env.unrealzoo_engines import UnrealZooProcess, parse_attach, unrealcv_ini, unrealcv_ini_path
+from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
+from embrace_bench.unrealcv.protocol import unix_socket_path
 from embrace_bench.world.server import UnrealCVServer
 from embrace_bench.world.unrealzoo import UnrealZooEngine
 
@@ -125,7 +126,7 @@ def test_the_whole_unrealzoo_path_runs_end_to_end(tmp_path, package):
 
 
 def test_attach_uses_an_engine_someone_else_started(tmp_path):
-    engine = UnrealZooEngine("numpy", width=64, height=48, load_s=0.2, spawn_s=0.1)
+    engine = UnrealZooEngine("numpy", maps_dir=EMBEDDED_MAPS_DIR, width=64, height=48, load_s=0.2, spawn_s=0.1)
     with UnrealCVServer(engine, "127.0.0.1", 0, unix_after_tcp=True) as srv:
         engine.port = srv.port
         run = tmp_path / "run"

@@ -6,6 +6,7 @@ import math
 import pytest
 
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv, decode_png
+from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
 from embrace_bench.world.unrealzoo import HEAD_Z, START_S, STEP_CM, WALK_MAX_CMS, UnrealZooEngine
@@ -27,7 +28,7 @@ class Clock:
 @pytest.fixture()
 def zoo():
     clock = Clock()
-    eng = UnrealZooEngine("numpy", width=64, height=48, load_s=2.0, spawn_s=0.5, tick_s=0.05, clock=clock)
+    eng = UnrealZooEngine("numpy", maps_dir=EMBEDDED_MAPS_DIR, width=64, height=48, load_s=2.0, spawn_s=0.5, tick_s=0.05, clock=clock)
     return eng, clock
 
 
@@ -142,7 +143,7 @@ def test_unrealzoo_character_calls(zoo):
     assert eng.handle("vbp A get_pickup").startswith("error unknown function")  # not an UnrealZoo call
     assert eng.handle("vrun r.MotionBlurQuality 0") == "ok" and eng.console == ["r.MotionBlurQuality 0"]
     # Put the character where the demo's walk up to its OpenDoor ends (the embedded world's magnitudes).
-    emb = EmbeddedEngine("numpy", width=8, height=6)
+    emb = EmbeddedEngine("numpy", maps_dir=EMBEDDED_MAPS_DIR, width=8, height=6)
     _ready(emb, clock, t)
     for a in t.Action[: t.Action.index("OpenDoor")]:
         turn, dist = {"MoveForward": (0, 235), "TurnLeft": (-30, 0), "TurnRight": (30, 0)}[a]
@@ -158,7 +159,7 @@ def test_unrealzoo_character_calls(zoo):
 
 @pytest.mark.parametrize("mode", ["none", "recapture", "wait_tick"])
 def test_env_handles_the_stale_frame_as_configured(mode):
-    eng = UnrealZooEngine("numpy", width=64, height=48, load_s=0.0, spawn_s=0.0, tick_s=0.02)
+    eng = UnrealZooEngine("numpy", maps_dir=EMBEDDED_MAPS_DIR, width=64, height=48, load_s=0.0, spawn_s=0.0, tick_s=0.02)
     cfg = EnvConfig(width=64, height=48, realtime=True, step_s=0.06, tick_s=0.04, stale_frame=mode,
                     agent_blueprint=BP, cam_offset=(5.0, 0.0, -50.0), level_timeout_s=5, setup_commands=("vrun slomo 6",))
     env = UnrealEnv(InProcessClient(eng), cfg)
@@ -179,7 +180,7 @@ def test_configured_move_cycles_replace_the_single_magnitude_cycle():
     from embrace_bench.world.engine import EmbeddedEngine
 
     cfg = EnvConfig(width=32, height=24, moves={"MoveForward": [[0, 100], [0, 35.5]], "TurnLeft": [[-10, 0], [-15, 0]]})
-    env = UnrealEnv(InProcessClient(EmbeddedEngine("numpy", width=32, height=24)), cfg)
+    env = UnrealEnv(InProcessClient(EmbeddedEngine("numpy", maps_dir=EMBEDDED_MAPS_DIR, width=32, height=24)), cfg)
     env.reset(TASKS["id-0-000"])  # the embedded world runs 1 s of game time per cycle
     r = env.step("MoveForward")
     assert math.dist(r.pose_before[:2], r.pose_after[:2]) == pytest.approx(135.5, abs=2e-3) or r.collided

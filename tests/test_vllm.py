@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from embrace_bench.actions import action_regex, parse_response
-from embrace_bench.prompts import PromptConfig
+from embrace_bench.models.prompts import PromptConfig
 from embrace_bench.tasks.suite import load_embedded
 
 from fakeapi import FakeAPI

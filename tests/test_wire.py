@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:  # `pytest tests/...` does not put the repo root o
 from embrace_bench.env.client import (  # noqa: E402
     EngineDisconnected, EngineError, EngineTimeout, ProtocolError, UnrealCVClient,
 )
-from embrace_bench.env.protocol import (  # noqa: E402
+from embrace_bench.unrealcv.protocol import (  # noqa: E402
     encode_frame, encode_message, is_error_reply, read_frame, split_message,
 )
 from embrace_bench.world.server import UnrealCVServer  # noqa: E402

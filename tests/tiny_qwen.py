@@ -22,7 +22,7 @@ CHAT_TEMPLATE = (
 
 def _corpus() -> list[str]:
     from embrace_bench.actions import ACTIONS
-    from embrace_bench.prompts import PromptConfig, reask_text, system_prompt
+    from embrace_bench.models.prompts import PromptConfig, reask_text, system_prompt
     from embrace_bench.tasks.suite import load_embedded
 
     tasks = load_embedded(("id",)).tasks[:40]

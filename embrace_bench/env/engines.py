@@ -15,6 +15,7 @@ from typing import Callable, Protocol
 from embrace_bench.actions import Magnitudes
 from embrace_bench.env.release_env import ReleaseEnv
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
+from embrace_bench.world.launch import check_renderer
 
 ENGINE_KINDS = ("embedded", "unrealzoo")
 
@@ -72,10 +73,7 @@ def engine_factory(env, run_dir: Path, workers: int = 1) -> Callable[[int], Engi
     log = lambda wid: Path(run_dir) / "logs" / f"engine-{wid}.log"  # noqa: E731
     if env.kind == "unrealzoo":
         return _unrealzoo_factory(env, log, workers)
-    from embrace_bench.world.render import RENDERERS
-
-    if env.renderer not in RENDERERS:
-        raise ValueError(f"env.renderer must be one of {', '.join(RENDERERS)}, not {env.renderer!r}")
+    check_renderer(env.renderer)
     from embrace_bench.env.launcher import EmbeddedEngineProcess
 
     def make(wid: int) -> Engine:

@@ -1,29 +1,21 @@
 """Start an engine process on a free loopback port, wait until it answers, stop it cleanly."""
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from embrace_bench.defaults import FOV_DEG, FRAME_HEIGHT, FRAME_WIDTH
 from embrace_bench.env.client import UnrealCVClient
-from embrace_bench.env.protocol import EngineError
+from embrace_bench.procs import free_port, log_tail, stop_process_group
 from embrace_bench.redact import scrubbed_environ
+from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
+from embrace_bench.unrealcv.protocol import EngineError, is_error_reply
+from embrace_bench.world.launch import serve_command
 
 
 class EngineStartError(RuntimeError):
     pass
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def probe(host: str, port: int, deadline_s: float, proc: subprocess.Popen | None = None) -> float:
@@ -35,36 +27,13 @@ def probe(host: str, port: int, deadline_s: float, proc: subprocess.Popen | None
         try:
             with UnrealCVClient(host, port, connect_timeout=1.0, timeout=2.0) as c:
                 reply = c.request("vget /unrealcv/status")
-                if isinstance(reply, str) and not reply.startswith("error"):
+                if isinstance(reply, str) and not is_error_reply(reply):
                     return time.monotonic() - t0
         except (EngineError, OSError):
             pass
         if time.monotonic() - t0 > deadline_s:
             raise EngineStartError(f"engine on {host}:{port} not ready after {deadline_s:.0f} s")
         time.sleep(0.1)
-
-
-def log_tail(path: Path | None, n: int) -> list[str]:
-    """The last `n` non-blank lines of a process's log (none when there is no log yet): why it failed."""
-    if not path or not path.exists():
-        return []
-    return [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()][-n:]
-
-
-def stop_process_group(p: subprocess.Popen | None, grace_s: float) -> None:
-    """End a process started in its own session, with everything it started: SIGTERM to the group, SIGKILL
-    after `grace_s`. Tolerates a process that already exited."""
-    if p is None or p.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):  # the group may have ended since the poll
-        os.killpg(p.pid, signal.SIGTERM)
-        os.killpg(p.pid, signal.SIGCONT)  # a stopped (SIGSTOP) process handles the SIGTERM only once it runs
-    try:
-        p.wait(grace_s)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(p.pid, signal.SIGKILL)
-        p.wait(grace_s)
 
 
 class EngineProcess:
@@ -120,8 +89,10 @@ class EmbeddedEngineProcess(EngineProcess):
 
     def __init__(self, *, renderer: str = "auto", width: int = FRAME_WIDTH, height: int = FRAME_HEIGHT, fov: float = FOV_DEG,
                  host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None,
-                 ready_timeout_s: float = 30.0, extra_args: tuple[str, ...] = ()) -> None:
+                 ready_timeout_s: float = 30.0, extra_args: tuple[str, ...] = (),
+                 maps_dir: Path = EMBEDDED_MAPS_DIR) -> None:
         self.renderer, self.size, self.fov = renderer, (width, height), fov
+        self.maps_dir = Path(maps_dir)  # the levels the world serves (tasks/maps.py)
         self.extra_args = tuple(extra_args)  # e.g. ("--unrealzoo",): the world with UnrealZoo's semantics
         self.host, self.port = host, port
         self.log_path = Path(log_path) if log_path else None
@@ -130,9 +101,8 @@ class EmbeddedEngineProcess(EngineProcess):
 
     def start(self) -> "EmbeddedEngineProcess":
         port = self.port or free_port(self.host)
-        self._popen([sys.executable, "-m", "embrace_bench.world.serve", "--port", str(port), "--host", self.host,
-                     "--renderer", self.renderer, "--width", str(self.size[0]), "--height", str(self.size[1]),
-                     "--fov", str(self.fov), "--exit-with-parent", *self.extra_args])
+        self._popen(serve_command(port=port, host=self.host, renderer=self.renderer, width=self.size[0],
+                                  height=self.size[1], fov=self.fov, maps_dir=self.maps_dir, extra_args=self.extra_args))
         self.port = port
         self._await_ready(port)
         return self

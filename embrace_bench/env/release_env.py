@@ -18,8 +18,11 @@ import time
 from embrace_bench.actions import Action
 from embrace_bench.env.release_facts import (FIXES, PLACED_CHARACTER, POSTPROCESS_OFF, REMOVED_CLASSES, SHARPEN,
                                              Fix, drop_params, map_facts)
-from embrace_bench.env.unreal_env import EnvError, Observation, StepResult, UnrealEnv, _floats
+from embrace_bench.env.base import StepResult
+from embrace_bench.env.unreal_env import EnvError, UnrealEnv, _floats
+from embrace_bench.observation import Observation
 from embrace_bench.tasks.model import Task, TaskType
+from embrace_bench.unrealcv.protocol import is_error_reply
 
 PICK_RANGE_CM = (30.0, 210.0)  # Pick acts only when the object is this far from the character (XY)
 DROP_RANGE_CM = 30.0  # Drop acts only when the object is this close (it is in the hand)
@@ -125,7 +128,7 @@ class ReleaseEnv(UnrealEnv):
             c.agent_name = placed[-1]  # a map with its own character: the release reuses it
         else:
             reply = self.client.request(f"vget /object/{c.agent_name}/location")
-            if not str(reply).startswith("error"):  # left over from an earlier set-up in this engine
+            if not is_error_reply(reply):  # left over from an earlier set-up in this engine
                 self._send([f"vset /object/{c.agent_name}/destroy"])
                 self._sleep(c.destroy_wait_s)
             self._spawn_at(init_pose)

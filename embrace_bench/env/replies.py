@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from embrace_bench import png
+from embrace_bench.unrealcv.protocol import is_error_reply
 
 
 class EnvError(RuntimeError):
@@ -22,7 +23,7 @@ def _floats(reply, what: str) -> list[float]:
 
 
 def _json(reply, what: str) -> dict:
-    if isinstance(reply, bytes) or str(reply).startswith("error"):
+    if isinstance(reply, bytes) or is_error_reply(reply):
         raise EnvError(f"{what}: {str(reply)[:120]}")
     try:
         value = json.loads(reply)

@@ -7,11 +7,14 @@ import logging
 import time
 from typing import Callable
 
+from embrace_bench.env.base import StepResult
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.engines import Engine, make_env
 from embrace_bench.env.launcher import EngineStartError
-from embrace_bench.env.protocol import EngineError
 from embrace_bench.env.unreal_env import EnvConfig, EnvError, UnrealEnv
+from embrace_bench.observation import Observation
+from embrace_bench.tasks.model import Task
+from embrace_bench.unrealcv.protocol import EngineError, is_error_reply
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +22,9 @@ HEALTH_TIMEOUT_S = 5.0  # a status request between episodes; an idle engine answ
 
 
 class GuardedEnv:
-    """An UnrealEnv whose every failure is an EnvError or EngineError: a malformed reply that trips the
-    parsing deep inside (a ValueError, an IndexError) means a broken engine, never a crashed runner."""
+    """An Env (env/base.py) around an UnrealEnv, whose every failure is an EnvError or EngineError: a malformed
+    reply that trips the parsing deep inside (a ValueError, an IndexError) means a broken engine, never a
+    crashed runner."""
 
     def __init__(self, env: UnrealEnv) -> None:
         self.inner = env
@@ -33,13 +37,13 @@ class GuardedEnv:
         except Exception as exc:
             raise EnvError(f"unusable engine reply ({exc.__class__.__name__}: {exc})") from exc
 
-    def reset(self, task):
+    def reset(self, task: Task) -> Observation:
         return self._call(self.inner.reset, task)
 
-    def step(self, action: str):
+    def step(self, action: str) -> StepResult:
         return self._call(self.inner.step, action)
 
-    def locate(self, names: list[str]):
+    def locate(self, names: list[str]) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
         return self._call(self.inner.locate, names)
 
     @property
@@ -81,7 +85,7 @@ class EngineSupervisor:
             reply = self.env.client.request("vget /unrealcv/status", timeout=timeout)
         except EngineError as exc:
             return f"no answer to a status request ({exc})"
-        if not isinstance(reply, str) or reply.startswith("error"):
+        if not isinstance(reply, str) or is_error_reply(reply):
             return f"status request answered {str(reply)[:60]!r}"
         return None
 

@@ -24,9 +24,12 @@ import numpy as np
 
 from embrace_bench.actions import MOTIONS, TURNS, Action, Magnitudes
 from embrace_bench.defaults import FOV_DEG, FRAME_HEIGHT, FRAME_WIDTH
+from embrace_bench.env.base import StepResult
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.replies import EnvError, _floats, _hit, _json, decode_png, rgb_png  # noqa: F401 (re-exported)
+from embrace_bench.observation import Observation
 from embrace_bench.tasks.model import Task
+from embrace_bench.unrealcv.protocol import is_error_reply
 
 log = logging.getLogger(__name__)
 _COLOR_RE = re.compile(r"R=(\d+),G=(\d+),B=(\d+)")
@@ -94,28 +97,6 @@ class EnvConfig:
                 raise ValueError(f"env.moves.{name} must be a move action's list of [angle, speed] cycles, not {cycles!r}")
 
 
-@dataclass
-class Observation:
-    rgb: np.ndarray  # (H, W, 3) uint8
-    png: bytes  # the frame exactly as the engine sent it
-    pose: list[float]  # [x, y, z, pitch, yaw, roll]; pitch is the camera pitch of this observation
-    visible: dict[str, int]
-    door_state: dict[str, int]
-    held_object: str | None
-    collided: bool = False
-    object_pose: list[float] | None = None  # location of the task's pick-and-drop object, when it has one
-
-
-@dataclass
-class StepResult:
-    obs: Observation
-    pose_before: list[float]
-    pose_after: list[float]
-    collided: bool
-    dropped_at: list[float] | None = None
-    done: bool = False
-
-
 class UnrealEnv:
     def __init__(self, client: UnrealCVClient, cfg: EnvConfig | None = None) -> None:
         self.client = client
@@ -133,7 +114,7 @@ class UnrealEnv:
     def _ok(self, cmds: list[str]) -> list:
         replies = self.client.request_many(cmds)
         for c, r in zip(cmds, replies):
-            if isinstance(r, str) and r.startswith("error"):
+            if isinstance(r, str) and is_error_reply(r):
                 raise EnvError(f"{c!r} -> {r}")
         return replies
 
@@ -142,7 +123,7 @@ class UnrealEnv:
         deadline = time.monotonic() + deadline_s
         while True:
             reply = self.client.request(cmd)
-            if isinstance(reply, str) and not reply.startswith("error"):
+            if isinstance(reply, str) and not is_error_reply(reply):
                 return reply
             if time.monotonic() > deadline:
                 raise EnvError(f"{what} within {deadline_s:.0f} s (last reply to {cmd!r}: {str(reply)[:80]})")
@@ -276,7 +257,7 @@ class UnrealEnv:
         """The character's hit flag, an optional query: a build without it answers an error, which is noted and
         the collision is then inferred from the pose (None)."""
         reply = self.client.request(f"vbp {self.cfg.agent_name} get_hit")
-        if isinstance(reply, str) and reply.startswith("error"):
+        if isinstance(reply, str) and is_error_reply(reply):
             self.note(f"get_hit answered {reply[:80]!r}: collision inferred from the pose")
             return None
         return _hit(reply)

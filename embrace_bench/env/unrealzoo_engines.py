@@ -18,8 +18,9 @@ import stat
 from pathlib import Path
 
 from embrace_bench.env.engine_settings import saved_config_dir, write_engine_settings
-from embrace_bench.env.launcher import EngineProcess, EngineStartError, free_port, probe
-from embrace_bench.env.protocol import unix_socket_path
+from embrace_bench.env.launcher import EngineProcess, EngineStartError, probe
+from embrace_bench.procs import free_port
+from embrace_bench.unrealcv.protocol import unix_socket_path
 
 
 def unrealcv_ini_path(binary: Path) -> Path:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from embrace_bench.env.unreal_env import Observation
+from embrace_bench.observation import History
 from embrace_bench.tasks.model import Task
 
 
@@ -14,18 +14,6 @@ class Reply:
     latency_s: float = 0.0
     cost_usd: float = 0.0
     cached: bool = False
-
-
-@dataclass
-class History:
-    """What the agent has seen and done so far in the episode."""
-
-    initial: Observation | None = None
-    observations: list[Observation] = field(default_factory=list)  # every observation, initial first
-    actions: list[str] = field(default_factory=list)  # executed actions, in order
-    # One (accepted response, observation after it) per step taken; an invalid step leaves the world as
-    # it was, so its observation is the previous one. Re-asks never enter the history.
-    turns: list[tuple[str, Observation]] = field(default_factory=list)
 
 
 class AgentUnusable(RuntimeError):

@@ -12,10 +12,11 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from embrace_bench.models.base import Agent, History, Reply
+from embrace_bench.models.base import Agent, Reply
 from embrace_bench.models.messages import Request
+from embrace_bench.models.prompts import ImageEncoder, PromptConfig, build_request
 from embrace_bench.models.response_cache import CachedReply, ResponseCache
-from embrace_bench.prompts import ImageEncoder, PromptConfig, build_request
+from embrace_bench.observation import History
 from embrace_bench.tasks.model import Task
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 import importlib
 
 ADAPTERS: dict[str, str] = {
-    "oracle": "embrace_bench.models.oracle:OracleAgent",
-    "random": "embrace_bench.models.random_agent:RandomAgent",
-    "heuristic": "embrace_bench.models.heuristic:HeuristicAgent",
+    "oracle": "embrace_bench.baselines.oracle:OracleAgent",
+    "random": "embrace_bench.baselines.random_agent:RandomAgent",
+    "heuristic": "embrace_bench.baselines.heuristic:HeuristicAgent",
     "openai": "embrace_bench.models.openai_adapter:OpenAIAgent",
     "anthropic": "embrace_bench.models.anthropic_adapter:AnthropicAgent",
     "gemini": "embrace_bench.models.gemini_adapter:GeminiAgent",
     "transformers": "embrace_bench.models.transformers_adapter:TransformersAgent",
-    "replay": "embrace_bench.models.replay:ReplayAgent",
-    "demo": "embrace_bench.models.demo:DemoAgent",
+    "replay": "embrace_bench.baselines.replay:ReplayAgent",
+    "demo": "embrace_bench.baselines.demo:DemoAgent",
 }
 
 

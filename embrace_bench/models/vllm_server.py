@@ -15,8 +15,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from embrace_bench.env.launcher import free_port, log_tail, stop_process_group
 from embrace_bench.interrupts import sigterm_as_interrupt
+from embrace_bench.procs import free_port, log_tail, stop_process_group
 
 
 class VLLMStartError(RuntimeError):

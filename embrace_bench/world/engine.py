@@ -22,7 +22,6 @@ from embrace_bench.world.render import Camera, Renderer, make_renderer
 from embrace_bench.world.scene import WorldMap
 from embrace_bench.world.sim import AGENT_Z, EYE_HEIGHT, WorldState
 
-MAPS_DIR = Path(__file__).resolve().parent.parent / "tasks" / "data" / "embedded" / "maps"
 STEP_S = 1.0
 AGENT_CLASS = "BP_Character_C"  # what spawn_from_path must name (any path ending in it)
 AGENT_CAMERA = 1  # camera 0 is the free spectator, camera 1 rides on the spawned character
@@ -44,9 +43,10 @@ def _fmt(vals) -> str:
 
 
 class EmbeddedEngine:
-    """Command handler for UnrealCVServer: `handle(command) -> str | bytes`."""
+    """Command handler for UnrealCVServer: `handle(command) -> str | bytes`. `maps_dir` holds the levels
+    (<name>.json): the world keeps no data of its own; whoever starts it names the folder (tasks/maps.py)."""
 
-    def __init__(self, renderer: str | Renderer = "auto", maps_dir: Path = MAPS_DIR, width: int = 640,
+    def __init__(self, renderer: str | Renderer = "auto", *, maps_dir: Path, width: int = 640,
                  height: int = 480, fov: float = 90.0, port: int = 9000) -> None:
         self.renderer = make_renderer(renderer) if isinstance(renderer, str) else renderer
         self.maps_dir = Path(maps_dir)

@@ -22,7 +22,7 @@ import signal
 import socket
 from dataclasses import dataclass
 
-from embrace_bench.env.protocol import HEADER, MAGIC, encode_frame, encode_message, split_message
+from embrace_bench.unrealcv.protocol import HEADER, MAGIC, encode_frame, encode_message, split_message
 
 ENV_VAR = "EMBRACE_BENCH_TEST_FAULT"
 KINDS = ("kill", "stop", "badmagic", "garbage", "hugelen", "badid", "close")

@@ -9,19 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-# Named colours the generator and the instructions use; the heuristic agent matches these too.
-PALETTE: dict[str, tuple[int, int, int]] = {
-    "red": (200, 30, 30),
-    "blue": (30, 70, 210),
-    "green": (40, 160, 50),
-    "yellow": (235, 205, 30),
-    "orange": (240, 120, 20),
-    "purple": (130, 50, 170),
-    "white": (235, 235, 235),
-    "black": (25, 25, 25),
-    "brown": (120, 75, 35),
-    "pink": (240, 120, 180),
-}
+from embrace_bench.colours import COLOURS
+
+# Named colours the generator and the instructions use (the shared vocabulary the heuristic matches too).
+PALETTE: dict[str, tuple[int, int, int]] = COLOURS
 
 # Colours of parts that are not the object's named colour (trunks, windows, tyres).
 TRUNK = (95, 65, 40)

@@ -13,11 +13,12 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 from embrace_bench.defaults import FOV_DEG, FRAME_HEIGHT, FRAME_WIDTH
 from embrace_bench.world import faults
 from embrace_bench.world.engine import EmbeddedEngine
-from embrace_bench.world.render import RENDERERS
+from embrace_bench.world.launch import RENDERERS
 from embrace_bench.world.server import UnrealCVServer
 
 
@@ -34,6 +35,14 @@ def _watch_parent(server: UnrealCVServer) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def _default_maps_dir() -> Path:
+    """The embedded suite's maps, through the tasks package's API: this module is a process entry point (the
+    top layer, like __main__), the one place in world/ that may name where the suite keeps its data."""
+    from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
+
+    return EMBEDDED_MAPS_DIR
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m embrace_bench.world.serve", description=__doc__)
     ap.add_argument("--port", type=int, default=9000, help="TCP port (0 picks a free one)")
@@ -42,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=int, default=FRAME_WIDTH)
     ap.add_argument("--height", type=int, default=FRAME_HEIGHT)
     ap.add_argument("--fov", type=float, default=FOV_DEG)
+    ap.add_argument("--maps-dir", type=Path, default=None,
+                    help="folder of the levels (<name>.json); default: the embedded suite's maps")
     ap.add_argument("--unix-socket", action="store_true", help="also listen on /tmp/unrealcv_<port>.socket")
     ap.add_argument("--exit-with-parent", action="store_true",
                     help="shut down when the process that started this one dies (the harness passes it)")
@@ -60,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"embrace_bench.world.serve: error: {exc}", file=sys.stderr)
         return 2
     try:
-        common = dict(width=args.width, height=args.height, fov=args.fov, port=args.port)
+        common = dict(maps_dir=args.maps_dir or _default_maps_dir(), width=args.width, height=args.height,
+                      fov=args.fov, port=args.port)
         if args.unrealzoo:
             from embrace_bench.world.unrealzoo import UnrealZooEngine
 

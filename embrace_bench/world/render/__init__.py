@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embrace_bench.world.launch import RENDERERS
 from embrace_bench.world.scene import WorldMap
 
 
@@ -49,9 +50,6 @@ class Renderer:
 
     def close(self) -> None:
         pass
-
-
-RENDERERS = ("auto", "gl", "numpy")
 
 
 def make_renderer(kind: str = "auto") -> Renderer:

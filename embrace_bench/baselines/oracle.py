@@ -2,23 +2,20 @@
 task is solvable and that the scorer accepts a correct episode."""
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-
 from embrace_bench.actions import Action, Magnitudes, format_response
-from embrace_bench.models.base import Agent, History, Reply
+from embrace_bench.models.base import Agent, Reply
+from embrace_bench.observation import History
+from embrace_bench.tasks.maps import has_map, load_map, map_path
 from embrace_bench.tasks.model import Task
 from embrace_bench.tasks.planner import plan_task
-from embrace_bench.world.engine import MAPS_DIR
 from embrace_bench.world.scene import WorldMap
 
 
-@lru_cache(maxsize=32)
 def _world(name: str) -> WorldMap:
-    path = MAPS_DIR / f"{name}.json"
-    if not path.exists():
-        raise FileNotFoundError(f"the oracle needs the embedded map {name} (privileged state), not found at {path}")
-    return WorldMap.from_json(json.loads(path.read_text()))
+    """The embedded map the task runs on, read through the tasks package (privileged state)."""
+    if not has_map(name):
+        raise FileNotFoundError(f"the oracle needs the embedded map {name} (privileged state), not found at {map_path(name)}")
+    return load_map(name)
 
 
 class OracleAgent(Agent):
@@ -32,7 +29,7 @@ class OracleAgent(Agent):
     @staticmethod
     def cannot_run(task: Task) -> str | None:
         """Why the oracle cannot plan this task, known before any episode (the run skips it up front)."""
-        if not (MAPS_DIR / f"{task.map}.json").exists():
+        if not has_map(task.map):
             return "no embedded map to plan on"
         return None
 

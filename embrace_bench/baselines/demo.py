@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from embrace_bench.actions import Action, format_response
 from embrace_bench.models.api import ModelCallError
-from embrace_bench.models.base import Agent, History, Reply
+from embrace_bench.models.base import Agent, Reply
+from embrace_bench.observation import History
 from embrace_bench.tasks.model import Task
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from embrace_bench.models.base import Agent, History, Reply
+from embrace_bench.models.base import Agent, Reply
+from embrace_bench.observation import History
 from embrace_bench.records import EPISODES, read_records
 from embrace_bench.tasks.model import Task
 

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from embrace_bench.actions import ACTIONS, Action, Magnitudes, parse_response
-from embrace_bench.env.unreal_env import Observation
-from embrace_bench.models.base import History
 from embrace_bench.models.messages import Message, Part, Request
-from embrace_bench.prompt_texts import TEXTS, load_template
+from embrace_bench.observation import History, Observation
+from embrace_bench.models.prompt_texts import TEXTS, load_template
 from embrace_bench.tasks.model import Task
 
 

@@ -1,5 +1,8 @@
 """The heuristic baseline: sees only the current image and the instruction, no privileged state.
 
+Besides those it knows the colour vocabulary of instructions (embrace_bench/colours.py: what "red" looks like),
+the same table the world paints with, and nothing of the world itself.
+
 It reads the colour + category phrases out of the instruction, finds pixels of the named colour in the
 frame, turns to centre them and walks until the colour reaches the bottom of the image (the object's base
 is then within ~2.5 m of a 160 cm-high camera with a 90 degree FOV); with nothing in view it scans
@@ -13,9 +16,10 @@ import re
 import numpy as np
 
 from embrace_bench.actions import OPPOSITE_TURN, Action, format_response
-from embrace_bench.models.base import Agent, History, Reply
+from embrace_bench.colours import COLOURS
+from embrace_bench.models.base import Agent, Reply
+from embrace_bench.observation import History
 from embrace_bench.tasks.model import Task
-from embrace_bench.world.scene import PALETTE
 
 MIN_PIXELS = 6  # on the 4x-subsampled frame
 CENTRE_BAND = 0.18  # |offset| of the blob's centre (share of the width, ~20 degrees) that counts as ahead;
@@ -32,7 +36,7 @@ def colour_mask(rgb: np.ndarray, name: str) -> np.ndarray:
         return (f.max(axis=2) < 32) & (f.max(axis=2) - f.min(axis=2) < 12)
     if name == "white":
         return (f.min(axis=2) > 170) & (f.max(axis=2) - f.min(axis=2) < 25)
-    base = np.array(PALETTE[name], dtype=np.float32)
+    base = np.array(COLOURS[name], dtype=np.float32)
     norm = np.linalg.norm(f, axis=2) + 1e-6
     cos = (f @ base) / (norm * np.linalg.norm(base))
     ratio = norm / np.linalg.norm(base)
@@ -42,7 +46,7 @@ def colour_mask(rgb: np.ndarray, name: str) -> np.ndarray:
 def goals_from_instruction(text: str) -> list[str]:
     """The colours named in the instruction, in order ("the red car ... the blue bench" -> [red, blue])."""
     words = re.findall(r"[a-z]+", text.lower())
-    return [w for w in words if w in PALETTE]
+    return [w for w in words if w in COLOURS]
 
 
 class HeuristicAgent(Agent):

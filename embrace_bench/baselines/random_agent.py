@@ -4,7 +4,8 @@ from __future__ import annotations
 import random
 
 from embrace_bench.actions import ACTIONS, format_response
-from embrace_bench.models.base import Agent, History, Reply
+from embrace_bench.models.base import Agent, Reply
+from embrace_bench.observation import History
 from embrace_bench.tasks.model import Task
 
 
