@@ -142,7 +142,8 @@ def run_from_config(cfg: DictConfig) -> int:
     from embrace_bench.runner import RunError, RunSpec, run
     from embrace_bench.scoring.metrics import aggregate
     from embrace_bench.scoring.rescore import format_table
-    from embrace_bench.records import EPISODES, read_records
+    from embrace_bench.records import read_records
+    from embrace_bench.run_dir import RunDir
 
     console = Console(stderr=True)
     if not console.is_terminal:
@@ -173,7 +174,7 @@ def run_from_config(cfg: DictConfig) -> int:
         return 2
     r = cfg.runner
     settings = EpisodeSettings(max_steps=r.max_steps, reask=r.reask, success_radius_cm=r.success_radius_cm,
-                               frames_dir=run_dir / "frames" if r.save_frames else None, tags=tags)
+                               frames_dir=RunDir(run_dir).frames if r.save_frames else None, tags=tags)
     # Plain data and partials (no lambdas): the Ray backend ships these to its actors.
     env_group = OmegaConf.create(OmegaConf.to_container(cfg.env, resolve=True))
     env_cfg = env_config(cfg.env)
@@ -207,7 +208,7 @@ def run_from_config(cfg: DictConfig) -> int:
         with session as host, serve_model(model_cfg, run_dir, console, host=host):
             run(spec, console)
     except KeyboardInterrupt:
-        console.print(f"\ninterrupted: every finished episode is saved in {run_dir / EPISODES}; "
+        console.print(f"\ninterrupted: every finished episode is saved in {RunDir(run_dir).episodes}; "
                       f"episodes in flight will be re-run. Resume with:\n  {resume_command(run_dir)}", soft_wrap=True)
         return 130
     except RunError as exc:
@@ -216,7 +217,7 @@ def run_from_config(cfg: DictConfig) -> int:
     except Exception as exc:  # an engine that never started, a model that cannot be built, ...
         print(f"embrace-bench: error: {exc}", file=sys.stderr)
         return 1
-    records, _ = read_records(run_dir / EPISODES)
+    records, _ = read_records(RunDir(run_dir).episodes)
     console.print(format_table(aggregate(records)))
-    console.print(f"records: {run_dir / EPISODES}")
+    console.print(f"records: {RunDir(run_dir).episodes}")
     return 0

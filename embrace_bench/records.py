@@ -13,7 +13,6 @@ from pathlib import Path
 from embrace_bench.redact import redact
 
 SCHEMA_VERSION = 1
-EPISODES = "episodes.jsonl"  # a run dir's records: one line per episode
 STATUSES = ("finished", "timeout", "error")
 
 

@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from embrace_bench.records import EPISODES, UNREADABLE_RECORD, EpisodeRecord, record_line
-
-SUPERSEDED = "episodes.superseded.jsonl"
+from embrace_bench.records import UNREADABLE_RECORD, EpisodeRecord, record_line
+from embrace_bench.run_dir import SUPERSEDED, RunDir
 
 
 @dataclass
@@ -57,7 +56,7 @@ def _fsync_dir(path: Path) -> None:
 
 def prepare(run_dir: Path, attempt: set[str]) -> ResumeState:
     """Classify `run_dir/episodes.jsonl` for a run that will attempt the task ids in `attempt`."""
-    path = Path(run_dir) / EPISODES
+    path = RunDir(run_dir).episodes
     state = ResumeState()
     if not path.exists():
         return state

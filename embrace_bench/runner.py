@@ -33,7 +33,8 @@ from embrace_bench.models.base import Agent
 from embrace_bench.models.limiter import AdaptiveLimiter
 from embrace_bench.models.response_cache import SharedResponseCache
 from embrace_bench.models.spend import SpendLedger
-from embrace_bench.records import EPISODES, EpisodeRecord, append_record
+from embrace_bench.records import EpisodeRecord, append_record
+from embrace_bench.run_dir import RunDir
 from embrace_bench.redact import redact
 from embrace_bench.scoring.fingerprint import MANIFEST_KEY, tagger_fingerprint
 from embrace_bench.tasks.model import Task
@@ -95,7 +96,7 @@ class RunDirLock:
     """One run at a time per run dir: two writers would record episodes twice."""
 
     def __init__(self, run_dir: Path) -> None:
-        self.path = run_dir / ".lock"
+        self.path = RunDir(run_dir).lock
         self._f = None
 
     def __enter__(self) -> "RunDirLock":
@@ -127,7 +128,7 @@ class LocalBackend:
         self.spec, self.n = spec, n
         self.stop = threading.Event()
         self.limiter = AdaptiveLimiter(spec.api_concurrency or n, max_wait_s=spec.rate_limit_wait_s)
-        self.cache = SharedResponseCache(spec.run_dir / "cache.sqlite")
+        self.cache = SharedResponseCache(RunDir(spec.run_dir).cache)
         self.spend = SpendLedger()
         self.results: queue.Queue = queue.Queue()
         self.inboxes = [queue.Queue() for _ in range(n)]
@@ -230,7 +231,7 @@ def run(spec: RunSpec, console: Console | None = None) -> list[EpisodeRecord]:
 
 
 def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
-    path = spec.run_dir / EPISODES
+    path = RunDir(spec.run_dir).episodes
     old_manifest = read_manifest(spec.run_dir)
     if path.exists() and path.stat().st_size and not spec.resume:
         raise RunError(f"{spec.run_dir} already holds records and runner.resume=false; pick another hydra.run.dir")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from embrace_bench import resume
+from embrace_bench.run_dir import RunDir
 from embrace_bench.runner import RunDirLock, RunError
 from embrace_bench.world.faults import ENV_VAR
 from runs import REPLAY, TIMING, by_task, lines, run_quiet, spec
@@ -40,7 +41,7 @@ def test_prepare_keeps_one_record_per_task_and_loses_nothing(tmp_path):
     kept = [json.loads(ln)["task_id"] for ln in path.read_text().splitlines()]
     assert kept == ["a", "b", "d", "c"]  # d's error stays too: this run does not attempt d
     assert path.read_text().endswith("\n")
-    side = [json.loads(ln) for ln in (tmp_path / resume.SUPERSEDED).read_text().splitlines()]
+    side = [json.loads(ln) for ln in RunDir(tmp_path).superseded.read_text().splitlines()]
     assert [s["line_no"] for s in side] == [3, 4] and side[0]["line"] == '{"task_id": "c", "garb'
     assert "unreadable record" in side[0]["reason"] and "second record for a" in side[1]["reason"]
     before = path.read_bytes()
@@ -54,7 +55,7 @@ def test_prepare_keeps_one_record_per_task_and_loses_nothing(tmp_path):
     after = [json.loads(ln) for ln in path.read_text().splitlines()]
     assert [(r["task_id"], r["status"]) for r in after] == [("a", "finished"), ("d", "error"), ("c", "finished"),
                                                             ("b", "finished")]
-    side = [json.loads(ln) for ln in (tmp_path / resume.SUPERSEDED).read_text().splitlines()]
+    side = [json.loads(ln) for ln in RunDir(tmp_path).superseded.read_text().splitlines()]
     assert side[-1]["line"] == b_error and "replaced by its re-run" in side[-1]["reason"]  # nothing is lost
 
 
@@ -65,7 +66,7 @@ def test_a_real_record_after_an_error_record_wins(tmp_path):
     assert state.done == {"a", "b"} and state.rerun == {} and state.kept == 2  # nothing to re-run
     assert [(json.loads(ln)["task_id"], json.loads(ln)["status"]) for ln in path.read_text().splitlines()] == [
         ("b", "finished"), ("a", "finished")]
-    side = [json.loads(ln) for ln in (tmp_path / resume.SUPERSEDED).read_text().splitlines()]
+    side = [json.loads(ln) for ln in RunDir(tmp_path).superseded.read_text().splitlines()]
     assert [(s["line_no"], s["reason"]) for s in side] == [(1, "error record for a"), (4, "second record for b")]
 
 

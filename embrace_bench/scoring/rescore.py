@@ -10,7 +10,8 @@ from pathlib import Path
 from rich import box
 from rich.table import Table
 
-from embrace_bench.records import EPISODES, RecordFileError
+from embrace_bench.records import RecordFileError
+from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.metrics import Report, Row, aggregate_frame
 from embrace_bench.scoring.scan import disagreements, scan_run
 
@@ -63,8 +64,8 @@ def rescore_run(run_dir: Path, max_steps: int | None = None, workers: int | None
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RecordFileError(f"run directory not found: {run_dir}")
-    if not (run_dir / EPISODES).exists():
-        raise RecordFileError(f"no episodes file at {run_dir / EPISODES}")
+    if not RunDir(run_dir).episodes.exists():
+        raise RecordFileError(f"no episodes file at {RunDir(run_dir).episodes}")
     warnings = []
     if max_steps is None:
         max_steps, w = run_max_steps(run_dir)
