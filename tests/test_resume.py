@@ -110,7 +110,7 @@ def test_a_run_dir_is_never_shared_or_mixed(tmp_path, reference_run):
     new = {"resume_key": {**old.get("resume_key", {}), "model": {"adapter": "random", "name": "random"}}}
     old["resume_key"] = {"model": {"adapter": "heuristic", "name": "heuristic"}, "max_steps": 8}
     new["resume_key"]["max_steps"] = 8
-    assert resume.incompatibility(old, new) == "model.adapter was 'heuristic' there and is 'random' now"
+    assert resume.incompatibility(old["resume_key"], new["resume_key"]) == "model.adapter was 'heuristic' there and is 'random' now"
 
 
 def _engines_logging_to(run_dir) -> list[int]:
@@ -162,7 +162,7 @@ def test_ctrl_c_mid_run_then_resume(tmp_path, reference_run):
 def test_how_a_server_is_reached_or_launched_does_not_block_a_resume():
     from omegaconf import OmegaConf
 
-    from embrace_bench.app import resume_key
+    from embrace_bench.resume import resume_key
     from embrace_bench.tasks.suite import load_embedded
 
     cfg = OmegaConf.create({"prompt": {}, "runner": {"max_steps": 8, "reask": 3, "success_radius_cm": 300.0,
@@ -172,6 +172,6 @@ def test_how_a_server_is_reached_or_launched_does_not_block_a_resume():
     old = {"resume_key": resume_key(cfg, {**model, "launch_port": None, "launch_timeout_s": 900}, suite)}
     new = {"resume_key": resume_key(cfg, {**model, "launch_port": 8001, "launch_timeout_s": 1800,
                                           "vllm_executable": "/opt/vllm/bin/vllm", "base_url": "http://x/v1"}, suite)}
-    assert resume.incompatibility(old, new) is None
+    assert resume.incompatibility(old["resume_key"], new["resume_key"]) is None
     other = {"resume_key": resume_key(cfg, {**model, "launch_args": ["--dtype", "float16"]}, suite)}
-    assert "model.launch_args" in resume.incompatibility(old, other)
+    assert "model.launch_args" in resume.incompatibility(old["resume_key"], other["resume_key"])

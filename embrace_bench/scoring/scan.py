@@ -26,8 +26,8 @@ from typing import Callable
 import numpy as np
 import orjson
 
-from embrace_bench.run_dir import RunDir
 from embrace_bench.records import UNREADABLE_RECORD, EpisodeRecord, RecordFileError, TaskInfo
+from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.failures import TAG_NAMES, TagThresholds, tag_episode
 from embrace_bench.scoring.metrics import rescore
 from embrace_bench.scoring.primary import primary_of
