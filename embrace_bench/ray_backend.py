@@ -301,7 +301,7 @@ class RayBackend:
             self.submit(wid, task)
             return None
         self.failures.pop(task.task_id)
-        rec = error_record(task, s.model_name, s.settings, " | ".join(fails), restarts=s.max_restarts)
+        rec = error_record(task, s.model_name, s.settings, "worker", " | ".join(fails), restarts=s.max_restarts)
         return Outcome(rec, wid)
 
     def _deliver(self, out: Outcome) -> Outcome:
