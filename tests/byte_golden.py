@@ -10,22 +10,21 @@ other byte is still compared):
   manifest     started, ended, wall_s (run and sessions), git_sha, host, python, sessions[].tagger (a hash of
                the tagger's source files: it changes with any edit of scoring/failures.py)
   leaderboard  the run's start time and the short git SHA in the provenance table
-Frames, `score --json` and everything else are hashed as written.
+Frames, `score --json` (exit code, stdout and stderr, the temporary folder written <root>) and everything
+else are hashed as written.
 
     python -m tests.byte_golden --write   # only to re-baseline after an intended change of the outputs
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from embrace_bench.__main__ import main as cli_main
+from tests.report_golden import _cli
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "fixtures" / "byte_golden.json"
@@ -58,17 +57,6 @@ def normalise_board(text: str, shas: list[str]) -> str:
     return _ISO_TIME.sub("<time>", text)
 
 
-def _cli(argv: list[str]) -> str:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli_main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    assert code in (0, None), f"{' '.join(argv)} exited {code}: {err.getvalue()[-2000:]}"
-    return out.getvalue()
-
-
 def run_agents(dest: Path) -> dict[str, Path]:
     """Run every agent through `python -m embrace_bench` into dest/<agent>; agent -> run dir."""
     runs = {}
@@ -92,12 +80,12 @@ def hashes(dest: Path) -> dict[str, str]:
         manifest = (d / "manifest.json").read_text(encoding="utf-8")
         shas.append(json.loads(manifest).get("git_sha", ""))
         got[f"{agent}/manifest.json"] = _sha(normalise_manifest(manifest).encode())
-        got[f"{agent}/score.json"] = _sha(_cli(["score", str(d), "--json"]).encode())
+        got[f"{agent}/score.json"] = _sha(_cli(["score", str(d), "--json"], dest).encode())
         for frame in sorted((d / "frames").rglob("*")):
             if frame.is_file():
                 got[f"{agent}/{frame.relative_to(d).as_posix()}"] = _sha(frame.read_bytes())
     boards = dest / "boards"
-    _cli(["leaderboard", *map(str, runs.values()), "--out", str(boards)])
+    got["leaderboard.log"] = _sha(_cli(["leaderboard", *map(str, runs.values()), "--out", str(boards)], dest).encode())
     for p in sorted(boards.iterdir()):
         got[f"leaderboard/{p.name}"] = _sha(normalise_board(p.read_text(encoding="utf-8"), shas).encode())
     return got
