@@ -20,6 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from embrace_bench.manifest import read_manifest
+from embrace_bench.run_dir import RunDir
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -35,12 +38,12 @@ def cli(args: list[str], run_dir: Path, env: dict) -> float:
 
 
 def summary(run_dir: Path) -> tuple[float, list, float, int]:
-    recs = [json.loads(ln) for ln in (run_dir / "episodes.jsonl").read_text().splitlines()]
+    recs = [json.loads(ln) for ln in RunDir(run_dir).episodes.read_text().splitlines()]
     recs.sort(key=lambda r: r["task_id"])
     actions = [[s["action"] for s in r["steps"]] for r in recs]
     model_s = sum(s["latency_s"] for r in recs for s in r["steps"])
     cached = sum(s["cached"] for r in recs for s in r["steps"])
-    return json.loads((run_dir / "manifest.json").read_text())["wall_s"], actions, model_s, cached
+    return read_manifest(run_dir)[0].wall_s, actions, model_s, cached
 
 
 def bench(label: str, model_args: list[str], common: list[str], tmp: Path, env: dict) -> None:
@@ -48,7 +51,7 @@ def bench(label: str, model_args: list[str], common: list[str], tmp: Path, env: 
     a, b, c = tmp / f"{slug}-first", tmp / f"{slug}-cached", tmp / f"{slug}-replay"
     w_a = cli(model_args + common, a, env)
     b.mkdir()
-    shutil.copy(a / "cache.sqlite", b / "cache.sqlite")
+    shutil.copy(RunDir(a).cache, RunDir(b).cache)
     w_b = cli(model_args + common, b, env)
     w_c = cli(["model=replay", f"model.source={a}"] + common, c, env)
     (loop_a, act_a, model_a, _), (loop_b, act_b, _, hit_b), (loop_c, act_c, _, _) = map(summary, (a, b, c))

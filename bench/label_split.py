@@ -14,7 +14,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from embrace_bench.records import EPISODES, read_records
+from embrace_bench.records import read_records
+from embrace_bench.run_dir import RunDir
 
 
 def split(groups: dict[tuple[str, str], list[str]], seed: int) -> tuple[list[str], list[str]]:
@@ -41,7 +42,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for run in a.runs:
-        records, _ = read_records(run / EPISODES)
+        records, _ = read_records(RunDir(run).episodes)
         for r in records:
             if not r.success:
                 groups[(run.name, r.type)].append(f"{run.name}/{r.task_id}")

@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 
 from embrace_bench.actions import INTERACTIONS, OPPOSITE_TURN, TURNS, Action, format_response
-from embrace_bench.records import EPISODES, EpisodeRecord, StepRecord, TaskInfo, record_line
+from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo, record_line
+from embrace_bench.run_dir import RunDir
 from embrace_bench.tasks.maps import load_map
 from embrace_bench.tasks.model import NAVIGATION_TYPES, Task, TaskType
 from embrace_bench.tasks.planner import GOAL_CM, NoPlan, execute, navigate, near
@@ -266,10 +267,10 @@ def main(argv=None) -> int:
     chosen = choose(a.per_type, a.seed, skip)
     src = a.out / "source"
     src.mkdir(parents=True, exist_ok=True)
-    (src / EPISODES).write_text("".join(record_line(source_record(t, answers(t, m, a.seed), m, a.seed)) + "\n"
+    RunDir(src).episodes.write_text("".join(record_line(source_record(t, answers(t, m, a.seed), m, a.seed)) + "\n"
                                         for t, m in chosen))
     (a.out / "modes.json").write_text(json.dumps({t.task_id: m for t, m in chosen}, indent=1))
-    print(f"{len(chosen)} scripted episodes -> {src / EPISODES}")
+    print(f"{len(chosen)} scripted episodes -> {RunDir(src).episodes}")
     if a.dry_run:
         return 0
     ids = "[" + ",".join(t.task_id for t, _ in chosen) + "]"

@@ -20,7 +20,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from embrace_bench.actions import TRANSLATIONS, Action
-from embrace_bench.records import EPISODES, EpisodeRecord, read_records
+from embrace_bench.records import EpisodeRecord, read_records
+from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.metrics import counted_steps
 from embrace_bench.tasks.maps import load_map
 from embrace_bench.tasks.model import TYPE_NAMES, TaskType
@@ -266,7 +267,7 @@ def _wrap(text: str, n: int) -> list[str]:
 
 
 def sheet(rec: EpisodeRecord, run: Path, name: str) -> Image.Image:
-    frames_dir = run / "frames" / rec.task_id
+    frames_dir = RunDir(run).task_frames(rec.task_id)
     frames = sorted(frames_dir.glob("*.png")) if frames_dir.exists() else []
     rows = max(1, math.ceil(len(frames) / COLS))
     tw, th = THUMB
@@ -317,7 +318,7 @@ def sheet(rec: EpisodeRecord, run: Path, name: str) -> Image.Image:
 
 
 def failed(run: Path) -> list[EpisodeRecord]:
-    records, _ = read_records(run / EPISODES)
+    records, _ = read_records(RunDir(run).episodes)
     return [r for r in records if not r.success]
 
 

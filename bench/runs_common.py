@@ -15,6 +15,7 @@ from embrace_bench.baselines.heuristic import HeuristicAgent
 from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.episode import EpisodeSettings
 from embrace_bench.models.base import Reply
+from embrace_bench.run_dir import RunDir
 from embrace_bench.runner import RunSpec
 from embrace_bench.tasks.suite import load_embedded, select
 
@@ -49,7 +50,7 @@ def make_spec(run_dir: Path, *, workers: int, n_tasks: int, latency_s: float, wi
                    make_agent=functools.partial(FixedLatencyAgent, {"name": "fixed-latency", "latency_s": latency_s}),
                    make_engines=functools.partial(engine_factory, env), workers=workers,
                    settings=EpisodeSettings(max_steps=max_steps,
-                                            frames_dir=Path(run_dir) / "frames" if save_frames else None),
+                                            frames_dir=RunDir(run_dir).frames if save_frames else None),
                    env_cfg=env_config(env), request_timeout_s=60, **kw)
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from tag_agreement import LabelError, parse_label
 
-from embrace_bench.records import EPISODES, read_records, record_line
+from embrace_bench.records import read_records, record_line
+from embrace_bench.run_dir import RunDir
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "tag_labels"
 PARTS = {"tuned": "labels_tuned.jsonl", "untouched": "labels_untouched.jsonl"}
@@ -62,7 +63,7 @@ def main(argv=None) -> int:
         return 2
     records = {}
     for run in a.runs:
-        recs, _ = read_records(run / EPISODES)
+        recs, _ = read_records(RunDir(run).episodes)
         records[run] = [r for r in recs if f"{run.name}/{r.task_id}" in parts["tuned"].keys() | parts["untouched"]]
     found = {f"{run.name}/{r.task_id}" for run, recs in records.items() for r in recs}
     missing = sorted((set(parts["tuned"]) | set(parts["untouched"])) - found)
@@ -81,8 +82,8 @@ def main(argv=None) -> int:
     for run, recs in records.items():
         dest = a.out / "runs" / run.name
         dest.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(run / "manifest.json", dest / "manifest.json")
-        (dest / EPISODES).write_text("".join(record_line(trimmed(r)) + "\n" for r in recs), encoding="utf-8")
+        shutil.copyfile(RunDir(run).manifest, RunDir(dest).manifest)
+        RunDir(dest).episodes.write_text("".join(record_line(trimmed(r)) + "\n" for r in recs), encoding="utf-8")
         print(f"{run.name}: {len(recs)} records")
     return 0
 

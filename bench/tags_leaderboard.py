@@ -20,7 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-from embrace_bench.records import EPISODES, EpisodeRecord
+from embrace_bench.manifest import read_manifest
+from embrace_bench.records import EpisodeRecord
+from embrace_bench.run_dir import RunDir
 from embrace_bench.report.html import to_html
 from embrace_bench.report.leaderboard import build_boards
 from embrace_bench.report.runs import Run
@@ -41,8 +43,11 @@ def main() -> None:
     ap.add_argument("--models", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    lines = [ln for ln in (args.source / EPISODES).read_text(encoding="utf-8").splitlines() if ln.strip()]
-    manifest = json.loads((args.source / "manifest.json").read_text(encoding="utf-8"))
+    lines = [ln for ln in RunDir(args.source).episodes.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    manifest, why = read_manifest(args.source)
+    if manifest is None:
+        raise SystemExit(why)
+    manifest = manifest.to_dict()
     per = args.episodes // args.models
     t0 = time.perf_counter()
     records = {}

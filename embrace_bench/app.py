@@ -66,21 +66,6 @@ def ray_settings(cfg) -> dict:
     return ray
 
 
-# Model settings that do not change what the model answers; a resume may change them.
-OPERATIONAL_MODEL_KEYS = {"base_url", "timeout_s", "max_retries", "backoff_s", "backoff_cap_s", "cache",
-                          "price_per_mtok_in", "price_per_mtok_out", "api_version", "launch", "launch_port",
-                          "launch_host", "launch_timeout_s", "vllm_executable"}
-
-
-def resume_key(cfg, model_cfg: dict, suite: Suite) -> dict:
-    """What the records of a run dir depend on (resume.py refuses to mix records across a change)."""
-    return {"model": {k: v for k, v in model_cfg.items() if k not in OPERATIONAL_MODEL_KEYS},
-            "prompt": OmegaConf.to_container(cfg.prompt, resolve=True), "suite": suite.name,
-            "suite_hash": suite.content_hash, "max_steps": cfg.runner.max_steps, "reask": cfg.runner.reask,
-            "success_radius_cm": cfg.runner.success_radius_cm, "seed": cfg.runner.seed,
-            "env": {k: cfg.env.get(k) for k in ("kind", "width", "height", "fov")}}
-
-
 def resume_command(run_dir: Path) -> str:
     """The command that continues this run: the same overrides, pointed at the same run dir."""
     import shlex
@@ -102,7 +87,10 @@ def run_from_config(cfg: DictConfig) -> int:
     from embrace_bench.runner import RunError, RunSpec, run
     from embrace_bench.scoring.metrics import aggregate
     from embrace_bench.scoring.rescore import format_table
-    from embrace_bench.records import EPISODES, read_records
+    from embrace_bench.manifest import Manifest
+    from embrace_bench.records import read_records
+    from embrace_bench.resume import resume_key
+    from embrace_bench.run_dir import RunDir
 
     console = Console(stderr=True)
     if not console.is_terminal:
@@ -133,7 +121,7 @@ def run_from_config(cfg: DictConfig) -> int:
         return 2
     r = cfg.runner
     settings = EpisodeSettings(max_steps=r.max_steps, reask=r.reask, success_radius_cm=r.success_radius_cm,
-                               frames_dir=run_dir / "frames" if r.save_frames else None, tags=tags)
+                               frames_dir=RunDir(run_dir).frames if r.save_frames else None, tags=tags)
     # Plain data and partials (no lambdas): the Ray backend ships these to its actors.
     env_group = OmegaConf.create(OmegaConf.to_container(cfg.env, resolve=True))
     env_cfg = env_config(cfg.env)
@@ -146,11 +134,11 @@ def run_from_config(cfg: DictConfig) -> int:
                    max_cost_usd=r.max_cost_usd, api_concurrency=r.api_concurrency,
                    rate_limit_wait_s=r.rate_limit_wait_s, backend=r.backend,
                    ray=ray_settings(cfg), resume=r.resume,
-                   manifest={"suite": suite.name, "suite_hash": suite.content_hash, "split": cfg.split.name,
-                             "model": model_cfg, "prompt": OmegaConf.to_container(cfg.prompt),
-                             "seed": r.seed, "env": OmegaConf.to_container(cfg.env), "tags": tags.to_json(),
-                             "resume_key": resume_key(cfg, model_cfg, suite),
-                             "config": OmegaConf.to_container(cfg, resolve=True)})
+                   manifest=Manifest(suite=suite.name, suite_hash=suite.content_hash, split=cfg.split.name,
+                                     model=model_cfg, prompt=OmegaConf.to_container(cfg.prompt), seed=r.seed,
+                                     env=OmegaConf.to_container(cfg.env), tags=tags.to_json(),
+                                     resume_key=resume_key(cfg, model_cfg, suite),
+                                     config=OmegaConf.to_container(cfg, resolve=True)))
     for note in suite.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"run dir: {run_dir}  ({len(suite.tasks)} tasks, model {cfg.model.name}, {r.workers} worker(s), "
@@ -167,7 +155,7 @@ def run_from_config(cfg: DictConfig) -> int:
         with session as host, serve_model(model_cfg, run_dir, console, host=host):
             run(spec, console)
     except KeyboardInterrupt:
-        console.print(f"\ninterrupted: every finished episode is saved in {run_dir / EPISODES}; "
+        console.print(f"\ninterrupted: every finished episode is saved in {RunDir(run_dir).episodes}; "
                       f"episodes in flight will be re-run. Resume with:\n  {resume_command(run_dir)}", soft_wrap=True)
         return 130
     except RunError as exc:
@@ -176,7 +164,7 @@ def run_from_config(cfg: DictConfig) -> int:
     except Exception as exc:  # an engine that never started, a model that cannot be built, ...
         print(f"embrace-bench: error: {exc}", file=sys.stderr)
         return 1
-    records, _ = read_records(run_dir / EPISODES)
+    records, _ = read_records(RunDir(run_dir).episodes)
     console.print(format_table(aggregate(records)))
-    console.print(f"records: {run_dir / EPISODES}")
+    console.print(f"records: {RunDir(run_dir).episodes}")
     return 0

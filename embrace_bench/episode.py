@@ -12,6 +12,7 @@ from embrace_bench.env.base import Env
 from embrace_bench.models.base import Agent
 from embrace_bench.observation import History
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
+from embrace_bench.run_dir import frame_name
 from embrace_bench.scoring.failures import TagThresholds, tag_episode
 from embrace_bench.scoring.metrics import release_fields, score_episode, sspl
 from embrace_bench.tasks.model import Task
@@ -61,7 +62,7 @@ def _save_frame(frames_dir: Path | None, task: Task, index: int, png: bytes) -> 
         return
     d = frames_dir / task.task_id
     d.mkdir(parents=True, exist_ok=True)
-    (d / f"{index:03d}.png").write_bytes(png)
+    (d / frame_name(index)).write_bytes(png)
 
 
 @dataclass

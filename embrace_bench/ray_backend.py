@@ -33,6 +33,7 @@ from pathlib import Path
 from embrace_bench.models.limiter import AdaptiveLimiter
 from embrace_bench.models.response_cache import SharedResponseCache
 from embrace_bench.models.spend import SpendLedger
+from embrace_bench.run_dir import FRAME_SUFFIX, RunDir
 from embrace_bench.tasks.model import Task
 from embrace_bench.worker import EpisodeWorker, Outcome, error_record
 
@@ -139,7 +140,7 @@ class WorkerActor:
 
     def __init__(self, wid: int, spec, services) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix=f"embrace_bench-worker{wid}-"))
-        settings = replace(spec.settings, frames_dir=self.dir / "frames" if spec.settings.frames_dir else None)
+        settings = replace(spec.settings, frames_dir=RunDir(self.dir).frames if spec.settings.frames_dir else None)
         agent = spec.make_agent(cache=RemoteCache(services), limiter=RemoteLimiter(services, spec.rate_limit_wait_s),
                                 spend=RemoteSpend(services))
         import ray
@@ -148,7 +149,7 @@ class WorkerActor:
         self.worker = EpisodeWorker(wid, agent, make_engines(self.dir), spec.env_cfg, settings,
                                     spec.model_name, request_timeout_s=spec.request_timeout_s,
                                     max_restarts=spec.max_restarts)
-        self.log_path = self.dir / "logs" / f"engine-{wid}.log"
+        self.log_path = RunDir(self.dir).engine_log(wid)
         self.log_sent = 0
 
     def run_task(self, task: Task) -> Outcome:
@@ -156,7 +157,7 @@ class WorkerActor:
         frames_dir = self.worker.settings.frames_dir
         if frames_dir is not None:
             d = frames_dir / task.task_id
-            out.frames = {p.name: p.read_bytes() for p in sorted(d.glob("*.png"))} if d.is_dir() else {}
+            out.frames = {p.name: p.read_bytes() for p in sorted(d.glob(f"*{FRAME_SUFFIX}"))} if d.is_dir() else {}
             shutil.rmtree(d, ignore_errors=True)
         if self.log_path.exists():
             with open(self.log_path, "rb") as f:
@@ -246,7 +247,7 @@ class RayBackend:
         services_cls = ray.remote(RunServices).options(
             num_cpus=0, max_concurrency=4 * self.n + 8,
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False))
-        self.services = services_cls.remote(str(self.spec.run_dir / "cache.sqlite"),
+        self.services = services_cls.remote(str(RunDir(self.spec.run_dir).cache),
                                             self.spec.api_concurrency or self.n, self.spec.rate_limit_wait_s)
         for wid in range(self.n):
             self.actors[wid] = self._new_actor(wid)
@@ -300,7 +301,7 @@ class RayBackend:
             self.submit(wid, task)
             return None
         self.failures.pop(task.task_id)
-        rec = error_record(task, s.model_name, s.settings, " | ".join(fails), restarts=s.max_restarts)
+        rec = error_record(task, s.model_name, s.settings, "worker", " | ".join(fails), restarts=s.max_restarts)
         return Outcome(rec, wid)
 
     def _deliver(self, out: Outcome) -> Outcome:
@@ -313,9 +314,9 @@ class RayBackend:
             for name, png in out.frames.items():
                 (d / name).write_bytes(png)
         if out.log:
-            logs = s.run_dir / "logs"
-            logs.mkdir(parents=True, exist_ok=True)
-            with open(logs / f"engine-{out.worker}.log", "ab") as f:
+            log_path = RunDir(s.run_dir).engine_log(out.worker)
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "ab") as f:
                 f.write(out.log)
         out.record.restarts += len(self.failures.pop(out.record.task_id, []))
         out.frames, out.log = None, b""

@@ -14,8 +14,19 @@ from embrace_bench.defaults import SUCCESS_RADIUS_CM
 from embrace_bench.redact import redact
 
 SCHEMA_VERSION = 1
-EPISODES = "episodes.jsonl"  # a run dir's records: one line per episode
 STATUSES = ("finished", "timeout", "error")
+# What ended an episode in an error record (`error_kind`): its model or API after every retry, its engine
+# after env.max_restarts relaunches, the Ray actor that ran it (runner.backend=ray), or a bug (internal).
+ERROR_KINDS = ("model", "engine", "worker", "internal")
+# How records written before `error_kind` existed say the kind: the start of their message (worker.py's
+# "model: ..." and "internal: ...", earlier runners' exception class name, the engine and Ray messages).
+_LEGACY_ERROR_PREFIXES = (("model:", "model"), ("ModelCallError", "model"), ("engine failed", "engine"),
+                          ("worker actor died", "worker"), ("internal:", "internal"))
+
+
+def legacy_error_kind(message: str) -> str:
+    """The error kind of an error record written without `error_kind` ("" when the message does not say)."""
+    return next((kind for prefix, kind in _LEGACY_ERROR_PREFIXES if message.startswith(prefix)), "")
 
 
 @dataclass
@@ -85,6 +96,7 @@ class EpisodeRecord:
     latency_s: float = 0.0
     wall_s: float = 0.0
     error: str = ""
+    error_kind: str = ""  # error records only: one of ERROR_KINDS (left out of the JSON of other records)
     restarts: int = 0  # engine relaunches this episode needed (each re-ran it from its start)
     # Tasks with success regions (EmbRACE release) only, None elsewhere: the release's SPL and oracle success;
     # `unscorable` says why its scorer cannot score the episode (then it counts in no mean).
@@ -98,11 +110,16 @@ class EpisodeRecord:
     schema: int = SCHEMA_VERSION
 
     def to_json(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not d["error_kind"]:  # records without an error are as they were before the field existed
+            del d["error_kind"]
+        return d
 
     @staticmethod
     def from_json(d: dict) -> "EpisodeRecord":
         d = {k: v for k, v in d.items() if k in _EPISODE_FIELDS}
+        if d.get("status") == "error" and "error_kind" not in d:  # written before error_kind existed
+            d["error_kind"] = legacy_error_kind(str(d.get("error") or ""))
         d["task"] = TaskInfo(**{k: v for k, v in d["task"].items() if k in _TASK_FIELDS})
         d["steps"] = [_step(s) for s in d.get("steps", [])]
         return EpisodeRecord(**d)

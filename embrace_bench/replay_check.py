@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from embrace_bench.cli_args import OneLineParser, finite_at_least, parse
+from embrace_bench.run_dir import EPISODES, RunDir
 
 PROG = "embrace-bench check-replay"
 
@@ -68,10 +69,10 @@ def demos_from_suite(tasks) -> tuple[list[Demo], list[str]]:
 
 def demos_from_run(run_dir: Path) -> list[Demo]:
     """Each finished episode as a demo: its valid actions from its recorded start, and the poses it recorded."""
-    from embrace_bench.records import EPISODES, read_records
+    from embrace_bench.records import read_records
     from embrace_bench.tasks.model import Task
 
-    records, _ = read_records(Path(run_dir) / EPISODES)
+    records, _ = read_records(RunDir(run_dir).episodes)
     demos = []
     for r in records:
         steps = [s for s in r.steps if s.action]
@@ -162,12 +163,11 @@ def main(argv: list[str]) -> int:
         return 2
 
     from embrace_bench.__main__ import check_arguments, check_overrides
-    from embrace_bench.records import EPISODES
 
     overrides = list(args.overrides)
     if args.run:
-        if not (args.run / EPISODES).exists():
-            return fail(f"no episodes.jsonl in {args.run}")
+        if not RunDir(args.run).episodes.exists():
+            return fail(f"no {EPISODES} in {args.run}")
         overrides = _run_overrides(args.run) + overrides
     problem = check_arguments(overrides) or check_overrides(overrides)
     if problem:

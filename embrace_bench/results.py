@@ -19,7 +19,8 @@ from pathlib import Path
 import orjson
 import pandas as pd
 
-from embrace_bench.records import EPISODES, RecordFileError
+from embrace_bench.records import RecordFileError
+from embrace_bench.run_dir import RunDir
 from embrace_bench.report.publish import find_runs
 from embrace_bench.report.runs import Run, label_runs, load_run
 from embrace_bench.scoring.scan import PRIVATE_COLUMNS, replaces
@@ -61,7 +62,7 @@ def episodes(run_dirs: Paths) -> pd.DataFrame:
 
 def _step_rows(run_dir: Path) -> list[list]:
     """The step rows of the records that count (one record per task, the reports' rule), in task order."""
-    path = run_dir / EPISODES
+    path = RunDir(run_dir).episodes
     if not path.exists():
         raise RecordFileError(f"no episodes file at {path}")
     by_task: dict[str, tuple[str, list]] = {}

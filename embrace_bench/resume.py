@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
-from embrace_bench.records import EPISODES, UNREADABLE_RECORD, EpisodeRecord, record_line
-
-SUPERSEDED = "episodes.superseded.jsonl"
+from embrace_bench.records import UNREADABLE_RECORD, EpisodeRecord, record_line
+from embrace_bench.run_dir import SUPERSEDED, RunDir
 
 
 @dataclass
@@ -57,7 +56,7 @@ def _fsync_dir(path: Path) -> None:
 
 def prepare(run_dir: Path, attempt: set[str]) -> ResumeState:
     """Classify `run_dir/episodes.jsonl` for a run that will attempt the task ids in `attempt`."""
-    path = Path(run_dir) / EPISODES
+    path = RunDir(run_dir).episodes
     state = ResumeState()
     if not path.exists():
         return state
@@ -139,13 +138,43 @@ def replace_record(path: Path, record: EpisodeRecord, reason: str) -> None:
     _supersede(path, dropped, kept + [record_line(record)])
 
 
-# What a run dir's records depend on: resuming with any of these changed would mix incomparable episodes.
-RESUME_KEYS = ("model", "prompt", "suite", "suite_hash", "max_steps", "reask", "success_radius_cm", "env", "seed")
+@dataclass
+class ResumeKey:
+    """What a run dir's records depend on (the manifest's `resume_key`): resuming with any of these changed
+    would mix incomparable episodes."""
+
+    model: dict  # the model group without OPERATIONAL_MODEL_KEYS
+    prompt: dict
+    suite: str
+    suite_hash: str
+    max_steps: int
+    reask: int
+    success_radius_cm: float
+    env: dict  # kind, width, height, fov
+    seed: int
 
 
-def incompatibility(old: dict, new: dict) -> str | None:
-    """Why records in a run dir (its manifest `old`) cannot be continued by this run (`new`), or None."""
-    a, b = old.get("resume_key"), new.get("resume_key")
+RESUME_KEYS = tuple(f.name for f in fields(ResumeKey))
+# Model settings that do not change what the model answers; a resume may change them.
+OPERATIONAL_MODEL_KEYS = {"base_url", "timeout_s", "max_retries", "backoff_s", "backoff_cap_s", "cache",
+                          "price_per_mtok_in", "price_per_mtok_out", "api_version", "launch", "launch_port",
+                          "launch_host", "launch_timeout_s", "vllm_executable"}
+
+
+def resume_key(cfg, model_cfg: dict, suite) -> dict:
+    """The run's ResumeKey (as stored in the manifest) from its composed config, model group and suite."""
+    from omegaconf import OmegaConf
+
+    return asdict(ResumeKey(
+        model={k: v for k, v in model_cfg.items() if k not in OPERATIONAL_MODEL_KEYS},
+        prompt=OmegaConf.to_container(cfg.prompt, resolve=True), suite=suite.name, suite_hash=suite.content_hash,
+        max_steps=cfg.runner.max_steps, reask=cfg.runner.reask, success_radius_cm=cfg.runner.success_radius_cm,
+        seed=cfg.runner.seed, env={k: cfg.env.get(k) for k in ("kind", "width", "height", "fov")}))
+
+
+def incompatibility(a: dict | None, b: dict | None) -> str | None:
+    """Why records in a run dir (resume key `a`, from its manifest) cannot be continued by this run (resume
+    key `b`), or None."""
     if not a or not b:
         return None
     for k in RESUME_KEYS:

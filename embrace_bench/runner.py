@@ -7,7 +7,6 @@ time from the driver, which checks the cost budget before handing out the next o
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import platform
@@ -16,7 +15,7 @@ import subprocess
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -29,12 +28,13 @@ from embrace_bench.env.engines import Engine
 from embrace_bench.env.unreal_env import EnvConfig
 from embrace_bench.episode import EpisodeSettings
 from embrace_bench.interrupts import sigterm_as_interrupt
+from embrace_bench.manifest import Manifest, read_manifest, write_manifest
 from embrace_bench.models.base import Agent
 from embrace_bench.models.limiter import AdaptiveLimiter
 from embrace_bench.models.response_cache import SharedResponseCache
 from embrace_bench.models.spend import SpendLedger
-from embrace_bench.records import EPISODES, EpisodeRecord, append_record
-from embrace_bench.redact import redact
+from embrace_bench.records import EpisodeRecord, append_record
+from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.fingerprint import MANIFEST_KEY, tagger_fingerprint
 from embrace_bench.tasks.model import Task
 from embrace_bench.worker import EpisodeWorker, Outcome
@@ -66,7 +66,7 @@ class RunSpec:
     backend: str = "local"
     ray: dict = field(default_factory=dict)  # address, num_cpus_per_worker, num_gpus_per_worker (ray_backend.py)
     resume: bool = True
-    manifest: dict | None = None
+    manifest: Manifest | None = None  # what the run is (app.py); the runner adds the session facts
 
 
 def git_sha() -> str:
@@ -78,24 +78,11 @@ def git_sha() -> str:
         return ""
 
 
-def write_manifest(run_dir: Path, manifest: dict) -> None:
-    tmp = run_dir / "manifest.json.tmp"
-    tmp.write_text(redact(json.dumps(manifest, indent=2, sort_keys=True, default=str)) + "\n")
-    tmp.replace(run_dir / "manifest.json")  # atomic: a crash never leaves half a manifest
-
-
-def read_manifest(run_dir: Path) -> dict:
-    try:
-        return json.loads((run_dir / "manifest.json").read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 class RunDirLock:
     """One run at a time per run dir: two writers would record episodes twice."""
 
     def __init__(self, run_dir: Path) -> None:
-        self.path = run_dir / ".lock"
+        self.path = RunDir(run_dir).lock
         self._f = None
 
     def __enter__(self) -> "RunDirLock":
@@ -127,7 +114,7 @@ class LocalBackend:
         self.spec, self.n = spec, n
         self.stop = threading.Event()
         self.limiter = AdaptiveLimiter(spec.api_concurrency or n, max_wait_s=spec.rate_limit_wait_s)
-        self.cache = SharedResponseCache(spec.run_dir / "cache.sqlite")
+        self.cache = SharedResponseCache(RunDir(spec.run_dir).cache)
         self.spend = SpendLedger()
         self.results: queue.Queue = queue.Queue()
         self.inboxes = [queue.Queue() for _ in range(n)]
@@ -204,15 +191,20 @@ def make_backend(spec: RunSpec, n: int):
     return LocalBackend(spec, n)
 
 
-def _session_manifest(spec: RunSpec, state: resume.ResumeState) -> dict:
-    old = read_manifest(spec.run_dir)
-    manifest = dict(old)
-    manifest.update(spec.manifest or {})
+def _session_manifest(spec: RunSpec, state: resume.ResumeState, old: Manifest | None) -> Manifest:
+    """The manifest for a session starting now: the run dir's (if any), updated with this run's facts."""
     now = datetime.now(timezone.utc).isoformat()
-    manifest.update(harness_version=__version__, git_sha=git_sha(), host=platform.node(),
-                    python=platform.python_version(), started=old.get("started") or now,
-                    n_tasks=len(spec.tasks), max_steps=spec.settings.max_steps, ended=None)
-    manifest["sessions"] = list(old.get("sessions", [])) + [
+    manifest = old or Manifest()
+    if spec.manifest is not None:  # this run's facts (app.py) replace the stored ones; unknown keys are kept
+        manifest.extra.update(spec.manifest.extra)
+        for f in fields(Manifest):
+            value = getattr(spec.manifest, f.name)
+            if f.name not in ("extra", "sessions") and value is not None:
+                setattr(manifest, f.name, value)
+    manifest = replace(manifest, harness_version=__version__, git_sha=git_sha(), host=platform.node(),
+                       python=platform.python_version(), started=manifest.started or now,
+                       n_tasks=len(spec.tasks), max_steps=spec.settings.max_steps, ended=None)
+    manifest.sessions = list(manifest.sessions) + [
         {"started": now, "backend": spec.backend, "workers": spec.workers, "resumed_with": state.kept,
          # which tagger and thresholds tag this session's records (the workers scale them to the frame size)
          MANIFEST_KEY: tagger_fingerprint(spec.settings.tags.for_frame(spec.env_cfg.width, spec.env_cfg.height))}]
@@ -230,11 +222,12 @@ def run(spec: RunSpec, console: Console | None = None) -> list[EpisodeRecord]:
 
 
 def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
-    path = spec.run_dir / EPISODES
-    old_manifest = read_manifest(spec.run_dir)
+    path = RunDir(spec.run_dir).episodes
+    old_manifest, _ = read_manifest(spec.run_dir)
     if path.exists() and path.stat().st_size and not spec.resume:
         raise RunError(f"{spec.run_dir} already holds records and runner.resume=false; pick another hydra.run.dir")
-    why = resume.incompatibility(old_manifest, spec.manifest or {}) if path.exists() else None
+    why = resume.incompatibility(old_manifest and old_manifest.resume_key,
+                                 spec.manifest and spec.manifest.resume_key) if path.exists() else None
     if why:
         raise RunError(f"cannot resume {spec.run_dir}: {why}; pick another hydra.run.dir")
     state = resume.prepare(spec.run_dir, {t.task_id for t in spec.tasks})
@@ -246,7 +239,7 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
     if state.kept or state.superseded:
         console.print(f"resuming {spec.run_dir}: {len(state.done)} episodes already recorded, {len(todo)} to run",
                       soft_wrap=True)
-    manifest = _session_manifest(spec, state)
+    manifest = _session_manifest(spec, state, old_manifest)
     write_manifest(spec.run_dir, manifest)
 
     n = max(1, min(spec.workers, len(todo) or 1))
@@ -309,14 +302,14 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
             spent = backend.spent_usd()  # also what episodes abandoned by Ctrl-C or a dead actor paid
         wall = round(time.monotonic() - t0, 2)
         old_cost, old_in, old_out = state.totals_in_file()
-        manifest["sessions"][-1].update(ended=datetime.now(timezone.utc).isoformat(), wall_s=wall,
-                                        episodes_run=len(new), spent_usd=round(spent, 6),
-                                        interrupted=interrupted, stopped_by_budget=budget_hit, **notes)
-        manifest.update(ended=manifest["sessions"][-1]["ended"], wall_s=wall, stopped_by_budget=budget_hit,
-                        episodes_recorded=state.kept - replaced + len(new),
-                        cost_usd=round(old_cost + sum(r.cost_usd for r in new), 6),
-                        spent_usd=round(sum(s.get("spent_usd", 0.0) for s in manifest["sessions"]), 6),
-                        tokens_in=old_in + sum(r.tokens_in for r in new),
-                        tokens_out=old_out + sum(r.tokens_out for r in new))
+        manifest.sessions[-1].update(ended=datetime.now(timezone.utc).isoformat(), wall_s=wall,
+                                     episodes_run=len(new), spent_usd=round(spent, 6),
+                                     interrupted=interrupted, stopped_by_budget=budget_hit, **notes)
+        manifest = replace(manifest, ended=manifest.sessions[-1]["ended"], wall_s=wall,
+                           stopped_by_budget=budget_hit, episodes_recorded=state.kept - replaced + len(new),
+                           cost_usd=round(old_cost + sum(r.cost_usd for r in new), 6),
+                           spent_usd=round(sum(s.get("spent_usd", 0.0) for s in manifest.sessions), 6),
+                           tokens_in=old_in + sum(r.tokens_in for r in new),
+                           tokens_out=old_out + sum(r.tokens_out for r in new))
         write_manifest(spec.run_dir, manifest)
     return new

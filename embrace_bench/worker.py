@@ -20,7 +20,7 @@ from embrace_bench.env.unreal_env import EnvConfig, EnvError
 from embrace_bench.episode import EpisodeSettings, episode_record, run_episode
 from embrace_bench.models.api import ModelCallError
 from embrace_bench.models.base import Agent, AgentUnusable
-from embrace_bench.records import EpisodeRecord, StepRecord
+from embrace_bench.records import ERROR_KINDS, EpisodeRecord, StepRecord
 from embrace_bench.tasks.model import Task
 from embrace_bench.unrealcv.protocol import EngineError
 
@@ -45,11 +45,14 @@ class Outcome:
     log: bytes = b""  # Ray backend: engine log written since the last episode
 
 
-def error_record(task: Task, model_name: str, s: EpisodeSettings, message: str, *,
+def error_record(task: Task, model_name: str, s: EpisodeSettings, kind: str, message: str, *,
                  steps: list[StepRecord] | None = None, restarts: int = 0) -> EpisodeRecord:
+    """The record of an episode that ended in an error of `kind` (records.ERROR_KINDS)."""
+    if kind not in ERROR_KINDS:
+        raise ValueError(f"error kind must be one of {', '.join(ERROR_KINDS)}, not {kind!r}")
     steps = steps or []
     return episode_record(task, model_name, s, steps, status="error", success=False, gde_cm=0.0, sspl=0.0,
-                          n_steps=len(steps), error=message, restarts=restarts)
+                          n_steps=len(steps), error=message, error_kind=kind, restarts=restarts)
 
 
 class EpisodeWorker:
@@ -85,7 +88,8 @@ class EpisodeWorker:
                 record.restarts = len(failures)
             except ModelCallError as exc:  # the engine is fine; the model failed after all its retries
                 log.warning("worker %d: %s ends with an error: %s", self.wid, task.task_id, exc)
-                record = error_record(task, self.model_name, s, f"model: {exc}", steps=steps, restarts=len(failures))
+                record = error_record(task, self.model_name, s, "model", f"model: {exc}", steps=steps,
+                                      restarts=len(failures))
             except ENGINE_FAULTS as exc:
                 if self.stop.is_set():
                     raise RunStopped() from None
@@ -98,14 +102,15 @@ class EpisodeWorker:
                                 "episode from its start (restart %d of %d)", self.wid, task.task_id, failures[-1],
                                 len(failures), self.max_restarts)
                     continue
-                record = error_record(task, self.model_name, s,
+                record = error_record(task, self.model_name, s, "engine",
                                       f"engine failed {len(failures)} times (env.max_restarts={self.max_restarts}): "
                                       + " | ".join(failures), steps=steps, restarts=self.max_restarts)
             except (RunStopped, KeyboardInterrupt, AgentUnusable):
                 raise  # AgentUnusable: a set-up problem that would fail every episode; the run stops
             except Exception as exc:  # an adapter or agent bug: this episode is lost, the run is not
                 log.exception("worker %d: %s failed", self.wid, task.task_id)
-                record = error_record(task, self.model_name, s, f"internal: {exc.__class__.__name__}: {exc}",
+                record = error_record(task, self.model_name, s, "internal",
+                                      f"internal: {exc.__class__.__name__}: {exc}",
                                       steps=steps, restarts=len(failures))
             return Outcome(record, self.wid)
 

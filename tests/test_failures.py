@@ -263,12 +263,15 @@ def test_timeout_only_at_the_step_limit():
 
 def test_api_error_only_for_model_failures():
     base = record(traj())
-    api = EpisodeRecord(**{**base.__dict__, "status": "error", "error": "ModelCallError: 429 after 4 retries\nmore"})
-    engine = EpisodeRecord(**{**base.__dict__, "status": "error", "error": "EngineError: engine died"})
+    # Records written before error_kind existed: the kind is derived from the message once, at load time.
+    api = EpisodeRecord.from_json({**base.to_json(), "status": "error",
+                                   "error": "ModelCallError: 429 after 4 retries\nmore"})
+    engine = EpisodeRecord.from_json({**base.to_json(), "status": "error", "error": "EngineError: engine died"})
     assert tag_episode(api) == [{"name": "api_error", "steps": [], "reason": "ModelCallError: 429 after 4 retries",
                                  "primary": True}]
     assert tag_episode(engine) == []
-    now = EpisodeRecord(**{**base.__dict__, "status": "error", "error": "model: gpt: gave up after 5 tries: 429"})
+    now = EpisodeRecord(**{**base.__dict__, "status": "error", "error": "model: gpt: gave up after 5 tries: 429",
+                               "error_kind": "model"})
     assert tag_episode(now)[0]["name"] == "api_error"
 
 

@@ -83,7 +83,8 @@ def test_max_restarts_then_error_record_and_resume_reruns_it_once(tmp_path, monk
     recs = lines(run_dir)
     assert [r["task_id"] for r in recs] == [t.task_id for t in two]  # the run went on after the first error
     assert all(r["status"] == "error" and r["restarts"] == 1 for r in recs)
-    assert all("engine failed 2 times (env.max_restarts=1)" in r["error"] for r in recs)
+    assert all("engine failed 2 times (env.max_restarts=1)" in r["error"] and r["error_kind"] == "engine"
+               for r in recs)
     assert all(0 < r["n_steps"] < 8 for r in recs)  # the steps of the last attempt are kept as evidence
 
     monkeypatch.delenv(ENV_VAR)
@@ -109,5 +110,7 @@ def test_agent_bug_is_an_error_record_not_a_crash(tmp_path, reference_run):
     recs = {r["task_id"]: r for r in lines(tmp_path / "run")}
     assert len(recs) == 4 and recs["id-1-000"]["status"] == "error"
     assert recs["id-1-000"]["error"].startswith("internal: AttributeError")
+    assert recs["id-1-000"]["error_kind"] == "internal"
+    assert all("error_kind" not in r for k, r in recs.items() if k != "id-1-000")  # only error records hold it
     others = {k: v for k, v in by_task(list(recs.values()), TIMING + REPLAY).items() if k != "id-1-000"}
     assert others == {k: v for k, v in reference_run[1].items() if k != "id-1-000"}

@@ -9,7 +9,8 @@ import pytest
 
 from embrace_bench import results
 from embrace_bench.__main__ import main as cli_main
-from embrace_bench.records import EPISODES, RecordFileError
+from embrace_bench.records import RecordFileError
+from embrace_bench.run_dir import EPISODES
 from embrace_bench.scoring.failures import TAG_NAMES, TagThresholds
 from embrace_bench.scoring.scan import COLUMNS, WORKERS_ENV, scan_records, workers_for
 from tests.report_golden import GOLDEN, materialize, outputs

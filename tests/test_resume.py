@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from embrace_bench import resume
+from embrace_bench.run_dir import RunDir
 from embrace_bench.runner import RunDirLock, RunError
 from embrace_bench.world.faults import ENV_VAR
 from runs import REPLAY, TIMING, by_task, lines, run_quiet, spec
@@ -40,7 +41,7 @@ def test_prepare_keeps_one_record_per_task_and_loses_nothing(tmp_path):
     kept = [json.loads(ln)["task_id"] for ln in path.read_text().splitlines()]
     assert kept == ["a", "b", "d", "c"]  # d's error stays too: this run does not attempt d
     assert path.read_text().endswith("\n")
-    side = [json.loads(ln) for ln in (tmp_path / resume.SUPERSEDED).read_text().splitlines()]
+    side = [json.loads(ln) for ln in RunDir(tmp_path).superseded.read_text().splitlines()]
     assert [s["line_no"] for s in side] == [3, 4] and side[0]["line"] == '{"task_id": "c", "garb'
     assert "unreadable record" in side[0]["reason"] and "second record for a" in side[1]["reason"]
     before = path.read_bytes()
@@ -54,7 +55,7 @@ def test_prepare_keeps_one_record_per_task_and_loses_nothing(tmp_path):
     after = [json.loads(ln) for ln in path.read_text().splitlines()]
     assert [(r["task_id"], r["status"]) for r in after] == [("a", "finished"), ("d", "error"), ("c", "finished"),
                                                             ("b", "finished")]
-    side = [json.loads(ln) for ln in (tmp_path / resume.SUPERSEDED).read_text().splitlines()]
+    side = [json.loads(ln) for ln in RunDir(tmp_path).superseded.read_text().splitlines()]
     assert side[-1]["line"] == b_error and "replaced by its re-run" in side[-1]["reason"]  # nothing is lost
 
 
@@ -65,7 +66,7 @@ def test_a_real_record_after_an_error_record_wins(tmp_path):
     assert state.done == {"a", "b"} and state.rerun == {} and state.kept == 2  # nothing to re-run
     assert [(json.loads(ln)["task_id"], json.loads(ln)["status"]) for ln in path.read_text().splitlines()] == [
         ("b", "finished"), ("a", "finished")]
-    side = [json.loads(ln) for ln in (tmp_path / resume.SUPERSEDED).read_text().splitlines()]
+    side = [json.loads(ln) for ln in RunDir(tmp_path).superseded.read_text().splitlines()]
     assert [(s["line_no"], s["reason"]) for s in side] == [(1, "error record for a"), (4, "second record for b")]
 
 
@@ -109,7 +110,7 @@ def test_a_run_dir_is_never_shared_or_mixed(tmp_path, reference_run):
     new = {"resume_key": {**old.get("resume_key", {}), "model": {"adapter": "random", "name": "random"}}}
     old["resume_key"] = {"model": {"adapter": "heuristic", "name": "heuristic"}, "max_steps": 8}
     new["resume_key"]["max_steps"] = 8
-    assert resume.incompatibility(old, new) == "model.adapter was 'heuristic' there and is 'random' now"
+    assert resume.incompatibility(old["resume_key"], new["resume_key"]) == "model.adapter was 'heuristic' there and is 'random' now"
 
 
 def _engines_logging_to(run_dir) -> list[int]:
@@ -161,7 +162,7 @@ def test_ctrl_c_mid_run_then_resume(tmp_path, reference_run):
 def test_how_a_server_is_reached_or_launched_does_not_block_a_resume():
     from omegaconf import OmegaConf
 
-    from embrace_bench.app import resume_key
+    from embrace_bench.resume import resume_key
     from embrace_bench.tasks.suite import load_embedded
 
     cfg = OmegaConf.create({"prompt": {}, "runner": {"max_steps": 8, "reask": 3, "success_radius_cm": 300.0,
@@ -171,6 +172,6 @@ def test_how_a_server_is_reached_or_launched_does_not_block_a_resume():
     old = {"resume_key": resume_key(cfg, {**model, "launch_port": None, "launch_timeout_s": 900}, suite)}
     new = {"resume_key": resume_key(cfg, {**model, "launch_port": 8001, "launch_timeout_s": 1800,
                                           "vllm_executable": "/opt/vllm/bin/vllm", "base_url": "http://x/v1"}, suite)}
-    assert resume.incompatibility(old, new) is None
+    assert resume.incompatibility(old["resume_key"], new["resume_key"]) is None
     other = {"resume_key": resume_key(cfg, {**model, "launch_args": ["--dtype", "float16"]}, suite)}
-    assert "model.launch_args" in resume.incompatibility(old, other)
+    assert "model.launch_args" in resume.incompatibility(old["resume_key"], other["resume_key"])

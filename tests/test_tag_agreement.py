@@ -11,7 +11,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import tag_agreement as ta  # noqa: E402
 
-from embrace_bench.records import EPISODES, read_records  # noqa: E402
+from embrace_bench.records import read_records  # noqa: E402
+from embrace_bench.run_dir import EPISODES  # noqa: E402
 from embrace_bench.scoring.failures import TAG_NAMES  # noqa: E402
 
 FIX = ROOT / "tests" / "fixtures" / "tag_labels"

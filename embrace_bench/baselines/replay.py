@@ -5,11 +5,11 @@ it is how CI checks a recorded model run with no keys.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 from embrace_bench.models.base import Agent, Reply
 from embrace_bench.observation import History
-from embrace_bench.records import EPISODES, read_records
+from embrace_bench.records import read_records
+from embrace_bench.run_dir import RunDir
 from embrace_bench.tasks.model import Task
 
 
@@ -21,7 +21,7 @@ class ReplayAgent(Agent):
         source = self.cfg.get("source")
         if not source:
             raise ValueError("model=replay needs model.source=<a previous run dir>")
-        records, _ = read_records(Path(source) / EPISODES)
+        records, _ = read_records(RunDir(source).episodes)
         # task -> per step, every try in order (earlier invalid tries, then the answer the step used)
         self.answers = {r.task_id: [list(s.reask_responses) + [s.raw_response] for s in r.steps] for r in records}
         self.task_id = ""

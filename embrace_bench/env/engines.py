@@ -15,6 +15,7 @@ from typing import Callable, Protocol
 from embrace_bench.actions import Magnitudes
 from embrace_bench.env.release_env import ReleaseEnv
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
+from embrace_bench.run_dir import RunDir
 from embrace_bench.world.launch import check_renderer
 
 ENGINE_KINDS = ("embedded", "unrealzoo")
@@ -70,7 +71,7 @@ def engine_factory(env, run_dir: Path, workers: int = 1) -> Callable[[int], Engi
     if env.kind not in ENGINE_KINDS:
         raise ValueError(f"env={env.kind} is not available; use one of: {', '.join(ENGINE_KINDS)}")
     env_config(env)  # unusable adapter settings fail here, before any engine starts
-    log = lambda wid: Path(run_dir) / "logs" / f"engine-{wid}.log"  # noqa: E731
+    log = RunDir(run_dir).engine_log
     if env.kind == "unrealzoo":
         return _unrealzoo_factory(env, log, workers)
     check_renderer(env.renderer)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from embrace_bench.interrupts import sigterm_as_interrupt
 from embrace_bench.procs import free_port, log_tail, stop_process_group
+from embrace_bench.run_dir import RunDir
 
 
 class VLLMStartError(RuntimeError):
@@ -128,7 +129,7 @@ def serve_model(model_cfg: dict, run_dir: Path, console=None, host: str = "127.0
     server = VLLMServer(str(model_cfg.get("path") or model_cfg["name"]), served_name=model_cfg["name"],
                         port=model_cfg.get("launch_port"), args=model_cfg.get("launch_args") or [],
                         executable=str(model_cfg.get("vllm_executable") or "vllm"),
-                        log_path=Path(run_dir) / "logs" / "vllm.log",
+                        log_path=RunDir(run_dir).vllm_log,
                         ready_timeout_s=float(model_cfg.get("launch_timeout_s") or 900),
                         host=str(model_cfg.get("launch_host") or host))
     if console is not None:

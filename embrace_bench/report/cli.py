@@ -122,16 +122,16 @@ def view_main(argv: list[str]) -> int:
     if args is None:
         return code
     from embrace_bench.report.runs import load_run
-    from embrace_bench.records import EPISODES
+    from embrace_bench.run_dir import RunDir
     from embrace_bench.report.viewer import write_viewer
 
     try:
         run = load_run(args.run, keep=lambda i: args.offset <= i < args.offset + args.limit)
         if not len(run.frame):
-            return _error(prog, f"no episodes recorded in {args.run / EPISODES}")
+            return _error(prog, f"no episodes recorded in {RunDir(args.run).episodes}")
         if not run.records:
             return _error(prog, f"--offset {args.offset} is past the last of the {len(run.frame)} episodes")
-        out = write_viewer(run, args.out or args.run / "viewer.html", args.embed_frames)
+        out = write_viewer(run, args.out or RunDir(args.run).viewer, args.embed_frames)
     except (RecordFileError, OSError) as exc:
         return _error(prog, exc)
     for w in run.warnings:

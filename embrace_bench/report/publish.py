@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from embrace_bench.records import EPISODES
+from embrace_bench.run_dir import RunDir
 from embrace_bench.report.html import to_html
 from embrace_bench.report.leaderboard import build_boards
 from embrace_bench.report.runs import Run, load_run
@@ -33,8 +33,8 @@ def find_runs(paths: list[Path]) -> list[Path]:
     that do (a Hydra multirun directory, or results/<date>/)."""
     out = []
     for p in map(Path, paths):
-        inner = [] if (p / EPISODES).exists() or not p.is_dir() else \
-            sorted(d for d in p.iterdir() if (d / EPISODES).exists())
+        inner = [] if RunDir(p).episodes.exists() or not p.is_dir() else \
+            sorted(d for d in p.iterdir() if RunDir(d).episodes.exists())
         out += inner or [p]  # a path that is no run is kept, so loading it names the problem
     return out
 

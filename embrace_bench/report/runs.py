@@ -10,12 +10,13 @@ reused, which halves the time of a report on a large run.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from embrace_bench.manifest import read_manifest as read_run_manifest
 from embrace_bench.records import EpisodeRecord
+from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.failures import TagThresholds
 from embrace_bench.scoring.fingerprint import stored_tags_current
 from embrace_bench.scoring.rescore import manifest_max_steps, unscorable_summary
@@ -82,18 +83,11 @@ def tag_thresholds(manifest: dict) -> tuple[TagThresholds, str]:
 
 
 def read_manifest(run_dir: Path) -> tuple[dict, list[str]]:
-    manifest: dict = {}
-    warnings: list[str] = []
-    try:
-        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        warnings.append(f"no manifest in {run_dir}: suite, model facts and thresholds unknown")
-    except (OSError, json.JSONDecodeError) as exc:
-        warnings.append(f"unreadable manifest in {run_dir} ({exc})")
-    if not isinstance(manifest, dict):
-        manifest = {}
-        warnings.append(f"{run_dir}/manifest.json is not a JSON object")
-    return manifest, warnings
+    """The run's manifest as the dict its file holds ({} and a warning when there is none to read)."""
+    manifest, why = read_run_manifest(run_dir)
+    if manifest is None:
+        return {}, [f"{why}: suite, model facts and thresholds unknown"]
+    return manifest.to_dict(), []
 
 
 def load_run(run_dir: Path, keep: Callable[[int], bool] | None = None, workers: int | None = None) -> Run:
@@ -101,7 +95,7 @@ def load_run(run_dir: Path, keep: Callable[[int], bool] | None = None, workers: 
     `keep(row)` true: the run also holds that row's full (re-scored, re-tagged) record in `records`."""
     run_dir = Path(run_dir)
     manifest, warnings = read_manifest(run_dir)
-    max_steps, w = manifest_max_steps(manifest, run_dir / "manifest.json")
+    max_steps, w = manifest_max_steps(manifest, RunDir(run_dir).manifest)
     if w and manifest:  # without a manifest, the warning above says it already
         warnings.append(w)
     th, w = tag_thresholds(manifest)

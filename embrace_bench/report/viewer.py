@@ -21,6 +21,7 @@ from pathlib import Path
 
 from embrace_bench.records import EpisodeRecord
 from embrace_bench.report.runs import Run
+from embrace_bench.run_dir import RunDir, frame_index
 from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.metrics import aggregate_frame
 from embrace_bench.scoring.primary import primary_first
@@ -58,18 +59,18 @@ def map_footprints(name: str, maps_dir: Path = EMBEDDED_DIR / "maps") -> dict | 
 
 def _frames(run_dir: Path, task_id: str, out_dir: Path, embed: bool) -> list[str | None]:
     """Frame k (k = 0 the start, k = after step k-1) as a relative URL or data URI; None where missing."""
-    d = run_dir / "frames" / task_id
+    d = RunDir(run_dir).task_frames(task_id)
     try:
-        names = sorted(n for n in os.listdir(d) if n.endswith(".png") and n[:-4].isdigit())
+        frames = sorted((i, n) for n in os.listdir(d) if (i := frame_index(n)) is not None)
     except OSError:
         return []
-    out: list[str | None] = [None] * (max(int(n[:-4]) for n in names) + 1) if names else []
-    for n in names:
+    out: list[str | None] = [None] * (frames[-1][0] + 1) if frames else []
+    for i, n in frames:
         p = d / n
         if embed:
-            out[int(n[:-4])] = "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode("ascii")
+            out[i] = "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode("ascii")
         else:
-            out[int(n[:-4])] = Path(os.path.relpath(p, out_dir)).as_posix()
+            out[i] = Path(os.path.relpath(p, out_dir)).as_posix()
     return out
 
 

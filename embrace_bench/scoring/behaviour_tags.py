@@ -91,12 +91,8 @@ def invalid_output(tr: Trajectory, th: TagThresholds) -> dict | None:
                     f"first: {bad[0].error[:120]}")
 
 
-# How an error record names a model failure: worker.py writes "model: <why>"; earlier runners the class name.
-API_ERROR_PREFIXES = ("model:", "ModelCallError")
-
-
 def api_error(record: EpisodeRecord) -> dict | None:
-    if record.status != "error" or not record.error.startswith(API_ERROR_PREFIXES):
+    if record.status != "error" or record.error_kind != "model":
         return None
     steps = [record.steps[-1].index] if record.steps else []
     return make_tag(Tag.api_error, steps, record.error.splitlines()[0] if record.error else "model API error")

@@ -1,7 +1,6 @@
 """Re-score a run directory from its records alone, and render the per type x split table."""
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import fields
@@ -11,7 +10,9 @@ from rich import box
 from rich.table import Table
 
 from embrace_bench.defaults import MAX_STEPS
-from embrace_bench.records import EPISODES, RecordFileError
+from embrace_bench.manifest import read_manifest
+from embrace_bench.records import RecordFileError
+from embrace_bench.run_dir import MANIFEST, RunDir
 from embrace_bench.scoring.metrics import Report, Row, aggregate_frame
 from embrace_bench.scoring.scan import disagreements, scan_run
 
@@ -20,18 +21,14 @@ JSON_SCHEMA = 1
 
 
 def run_max_steps(run_dir: Path) -> tuple[int, str]:
-    """(max_steps, warning): from manifest.json's "max_steps", else its config.runner.max_steps, else 32."""
-    path = Path(run_dir) / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return DEFAULT_MAX_STEPS, f"no manifest at {path}; assuming max_steps={DEFAULT_MAX_STEPS}"
-    except (OSError, json.JSONDecodeError) as exc:
-        return DEFAULT_MAX_STEPS, f"unreadable manifest {path} ({exc}); assuming max_steps={DEFAULT_MAX_STEPS}"
-    return manifest_max_steps(manifest, path)
+    """(max_steps, warning): from the manifest's "max_steps", else its config.runner.max_steps, else 32."""
+    manifest, why = read_manifest(run_dir)
+    if manifest is None:
+        return DEFAULT_MAX_STEPS, f"{why}; assuming max_steps={DEFAULT_MAX_STEPS}"
+    return manifest_max_steps(manifest.to_dict(), RunDir(run_dir).manifest)
 
 
-def manifest_max_steps(manifest, path: Path | str = "manifest.json") -> tuple[int, str]:
+def manifest_max_steps(manifest, path: Path | str = MANIFEST) -> tuple[int, str]:
     """(max_steps, warning) from a loaded manifest: its "max_steps", else config.runner.max_steps, else 32."""
     value = manifest.get("max_steps") if isinstance(manifest, dict) else None
     if value is None and isinstance(manifest, dict):
@@ -64,8 +61,8 @@ def rescore_run(run_dir: Path, max_steps: int | None = None, workers: int | None
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RecordFileError(f"run directory not found: {run_dir}")
-    if not (run_dir / EPISODES).exists():
-        raise RecordFileError(f"no episodes file at {run_dir / EPISODES}")
+    if not RunDir(run_dir).episodes.exists():
+        raise RecordFileError(f"no episodes file at {RunDir(run_dir).episodes}")
     warnings = []
     if max_steps is None:
         max_steps, w = run_max_steps(run_dir)

@@ -26,7 +26,8 @@ from typing import Callable
 import numpy as np
 import orjson
 
-from embrace_bench.records import EPISODES, UNREADABLE_RECORD, EpisodeRecord, RecordFileError, TaskInfo
+from embrace_bench.records import UNREADABLE_RECORD, EpisodeRecord, RecordFileError, TaskInfo
+from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.failures import TAG_NAMES, TagThresholds, tag_episode
 from embrace_bench.scoring.metrics import rescore
 from embrace_bench.scoring.primary import primary_of
@@ -290,4 +291,4 @@ def scan_run(run_dir: Path, max_steps: int, th: TagThresholds | None, keep=None,
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RecordFileError(f"run directory not found: {run_dir}")
-    return scan_records(run_dir / EPISODES, max_steps, th, keep, workers, reuse_tags)
+    return scan_records(RunDir(run_dir).episodes, max_steps, th, keep, workers, reuse_tags)
