@@ -104,3 +104,28 @@ def test_the_agreement_script_reports_a_bad_labels_file_in_one_line(tmp_path, ca
     assert ta.main(["--labels", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "not in the runs" in err
+
+
+def _write(path, labels):
+    path.write_text("".join(json.dumps({"episode": e, "tags": t, "primary": p, "why": "x"}) + "\n"
+                            for e, t, p in labels))
+    return path
+
+
+def test_between_two_people_counts_agreement_on_the_shared_episodes(tmp_path, capsys):
+    a = _write(tmp_path / "overlap_a.jsonl", [("r/1", ["stuck", "timeout"], "stuck"),
+                                               ("r/2", ["near_miss"], "near_miss"), ("r/9", ["timeout"], "timeout")])
+    b = _write(tmp_path / "fresh_b.jsonl", [("r/1", ["stuck", "timeout", "looping"], "looping"),
+                                             ("r/2", ["near_miss"], "near_miss"), ("r/3", ["stuck"], "stuck")])
+    res = ta.between(ta.read_labels(a), ta.read_labels(b))
+    assert res["episodes"] == 2 and res["primary_agreed"] == 1 and res["exact_tag_sets"] == 1  # r/9, r/3 unshared
+    assert res["rows"]["stuck"] == {"first": 1, "second": 1, "both": 1, "agreement": 1.0}
+    assert res["rows"]["looping"]["agreement"] == 0.0 and res["rows"]["near_miss"]["agreement"] == 1.0
+    c = _write(tmp_path / "overlap_c.jsonl", [("s/1", ["timeout"], "timeout")])
+    d = _write(tmp_path / "fresh_d.jsonl", [("s/1", ["timeout", "stuck"], "stuck")])
+    assert ta.main(["--between", str(a), str(b), "--between", str(c), str(d)]) == 0
+    out = capsys.readouterr().out
+    assert "### overlap_a vs fresh_b: 2 episodes labelled by both" in out and "| looping | 0 | 1 | 0 | 0.00 |" in out
+    assert "### all pairs: 3 episodes labelled by both" in out and "Same primary cause 1/3" in out
+    assert ta.main(["--between", str(a), str(c)]) == 2
+    assert "share no episode" in capsys.readouterr().err
