@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from embrace_bench.actions import Action  # noqa: E402
 from embrace_bench.env.client import UnrealCVClient  # noqa: E402
 from embrace_bench.env.launcher import EmbeddedEngineProcess  # noqa: E402
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv  # noqa: E402
@@ -29,7 +30,8 @@ from embrace_bench.episode import EpisodeSettings, run_episode  # noqa: E402
 from embrace_bench.prompts import PromptConfig  # noqa: E402
 from embrace_bench.tasks.suite import load_embedded  # noqa: E402
 
-CYCLE = ["MoveForward", "TurnLeft", "MoveForward", "TurnRight", "TurnRight", "MoveForward", "TurnLeft"]
+CYCLE = [Action.MoveForward, Action.TurnLeft, Action.MoveForward, Action.TurnRight,
+         Action.TurnRight, Action.MoveForward, Action.TurnLeft]
 
 
 class TimedEnv:

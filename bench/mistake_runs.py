@@ -20,10 +20,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from embrace_bench.actions import format_response
+from embrace_bench.actions import INTERACTIONS, OPPOSITE_TURN, TURNS, Action, format_response
 from embrace_bench.models.oracle import _world
 from embrace_bench.records import EPISODES, EpisodeRecord, StepRecord, TaskInfo, record_line
-from embrace_bench.tasks.model import Task
+from embrace_bench.tasks.model import NAVIGATION_TYPES, Task, TaskType
 from embrace_bench.tasks.planner import GOAL_CM, NoPlan, execute, navigate, near
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.sim import WorldState
@@ -31,21 +31,21 @@ from embrace_bench.world.sim import WorldState
 MAX_STEPS = 32
 GARBAGE = ("I am not sure where to go. Maybe left?", "<think>the target is ahead</think> go forward",
            "<action>Jump</action>", "Action: walk to the red car")
-NAV = ("0", "1", "2")
+NAV = NAVIGATION_TYPES
 MODES: dict[str, tuple[str, ...]] = {  # mistake -> task types it applies to
-    "wrong_colour": NAV + ("3",),
-    "wrong_side": NAV + ("3", "4.1", "4.2"),
-    "give_up": NAV + ("3", "4.1", "4.2"),
-    "near_miss": NAV + ("3",),
-    "forget_after_turn": NAV + ("3", "4.1", "4.2"),
-    "stuck": NAV + ("3", "4.1", "4.2"),
-    "looping": NAV + ("3",),
-    "skip_midway": ("3",),
-    "midway_then_stop": ("3",),
-    "no_interaction": ("4.1", "4.2"),
-    "interact_early": ("4.1", "4.2"),
-    "drop_elsewhere": ("4.2",),
-    "invalid_answers": NAV + ("3", "4.1", "4.2"),
+    "wrong_colour": NAV + (TaskType.MULTI_STAGE,),
+    "wrong_side": NAV + (TaskType.MULTI_STAGE, TaskType.OPEN_DOOR, TaskType.PICK_DROP),
+    "give_up": NAV + (TaskType.MULTI_STAGE, TaskType.OPEN_DOOR, TaskType.PICK_DROP),
+    "near_miss": NAV + (TaskType.MULTI_STAGE,),
+    "forget_after_turn": NAV + (TaskType.MULTI_STAGE, TaskType.OPEN_DOOR, TaskType.PICK_DROP),
+    "stuck": NAV + (TaskType.MULTI_STAGE, TaskType.OPEN_DOOR, TaskType.PICK_DROP),
+    "looping": NAV + (TaskType.MULTI_STAGE,),
+    "skip_midway": (TaskType.MULTI_STAGE,),
+    "midway_then_stop": (TaskType.MULTI_STAGE,),
+    "no_interaction": (TaskType.OPEN_DOOR, TaskType.PICK_DROP),
+    "interact_early": (TaskType.OPEN_DOOR, TaskType.PICK_DROP),
+    "drop_elsewhere": (TaskType.PICK_DROP,),
+    "invalid_answers": NAV + (TaskType.MULTI_STAGE, TaskType.OPEN_DOOR, TaskType.PICK_DROP),
 }
 
 
@@ -71,15 +71,15 @@ def _dist(p, q) -> float:
 
 
 def _demo_nav(task: Task) -> list[str]:
-    return [a for a in task.Action if a != "Finish"]
+    return [a for a in task.Action if a != Action.Finish]
 
 
 def wrong_colour(task: Task, rng: random.Random) -> list[str] | None:
     """Walk to the nearest same-category distractor instead of the referent, then Finish there."""
     world = _world(task.map)
     prefix = []
-    if task.Type == "3":  # the first stage right, the wrong object at the second
-        prefix = task.Action[: task.Action.index("MidwayTarget") + 1]
+    if task.Type == TaskType.MULTI_STAGE:  # the first stage right, the wrong object at the second
+        prefix = task.Action[: task.Action.index(Action.MidwayTarget) + 1]
     s = _state(task)
     for a in prefix:
         execute(s, a)
@@ -89,32 +89,31 @@ def wrong_colour(task: Task, rng: random.Random) -> list[str] | None:
         if _dist(loc, final) < 450:  # too close to the referent to be a clear mistake
             continue
         try:
-            return prefix + navigate(s, near(*loc), loc, GOAL_CM) + ["Finish"]
+            return prefix + navigate(s, near(*loc), loc, GOAL_CM) + [Action.Finish]
         except NoPlan:
             continue
     return None
 
 
 def wrong_side(task: Task, rng: random.Random) -> list[str]:
-    swap = {"TurnLeft": "TurnRight", "TurnRight": "TurnLeft"}
-    return [swap.get(a, a) for a in task.Action]
+    return [OPPOSITE_TURN.get(a, a) for a in task.Action]
 
 
 def give_up(task: Task, rng: random.Random) -> list[str]:
     nav = _demo_nav(task)
     k = max(1, int(len(nav) * rng.uniform(0.25, 0.55)))
-    return nav[:k] + ["Finish"]
+    return nav[:k] + [Action.Finish]
 
 
 def near_miss(task: Task, rng: random.Random) -> list[str] | None:
     """Stop where the goal is 300-460 cm away on the way in (after the MidwayTarget on multi-stage)."""
     nav = _demo_nav(task)
-    start = nav.index("MidwayTarget") + 1 if "MidwayTarget" in nav else 0
+    start = nav.index(Action.MidwayTarget) + 1 if Action.MidwayTarget in nav else 0
     xy, goal = _poses(task, nav), task.Target_Pose[-1][:2]
     for k in range(len(nav), start, -1):
         d = _dist(xy[k], goal)
         if 310 < d <= 460:
-            return nav[:k] + ["Finish"]
+            return nav[:k] + [Action.Finish]
     return None
 
 
@@ -122,9 +121,10 @@ def forget_after_turn(task: Task, rng: random.Random) -> list[str]:
     """Come most of the way, then turn away and walk off (or keep wandering until the step limit)."""
     nav = _demo_nav(task)
     k = max(1, int(len(nav) * rng.uniform(0.6, 0.85)))
-    turn = rng.choice(("TurnLeft", "TurnRight"))
-    tail = [turn] * rng.randint(3, 6) + ["MoveForward"] * rng.randint(2, 4)
-    end = ["Finish"] if rng.random() < 0.6 else [rng.choice(("TurnLeft", "MoveForward")) for _ in range(MAX_STEPS)]
+    turn = rng.choice(TURNS)
+    tail = [turn] * rng.randint(3, 6) + [Action.MoveForward] * rng.randint(2, 4)
+    wander = (Action.TurnLeft, Action.MoveForward)
+    end = [Action.Finish] if rng.random() < 0.6 else [rng.choice(wander) for _ in range(MAX_STEPS)]
     return nav[:k] + tail + end
 
 
@@ -132,30 +132,30 @@ def stuck(task: Task, rng: random.Random) -> list[str]:
     """Walk ahead until blocked, then keep pushing into the obstacle, now and then turning a little."""
     s, out = _state(task), []
     while len(out) < 14:
-        execute(s, "MoveForward")
-        out.append("MoveForward")
+        execute(s, Action.MoveForward)
+        out.append(Action.MoveForward)
         if s.last_hit:
             break
-    side = rng.choice(("TurnLeft", "TurnRight"))
-    push = ["MoveForward", "MoveForward", side, "MoveForward", "MoveForward",
-            {"TurnLeft": "TurnRight", "TurnRight": "TurnLeft"}[side], "MoveForward", "MoveForward"]
+    side = rng.choice(TURNS)
+    push = [Action.MoveForward, Action.MoveForward, side, Action.MoveForward, Action.MoveForward,
+            OPPOSITE_TURN[side], Action.MoveForward, Action.MoveForward]
     out += push
-    return out + (["Finish"] if rng.random() < 0.5 else ["MoveForward"] * MAX_STEPS)
+    return out + ([Action.Finish] if rng.random() < 0.5 else [Action.MoveForward] * MAX_STEPS)
 
 
 def looping(task: Task, rng: random.Random) -> list[str]:
     """Go round a triangle (forward, then four 30-degree turns) until the step limit or a Finish."""
-    turn = rng.choice(("TurnLeft", "TurnRight"))
-    lap = (["MoveForward"] + [turn] * 4) * 3
+    turn = rng.choice(TURNS)
+    lap = ([Action.MoveForward] + [turn] * 4) * 3
     out = _demo_nav(task)[: rng.randint(0, 3)] + lap * 2
-    return out + (["Finish"] if rng.random() < 0.5 else lap * 3)
+    return out + ([Action.Finish] if rng.random() < 0.5 else lap * 3)
 
 
 def skip_midway(task: Task, rng: random.Random) -> list[str] | None:
     s = _state(task)
     goal = task.Target_Pose[-1][:2]
     try:
-        return navigate(s, near(*goal), goal, GOAL_CM) + ["Finish"]
+        return navigate(s, near(*goal), goal, GOAL_CM) + [Action.Finish]
     except NoPlan:
         return None
 
@@ -163,33 +163,33 @@ def skip_midway(task: Task, rng: random.Random) -> list[str] | None:
 def midway_then_stop(task: Task, rng: random.Random) -> list[str]:
     """Right subgoal 1, then a little way towards subgoal 2 (or away) and Finish."""
     nav = _demo_nav(task)
-    m = nav.index("MidwayTarget")
+    m = nav.index(Action.MidwayTarget)
     rest = nav[m + 1:]
     tail = rest[: rng.randint(0, max(0, len(rest) // 3))]
     if rng.random() < 0.4:
-        tail = [rng.choice(("TurnLeft", "TurnRight"))] * 3 + ["MoveForward"] * 2
-    return nav[: m + 1] + tail + ["Finish"]
+        tail = [rng.choice(TURNS)] * 3 + [Action.MoveForward] * 2
+    return nav[: m + 1] + tail + [Action.Finish]
 
 
 def no_interaction(task: Task, rng: random.Random) -> list[str]:
-    return [a for a in task.Action if a not in ("OpenDoor", "PickObject")]
+    return [a for a in task.Action if a not in INTERACTIONS]
 
 
 def interact_early(task: Task, rng: random.Random) -> list[str]:
     """Issue the interaction halfway there (out of reach), then walk on and finish without it."""
-    key = "OpenDoor" if task.Type == "4.1" else "PickObject"
+    key = Action.OpenDoor if task.Type == TaskType.OPEN_DOOR else Action.PickObject
     nav = _demo_nav(task)
     i = nav.index(key)
     k = max(1, int(i * rng.uniform(0.3, 0.6)))
-    return nav[:k] + [key] + [a for a in nav[k:] if a != key] + ["Finish"]
+    return nav[:k] + [key] + [a for a in nav[k:] if a != key] + [Action.Finish]
 
 
 def drop_elsewhere(task: Task, rng: random.Random) -> list[str]:
     """Pick the object up correctly, then drop it after a few steps in the wrong direction."""
     nav = _demo_nav(task)
-    i = nav.index("PickObject")
-    turn = rng.choice(("TurnLeft", "TurnRight"))
-    return nav[: i + 1] + [turn] * 3 + ["MoveForward"] * rng.randint(1, 3) + ["DropObject", "Finish"]
+    i = nav.index(Action.PickObject)
+    turn = rng.choice(TURNS)
+    return nav[: i + 1] + [turn] * 3 + [Action.MoveForward] * rng.randint(1, 3) + [Action.DropObject, Action.Finish]
 
 
 def invalid_answers(task: Task, rng: random.Random) -> list[str]:
@@ -198,7 +198,7 @@ def invalid_answers(task: Task, rng: random.Random) -> list[str]:
     out = list(nav[: max(1, int(len(nav) * rng.uniform(0.3, 0.7)))])
     for _ in range(rng.randint(2, 4)):
         out.insert(rng.randint(0, len(out)), None)
-    return out + ["Finish"]
+    return out + [Action.Finish]
 
 
 def answers(task: Task, mode: str, seed: int) -> list[str | None] | None:
@@ -228,7 +228,7 @@ def choose(per_type: int, seed: int, skip: set[str]) -> list[tuple[Task, str]]:
     chosen, used = [], {m: 0 for m in MODES}
     for split in ("id", "ood"):
         tasks = [t for t in load_embedded((split,)).tasks if t.task_id not in skip]
-        for typ in ("0", "1", "2", "3", "4.1", "4.2"):
+        for typ in TaskType:
             pool = [t for t in tasks if t.Type == typ]
             rng.shuffle(pool)
             modes = [m for m, types in MODES.items() if typ in types]

@@ -15,6 +15,7 @@ import argparse
 import importlib.util
 from pathlib import Path
 
+from embrace_bench.actions import Action
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.launcher import EmbeddedEngineProcess
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
@@ -23,7 +24,8 @@ from embrace_bench.models.base import Agent, Reply
 from embrace_bench.prompts import ImageEncoder, PromptConfig, build_request
 from embrace_bench.tasks.suite import load_embedded
 
-CYCLE = ["MoveForward", "TurnLeft", "MoveForward", "TurnRight", "TurnRight", "MoveForward", "LookDown", "TurnLeft"]
+CYCLE = [Action.MoveForward, Action.TurnLeft, Action.MoveForward, Action.TurnRight,
+         Action.TurnRight, Action.MoveForward, Action.LookDown, Action.TurnLeft]
 THINK = "The target is not in view yet; I keep exploring along the street and check the next corner."
 
 

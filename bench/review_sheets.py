@@ -19,10 +19,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from embrace_bench.actions import TRANSLATIONS, Action
 from embrace_bench.models.oracle import _world
 from embrace_bench.records import EPISODES, EpisodeRecord, read_records
 from embrace_bench.scoring.metrics import counted_steps
-from embrace_bench.tasks.model import TYPE_NAMES
+from embrace_bench.tasks.model import TYPE_NAMES, TaskType
 from embrace_bench.world.scene import PALETTE, WorldObject
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -93,8 +94,8 @@ def draw_map(rec: EpisodeRecord) -> Image.Image:
     img = Image.new("RGB", (MAP_PX, MAP_PX), (236, 236, 228))
     d = ImageDraw.Draw(img)
     t = rec.task
-    roles = {n: ("TARGET" if len(t.target_objects) == 1 else f"SUBGOAL {i + 1}" if rec.type == "3" else
-                 ("PICK" if i == 0 and rec.type == "4.2" else "DROP AT") if rec.type == "4.2" else "TARGET")
+    roles = {n: ("TARGET" if len(t.target_objects) == 1 else f"SUBGOAL {i + 1}" if rec.type == TaskType.MULTI_STAGE else
+                 ("PICK" if i == 0 and rec.type == TaskType.PICK_DROP else "DROP AT") if rec.type == TaskType.PICK_DROP else "TARGET")
              for i, n in enumerate(t.target_objects)}
     for n in t.distractors:
         roles.setdefault(n, "distractor")
@@ -215,7 +216,7 @@ def facts(rec: EpisodeRecord) -> list[str]:
             out.append(f"{label}: {ds[-1]:.0f} cm at the end, closest {ds[k]:.0f} cm "
                        f"({'at the start' if k == 0 else f'after step {k - 1}'}); R = {t.success_radius_cm:.0f}")
     for s in steps:
-        if s.action == "MidwayTarget" and len(t.target_poses) > 1:
+        if s.action == Action.MidwayTarget and len(t.target_poses) > 1:
             out.append(f"MidwayTarget at step {s.index}: {_dist(s.pose_after, t.target_poses[0]):.0f} cm from goal 1")
     for name, what in ((t.door, "door"), (t.pick_object, "object to pick up")):
         if name and name in t.object_locations:
@@ -225,7 +226,7 @@ def facts(rec: EpisodeRecord) -> list[str]:
     for s in steps:
         if s.dropped_at and t.target_poses:
             out.append(f"dropped at step {s.index}: {_dist(s.dropped_at, t.target_poses[-1]):.0f} cm from the drop goal")
-    if steps and steps[-1].action == "Finish":
+    if steps and steps[-1].action == Action.Finish:
         out.append(f"ended with Finish at step {steps[-1].index}")
     else:
         out.append(f"no Finish: {len(steps)} steps (limit 32)")
@@ -247,7 +248,7 @@ def action_lines(rec: EpisodeRecord) -> list[str]:
             extra.append("opened " + ",".join(opened))
         if s.door_state:
             doors = dict(s.door_state)
-        if s.collided and s.action in ("MoveForward", "MoveBackward"):
+        if s.collided and s.action in TRANSLATIONS:
             extra.append("blocked")
         lines.append(f"{s.index:2d} {a}" + (f"  [{'; '.join(extra)}]" if extra else ""))
     return lines

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from embrace_bench.actions import format_response
+from embrace_bench.actions import Action, format_response
 from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.episode import EpisodeSettings
 from embrace_bench.models.base import Reply
@@ -36,7 +36,7 @@ class FixedLatencyAgent(HeuristicAgent):
         CALLS.append((threading.current_thread().name, time.monotonic()))
         reply = super().act(task, history, reask)
         if "<action>Finish</action>" in reply.text:  # every episode runs to max_steps: equal work per episode
-            reply = Reply(format_response("TurnLeft", "keep looking"))
+            reply = Reply(format_response(Action.TurnLeft, "keep looking"))
         return reply
 
 

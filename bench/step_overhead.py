@@ -11,12 +11,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from embrace_bench.actions import Action
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.launcher import EmbeddedEngineProcess
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
 from embrace_bench.tasks.suite import load_embedded
 
-CYCLE = ["MoveForward", "TurnLeft", "MoveForward", "TurnRight", "TurnRight", "MoveForward", "LookDown", "TurnLeft"]
+CYCLE = [Action.MoveForward, Action.TurnLeft, Action.MoveForward, Action.TurnRight,
+         Action.TurnRight, Action.MoveForward, Action.LookDown, Action.TurnLeft]
 
 
 def main() -> None:

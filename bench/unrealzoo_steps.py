@@ -17,13 +17,15 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from embrace_bench.actions import Action
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.engines import env_config, make_env
 from embrace_bench.env.launcher import EmbeddedEngineProcess
 from embrace_bench.env.unreal_env import EnvConfig
 from embrace_bench.tasks.suite import load_embedded
 
-CYCLE = ["MoveForward", "TurnLeft", "MoveForward", "TurnRight", "TurnRight", "MoveForward", "LookDown", "TurnLeft"]
+CYCLE = [Action.MoveForward, Action.TurnLeft, Action.MoveForward, Action.TurnRight,
+         Action.TurnRight, Action.MoveForward, Action.LookDown, Action.TurnLeft]
 CONF = Path(__file__).resolve().parent.parent / "embrace_bench" / "conf" / "env"
 
 

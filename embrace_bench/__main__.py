@@ -77,21 +77,43 @@ def check_arguments(argv: list[str]) -> str | None:
     return None
 
 
-def _keys(group: str, option: str) -> list[str]:
-    """Top-level keys of a group option, with those of the same-group options its `defaults:` list extends
-    (env=unrealzoo_v1 is env=unrealzoo with other magnitudes)."""
+def _option(group: str, option: str) -> tuple[list[str], list[str]]:
+    """(its own top-level keys, its `defaults:` entries) of a group option's YAML, read as text."""
     lines = (CONF_DIR / group / f"{option}.yaml").read_text().splitlines()
-    known = [ln.split(":", 1)[0] for ln in lines if ln and not ln[0].isspace() and ":" in ln and not ln.startswith("#")]
-    if "defaults" in known:
-        base = [ln.strip()[2:].strip() for ln in lines[lines.index("defaults:") + 1:] if ln.startswith("  - ")]
-        for name in base:
-            if name != "_self_" and (CONF_DIR / group / f"{name}.yaml").is_file():
-                known += [k for k in _keys(group, name) if k not in known]
-    return known
+    own = [ln.split(":", 1)[0] for ln in lines if ln and not ln[0].isspace() and ":" in ln and not ln.startswith("#")]
+    base = []
+    if "defaults" in own:
+        own.remove("defaults")
+        for ln in lines[lines.index("defaults:") + 1:]:
+            if not ln.startswith("  - "):
+                break
+            base.append(ln.strip()[2:].split("#")[0].strip())
+    return own, base
+
+
+def _schema(group: str, option: str):
+    """The schema dataclass a group option names (directly or through the same-group option it extends)."""
+    from embrace_bench.config_schema import schema_of
+
+    _, base = _option(group, option)
+    found = schema_of(group, base)
+    for name in base:
+        if found is None and name != "_self_" and (CONF_DIR / group / f"{name}.yaml").is_file():
+            found = _schema(group, name)
+    return found
+
+
+def _keys(group: str, option: str) -> list[str]:
+    """The settings a group option has: its schema's fields (config_schema.py), else its YAML's own keys."""
+    from dataclasses import fields
+
+    schema = _schema(group, option)
+    return [f.name for f in fields(schema)] if schema else _option(group, option)[0]
 
 
 def check_overrides(argv: list[str]) -> str | None:
-    """One-line complaint for a group option or a key that does not exist (before Hydra's long one)."""
+    """One-line complaint for a group option or a key that does not exist, or a value of a type its schema
+    refuses (before Hydra's multi-line composition error)."""
     chosen = _defaults()
     pairs = [a.split("=", 1) for a in argv if not a.startswith("-") and "=" in a]
     for key, value in pairs:
@@ -102,13 +124,40 @@ def check_overrides(argv: list[str]) -> str | None:
                 known = sorted(p.stem for p in (CONF_DIR / key).glob("*.yaml"))
                 return f"unknown {key} {choice!r}; choose one of: {', '.join(known)}"
         chosen[key] = value.split(",")[0]
+    settings = []
     for key, _ in pairs:
-        group, _, leaf = key.partition(".")
-        if group not in GROUPS or not leaf or key.startswith(("+", "~")):
+        group, _, leaf = key.lstrip("+").partition(".")
+        if group not in GROUPS or not leaf or key.startswith("~"):
             continue
         known = _keys(group, chosen[group])
         if leaf.split(".")[0] not in known:
-            return f"unknown setting {key!r} for {group}={chosen[group]}; known: {', '.join(known)}"
+            return f"unknown setting {key.lstrip('+')!r} for {group}={chosen[group]}; known: {', '.join(known)}"
+        settings.append(key)
+    return _type_problem(argv, settings, chosen)
+
+
+def _type_problem(argv: list[str], settings: list[str], chosen: dict[str, str]) -> str | None:
+    """The first override whose value (each value of a sweep) its group's schema refuses."""
+    if not settings:
+        return None
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    from embrace_bench.config_checks import type_problem
+
+    wanted = [a for a in argv if a.split("=", 1)[0] in settings]
+    try:
+        overrides = OverridesParser.create().parse_overrides(wanted)
+    except HydraException as exc:
+        return " ".join(str(exc).split())
+    for o in overrides:
+        group, leaf = o.key_or_group.split(".", 1)
+        schema = _schema(group, chosen[group])
+        values = list(o.sweep_iterator()) if o.is_sweep_override() else [o.value()]
+        for value in values if schema else []:
+            problem = type_problem(group, schema, leaf, value)
+            if problem:
+                return problem
     return None
 
 
@@ -116,6 +165,9 @@ def _hydra_app() -> int:
     import hydra
 
     from embrace_bench.app import run_from_config
+    from embrace_bench.config_schema import register
+
+    register()
 
     @hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")
     def _app(cfg) -> None:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Action(str, Enum):
+class Action(StrEnum):
+    """StrEnum so that str(), f-strings, json and orjson give the bare name records store."""
+
     MoveForward = "MoveForward"
     MoveBackward = "MoveBackward"
     TurnLeft = "TurnLeft"
@@ -21,20 +23,27 @@ class Action(str, Enum):
 
 
 ACTIONS: tuple[str, ...] = tuple(a.value for a in Action)
+# Which actions move the agent: TRANSLATIONS change its position, MOTIONS (those and the turns) are the
+# ones the engine plays as set_move cycles and that can collide; the failure tagger counts TRANSLATIONS.
+TURNS: tuple[Action, ...] = (Action.TurnLeft, Action.TurnRight)
+TRANSLATIONS: tuple[Action, ...] = (Action.MoveForward, Action.MoveBackward)
+MOTIONS: tuple[Action, ...] = TRANSLATIONS + TURNS
+INTERACTIONS: tuple[Action, ...] = (Action.OpenDoor, Action.PickObject)
+OPPOSITE_TURN: dict[Action, Action] = {Action.TurnLeft: Action.TurnRight, Action.TurnRight: Action.TurnLeft}
 
 # What each action does, for the prompt's action list.
-DESCRIPTIONS: dict[str, str] = {
-    "MoveForward": "walk forward about {forward_cm:.0f} cm in the direction you face",
-    "MoveBackward": "step back about {backward_cm:.0f} cm",
-    "TurnLeft": "turn left by {turn_deg:.0f} degrees",
-    "TurnRight": "turn right by {turn_deg:.0f} degrees",
-    "LookUp": "tilt the camera up {look_deg:.0f} degrees for the next observation",
-    "LookDown": "tilt the camera down {look_deg:.0f} degrees for the next observation",
-    "OpenDoor": "open the door in front of you (you must be close to it)",
-    "PickObject": "pick up the object in front of you (you must be close to it)",
-    "DropObject": "put down the object you are carrying",
-    "MidwayTarget": "declare that you have reached the first goal of a multi-stage task",
-    "Finish": "declare that the task is complete and stop",
+DESCRIPTIONS: dict[Action, str] = {
+    Action.MoveForward: "walk forward about {forward_cm:.0f} cm in the direction you face",
+    Action.MoveBackward: "step back about {backward_cm:.0f} cm",
+    Action.TurnLeft: "turn left by {turn_deg:.0f} degrees",
+    Action.TurnRight: "turn right by {turn_deg:.0f} degrees",
+    Action.LookUp: "tilt the camera up {look_deg:.0f} degrees for the next observation",
+    Action.LookDown: "tilt the camera down {look_deg:.0f} degrees for the next observation",
+    Action.OpenDoor: "open the door in front of you (you must be close to it)",
+    Action.PickObject: "pick up the object in front of you (you must be close to it)",
+    Action.DropObject: "put down the object you are carrying",
+    Action.MidwayTarget: "declare that you have reached the first goal of a multi-stage task",
+    Action.Finish: "declare that the task is complete and stop",
 }
 
 
@@ -56,7 +65,7 @@ class Magnitudes:
 
 
 # What the EmbRACE release's data calls two of these actions (its recorded demos say Pick and Drop).
-DATA_ALIASES = {"Pick": "PickObject", "Drop": "DropObject"}
+DATA_ALIASES: dict[str, str] = {"Pick": Action.PickObject.value, "Drop": Action.DropObject.value}
 # Answers may use them too: a model prompted with the release's own wording (prompt.template_file) says Pick.
 _CANON = {a.lower(): a for a in ACTIONS} | {k.lower(): v for k, v in DATA_ALIASES.items()}
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
+from embrace_bench.config_checks import check_config
 from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.episode import EpisodeSettings
 from embrace_bench.models.registry import UnknownAdapter, check_model, make_agent, skipped_up_front
@@ -55,47 +56,6 @@ def check_maps(suite: Suite, env_kind: str) -> None:
     if missing:
         raise SuiteError(f"the embedded world has no map {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}; "
                          "run this suite with env=unrealzoo")
-
-
-def _check_int(group: str, node, key: str, lo: int, optional: bool = False) -> None:
-    v = node[key]
-    if optional and v is None:
-        return
-    if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-        raise SuiteError(f"{group}.{key} must be an integer >= {lo}{' or null' if optional else ''}, not {v!r}")
-
-
-def _check_number(group: str, node, key: str, positive: bool = True, optional: bool = False) -> None:
-    v = node[key]
-    if optional and v is None:
-        return
-    if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or (positive and v == 0):
-        raise SuiteError(f"{group}.{key} must be a {'positive' if positive else 'non-negative'} number"
-                         f"{' or null' if optional else ''}, not {v!r}")
-
-
-def check_runner(cfg) -> None:
-    """Values Hydra accepts but a run cannot use: one line naming the setting."""
-    r = cfg.runner
-    for key, lo in (("max_steps", 1), ("workers", 1), ("reask", 0), ("seed", 0)):
-        _check_int("runner", r, key, lo)
-    _check_int("runner", r, "api_concurrency", 1, optional=True)
-    _check_number("runner", r, "rate_limit_wait_s", positive=False)
-    _check_number("runner", r, "success_radius_cm")
-    _check_number("runner", r, "max_cost_usd", positive=False, optional=True)
-    _check_int("env", cfg.env, "max_restarts", 0)
-    _check_number("env", cfg.env, "timeout_s")
-    from embrace_bench.runner import BACKENDS
-
-    if r.backend not in BACKENDS:
-        raise SuiteError(f"runner.backend must be one of {', '.join(BACKENDS)}, not {r.backend!r}")
-    if r.backend == "ray":
-        import importlib.util
-
-        if importlib.util.find_spec("ray") is None:
-            raise SuiteError("runner.backend=ray needs Ray: pip install 'embrace_bench[ray]'")
-        _check_number("ray", cfg.ray, "num_cpus_per_worker", positive=False)
-        _check_number("ray", cfg.ray, "num_gpus_per_worker", positive=False, optional=True)
 
 
 def ray_settings(cfg) -> dict:
@@ -150,7 +110,7 @@ def run_from_config(cfg: DictConfig) -> int:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     install_log_redaction()  # Hydra's job log file is in the run dir
     try:
-        check_runner(cfg)
+        check_config(cfg)  # ranges and cross-field rules; the schemas checked keys and types
         engine_factory(cfg.env, run_dir, workers=cfg.runner.workers)  # validates the env group before anything starts
         suite = load_suite(cfg)
         check_maps(suite, cfg.env.kind)

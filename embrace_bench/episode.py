@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from embrace_bench.actions import Parsed, parse_response
+from embrace_bench.actions import Action, Parsed, parse_response
+from embrace_bench.defaults import MAX_STEPS, SUCCESS_RADIUS_CM
 from embrace_bench.env.unreal_env import UnrealEnv
 from embrace_bench.models.base import Agent, History
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
@@ -17,9 +18,9 @@ from embrace_bench.tasks.model import Task
 
 @dataclass
 class EpisodeSettings:
-    max_steps: int = 32
+    max_steps: int = MAX_STEPS
     reask: int = 3
-    success_radius_cm: float = 300.0
+    success_radius_cm: float = SUCCESS_RADIUS_CM
     frames_dir: Path | None = None  # save frames/<task_id>/<step>.png when set
     tags: TagThresholds = field(default_factory=TagThresholds)
 
@@ -133,7 +134,7 @@ def run_episode(env: UnrealEnv, agent: Agent, task: Task, model_name: str, s: Ep
         steps.append(step)
         if on_step:
             on_step(step)
-        if parsed.action == "Finish":
+        if parsed.action == Action.Finish:
             finished = True
             break
     sc = score_episode(steps, info, s.max_steps, type_=task.Type, start_door_state=history.initial.door_state)

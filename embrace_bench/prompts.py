@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from embrace_bench.actions import ACTIONS, Magnitudes, parse_response
+from embrace_bench.actions import ACTIONS, Action, Magnitudes, parse_response
 from embrace_bench.env.unreal_env import Observation
 from embrace_bench.models.base import History
 from embrace_bench.models.messages import Message, Part, Request
@@ -60,7 +60,7 @@ def _values(cfg: PromptConfig, task: Task | None = None, history: History | None
                action_names=", ".join(cfg.action_names.get(a, a) for a in ACTIONS),
                format="<think>your reasoning</think><action>ActionName</action>" if cfg.think
                else "<action>ActionName</action>")
-    used = history is not None and "MidwayTarget" in history.actions
+    used = history is not None and Action.MidwayTarget in history.actions
     v["midway_status"] = t["midway_used" if used else "midway_unused"].format_map(v)
     v["question"] = t["question"].format_map(v)
     v["task"] = t["task"].format_map(v)

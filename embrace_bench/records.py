@@ -10,6 +10,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from embrace_bench.defaults import SUCCESS_RADIUS_CM
 from embrace_bench.redact import redact
 
 SCHEMA_VERSION = 1
@@ -51,7 +52,7 @@ class TaskInfo:
     distractors: list[str] = field(default_factory=list)
     door: str | None = None
     pick_object: str | None = None
-    success_radius_cm: float = 300.0
+    success_radius_cm: float = SUCCESS_RADIUS_CM
     # Where the task's objects (targets, distractors, door, object to pick) stood at reset, read from the
     # engine: name -> [x, y, z]; and their axis-aligned bounds [min x, y, z, max x, y, z] when the engine
     # gives them. The failure tagger and the viewer place targets and distractors from these alone.
@@ -66,7 +67,7 @@ class TaskInfo:
 @dataclass
 class EpisodeRecord:
     task_id: str
-    type: str  # "0" "1" "2" "3" "4.1" "4.2"
+    type: str  # a TaskType code (tasks/model.py): "0" "1" "2" "3" "4.1" "4.2"
     split: str
     map: str
     model: str

@@ -105,7 +105,9 @@ def _compose(overrides: list[str]):
     from hydra import compose, initialize_config_dir
 
     from embrace_bench.__main__ import CONF_DIR
+    from embrace_bench.config_schema import register
 
+    register()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
         return compose(config_name="config", overrides=overrides)
 

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from embrace_bench.defaults import FOV_DEG, FRAME_HEIGHT, FRAME_WIDTH
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.protocol import EngineError
 from embrace_bench.redact import scrubbed_environ
@@ -117,7 +118,7 @@ class EngineProcess:
 class EmbeddedEngineProcess(EngineProcess):
     """`python -m embrace_bench.world.serve` in its own process, logging to `log_path`."""
 
-    def __init__(self, *, renderer: str = "auto", width: int = 640, height: int = 480, fov: float = 90.0,
+    def __init__(self, *, renderer: str = "auto", width: int = FRAME_WIDTH, height: int = FRAME_HEIGHT, fov: float = FOV_DEG,
                  host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None,
                  ready_timeout_s: float = 30.0, extra_args: tuple[str, ...] = ()) -> None:
         self.renderer, self.size, self.fov = renderer, (width, height), fov

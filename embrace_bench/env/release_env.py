@@ -19,7 +19,7 @@ from embrace_bench.actions import Action
 from embrace_bench.env.release_facts import (FIXES, PLACED_CHARACTER, POSTPROCESS_OFF, REMOVED_CLASSES, SHARPEN,
                                              Fix, drop_params, map_facts)
 from embrace_bench.env.unreal_env import EnvError, Observation, StepResult, UnrealEnv, _floats
-from embrace_bench.tasks.model import Task
+from embrace_bench.tasks.model import Task, TaskType
 
 PICK_RANGE_CM = (30.0, 210.0)  # Pick acts only when the object is this far from the character (XY)
 DROP_RANGE_CM = 30.0  # Drop acts only when the object is this close (it is in the hand)
@@ -83,7 +83,7 @@ class ReleaseEnv(UnrealEnv):
         self._load_map(task)
         self._resume()
         self._spawn_character(list(task.Start_Pose))
-        if task.Type == "4.2" and task.PD_ID and task.PD_Start_Pose is not None:
+        if task.Type == TaskType.PICK_DROP and task.PD_ID and task.PD_Start_Pose is not None:
             self._spawn_pd(task)
         self._exposure(self._map_exposure(task.map))
         if task.Exposure is not None:  # the task's own value replaces the map's (absolute, not added)

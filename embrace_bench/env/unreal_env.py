@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from embrace_bench.actions import Action, Magnitudes
+from embrace_bench.actions import MOTIONS, TURNS, Action, Magnitudes
+from embrace_bench.defaults import FOV_DEG, FRAME_HEIGHT, FRAME_WIDTH
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.replies import EnvError, _floats, _hit, _json, decode_png, rgb_png  # noqa: F401 (re-exported)
 from embrace_bench.tasks.model import Task
@@ -32,7 +33,6 @@ _COLOR_RE = re.compile(r"R=(\d+),G=(\d+),B=(\d+)")
 STALE_FRAME_MODES = ("none", "recapture", "wait_tick", "release")
 PROTOCOLS = ("magnitudes", "release")
 COLLISION_SOURCES = ("get_hit", "pose")
-MOVES = (Action.MoveForward, Action.MoveBackward, Action.TurnLeft, Action.TurnRight)
 
 
 @dataclass
@@ -40,9 +40,9 @@ class EnvConfig:
     agent_name: str = "EmbraceAgent"
     agent_blueprint: str = "/Game/Agents/BP_Character.BP_Character_C"
     camera_id: int | None = None  # None: the camera nearest the spawned character (its ego camera)
-    width: int = 640
-    height: int = 480
-    fov: float = 90.0
+    width: int = FRAME_WIDTH
+    height: int = FRAME_HEIGHT
+    fov: float = FOV_DEG
     cam_offset: tuple[float, float, float] = (0.0, 0.0, 160.0)  # set_cam x y z of the ego view
     step_s: float = 1.0  # game time of one resume..pause cycle; set_move gets magnitude / step_s
     realtime: bool = False  # game time runs on the wall clock while resumed (Unreal): wait step_s before pausing
@@ -88,7 +88,7 @@ class EnvConfig:
         if self.step_s <= 0:
             raise ValueError(f"env.step_s must be > 0, not {self.step_s}")
         for name, cycles in (self.moves or {}).items():
-            ok = name in {m.value for m in MOVES} and isinstance(cycles, list) and cycles and all(
+            ok = name in MOTIONS and isinstance(cycles, list) and cycles and all(
                 isinstance(c, (list, tuple)) and len(c) == 2 and all(isinstance(v, (int, float)) for v in c) for c in cycles)
             if not ok:
                 raise ValueError(f"env.moves.{name} must be a move action's list of [angle, speed] cycles, not {cycles!r}")
@@ -242,7 +242,7 @@ class UnrealEnv:
         before = list(self._last_pose)
         was_held = self._held
         look = 0.0
-        if act in MOVES:
+        if act in MOTIONS:
             turn, dist = {Action.MoveForward: (0.0, m.forward_cm), Action.MoveBackward: (0.0, -m.backward_cm),
                           Action.TurnLeft: (-m.turn_deg, 0.0), Action.TurnRight: (m.turn_deg, 0.0)}[act]
             # set_move takes rates (deg/s, cm/s): the cycle integrates them over step_s of game time.
@@ -258,7 +258,7 @@ class UnrealEnv:
             if carrying == (act == Action.DropObject):  # set_pickup toggles: only send what makes sense
                 self._carrying = not carrying
                 self._interact(f"vbp {a} set_pickup")
-        hit = act in MOVES and c.collision == "get_hit" and self._get_hit()
+        hit = act in MOTIONS and c.collision == "get_hit" and self._get_hit()
         if look:  # a look tilts the camera for this one observation only
             self._ok([self._set_cam(look)])
         self._pitch = look
@@ -284,10 +284,10 @@ class UnrealEnv:
     def fell_short(self, act: Action, before: list[float], after: list[float]) -> bool:
         """Collision from the pose read back: a move or turn that covered less than `collision_frac` of its
         magnitude was stopped by something."""
-        if act not in MOVES or len(before) < 5 or len(after) < 5:
+        if act not in MOTIONS or len(before) < 5 or len(after) < 5:
             return False
         m, frac = self.cfg.mags, self.cfg.collision_frac
-        if act in (Action.TurnLeft, Action.TurnRight):
+        if act in TURNS:
             return abs((after[4] - before[4] + 180.0) % 360.0 - 180.0) < frac * m.turn_deg
         full = m.forward_cm if act == Action.MoveForward else m.backward_cm
         return math.hypot(after[0] - before[0], after[1] - before[1]) < frac * full

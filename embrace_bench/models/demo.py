@@ -3,7 +3,7 @@ release's reference human demonstration), then Finish. No model, no keys. On a c
 demos succeed, which checks the engine, the adapter and the scorer together (and gives s_opt's SR)."""
 from __future__ import annotations
 
-from embrace_bench.actions import format_response
+from embrace_bench.actions import Action, format_response
 from embrace_bench.models.api import ModelCallError
 from embrace_bench.models.base import Agent, History, Reply
 from embrace_bench.tasks.model import Task
@@ -18,5 +18,5 @@ class DemoAgent(Agent):
 
     def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
         step = len(history.turns)
-        action = task.Action[step] if step < len(task.Action) else "Finish"
+        action = task.Action[step] if step < len(task.Action) else Action.Finish
         return Reply(format_response(action, f"demo step {step + 1}/{len(task.Action)}"))

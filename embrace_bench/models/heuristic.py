@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from embrace_bench.actions import format_response
+from embrace_bench.actions import OPPOSITE_TURN, Action, format_response
 from embrace_bench.models.base import Agent, History, Reply
 from embrace_bench.tasks.model import Task
 from embrace_bench.world.scene import PALETTE
@@ -66,19 +66,19 @@ class HeuristicAgent(Agent):
     def _arrival_actions(self) -> list[str]:
         last = self.stage >= len(self.goals) - 1
         if "door" in self.kind:
-            return ["OpenDoor", "Finish"]
+            return [Action.OpenDoor, Action.Finish]
         if "pick" in self.kind or "carry" in self.kind or "grab" in self.kind or "take" in self.kind:
-            return ["PickObject"] if self.stage == 0 and len(self.goals) > 1 else ["DropObject", "Finish"]
-        return ["Finish"] if last else ["MidwayTarget"]
+            return [Action.PickObject] if self.stage == 0 and len(self.goals) > 1 else [Action.DropObject, Action.Finish]
+        return [Action.Finish] if last else [Action.MidwayTarget]
 
     def _decide(self, rgb: np.ndarray, collided: bool) -> tuple[str, str]:
         if self.pending:
             return self.pending.pop(0), "continuing the plan"
         if not self.goals:
-            return "Finish", "no colour named in the instruction; nothing to look for"
-        if collided and self.last == "MoveForward":  # sidestep the obstacle, then look again
-            self.pending = ["MoveForward", "TurnLeft"]
-            return "TurnRight", "blocked; stepping around"
+            return Action.Finish, "no colour named in the instruction; nothing to look for"
+        if collided and self.last == Action.MoveForward:  # sidestep the obstacle, then look again
+            self.pending = [Action.MoveForward, Action.TurnLeft]
+            return Action.TurnRight, "blocked; stepping around"
         colour = self.goals[min(self.stage, len(self.goals) - 1)]
         mask = colour_mask(rgb[::SUBSAMPLE, ::SUBSAMPLE], colour)
         if mask.sum() >= MIN_PIXELS:
@@ -91,16 +91,16 @@ class HeuristicAgent(Agent):
                 self.stage += 1
                 self.pending = acts[1:]
                 return acts[0], f"the {colour} object is right in front of me"
-            turn = "TurnLeft" if offset < 0 else "TurnRight"
-            undo = {"TurnLeft": "TurnRight", "TurnRight": "TurnLeft"}[turn]
+            turn = Action.TurnLeft if offset < 0 else Action.TurnRight
+            undo = OPPOSITE_TURN[turn]
             if abs(offset) > CENTRE_BAND and self.last != undo:
                 return turn, f"{colour} to the {'left' if offset < 0 else 'right'}"
-            return "MoveForward", f"walking to the {colour} object"
+            return Action.MoveForward, f"walking to the {colour} object"
         self.scan += 1
         if self.scan % SCAN_TURNS == 0:
-            self.pending = ["MoveForward"]
-            return "MoveForward", f"no {colour} in a full turn; moving on"
-        return "TurnRight", f"looking for something {colour}"
+            self.pending = [Action.MoveForward]
+            return Action.MoveForward, f"no {colour} in a full turn; moving on"
+        return Action.TurnRight, f"looking for something {colour}"
 
     def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
         obs = history.observations[-1]

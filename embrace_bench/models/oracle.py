@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from embrace_bench.actions import Magnitudes, format_response
+from embrace_bench.actions import Action, Magnitudes, format_response
 from embrace_bench.models.base import Agent, History, Reply
 from embrace_bench.tasks.model import Task
 from embrace_bench.tasks.planner import plan_task
@@ -41,5 +41,5 @@ class OracleAgent(Agent):
 
     def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
         step = len(history.actions)
-        action = self.plan[step] if step < len(self.plan) else "Finish"
+        action = self.plan[step] if step < len(self.plan) else Action.Finish
         return Reply(format_response(action, f"plan step {step + 1}/{len(self.plan)}"))

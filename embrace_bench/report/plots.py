@@ -7,9 +7,10 @@ import math
 
 from embrace_bench.report.leaderboard import Board
 from embrace_bench.scoring.failures import TAG_NAMES
-from embrace_bench.tasks.model import TYPE_NAMES
+from embrace_bench.tasks.model import TYPE_NAMES, TaskType
 
-SHORT = {"0": "Basic", "1": "Explor.", "2": "Dyn. S-S", "3": "Multi-st.", "4.1": "Door", "4.2": "Pick&Drop",
+SHORT = {TaskType.BASIC: "Basic", TaskType.EXPLORATION: "Explor.", TaskType.SPATIAL_SEMANTIC: "Dyn. S-S",
+         TaskType.MULTI_STAGE: "Multi-st.", TaskType.OPEN_DOOR: "Door", TaskType.PICK_DROP: "Pick&Drop",
          "all": "All"}
 
 

@@ -9,7 +9,7 @@ from embrace_bench.report.leaderboard import Board, Entry, Reference
 from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.metrics import Row
 from embrace_bench.scoring.scan import TAG_COLUMNS
-from embrace_bench.tasks.model import TYPE_NAMES
+from embrace_bench.tasks.model import NAVIGATION_TYPES, TYPE_NAMES
 
 METRICS = ("SR", "GDE", "SSPL", "Steps", "TR")
 # Boards of the release's own tasks add its SPL and OS (scoring/release.py), and count what it cannot score.
@@ -93,7 +93,8 @@ def overall_cells(e: Entry, release: bool = False) -> list[str]:
 def type_groups(board: Board) -> list[list[str]]:
     """The paper's two tables: Basic / Exploration / Dyn. Spatial-Semantic, then Multi-stage / Door / P&D."""
     types = board.types()
-    return [g for g in ([t for t in types if t in ("0", "1", "2")], [t for t in types if t not in ("0", "1", "2")]) if g]
+    nav = [t for t in types if t in NAVIGATION_TYPES]
+    return [g for g in (nav, [t for t in types if t not in NAVIGATION_TYPES]) if g]
 
 
 PRIMARY_COLUMNS = tuple(f"primary_{t}" for t in TAG_NAMES)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 import operator
 
+from embrace_bench.actions import TRANSLATIONS
 from embrace_bench.records import EpisodeRecord
-from embrace_bench.scoring.tagset import TagThresholds, make_tag
+from embrace_bench.scoring.tagset import Tag, TagThresholds, make_tag
 from embrace_bench.scoring.trajectory import Trajectory
-
-MOVES = ("MoveForward", "MoveBackward")
 
 
 def blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
@@ -25,7 +24,7 @@ def blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
 def _blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
     runs, run, hypot, limit = [], [], math.hypot, th.stuck_move_cm
     for s in tr.steps:
-        if s.action not in MOVES:
+        if s.action not in TRANSLATIONS:
             continue
         a, b = s.pose_before, s.pose_after
         if len(a) < 2 or len(b) < 2:
@@ -44,13 +43,13 @@ def stuck(tr: Trajectory, th: TagThresholds) -> dict | None:
     best = max(blocked_runs(tr, th), key=len, default=[])
     if len(best) < th.stuck_min_moves:
         return None
-    return make_tag("stuck", best, f"{len(best)} moves in a row went nowhere (steps {best[0]}-{best[-1]})")
+    return make_tag(Tag.stuck, best, f"{len(best)} moves in a row went nowhere (steps {best[0]}-{best[-1]})")
 
 
 def blocked_at_end(tr: Trajectory, th: TagThresholds) -> bool:
     """Still blocked when the episode ended: the last move went nowhere, in a run long enough to be stuck."""
     runs = blocked_runs(tr, th)
-    moves = [s.index for s in tr.steps if s.action in MOVES]
+    moves = [s.index for s in tr.steps if s.action in TRANSLATIONS]
     return bool(runs and moves) and runs[-1][-1] == moves[-1] and len(runs[-1]) >= th.stuck_min_moves
 
 
@@ -80,7 +79,7 @@ def looping(tr: Trajectory, th: TagThresholds) -> dict | None:
         prev = key
     if len(revisits) < th.loop_min_revisits:
         return None
-    return make_tag("looping", revisits,
+    return make_tag(Tag.looping, revisits,
                     f"walked back {len(revisits)} times to a place and heading already visited")
 
 
@@ -89,7 +88,7 @@ def invalid_output(tr: Trajectory, th: TagThresholds) -> dict | None:
     if len(bad) < max(1, th.invalid_min_steps):
         return None
     reasks = sum(s.reasks for s in tr.steps)
-    return make_tag("invalid_output", [s.index for s in bad],
+    return make_tag(Tag.invalid_output, [s.index for s in bad],
                     f"{len(bad)} step(s) without a valid action after re-asks ({reasks} re-asks in all); "
                     f"first: {bad[0].error[:120]}")
 
@@ -102,7 +101,7 @@ def api_error(record: EpisodeRecord) -> dict | None:
     if record.status != "error" or not record.error.startswith(API_ERROR_PREFIXES):
         return None
     steps = [record.steps[-1].index] if record.steps else []
-    return make_tag("api_error", steps, record.error.splitlines()[0] if record.error else "model API error")
+    return make_tag(Tag.api_error, steps, record.error.splitlines()[0] if record.error else "model API error")
 
 
 BEHAVIOUR = (stuck, looping, invalid_output)

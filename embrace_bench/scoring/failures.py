@@ -17,14 +17,16 @@ from __future__ import annotations
 import math
 import re
 
+from embrace_bench.actions import TURNS, Action
 from embrace_bench.records import EpisodeRecord
 from embrace_bench.scoring.behaviour_tags import BEHAVIOUR, api_error, blocked_at_end, blocked_runs
 from embrace_bench.scoring.metrics import at_stage, door_reason, pick_drop_reason, stage_distance, xy_dist
 from embrace_bench.scoring.primary import mark_primary
-from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, TagThresholds, cm as _d, make_tag as _tag
+from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, Tag, TagThresholds, cm as _d, make_tag as _tag
 from embrace_bench.scoring.trajectory import Phase, Trajectory, build, footprint_dist, location_xy
+from embrace_bench.tasks.model import TaskType
 
-__all__ = ["TAG_NAMES", "TagThresholds", "tag_episode"]
+__all__ = ["TAG_NAMES", "Tag", "TagThresholds", "tag_episode"]
 
 
 # ---- outcome tags -----------------------------------------------------------------------------
@@ -77,7 +79,7 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     else:
         how = "kept it in view but moved away"
         steps = [tr.step_of(seen[0]), tr.step_of(p.last)]
-    return _tag("target_forgetting", steps, f"{first}, {how}; ended {_d(d_end)} from it (closest {_d(d_min)})")
+    return _tag(Tag.target_forgetting, steps, f"{first}, {how}; ended {_d(d_end)} from it (closest {_d(d_min)})")
 
 
 def _yaw_coverage(yaws: list[float], fov: float) -> float:
@@ -103,14 +105,14 @@ def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
     narrow, small = cover < th.min_yaw_coverage, span < th.explore_min_span_cm
     if not (narrow or small):
         return None
-    turns = [s.index for s in tr.steps if s.action in ("TurnLeft", "TurnRight")]
+    turns = [s.index for s in tr.steps if s.action in TURNS]
     what = []
     if narrow:
         what.append(f"looked at {100 * cover:.0f}% of the horizon (< {100 * th.min_yaw_coverage:.0f}%)")
     if small:
         what.append(f"stayed within {span:.0f} cm (< {th.explore_min_span_cm:.0f})")
     steps = turns or [s.index for s in tr.steps[-1:]]
-    return _tag("short_sighted_exploration", steps, f"never saw {p.label} {p.goal}; " + " and ".join(what))
+    return _tag(Tag.short_sighted_exploration, steps, f"never saw {p.label} {p.goal}; " + " and ".join(what))
 
 
 def _stem(name: str) -> str:
@@ -129,7 +131,7 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     # (after the MidwayTarget, with the object in hand), and only if the agent walked up to it.
     failing = tr.failing_phase()  # `is`: comparing Phase dataclasses field by field is slow
     final_stage = (failing is None or failing is tr.phases[-1]) \
-        and len(tr.phases) == (2 if rec.type in ("3", "4.2") else 1)
+        and len(tr.phases) == (2 if rec.type in (TaskType.MULTI_STAGE, TaskType.PICK_DROP) else 1)
     x0, y0 = tr.xy[0]
     if located and final_stage:
         d_ref = footprint_dist(rec, referent, x, y) if referent else None
@@ -159,16 +161,16 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     held_before = None
     doors_before = dict(rec.start_door_state)
     # Without an object to pick or a door only drops can show drift: scan those steps alone.
-    scan = tr.steps if t.pick_object or t.door else [s for s in tr.steps if s.action == "DropObject"] if located else ()
+    scan = tr.steps if t.pick_object or t.door else [s for s in tr.steps if s.action == Action.DropObject] if located else ()
     for s in scan:
         if s.held_object and s.held_object != held_before and t.pick_object and s.held_object != t.pick_object \
                 and _stem(s.held_object) == _stem(t.pick_object):
             found.append((s.index, f"picked up {s.held_object} instead of {t.pick_object}"))
-        if s.action == "DropObject" and s.dropped_at and located:
+        if s.action == Action.DropObject and s.dropped_at and located:
             dd, name = min((footprint_dist(rec, d, s.dropped_at[0], s.dropped_at[1]), d) for d in located)
             if dd <= th.drift_radius_cm and not at_stage(t, s.dropped_at):
                 found.append((s.index, f"dropped the object {_d(dd)} from {name}"))
-        if s.action == "OpenDoor" and t.door:
+        if s.action == Action.OpenDoor and t.door:
             opened = [d for d, v in s.door_state.items() if v == 1 and doors_before.get(d) != 1 and d != t.door]
             found += [(s.index, f"opened {d} instead of {t.door}") for d in opened]
         held_before = s.held_object
@@ -176,7 +178,7 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
             doors_before = s.door_state  # read, never changed: no copy
     if rec.success or not found:
         return None
-    return _tag("spatial_semantic_drift", [i for i, _ in found], "; ".join(r for _, r in found))
+    return _tag(Tag.spatial_semantic_drift, [i for i, _ in found], "; ".join(r for _, r in found))
 
 
 def _near_zone(t, d: float, th: TagThresholds) -> bool:
@@ -189,7 +191,7 @@ def _object_rest(tr: Trajectory) -> list | None:
     """Where the object to pick up lies at the end, if it was dropped (not held again) after being picked."""
     obj, rest, prev = tr.record.task.pick_object, None, None
     for s in tr.steps:
-        if s.action == "DropObject" and s.dropped_at and prev == obj:
+        if s.action == Action.DropObject and s.dropped_at and prev == obj:
             rest = s.dropped_at
         if s.held_object == obj:
             rest = None
@@ -202,16 +204,16 @@ def _stage_end(tr: Trajectory) -> tuple[int, list, int, int] | None:
     Open Door, a Multi-stage run without MidwayTarget, a Pick & Drop object never dropped."""
     rec, t = tr.record, tr.record.task
     end = len(tr.poses) - 1
-    if rec.type == "4.1" or not t.target_poses or tr.pose(end) is None:
+    if rec.type == TaskType.OPEN_DOOR or not t.target_poses or tr.pose(end) is None:
         return None
-    if rec.type == "3" and len(t.target_poses) > 1:
+    if rec.type == TaskType.MULTI_STAGE and len(t.target_poses) > 1:
         m = tr.midway
         if m is None or tr.pose(m + 1) is None:
             return None
         if not at_stage(t, tr.pose(m + 1), 0):
             return 0, tr.pose(m + 1), 0, m + 1
         return -1, tr.pose(end), m + 1, end
-    if rec.type == "4.2":
+    if rec.type == TaskType.PICK_DROP:
         rest = _object_rest(tr)
         return (-1, rest, end, end) if rest is not None else None
     return -1, tr.pose(end), 0, end
@@ -222,14 +224,14 @@ def _near_object(tr: Trajectory, p: Phase, th: TagThresholds) -> dict | None:
     ds = [xy_dist(xy, p.goal_xy) for xy in tr.xy[p.first: p.last + 1] if xy[0] == xy[0]]
     if not ds or not r < ds[-1] <= th.near_miss_factor * r or ds[-1] > min(ds) + th.closest_slack_cm:
         return None
-    return _tag("near_miss", [tr.step_of(p.last)], f"ended {_d(ds[-1])} from {p.label} {p.goal} (radius {r:.0f}), "
+    return _tag(Tag.near_miss, [tr.step_of(p.last)], f"ended {_d(ds[-1])} from {p.label} {p.goal} (radius {r:.0f}), "
                 f"closest {_d(min(ds))}")
 
 
 def near_miss(tr: Trajectory, th: TagThresholds) -> dict | None:
     """Ended just outside the goal (within `near_miss_factor` x radius) at or near its closest approach."""
     t, p = tr.record.task, tr.failing_phase()
-    if tr.record.type == "4.2" and p is not None and p.goal == t.pick_object and p.goal_xy is not None:
+    if tr.record.type == TaskType.PICK_DROP and p is not None and p.goal == t.pick_object and p.goal_xy is not None:
         return _near_object(tr, p, th)  # the object to pick up: where the agent ended, from the object
     se = _stage_end(tr)
     if se is None:
@@ -239,15 +241,15 @@ def near_miss(tr: Trajectory, th: TagThresholds) -> dict | None:
     if at_stage(t, pose, stage) or not _near_zone(t, d, th):
         return None
     what = "subgoal 1" if stage == 0 and len(t.target_poses) > 1 else "the target"
-    if tr.record.type == "4.2":
-        return _tag("near_miss", [tr.steps[-1].index], f"the object lies {_d(d)} from the drop target "
+    if tr.record.type == TaskType.PICK_DROP:
+        return _tag(Tag.near_miss, [tr.steps[-1].index], f"the object lies {_d(d)} from the drop target "
                     f"(radius {t.success_radius_cm:.0f})")
     dists = [stage_distance(t, tr.pose(k), stage) for k in range(first, last + 1) if tr.pose(k) is not None]
     d_min = min(dists)
     # Stopped well past its closest approach: a near miss only if it stayed near the goal since (circling it).
     if d > d_min + th.closest_slack_cm and not all(_near_zone(t, x, th) for x in dists[dists.index(d_min):]):
         return None
-    return _tag("near_miss", [tr.step_of(last)], f"ended {_d(d)} from {what} (radius {t.success_radius_cm:.0f}), "
+    return _tag(Tag.near_miss, [tr.step_of(last)], f"ended {_d(d)} from {what} (radius {t.success_radius_cm:.0f}), "
                 f"closest {_d(d_min)}")
 
 
@@ -273,21 +275,21 @@ def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
     even reaching the door or object."""
     rec, t, fin = tr.record, tr.record.task, tr.steps[-1].index if tr.steps else 0
     if not tr.finished:  # a MidwayTarget far from subgoal 1 declared a stage done, whatever followed
-        return _far_midway(tr, th) if rec.type == "3" and len(t.target_poses) > 1 else None
+        return _far_midway(tr, th) if rec.type == TaskType.MULTI_STAGE and len(t.target_poses) > 1 else None
     final = tr.pose(len(tr.poses) - 1)  # None: no position recorded, nothing to say where Finish was
     reach = th.reached_factor * th.reach_cm
     why = []
-    if rec.type == "4.1":
+    if rec.type == TaskType.OPEN_DOOR:
         if door_reason(tr.steps[-1], t.door) and _came_within(tr, t.door, reach) is False:
             why.append(f"Finish at step {fin} with {t.door} closed, never within {reach:.0f} cm of it")
-    elif rec.type == "4.2" and t.pick_object:
+    elif rec.type == TaskType.PICK_DROP and t.pick_object:
         # The object, wherever it ended (dropped, in hand, or never picked up), far from the drop target.
         held = any(s.held_object == t.pick_object for s in tr.steps)
         rest = _object_rest(tr) or (final if held else t.object_locations.get(t.pick_object))
         if pick_drop_reason(tr.steps, t) and rest is not None and not _near_zone(t, stage_distance(t, rest), th):
             what = "" if held else f" without ever holding {t.pick_object};"
             why.append(f"Finish at step {fin}{what} the object is {_d(stage_distance(t, rest))} from the drop target")
-    elif rec.type == "3" and len(t.target_poses) > 1:
+    elif rec.type == TaskType.MULTI_STAGE and len(t.target_poses) > 1:
         m = tr.midway
         at = tr.pose(m + 1) if m is not None else None
         if m is None:
@@ -302,8 +304,8 @@ def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
         why.append(f"Finish at step {fin} {_d(stage_distance(t, final))} from the target {where}")
     if not why:
         return None
-    midway = tr.midway if rec.type == "3" else None
-    return _tag("premature_finish", [fin] + ([midway] if midway is not None else []), "; ".join(why))
+    midway = tr.midway if rec.type == TaskType.MULTI_STAGE else None
+    return _tag(Tag.premature_finish, [fin] + ([midway] if midway is not None else []), "; ".join(why))
 
 
 def _far_midway(tr: Trajectory, th: TagThresholds) -> dict | None:
@@ -312,7 +314,7 @@ def _far_midway(tr: Trajectory, th: TagThresholds) -> dict | None:
     at = tr.pose(m + 1) if m is not None else None
     if at is None or _near_zone(t, stage_distance(t, at, 0), th):
         return None
-    return _tag("premature_finish", [m], f"MidwayTarget at step {m} {_d(stage_distance(t, at, 0))} from subgoal 1")
+    return _tag(Tag.premature_finish, [m], f"MidwayTarget at step {m} {_d(stage_distance(t, at, 0))} from subgoal 1")
 
 
 def _reach(tr: Trajectory, obj: str | None, steps, th: TagThresholds) -> str:
@@ -329,33 +331,33 @@ def interaction_failed(tr: Trajectory, th: TagThresholds) -> dict | None:
     rec, t = tr.record, tr.record.task
     last = tr.steps[-1].index if tr.steps else 0
     reach = th.reached_factor * th.reach_cm
-    if rec.type == "4.1":
+    if rec.type == TaskType.OPEN_DOOR:
         if not tr.steps or not door_reason(tr.steps[-1], t.door) or _came_within(tr, t.door, reach) is False:
             return None
         door = t.door or "a door"
-        tries = [s for s in tr.steps if s.action == "OpenDoor"]
+        tries = [s for s in tr.steps if s.action == Action.OpenDoor]
         if not tries:
-            return _tag("interaction_failed", [last], f"OpenDoor never issued; {door} stayed closed")
-        return _tag("interaction_failed", [s.index for s in tries],
+            return _tag(Tag.interaction_failed, [last], f"OpenDoor never issued; {door} stayed closed")
+        return _tag(Tag.interaction_failed, [s.index for s in tries],
                     f"OpenDoor at step(s) {', '.join(str(s.index) for s in tries)} did not open {door}"
                     + _reach(tr, t.door, tries, th))
-    if rec.type == "4.2" and t.pick_object:
+    if rec.type == TaskType.PICK_DROP and t.pick_object:
         if not any(s.held_object == t.pick_object for s in tr.steps):
             if _came_within(tr, t.pick_object, reach) is False:
                 return None
-            tries = [s for s in tr.steps if s.action == "PickObject"]
+            tries = [s for s in tr.steps if s.action == Action.PickObject]
             if not tries:
-                return _tag("interaction_failed", [last], f"PickObject never issued; {t.pick_object} never picked up")
-            return _tag("interaction_failed", [s.index for s in tries],
+                return _tag(Tag.interaction_failed, [last], f"PickObject never issued; {t.pick_object} never picked up")
+            return _tag(Tag.interaction_failed, [s.index for s in tries],
                         f"PickObject at step(s) {', '.join(str(s.index) for s in tries)} did not pick up "
                         f"{t.pick_object}" + _reach(tr, t.pick_object, tries, th))
         why = pick_drop_reason(tr.steps, t)
         if not why or not _drop_stage_reached(tr, th):
             return None
-        drops = [s.index for s in tr.steps if s.action == "DropObject"]
+        drops = [s.index for s in tr.steps if s.action == Action.DropObject]
         if "never dropped" in why and not drops:
             why = f"DropObject never issued; {why}"
-        return _tag("interaction_failed", drops or [last], why)
+        return _tag(Tag.interaction_failed, drops or [last], why)
     return None
 
 
@@ -363,7 +365,7 @@ def timeout(tr: Trajectory, th: TagThresholds) -> dict | None:
     if tr.record.status != "timeout":
         return None
     n = len(tr.steps)
-    return _tag("timeout", [n - 1] if n else [], f"no Finish within {n} steps")
+    return _tag(Tag.timeout, [n - 1] if n else [], f"no Finish within {n} steps")
 
 
 OUTCOME = (target_forgetting, short_sighted_exploration, spatial_semantic_drift, near_miss, premature_finish,
@@ -379,6 +381,6 @@ def tag_episode(record: EpisodeRecord, th: TagThresholds | None = None) -> list[
     tr = build(record)
     rules = BEHAVIOUR if record.success else OUTCOME + BEHAVIOUR
     tags = sorted((t for t in (rule(tr, th) for rule in rules) if t), key=lambda t: ORDER[t["name"]])
-    if any(t["name"] == "spatial_semantic_drift" for t in tags):  # it found one of the referent's kind and went
-        tags = [t for t in tags if t["name"] != "short_sighted_exploration"]  # there: drift, not a narrow search
+    if any(t["name"] == Tag.spatial_semantic_drift for t in tags):  # it found one of the referent's kind and went
+        tags = [t for t in tags if t["name"] != Tag.short_sighted_exploration]  # there: drift, not a narrow search
     return tags if record.success else mark_primary(tags, tr, th)

@@ -47,8 +47,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from embrace_bench.actions import Action
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
-from embrace_bench.tasks.model import SPLITS, TYPE_NAMES, TYPES
+from embrace_bench.tasks.model import SPLITS, TYPE_NAMES, TYPES, TaskType
 from embrace_bench.scoring.release import door_open
 from embrace_bench.tasks.regions import distance_to_rings, stage_reached
 
@@ -107,12 +108,12 @@ def _kind(task: TaskInfo, type_: str | None) -> str:
     if type_ is not None:
         return type_
     if len(task.target_poses) > 1:
-        return "3"
+        return TaskType.MULTI_STAGE.value
     if task.door:
-        return "4.1"
+        return TaskType.OPEN_DOOR.value
     if task.pick_object:
-        return "4.2"
-    return "0"
+        return TaskType.PICK_DROP.value
+    return TaskType.BASIC.value
 
 
 def drop_reason(used: list[StepRecord], obj: str | None, target, radius: float) -> str:
@@ -121,7 +122,7 @@ def drop_reason(used: list[StepRecord], obj: str | None, target, radius: float) 
         return "task names no object to pick up"
     picked, rest, prev_held = False, None, None
     for s in used:
-        if s.action == "DropObject" and s.dropped_at and prev_held == obj:
+        if s.action == Action.DropObject and s.dropped_at and prev_held == obj:
             rest = s.dropped_at  # dropped the named object: this is where it lies now
         if s.held_object == obj:
             picked, rest = True, None  # in hand (again): any earlier drop no longer counts
@@ -145,13 +146,13 @@ def midway_index(used: list[StepRecord], task: TaskInfo) -> int | None:
     """The MidwayTarget step the scorer judges among the counted steps: the first (the paper's rule), the last
     for tasks with success regions (the release's rule)."""
     if task.regions:
-        return next((i for i in range(len(used) - 1, -1, -1) if used[i].action == "MidwayTarget"), None)
-    return first_index(used, "MidwayTarget")
+        return next((i for i in range(len(used) - 1, -1, -1) if used[i].action == Action.MidwayTarget), None)
+    return first_index(used, Action.MidwayTarget)
 
 
 def counted_steps(steps: list[StepRecord]) -> list[StepRecord]:
     """The steps an episode counts: up to and including its first `Finish` (all of them without one)."""
-    end = first_index(steps, "Finish")
+    end = first_index(steps, Action.Finish)
     return steps if end is None else steps[: end + 1]
 
 
@@ -165,7 +166,7 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
     """
     radius = task.success_radius_cm
     used = counted_steps(steps)
-    end = len(used) - 1 if used and used[-1].action == "Finish" else None
+    end = len(used) - 1 if used and used[-1].action == Action.Finish else None
     n = len(used)
     start = start_pose if start_pose is not None else (used[0].pose_before if used else None)
     final = used[-1].pose_after if used else start
@@ -183,7 +184,7 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
     final_d = xy_dist(final, target)
     midway_i = midway_index(used, task)
     gde = final_d
-    if kind == "3":  # GDE sums over both subgoals; an undeclared subgoal 1 is measured from the start
+    if kind == TaskType.MULTI_STAGE:  # GDE sums over both subgoals; an undeclared subgoal 1 is measured from the start
         at = used[midway_i].pose_after if midway_i is not None else start
         gde += xy_dist(at, task.target_poses[0]) if at else float("nan")
 
@@ -192,19 +193,19 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
         reasons.append(finish_reason(n, timed_out, max_steps))
     elif final_d > radius:
         reasons.append(f"finished {final_d:.0f} cm from the target")
-    if finished and kind == "3":
+    if finished and kind == TaskType.MULTI_STAGE:
         if midway_i is None:
             reasons.append("no MidwayTarget before Finish")
         else:
             d1 = xy_dist(used[midway_i].pose_after, task.target_poses[0])
             if d1 > radius:
                 reasons.append(f"MidwayTarget {d1:.0f} cm from subgoal 1")
-    elif finished and kind == "4.1":
+    elif finished and kind == TaskType.OPEN_DOOR:
         if not task.door:
             reasons.append("task names no door")
         elif door_reason(used[-1], task.door):
             reasons.append(door_reason(used[-1], task.door))
-    elif finished and kind == "4.2":
+    elif finished and kind == TaskType.PICK_DROP:
         r = drop_reason(used, task.pick_object, target, radius)
         if r:
             reasons.append(r)

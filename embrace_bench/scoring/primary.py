@@ -20,14 +20,15 @@ The primary tag carries `"primary": true`; successes have none.
 from __future__ import annotations
 
 from embrace_bench.scoring.behaviour_tags import blocked_at_end, blocked_share
-from embrace_bench.scoring.tagset import TagThresholds
+from embrace_bench.scoring.tagset import Tag, TagThresholds
 from embrace_bench.scoring.trajectory import Trajectory
+from embrace_bench.tasks.model import TaskType
 
 PRIMARY = "primary"
 
 
 def _skipped_stage(tr: Trajectory, th: TagThresholds) -> bool:
-    return tr.record.type == "3" and len(tr.record.task.target_poses) > 1 and tr.finished and tr.midway is None
+    return tr.record.type == TaskType.MULTI_STAGE and len(tr.record.task.target_poses) > 1 and tr.finished and tr.midway is None
 
 
 def _stuck_explains(tr: Trajectory, th: TagThresholds) -> bool:
@@ -39,11 +40,11 @@ def _always(tr: Trajectory, th: TagThresholds) -> bool:
 
 
 RULES = (
-    ("api_error", _always), ("premature_finish", _skipped_stage),
-    ("spatial_semantic_drift", _always), ("near_miss", _always), ("interaction_failed", _always),
-    ("target_forgetting", _always), ("stuck", _stuck_explains), ("short_sighted_exploration", _always),
-    ("looping", _always), ("premature_finish", _always), ("invalid_output", _always), ("timeout", _always),
-    ("stuck", _always),
+    (Tag.api_error, _always), (Tag.premature_finish, _skipped_stage),
+    (Tag.spatial_semantic_drift, _always), (Tag.near_miss, _always), (Tag.interaction_failed, _always),
+    (Tag.target_forgetting, _always), (Tag.stuck, _stuck_explains), (Tag.short_sighted_exploration, _always),
+    (Tag.looping, _always), (Tag.premature_finish, _always), (Tag.invalid_output, _always), (Tag.timeout, _always),
+    (Tag.stuck, _always),
 )
 
 

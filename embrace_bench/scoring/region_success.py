@@ -8,6 +8,7 @@ from embrace_bench.records import StepRecord, TaskInfo
 from embrace_bench.scoring.metrics import EpisodeScore, door_reason, finish_reason, midway_index
 from embrace_bench.scoring.release import (object_track, oracle_success, path_length_cm, pd_at, release_spl,
                                            trajectory)
+from embrace_bench.tasks.model import TaskType
 from embrace_bench.tasks.regions import Unscorable, distance_to_rings, stage_reached
 
 
@@ -41,7 +42,7 @@ def _score_regions(used: list[StepRecord], task: TaskInfo, kind: str, start, fin
     zt = reg.get("z_tolerance_cm")
     gde = distance_to_rings(final, reg["final"]["footprints"])
     midway_i = midway_index(used, task)
-    if kind == "3" and "midway" in reg:
+    if kind == TaskType.MULTI_STAGE and "midway" in reg:
         at = used[midway_i].pose_after if midway_i is not None else start
         gde += distance_to_rings(at, reg["midway"]["footprints"]) if at else float("nan")
     reasons: list[str] = []
@@ -54,14 +55,14 @@ def _score_regions(used: list[StepRecord], task: TaskInfo, kind: str, start, fin
     if not finished:
         reasons.append(finish_reason(n, timed_out, max_steps))
     else:
-        if kind == "3":
+        if kind == TaskType.MULTI_STAGE:
             if midway_i is None or "midway" not in reg:
                 reasons.append("no MidwayTarget before Finish")
             else:
                 check(used[midway_i].pose_after, "midway", "MidwayTarget {why} of subgoal 1")
-        elif kind == "4.1":
+        elif kind == TaskType.OPEN_DOOR:
             reasons.append(door_reason(used[-1], task.door))
-        elif kind == "4.2":
+        elif kind == TaskType.PICK_DROP:
             reasons.append(pick_region_reason(used, task, final, zt, strict))
         reasons = [r for r in reasons if r]
         check(final, "final", "finished {why} of the target", at=0)  # judged last, listed first

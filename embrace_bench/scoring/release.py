@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 from embrace_bench.records import StepRecord, TaskInfo
+from embrace_bench.tasks.model import TaskType
 from embrace_bench.tasks.regions import Unscorable, in_polygons, stage_reached
 
 DEGENERATE_CM = 1.0  # the release's guard on SPL's denominator
@@ -83,15 +84,15 @@ def oracle_success(used: list[StepRecord], task: TaskInfo, kind: str, start, sta
     def at(pose, stage=final) -> bool:
         return stage_reached(pose, stage, zt, strict=True)[0]
 
-    if kind == "3":
+    if kind == TaskType.MULTI_STAGE:
         if "midway" not in reg:
             raise Unscorable("a Multi-stage task's area.json has no midway stage")
         first = next((i for i, p in enumerate(poses) if at(p, reg["midway"])), None)
         return first is not None and any(at(p) for p in poses[first:])
-    if kind == "4.1":
+    if kind == TaskType.OPEN_DOOR:
         doors = [start_door or {}] + [s.door_state for s in used]
         return any(at(p) and door_open(d, task.door) for p, d in zip(poses, doors))
-    if kind == "4.2":
+    if kind == TaskType.PICK_DROP:
         track = [(False, None)] + object_track(used, task.pick_object)  # nothing is held at the start
         if (task.pd_type or "pd") == "p":
             return any(held and pd_at(p, o, final, zt) for p, (held, o) in zip(poses, track))

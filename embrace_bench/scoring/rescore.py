@@ -10,11 +10,12 @@ from pathlib import Path
 from rich import box
 from rich.table import Table
 
+from embrace_bench.defaults import MAX_STEPS
 from embrace_bench.records import EPISODES, RecordFileError
 from embrace_bench.scoring.metrics import Report, Row, aggregate_frame
 from embrace_bench.scoring.scan import disagreements, scan_run
 
-DEFAULT_MAX_STEPS = 32  # the paper's step limit, used only when the manifest does not say
+DEFAULT_MAX_STEPS = MAX_STEPS  # used only when the manifest does not say
 JSON_SCHEMA = 1
 
 

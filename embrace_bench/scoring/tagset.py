@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields, replace
+from enum import StrEnum
 
 from embrace_bench.actions import Magnitudes
 
-TAG_NAMES: tuple[str, ...] = (
-    "target_forgetting", "short_sighted_exploration", "spatial_semantic_drift", "stuck", "looping",
-    "near_miss", "premature_finish", "interaction_failed", "invalid_output", "timeout", "api_error",
-)
+
+class Tag(StrEnum):
+    """The failure tags, in the order every table lists them. A StrEnum: str(), f-strings and json give the
+    bare name; tag dicts store it as a plain string (make_tag)."""
+
+    target_forgetting = "target_forgetting"
+    short_sighted_exploration = "short_sighted_exploration"
+    spatial_semantic_drift = "spatial_semantic_drift"
+    stuck = "stuck"
+    looping = "looping"
+    near_miss = "near_miss"
+    premature_finish = "premature_finish"
+    interaction_failed = "interaction_failed"
+    invalid_output = "invalid_output"
+    timeout = "timeout"
+    api_error = "api_error"
+
+
+TAG_NAMES: tuple[str, ...] = tuple(t.value for t in Tag)
 ORDER = {n: i for i, n in enumerate(TAG_NAMES)}
 REFERENCE_FRAME_PX = 640 * 480  # pixel thresholds are given for frames of this size
 PIXEL_KEYS = ("min_visible_px", "drift_min_px")
@@ -80,9 +96,9 @@ class TagThresholds:
         return asdict(self)
 
 
-def make_tag(name: str, steps, reason: str) -> dict:
+def make_tag(name: Tag, steps, reason: str) -> dict:
     reason = " ".join(str(reason).split())  # one line, whatever the model wrote into it
-    return {"name": name, "steps": sorted({int(s) for s in steps}), "reason": reason[:300]}
+    return {"name": str(name), "steps": sorted({int(s) for s in steps}), "reason": reason[:300]}
 
 
 def cm(x: float | None) -> str:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from embrace_bench.actions import Action
 from embrace_bench.records import EpisodeRecord, StepRecord
 from embrace_bench.scoring.metrics import at_stage, counted_steps, midway_index
+from embrace_bench.tasks.model import TaskType
 
 REFERENCE_WIDTH_PX = 640  # `seen_min_extent_px` is given for frames this wide
 
@@ -126,9 +128,9 @@ def build(record: EpisodeRecord) -> Trajectory:
     except (TypeError, IndexError):
         xy = [_pose_xy(p) for p in poses]
         yaw = [float(p[4]) if p and len(p) > 4 else 0.0 for p in poses]
-    vis = [record.start_visible] + [None if s.action == "Finish" else s.visible for s in steps]
+    vis = [record.start_visible] + [None if s.action == Action.Finish else s.visible for s in steps]
     has_masks = any(vis)
-    finished = bool(steps) and steps[-1].action == "Finish"
+    finished = bool(steps) and steps[-1].action == Action.Finish
     tr = Trajectory(record, finished, midway_index(steps, record.task), steps, poses, xy, yaw, vis, has_masks)
     tr.phases = _phases(tr)
     return tr
@@ -143,7 +145,7 @@ def _phases(tr: Trajectory) -> list[Phase]:
     rec, t, end = tr.record, tr.record.task, len(tr.xy) - 1
     targets, poses = t.target_objects, t.target_poses
     final_xy = (poses[-1][0], poses[-1][1]) if poses else None
-    if rec.type == "3" and len(poses) >= 2:
+    if rec.type == TaskType.MULTI_STAGE and len(poses) >= 2:
         sub1 = (poses[0][0], poses[0][1])
         m = tr.midway
         if m is None:
@@ -151,7 +153,7 @@ def _phases(tr: Trajectory) -> list[Phase]:
         k = m + 1  # the observation after the MidwayTarget step
         return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, k, _near(tr, k, 0)),
                 Phase("subgoal 2", targets[1] if len(targets) > 1 else None, final_xy, k, end, _near(tr, end, -1))]
-    if rec.type == "4.2" and t.pick_object:
+    if rec.type == TaskType.PICK_DROP and t.pick_object:
         pick = next((i + 1 for i, s in enumerate(tr.steps) if s.held_object == t.pick_object), None)
         phase1 = Phase("the object to pick up", t.pick_object, location_xy(rec, t.pick_object), 0,
                        end if pick is None else pick, pick is not None)
@@ -159,6 +161,6 @@ def _phases(tr: Trajectory) -> list[Phase]:
             return [phase1]
         drop = targets[-1] if len(targets) > 1 else None
         return [phase1, Phase("the drop target", drop, final_xy, pick, end, _near(tr, end, -1))]
-    goal = t.door if rec.type == "4.1" and t.door else (targets[0] if targets else None)
-    label = "the door" if rec.type == "4.1" else "the target"
+    goal = t.door if rec.type == TaskType.OPEN_DOOR and t.door else (targets[0] if targets else None)
+    label = "the door" if rec.type == TaskType.OPEN_DOOR else "the target"
     return [Phase(label, goal, final_xy, 0, end, _near(tr, end, -1))]

@@ -20,11 +20,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from embrace_bench.tasks.embrace_v1 import _pose, demo, read_json
-from embrace_bench.tasks.model import Task
+from embrace_bench.tasks.model import Task, TaskType
 from embrace_bench.tasks.regions import RegionError, area_files, centroid, read_task_area
 from embrace_bench.tasks.suite import Suite, SuiteError, _hash_files
 
-RELEASE_TYPES = {0: "0", 1: "1", 2: "2", 3: "3", 4: "4.1", 5: "4.2"}
+RELEASE_TYPES = {0: TaskType.BASIC, 1: TaskType.EXPLORATION, 2: TaskType.SPATIAL_SEMANTIC, 3: TaskType.MULTI_STAGE,
+                 4: TaskType.OPEN_DOOR, 5: TaskType.PICK_DROP}
 PD_ACTOR = "BP_GrabMoveDrop_C_1"  # the name the release gives the Pick & Drop object it spawns
 SPLIT = "ood"
 
@@ -54,13 +55,13 @@ def read_release_task(task_file: Path, area_file: Path, demo_file: Path | None,
         raise SuiteError(str(exc)) from None
     start = _pose(d["Start_Pose"], "Start_Pose", task_file)
     targets = []
-    for stage in ("midway", "final") if type_ == "3" and "midway" in regions else ("final",):
+    for stage in ("midway", "final") if type_ == TaskType.MULTI_STAGE and "midway" in regions else ("final",):
         x, y = centroid(regions[stage]["footprints"])
         z = regions[stage]["z"]
         targets.append([round(x, 3), round(y, 3), start[2] if z is None else z, 0.0, 0.0, 0.0])
     actions, poses = demo(read_json(demo_file), demo_file) if demo_file else ([], None)
     pd = {}
-    if type_ == "4.2":
+    if type_ == TaskType.PICK_DROP:
         pd_type = str(d.get("PD_Type", "")).lower()
         if pd_type not in ("p", "pd"):
             raise SuiteError(f"{task_file}: PD_Type must be p or pd, not {d.get('PD_Type')!r}")

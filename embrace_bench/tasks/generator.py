@@ -14,7 +14,7 @@ import math
 import random
 from pathlib import Path
 
-from embrace_bench.tasks.model import TYPES, Task
+from embrace_bench.tasks.model import TYPES, Task, TaskType
 from embrace_bench.tasks.planner import NoPlan, demo_poses, plan_task
 from embrace_bench.tasks.references import (Reference, is_unique_label, resolve, side_candidates,
                                             targetable)
@@ -26,8 +26,10 @@ DATA_DIR = Path(__file__).parent / "data" / "embedded"
 SEED = 3042025
 MAPS_PER_FAMILY = {"id": 4, "ood": 5}
 QUOTAS = {  # tasks per type, the EmbRACE-3K v1 test split sizes
-    "id": {"0": 140, "1": 28, "2": 35, "3": 22, "4.1": 91, "4.2": 34},
-    "ood": {"0": 216, "1": 55, "2": 59, "3": 37, "4.1": 66, "4.2": 24},
+    "id": {TaskType.BASIC: 140, TaskType.EXPLORATION: 28, TaskType.SPATIAL_SEMANTIC: 35, TaskType.MULTI_STAGE: 22,
+           TaskType.OPEN_DOOR: 91, TaskType.PICK_DROP: 34},
+    "ood": {TaskType.BASIC: 216, TaskType.EXPLORATION: 55, TaskType.SPATIAL_SEMANTIC: 59, TaskType.MULTI_STAGE: 37,
+            TaskType.OPEN_DOOR: 66, TaskType.PICK_DROP: 24},
 }
 MAX_DEMO = 31  # the demo (Finish included) must leave room under the 32-step limit
 VIEW_HALF_DEG = 38.0  # "in view" for the generator: well inside the 45 degree half-FOV
@@ -35,18 +37,18 @@ OUT_OF_VIEW_DEG = 75.0
 OCCLUDER_CM = 120.0  # objects at least this tall hide what is behind them
 
 TEMPLATES = {
-    "0": ["Walk to {t}.", "Go to {t} in front of you.", "Head over to {t} and stop next to it.",
+    TaskType.BASIC: ["Walk to {t}.", "Go to {t} in front of you.", "Head over to {t} and stop next to it.",
           "Can you get close to {t}?", "Approach {t} and finish there.", "Move to {t}."],
-    "1": ["Find {t} and go to it; it is not in view right now.", "Look around for {t} and walk up to it.",
+    TaskType.EXPLORATION: ["Find {t} and go to it; it is not in view right now.", "Look around for {t} and walk up to it.",
           "Somewhere nearby there is {t}. Locate it and stand next to it.",
           "Turn around and search for {t}, then go there.", "{T} is out of sight. Find it and walk over."],
-    "2": ["Go to {t}.", "Walk over to {t}.", "Your target is {t}; go and stand next to it.",
+    TaskType.SPATIAL_SEMANTIC: ["Go to {t}.", "Walk over to {t}.", "Your target is {t}; go and stand next to it.",
           "Make your way to {t}.", "Please move to {t}."],
-    "3": ["First go to {a}, then walk to {b}.", "Go to {a}; after that, head to {b}.",
+    TaskType.MULTI_STAGE: ["First go to {a}, then walk to {b}.", "Go to {a}; after that, head to {b}.",
           "Visit {a} first and then continue to {b}.", "Walk to {a}, and once there, move on to {b}."],
-    "4.1": ["Go to {h} and open its door.", "Open the front door of {h}.",
+    TaskType.OPEN_DOOR: ["Go to {h} and open its door.", "Open the front door of {h}.",
             "Walk up to {h} and open the door.", "Head to {h}, then open its door."],
-    "4.2": ["Pick up {o} and drop it next to {l}.", "Take {o} to {l} and put it down there.",
+    TaskType.PICK_DROP: ["Pick up {o} and drop it next to {l}.", "Take {o} to {l} and put it down there.",
             "Carry {o} over to {l} and drop it.", "Grab {o}, bring it to {l} and set it down."],
 }
 
@@ -202,12 +204,12 @@ class MapTasks:
         return dict(start=start, targets=[o, lm], ref=[Reference("label", o.category, o.color), Reference("label", lm.category, lm.color)])
 
     def make(self, type_code: str, task_id: str) -> Task | None:
-        draw = {"0": self.basic, "1": self.exploration, "2": self.spatial, "3": self.multistage,
-                "4.1": self.door, "4.2": self.pick_drop}[type_code]()
+        draw = {TaskType.BASIC: self.basic, TaskType.EXPLORATION: self.exploration, TaskType.SPATIAL_SEMANTIC: self.spatial,
+                TaskType.MULTI_STAGE: self.multistage, TaskType.OPEN_DOOR: self.door, TaskType.PICK_DROP: self.pick_drop}[type_code]()
         if draw is None:
             return None
         start, targets, refs = draw["start"], draw["targets"], draw["ref"]
-        for ref, obj in zip(refs, targets if type_code != "4.1" else [self.world.obj(targets[0].house)]):
+        for ref, obj in zip(refs, targets if type_code != TaskType.OPEN_DOOR else [self.world.obj(targets[0].house)]):
             if [o.name for o in resolve(ref, self.world, start)] != [obj.name]:
                 return None  # ambiguous from here: reject
         phrases = [r.phrase(self.world) for r in refs]
@@ -218,19 +220,19 @@ class MapTasks:
         task = Task(
             task_id=task_id, map=self.world.name, split=self.world.split, Type=type_code,
             Instruction=tmpl.format(**fill), Start_Pose=start,
-            Target_Pose=target_poses if type_code == "3" else target_poses[-1:],
+            Target_Pose=target_poses if type_code == TaskType.MULTI_STAGE else target_poses[-1:],
             GenAI_Target_Object=[o.name for o in targets],
             Reason=f"reference kinds: {', '.join(r.kind for r in refs)}",
-            Target_Door_Name=targets[0].name if type_code == "4.1" else None,
-            PD_Pose=self.pose(targets[0]) if type_code == "4.2" else None,
-            PD_ID=targets[0].name if type_code == "4.2" else None,
+            Target_Door_Name=targets[0].name if type_code == TaskType.OPEN_DOOR else None,
+            PD_Pose=self.pose(targets[0]) if type_code == TaskType.PICK_DROP else None,
+            PD_ID=targets[0].name if type_code == TaskType.PICK_DROP else None,
             distractors=sorted(o.name for o in targetable(self.world)
                                if o.category == targets[-1].category and o.name != targets[-1].name),
             scene_description=self.world.description,
         )
-        if type_code == "1" and self.visible(start, targets[0], max_cm=1e9):
+        if type_code == TaskType.EXPLORATION and self.visible(start, targets[0], max_cm=1e9):
             return None
-        if type_code == "0" or refs[0].kind == "ordinal":
+        if type_code == TaskType.BASIC or refs[0].kind == "ordinal":
             if not self.visible(start, targets[0]):
                 return None
         try:

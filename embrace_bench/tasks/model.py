@@ -2,16 +2,37 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
-# Type codes as EmbRACE writes them, and the names tables use.
-TYPE_NAMES: dict[str, str] = {
-    "0": "Basic",
-    "1": "Exploration",
-    "2": "Dynamic Spatial-Semantic",
-    "3": "Multi-stage",
-    "4.1": "Open Door",
-    "4.2": "Pick & Drop",
+
+class TaskType(StrEnum):
+    """EmbRACE-3K's task type codes, as its files and our records write them. A StrEnum, so str(), f-strings,
+    json and pandas see the bare code ("4.1"); task and record fields keep plain strings, compared with these."""
+
+    BASIC = "0"
+    EXPLORATION = "1"
+    SPATIAL_SEMANTIC = "2"
+    MULTI_STAGE = "3"
+    OPEN_DOOR = "4.1"
+    PICK_DROP = "4.2"
+
+    @property
+    def paper_name(self) -> str:
+        return _PAPER_NAMES[self]
+
+
+_PAPER_NAMES = {
+    TaskType.BASIC: "Basic",
+    TaskType.EXPLORATION: "Exploration",
+    TaskType.SPATIAL_SEMANTIC: "Dynamic Spatial-Semantic",
+    TaskType.MULTI_STAGE: "Multi-stage",
+    TaskType.OPEN_DOOR: "Open Door",
+    TaskType.PICK_DROP: "Pick & Drop",
 }
+# The navigation types (one goal, no interaction), grouped apart in tables.
+NAVIGATION_TYPES: tuple[TaskType, ...] = (TaskType.BASIC, TaskType.EXPLORATION, TaskType.SPATIAL_SEMANTIC)
+# Type codes (plain strings) and the names tables use.
+TYPE_NAMES: dict[str, str] = {t.value: t.paper_name for t in TaskType}
 TYPES: tuple[str, ...] = tuple(TYPE_NAMES)
 SPLITS: tuple[str, ...] = ("id", "ood")
 RELEASE_FIELDS = ("PD_Type", "PD_Start_Pose", "PD_Size", "PD_Appearance", "regions", "Exposure")
@@ -24,7 +45,7 @@ def type_code(value) -> str:
         s = s[:-2]
     if s not in TYPE_NAMES:
         raise ValueError(f"unknown task Type {value!r}; expected one of {', '.join(TYPES)}")
-    return s
+    return s  # the plain string, so that records and task files keep it byte for byte
 
 
 @dataclass
@@ -32,7 +53,7 @@ class Task:
     task_id: str
     map: str
     split: str  # "id" | "ood"
-    Type: str  # "0" "1" "2" "3" "4.1" "4.2"
+    Type: str  # a TaskType code: "0" "1" "2" "3" "4.1" "4.2"
     Instruction: str
     Start_Pose: list[float]  # [x, y, z, pitch, yaw, roll]
     Target_Pose: list[list[float]]  # one [x, y, z, pitch, yaw, roll] per stage (multi-stage: two)

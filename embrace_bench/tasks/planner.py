@@ -15,8 +15,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from embrace_bench.actions import Magnitudes
-from embrace_bench.tasks.model import Task
+from embrace_bench.actions import MOTIONS, Action, Magnitudes
+from embrace_bench.tasks.model import Task, TaskType
 from embrace_bench.tasks.regions import in_polygons
 from embrace_bench.world.scene import WorldMap, WorldObject, to_world
 from embrace_bench.world.sim import AGENT_RADIUS, AGENT_Z, WorldState, bearing_to
@@ -69,15 +69,15 @@ def navigate(state: WorldState, goal: Goal, target_xy: tuple[float, float], radi
         expanded += 1
         if expanded > MAX_EXPAND:
             break
-        for act in ("MoveForward", "TurnLeft", "TurnRight"):
-            if act == "MoveForward":
+        for act in (Action.MoveForward, Action.TurnLeft, Action.TurnRight):
+            if act == Action.MoveForward:
                 nx, ny, _hit = state.grid.sweep(node.x, node.y, node.yaw, mags.forward_cm)
                 if math.hypot(nx - node.x, ny - node.y) < 1.0:
                     continue
                 nyaw = node.yaw
             else:
                 nx, ny = node.x, node.y
-                nyaw = node.yaw + (mags.turn_deg if act == "TurnRight" else -mags.turn_deg)
+                nyaw = node.yaw + (mags.turn_deg if act == Action.TurnRight else -mags.turn_deg)
                 nyaw = (nyaw + 180.0) % 360.0 - 180.0
             k = key(nx, ny, nyaw)
             if seen.get(k, 1 << 30) <= g + 1:
@@ -160,33 +160,33 @@ def plan_task(task: Task, world: WorldMap, state: WorldState | None = None, mags
 
     final = task.Target_Pose[-1]
     at_final, final_xy, final_r = _region_goal(task, -1)
-    if task.Type == "3" and len(task.Target_Pose) > 1:
+    if task.Type == TaskType.MULTI_STAGE and len(task.Target_Pose) > 1:
         go(*_region_goal(task, 0))
-        plan.append("MidwayTarget")
-    if task.Type == "4.1":
+        plan.append(Action.MidwayTarget)
+    if task.Type == TaskType.OPEN_DOOR:
         door = task.Target_Door_Name or nearest_door(state, final_xy)
         dx, dy = state.door_center(door)
         go(in_reach(state, dx, dy, at_final), (dx, dy))
         if state.open_door() != door:
             raise NoPlan(f"{task.task_id}: OpenDoor would not open {door}")
-        plan.append("OpenDoor")
-    elif task.Type == "4.2":
+        plan.append(Action.OpenDoor)
+    elif task.Type == TaskType.PICK_DROP:
         px, py = (task.PD_Start_Pose or task.PD_Pose)[:2]
         # Not on top of it: the release's Pick acts only on an object some way off (its reach is the env's
         # interact_cm: its magnitudes say what a Pick reaches there).
         go(in_reach(state, px, py, min_cm=AGENT_RADIUS if task.regions else 0.0), (px, py))
         if state.pickup() != task.PD_ID:
             raise NoPlan(f"{task.task_id}: PickObject would not pick {task.PD_ID}")
-        plan.append("PickObject")
+        plan.append(Action.PickObject)
         if task.PD_Type == "p":  # carried into both regions and held at Finish
             go(_lands_in(task, state.mags.drop_cm, at_final, final, behind=False), final_xy, final_r)
         else:
             go(_lands_in(task, state.mags.drop_cm, at_final, final), final[:2])
             state.drop()
-            plan.append("DropObject")
+            plan.append(Action.DropObject)
     else:
         go(at_final, final_xy, final_r)
-    plan.append("Finish")
+    plan.append(Action.Finish)
     return plan
 
 
@@ -212,15 +212,15 @@ def _lands_in(task: Task, drop: float, at_final: Goal, final, behind: bool = Tru
 def execute(state: WorldState, action: str) -> None:
     """Advance the state by one action exactly as the engine does when UnrealEnv sends it."""
     m = state.mags
-    if action in ("MoveForward", "MoveBackward", "TurnLeft", "TurnRight"):
-        turn, dist = {"MoveForward": (0.0, m.forward_cm), "MoveBackward": (0.0, -m.backward_cm),
-                      "TurnLeft": (-m.turn_deg, 0.0), "TurnRight": (m.turn_deg, 0.0)}[action]
+    if action in MOTIONS:
+        turn, dist = {Action.MoveForward: (0.0, m.forward_cm), Action.MoveBackward: (0.0, -m.backward_cm),
+                      Action.TurnLeft: (-m.turn_deg, 0.0), Action.TurnRight: (m.turn_deg, 0.0)}[action]
         state.move(turn, dist)
-    elif action == "OpenDoor":
+    elif action == Action.OpenDoor:
         state.open_door()
-    elif action == "PickObject" and state.held is None:
+    elif action == Action.PickObject and state.held is None:
         state.pickup()
-    elif action == "DropObject" and state.held is not None:
+    elif action == Action.DropObject and state.held is not None:
         state.drop()
 
 

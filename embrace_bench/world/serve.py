@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 
+from embrace_bench.defaults import FOV_DEG, FRAME_HEIGHT, FRAME_WIDTH
 from embrace_bench.world import faults
 from embrace_bench.world.engine import EmbeddedEngine
 from embrace_bench.world.render import RENDERERS
@@ -38,9 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=9000, help="TCP port (0 picks a free one)")
     ap.add_argument("--host", default="127.0.0.1", help="bind address; loopback unless you mean otherwise")
     ap.add_argument("--renderer", default="auto", choices=RENDERERS)
-    ap.add_argument("--width", type=int, default=640)
-    ap.add_argument("--height", type=int, default=480)
-    ap.add_argument("--fov", type=float, default=90.0)
+    ap.add_argument("--width", type=int, default=FRAME_WIDTH)
+    ap.add_argument("--height", type=int, default=FRAME_HEIGHT)
+    ap.add_argument("--fov", type=float, default=FOV_DEG)
     ap.add_argument("--unix-socket", action="store_true", help="also listen on /tmp/unrealcv_<port>.socket")
     ap.add_argument("--exit-with-parent", action="store_true",
                     help="shut down when the process that started this one dies (the harness passes it)")

@@ -1,0 +1,103 @@
+"""The structured config schemas: every group option composes through its schema, holds only what differs from
+it, and the schema refuses unknown keys and wrong types; defaults shared with the code are defined once."""
+import shutil
+from dataclasses import fields
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+
+from embrace_bench.__main__ import CONF_DIR, GROUPS, _option, _schema
+from embrace_bench.config_checks import type_problem
+from embrace_bench.config_schema import SCHEMAS, RunnerSchema, TagsSchema, register
+from embrace_bench.defaults import MAX_STEPS, SUCCESS_RADIUS_CM
+from embrace_bench.env.unreal_env import EnvConfig
+from embrace_bench.episode import EpisodeSettings
+from embrace_bench.records import TaskInfo
+from embrace_bench.scoring.tagset import TagThresholds
+
+OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONF_DIR / g).glob("*.yaml"))]
+
+
+@pytest.fixture
+def composed():
+    register()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        yield lambda *overrides: compose(config_name="config", overrides=list(overrides))
+
+
+@pytest.mark.parametrize("group, option", OPTIONS)
+def test_every_option_composes_to_exactly_its_schemas_keys(composed, group, option):
+    schema = _schema(group, option)
+    assert schema is not None, f"{group}/{option}.yaml names no schema in its defaults list"
+    node = composed(f"{group}={option}", "suite.path=/x")[group]
+    assert list(node.keys()) == [f.name for f in fields(schema)]  # the order the manifest records
+
+
+@pytest.mark.parametrize("group, option", OPTIONS)
+def test_options_hold_only_what_differs_from_their_schema(group, option):
+    own, _ = _option(group, option)
+    defaults = OmegaConf.structured(_schema(group, option))
+    values = OmegaConf.load(CONF_DIR / group / f"{option}.yaml")
+    same = [k for k in own if not OmegaConf.is_missing(defaults, k) and k in values and values[k] == defaults[k]]
+    assert not same, f"{group}/{option}.yaml restates schema defaults: {same}"
+
+
+def test_every_schema_is_used_by_an_option():
+    used = {_schema(g, o) for g, o in OPTIONS}
+    assert set(SCHEMAS.values()) <= used
+
+
+@pytest.mark.parametrize("overrides", [["runner.foo=1"], ["env.width=wide"], ["runner.resume=maybe"],
+                                       ["model=gpt4o", "model.launch=true"], ["model=oracle", "model.temperature=0"]])
+def test_hydra_itself_refuses_unknown_keys_and_bad_types(composed, overrides):
+    with pytest.raises(ConfigCompositionException):
+        composed(*overrides)
+
+
+def test_a_yaml_option_with_a_misspelt_key_does_not_compose(tmp_path):
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF_DIR, conf)
+    (conf / "runner" / "typo.yaml").write_text("defaults:\n  - /schema_runner_default@_here_\n  - _self_\n\nmax_step: 40\n")
+    register()
+    with initialize_config_dir(config_dir=str(conf), version_base=None):
+        assert compose(config_name="config", overrides=["runner=embrace_release"]).runner.max_steps == 60
+        with pytest.raises(ConfigCompositionException, match="max_step"):
+            compose(config_name="config", overrides=["runner=typo"])
+
+
+def test_tag_thresholds_are_the_tags_schema(composed):
+    assert [(f.name, f.default) for f in fields(TagsSchema)] == [(f.name, f.default) for f in fields(TagThresholds)]
+    assert TagThresholds.from_config(OmegaConf.to_container(composed().tags)) == TagThresholds()
+
+
+def test_shared_defaults_are_defined_once(composed):
+    cfg = composed()
+    assert cfg.runner.max_steps == EpisodeSettings().max_steps == RunnerSchema.max_steps == MAX_STEPS
+    assert cfg.runner.success_radius_cm == EpisodeSettings().success_radius_cm == SUCCESS_RADIUS_CM
+    assert TaskInfo("", [], []).success_radius_cm == SUCCESS_RADIUS_CM
+    assert (cfg.env.width, cfg.env.height, cfg.env.fov) == (EnvConfig().width, EnvConfig().height, EnvConfig().fov)
+    assert composed("runner=embrace_release").runner.max_steps == 60
+
+
+@pytest.mark.parametrize("group, option, leaf, value, want", [
+    ("runner", "default", "workers", "abc", "runner.workers must be an integer >= 1, not 'abc'"),
+    ("runner", "default", "resume", "maybe", "runner.resume must be true or false, not 'maybe'"),
+    ("env", "embedded", "width", "wide", "env.width must be an integer, not 'wide'"),
+    ("env", "unrealzoo", "magnitudes.forward_cm", "far", "env.magnitudes.forward_cm must be a number, not 'far'"),
+    ("tags", "default", "stuck_min_moves", 2.5, "tags.stuck_min_moves must be an integer >= 0, not 2.5"),
+    ("runner", "default", "workers", 4, None),
+    ("runner", "default", "max_cost_usd", 2, None),  # number-or-null: checked by config_checks.RULES at run time
+])
+def test_type_problem_is_one_line_naming_the_setting(group, option, leaf, value, want):
+    assert type_problem(group, _schema(group, option), leaf, value) == want
+
+
+def test_prompt_config_defaults_are_the_prompt_schemas():
+    """PromptConfig (the prompt builder's own settings, also built without Hydra) keeps the schema's defaults."""
+    from embrace_bench.config_schema import PromptSchema
+    from embrace_bench.prompts import PromptConfig
+
+    built = PromptConfig()
+    assert {f.name: f.default for f in fields(PromptSchema)} == {f.name: getattr(built, f.name) for f in fields(PromptSchema)}
