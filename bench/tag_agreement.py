@@ -4,6 +4,7 @@ recall, for "any" tags and for the primary cause, each labels file (the tuned pa
     python bench/tag_agreement.py                       # the bundled set: tests/fixtures/tag_labels
     python bench/tag_agreement.py --runs RUN_DIR... --labels labels_tuned.jsonl --labels labels_untouched.jsonl
     python bench/tag_agreement.py --json
+    python bench/tag_agreement.py --between labels_overlap_a.jsonl labels_fresh_b.jsonl [--between ...]
 
 Labels are JSONL, one episode a line: {"episode": "<run dir name>/<task_id>", "tags": [...], "primary": "<tag>",
 "why": "<one line>"}. The runs' records are re-tagged with the current tagger at its default thresholds
@@ -113,6 +114,52 @@ def agreement(labels: list[Label], pred: dict[str, tuple[set[str], str | None]])
     return {"episodes": len(labels), "rows": rows, "exact_tag_sets": exact, "primary_agreed": prim}
 
 
+def between(first: list[Label], second: list[Label]) -> dict:
+    """How far two people agree on the episodes both labelled: per tag, how many episodes each gave it, how
+    many both did, and their positive agreement (2 x both / (first + second): 1 when they gave it to the same
+    episodes; symmetric, unlike precision and recall); the share of identical primaries and tag sets."""
+    other = {lb.episode: lb for lb in second}
+    pairs = [(lb, other[lb.episode]) for lb in first if lb.episode in other]
+    if not pairs:
+        raise LabelError("the two labels files share no episode")
+    per = {}
+    for tag in TAG_NAMES:
+        a = sum(tag in x.tags for x, _ in pairs)
+        b = sum(tag in y.tags for _, y in pairs)
+        both = sum(tag in x.tags and tag in y.tags for x, y in pairs)
+        per[tag] = {"first": a, "second": b, "both": both, "agreement": _ratio(2 * both, a + b)}
+    return {"episodes": len(pairs), "rows": per, "primary_agreed": sum(x.primary == y.primary for x, y in pairs),
+            "exact_tag_sets": sum(x.tags == y.tags for x, y in pairs)}
+
+
+def between_markdown(name: str, res: dict) -> str:
+    n = res["episodes"]
+    lines = [f"### {name}: {n} episodes labelled by both", "",
+             f"Same primary cause {res['primary_agreed']}/{n}; identical tag sets {res['exact_tag_sets']}/{n}.", "",
+             "| Tag | first gave it | second gave it | both | agreement |", "|---|---|---|---|---|"]
+    for tag, r in res["rows"].items():
+        if r["first"] or r["second"]:
+            lines.append(f"| {tag} | {r['first']} | {r['second']} | {r['both']} | {_f(r['agreement'])} |")
+    return "\n".join(lines)
+
+
+def _between_main(pairs: list[list[Path]], as_json: bool) -> int:
+    """--between: person against person, each pair apart and all pairs pooled."""
+    try:
+        sets = [(read_labels(a), read_labels(b), f"{a.stem} vs {b.stem}") for a, b in pairs]
+        results = {name: between(a, b) for a, b, name in sets}
+        if len(sets) > 1:
+            results["all pairs"] = between([x for a, _, _ in sets for x in a], [y for _, b, _ in sets for y in b])
+    except (LabelError, OSError) as exc:
+        print(f"tag_agreement: error: {exc}", file=sys.stderr)
+        return 2
+    if as_json:
+        print(json.dumps(_no_nan(results), indent=1))
+    else:
+        print("\n\n".join(between_markdown(name, res) for name, res in results.items()))
+    return 0
+
+
 def _f(x: float) -> str:
     return "-" if math.isnan(x) else f"{x:.2f}"
 
@@ -158,11 +205,17 @@ def main(argv=None) -> int:
     ap.add_argument("--labels", action="append", type=Path,
                     help="a labels file (repeatable; default: the bundled tuned and untouched files)")
     ap.add_argument("--min-examples", type=int, default=5, help="fewer labelled episodes: marked (few)")
-    ap.add_argument("--tags", nargs="*", default=[], metavar="KEY=VALUE", help="threshold overrides, e.g. seen_max_cm=1500")
+    ap.add_argument("--tags", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="threshold overrides, e.g. seen_min_extent_px=20")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--disagreements", action="store_true",
                     help="also list each episode whose tags or primary differ (for tuning: never on the untouched part)")
+    ap.add_argument("--between", nargs=2, action="append", type=Path, metavar=("FIRST", "SECOND"),
+                    help="agreement between two people's labels files on the episodes both labelled (repeatable: "
+                         "each pair apart, then pooled); no tagger involved")
     a = ap.parse_args(argv)
+    if a.between:
+        return _between_main(a.between, a.json)
     runs = a.runs or sorted(p for p in (FIXTURE / "runs").iterdir() if p.is_dir())
     files = a.labels or [p for p in (FIXTURE / "labels_tuned.jsonl", FIXTURE / "labels_untouched.jsonl") if p.exists()]
     try:

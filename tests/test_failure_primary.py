@@ -28,11 +28,23 @@ def test_beyond_one_and_a_half_radii_is_premature_not_near_miss():
 
 
 def test_no_near_miss_after_walking_away_from_the_closest_approach():
-    # Came within 150 cm, then backed off to 420 cm: not "stopped short" (and seen, so forgetting).
+    # Came within 150 cm, then backed off to 500 cm, out of the 450 cm zone: left it (seen, so forgetting).
+    v = {"visible": {"T": SEEN}}
+    rec = record(traj(fwd(850, **v), ("MoveBackward", 700, 0, 0, v), ("MoveBackward", 500, 0, 0, v),
+                      ("Finish", 500, 0, 0)))
+    assert "near_miss" not in names(rec) and "target_forgetting" in names(rec)
+
+
+def test_circling_near_the_goal_is_a_near_miss_not_forgetting():
+    # Came within 150 cm, then walked about inside the 450 cm zone and stopped 420 cm away: a near miss.
     v = {"visible": {"T": SEEN}}
     rec = record(traj(fwd(850, **v), ("MoveBackward", 700, 0, 0, v), ("MoveBackward", 580, 0, 0, v),
                       ("Finish", 580, 0, 0)))
-    assert "near_miss" not in names(rec) and "target_forgetting" in names(rec)
+    assert names(rec) == ["near_miss"]
+    # Once it walked out of the zone and back, it is judged at its closest approach again: no near miss.
+    out = record(traj(fwd(850, **v), ("MoveBackward", 500, 0, 0, v), ("MoveForward", 580, 0, 0, v),
+                      ("Finish", 580, 0, 0)))
+    assert "near_miss" not in names(out) and "target_forgetting" not in names(out)
 
 
 def test_near_miss_on_a_timeout_and_on_the_multistage_subgoal():
@@ -113,12 +125,19 @@ def test_pixel_thresholds_scale_with_the_frame_area():
     assert "target_forgetting" in names(rec, small) and "target_forgetting" not in names(rec, th)
 
 
-def test_an_object_seen_only_from_afar_was_not_seen():
-    far = {"object_locations": {"T": [3000, 0, 0]}}
+def test_a_small_object_far_away_is_a_speck_not_seen_by_its_apparent_size():
+    # A 50 cm bag 27.6 m away spans ~6 px of a 640-wide frame (< seen_min_extent_px): a speck, not seen.
+    bag = {"object_locations": {"T": [3000, 0, 0]}, "object_bounds": {"T": [2975, -25, 0, 3025, 25, 50]}}
     rec = record(traj(fwd(235, visible={"T": SEEN}), ("TurnLeft", 235, 0, -90), ("Finish", 235, 0, -90)),
-                 targets=(("T", 3000, 0),), **far)  # 27.6 m away: beyond seen_max_cm
+                 targets=(("T", 3000, 0),), **bag)
     assert "target_forgetting" not in names(rec) and "short_sighted_exploration" in names(rec)
-    assert "target_forgetting" in names(rec, TagThresholds(seen_max_cm=3000, forget_min_unseen=1))
+    assert "target_forgetting" in names(rec, TagThresholds(seen_min_extent_px=5, forget_min_unseen=1))
+    # A 5 m tall, 5 m wide house at the same distance spans ~60 px: seen, whatever the distance.
+    house = {"object_locations": {"T": [3000, 0, 0]}, "object_bounds": {"T": [2750, -250, 0, 3250, 250, 500]}}
+    big = record(traj(fwd(235, visible={"T": SEEN}), ("TurnLeft", 235, 0, -90), ("Finish", 235, 0, -90)),
+                 targets=(("T", 3000, 0),), **house)
+    assert "short_sighted_exploration" not in names(big)
+    assert "target_forgetting" in names(big, TagThresholds(forget_min_unseen=1))
 
 
 def test_a_sliver_at_the_frame_edge_is_not_seen():
@@ -162,12 +181,16 @@ def test_blocked_at_its_closest_approach_is_stuck_not_forgetting():
     assert "target_forgetting" in names(rec) and primary(rec) == "target_forgetting"
 
 
-def test_circling_back_to_the_closest_spot_is_not_forgetting():
+def test_circling_is_judged_by_where_it_ended():
     v = {"visible": {"T": SEEN}}
     there = [fwd(300, **v), fwd(500, **v), ("MoveForward", 300, 200, 135, v)]  # closest 500 cm, then off
-    back = record(traj(*there, ("MoveForward", 500, 0, 0, v), ("MoveForward", 300, -200, -135, v),
-                       ("Finish", 300, -200, -135)), start_visible={"T": SEEN})
+    # Back at the spot of its closest approach when it stopped: it did not leave the goal.
+    back = record(traj(*there, ("MoveForward", 500, 0, 0, v), ("Finish", 500, 0, 0)), start_visible={"T": SEEN})
     assert "target_forgetting" not in names(back) and "premature_finish" in names(back)
+    # Came back there and walked off again, ending 2 m+ farther: it left the goal (round 3's convention).
+    again = record(traj(*there, ("MoveForward", 500, 0, 0, v), ("MoveForward", 300, -200, -135, v),
+                        ("Finish", 300, -200, -135)), start_visible={"T": SEEN})
+    assert "target_forgetting" in names(again)
     left = record(traj(*there, ("MoveForward", 100, 200, 180, v), ("Finish", 100, 200, 180)), start_visible={"T": SEEN})
     assert "kept it in view but moved away" in tag(left, "target_forgetting")["reason"]
 
@@ -180,7 +203,8 @@ def test_zone_factors_below_one_are_refused(key):
 
 def test_a_manifest_sets_the_frame_size_and_older_manifests_still_load():
     from embrace_bench.report.runs import tag_thresholds
-    th, warning = tag_thresholds({"tags": {"area_cell_cm": 250.0, "min_area_cells": 4, "stuck_min_moves": 4},
+    th, warning = tag_thresholds({"tags": {"area_cell_cm": 250.0, "min_area_cells": 4, "seen_max_cm": 2000.0,
+                                           "stuck_min_moves": 4},
                                   "env": {"width": 320, "height": 240}})
     assert warning == "" and th.stuck_min_moves == 4 and th.min_visible_px == TagThresholds().min_visible_px // 4
     th, warning = tag_thresholds({"tags": {"nope": 1}})
@@ -213,3 +237,15 @@ def test_viewer_puts_the_primary_first_and_leaderboards_print_primary_rates(tmp_
     assert float(row["primary_premature_finish"]) == 0.5 and float(row["tag_premature_finish"]) == 0.5
     # one primary per failed episode: the primary rates add up to the failure rate
     assert sum(float(v) for k, v in row.items() if k.startswith("primary_")) == pytest.approx(0.75)
+
+
+def test_a_move_the_env_reported_blocked_went_nowhere():
+    # Three moves that each still covered 60 cm but fell short (collided): blocked, as the review sheet shows.
+    steps = [fwd(60 * (i + 1)) for i in range(3)] + [("Finish", 180, 0, 0)]
+    rec = record(traj(*steps))
+    for s in rec.steps[:3]:
+        s.collided = True
+    assert "stuck" in names(rec)
+    for s in rec.steps[:3]:
+        s.collided = False
+    assert "stuck" not in names(rec)  # 60 cm each and no collision reported: it moved

@@ -204,6 +204,19 @@ def test_premature_finish_multistage_without_midway():
     assert "no MidwayTarget before Finish" in tag(rec, "premature_finish")["reason"]
 
 
+
+def test_a_far_midway_target_is_premature_whatever_follows():
+    # MidwayTarget 1000 cm from subgoal 1 (> 1.5R), then wandering until the step limit: still premature.
+    steps = [fwd(1000), ("MidwayTarget", 1000, 0, 0)] + [("TurnLeft", 1000, 0, 0)] * 2
+    rec = record(traj(*steps), type_="3", targets=(("A", 0, 0), ("B", 500, 0)), max_steps=4)
+    assert rec.status == "timeout"
+    t = tag(rec, "premature_finish")
+    assert t["steps"] == [1] and "MidwayTarget at step 1 1000 cm from subgoal 1" in t["reason"]
+    near = record(traj(fwd(400), ("MidwayTarget", 400, 0, 0), ("TurnLeft", 400, 0, 0), ("TurnLeft", 400, 0, 0)),
+                  type_="3", targets=(("A", 0, 0), ("B", 500, 0)), max_steps=4)  # 400 cm: within 1.5R
+    assert "premature_finish" not in names(near)
+
+
 # ---- interaction_failed -------------------------------------------------------------------------------
 def test_interaction_door_out_of_range_and_never_issued():
     kw = dict(type_="4.1", targets=(("D1", 500, 0),), door="D1", object_locations={"D1": [800, 0, 0]})
@@ -217,6 +230,17 @@ def test_interaction_door_out_of_range_and_never_issued():
     kw["object_locations"] = {"D1": [1400, 0, 0]}
     unreached = record(traj(fwd(500), ("OpenDoor", 500, 0, 0), ("Finish", 500, 0, 0)), **kw)
     assert names(unreached) == ["premature_finish"] and "never within 375 cm" in tag(unreached, "premature_finish")["reason"]
+
+
+
+def test_door_reached_is_measured_to_its_centre_not_its_footprint():
+    # A 240 cm wide door whose centre lies 400 cm away: its footprint edge is within 375 cm, its centre is not.
+    kw = dict(type_="4.1", targets=(("D1", 900, 0),), door="D1", object_locations={"D1": [900, 0, 0]},
+              object_bounds={"D1": [780, -120, 0, 1020, 120, 220]})
+    rec = record(traj(fwd(500), ("OpenDoor", 500, 0, 0), ("Finish", 500, 0, 0)), **kw)
+    assert names(rec) == ["premature_finish"]
+    kw["object_locations"] = {"D1": [850, 0, 0]}  # centre 350 cm away: reached
+    assert "interaction_failed" in names(record(traj(fwd(500), ("OpenDoor", 500, 0, 0), ("Finish", 500, 0, 0)), **kw))
 
 
 def test_no_interaction_failed_when_the_door_opened_or_the_type_needs_none():

@@ -29,7 +29,10 @@ def _episodes() -> set[str]:
 
 def test_the_bundled_labels_are_well_formed_and_cover_failed_recorded_episodes():
     tuned, untouched = ta.read_labels(FIX / "labels_tuned.jsonl"), ta.read_labels(FIX / "labels_untouched.jsonl")
-    assert len(tuned) >= 150 and len(untouched) >= 40
+    # Tuned: rounds 1 and 2 (175 + 83); untouched: round 3's fresh labels (98), on runs of their own.
+    assert len(tuned) == 258 and len(untouched) == 98
+    assert {lb.episode.split("/")[0] for lb in untouched} == {"heuristic3", "random3", "mistakes3"}
+    assert not any(lb.episode.split("/")[0].endswith("3") for lb in tuned)
     names = [lb.episode for lb in tuned + untouched]
     assert len(names) == len(set(names))  # each episode in one part only
     assert set(names) <= _episodes()  # every label is about a failed episode whose record is bundled
@@ -105,3 +108,41 @@ def test_the_agreement_script_reports_a_bad_labels_file_in_one_line(tmp_path, ca
     assert ta.main(["--labels", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "not in the runs" in err
+
+
+def _write(path, labels):
+    path.write_text("".join(json.dumps({"episode": e, "tags": t, "primary": p, "why": "x"}) + "\n"
+                            for e, t, p in labels))
+    return path
+
+
+def test_between_two_people_counts_agreement_on_the_shared_episodes(tmp_path, capsys):
+    a = _write(tmp_path / "overlap_a.jsonl", [("r/1", ["stuck", "timeout"], "stuck"),
+                                               ("r/2", ["near_miss"], "near_miss"), ("r/9", ["timeout"], "timeout")])
+    b = _write(tmp_path / "fresh_b.jsonl", [("r/1", ["stuck", "timeout", "looping"], "looping"),
+                                             ("r/2", ["near_miss"], "near_miss"), ("r/3", ["stuck"], "stuck")])
+    res = ta.between(ta.read_labels(a), ta.read_labels(b))
+    assert res["episodes"] == 2 and res["primary_agreed"] == 1 and res["exact_tag_sets"] == 1  # r/9, r/3 unshared
+    assert res["rows"]["stuck"] == {"first": 1, "second": 1, "both": 1, "agreement": 1.0}
+    assert res["rows"]["looping"]["agreement"] == 0.0 and res["rows"]["near_miss"]["agreement"] == 1.0
+    c = _write(tmp_path / "overlap_c.jsonl", [("s/1", ["timeout"], "timeout")])
+    d = _write(tmp_path / "fresh_d.jsonl", [("s/1", ["timeout", "stuck"], "stuck")])
+    assert ta.main(["--between", str(a), str(b), "--between", str(c), str(d)]) == 0
+    out = capsys.readouterr().out
+    assert "### overlap_a vs fresh_b: 2 episodes labelled by both" in out and "| looping | 0 | 1 | 0 | 0.00 |" in out
+    assert "### all pairs: 3 episodes labelled by both" in out and "Same primary cause 1/3" in out
+    assert ta.main(["--between", str(a), str(c)]) == 2
+    assert "share no episode" in capsys.readouterr().err
+
+
+def test_the_bundled_overlap_labels_relabel_untouched_episodes(capsys):
+    untouched = {lb.episode: lb for lb in ta.read_labels(FIX / "labels_untouched.jsonl")}
+    overlap = sorted((FIX / "between").glob("labels_overlap_*.jsonl"))
+    assert len(overlap) == 3
+    for path in overlap:
+        labels = ta.read_labels(path)
+        assert len(labels) == 8 and all(lb.episode in untouched for lb in labels)
+    argv = [x for p in overlap for x in ("--between", str(p), str(FIX / "labels_untouched.jsonl"))]
+    assert ta.main(argv + ["--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["all pairs"]["episodes"] == 24 and 0 <= res["all pairs"]["primary_agreed"] <= 24

@@ -56,7 +56,8 @@ class Run:
                 "started": str(m.get("started", ""))[:19], "run": self.run_dir.name}
 
 
-RETIRED_TAG_KEYS = ("area_cell_cm", "min_area_cells")  # short_sighted_exploration's cells, now a span
+RETIRED_TAG_KEYS = ("area_cell_cm", "min_area_cells",  # short_sighted_exploration's cells, now a span
+                   "seen_max_cm")  # "seen" by distance, now by apparent size (seen_min_extent_px)
 
 
 def frame_size(manifest: dict) -> tuple[int | None, int | None]:

@@ -12,7 +12,9 @@ from embrace_bench.scoring.trajectory import Trajectory
 
 
 def blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
-    """Runs of moves in a row that went nowhere (turns and looks in between allowed), as step indices."""
+    """Runs of moves in a row that went nowhere (turns and looks in between allowed), as step indices. A move
+    went nowhere when the env reported it blocked (`collided`: it fell short, the review sheet's "blocked")
+    or it displaced the agent less than `stuck_move_cm` (records without the flag)."""
     key = ("blocked_runs", th.stuck_move_cm)
     if key not in tr.cache:
         tr.cache[key] = _blocked_runs(tr, th)
@@ -27,7 +29,7 @@ def _blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
         a, b = s.pose_before, s.pose_after
         if len(a) < 2 or len(b) < 2:
             continue
-        if hypot(a[0] - b[0], a[1] - b[1]) >= limit:
+        if not s.collided and hypot(a[0] - b[0], a[1] - b[1]) >= limit:
             if run:
                 runs.append(run)
             run = []
@@ -37,7 +39,7 @@ def _blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
 
 
 def stuck(tr: Trajectory, th: TagThresholds) -> dict | None:
-    """Moves in a row that went nowhere (blocked), turns and looks in between allowed."""
+    """Moves in a row that went nowhere (blocked: `blocked_runs`), turns and looks in between allowed."""
     best = max(blocked_runs(tr, th), key=len, default=[])
     if len(best) < th.stuck_min_moves:
         return None

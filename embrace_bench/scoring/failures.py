@@ -23,7 +23,7 @@ from embrace_bench.scoring.behaviour_tags import BEHAVIOUR, api_error, blocked_a
 from embrace_bench.scoring.metrics import at_stage, door_reason, pick_drop_reason, stage_distance, xy_dist
 from embrace_bench.scoring.primary import mark_primary
 from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, Tag, TagThresholds, cm as _d, make_tag as _tag
-from embrace_bench.scoring.trajectory import Phase, Trajectory, build, footprint_dist
+from embrace_bench.scoring.trajectory import Phase, Trajectory, build, footprint_dist, location_xy
 from embrace_bench.tasks.model import TaskType
 
 __all__ = ["TAG_NAMES", "Tag", "TagThresholds", "tag_episode"]
@@ -40,32 +40,17 @@ def _zone(tr: Trajectory, p: Phase, th: TagThresholds) -> float:
 
 def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None, d_end: float, d_min: float) -> bool:
     """Still blocked at the end, and the goal left the view during that final blocked spell (turning against
-    an obstacle) or the agent never got any farther from it than its closest approach: being blocked, not
-    forgetting."""
+    an obstacle) or the agent never got any farther from it than its closest approach (blocked on its way
+    there): being blocked, not forgetting. Blocked after turning away from it and walking off is forgetting."""
     if gone_step is None or not blocked_at_end(tr, th):
         return False
     return gone_step >= blocked_runs(tr, th)[-1][0] or d_end <= d_min + th.closest_slack_cm
 
 
-def _came_back(tr: Trajectory, first: int, last: int, goal_xy, th: TagThresholds) -> bool:
-    """After its closest approach to the goal the agent walked off (beyond `closest_slack_cm` of that spot)
-    and later returned there: circling back to it, not leaving it behind."""
-    gx, gy = goal_xy
-    pts = tr.xy[first: last + 1]
-    k = min(range(len(pts)), key=lambda i: math.hypot(pts[i][0] - gx, pts[i][1] - gy))
-    cx, cy = pts[k]
-    left = False
-    for x, y in pts[k + 1:]:
-        away = math.hypot(x - cx, y - cy) > th.closest_slack_cm
-        if left and not away:
-            return True
-        left = left or away
-    return False
-
-
 def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     """Saw the stage's goal, then turned or walked away and never came back: out of view for the last frames
-    while not near it, or ended well farther than its closest approach. Not when still blocked at the end."""
+    while not near it, or ended well farther than its closest approach. Not when still blocked on its way
+    there, nor when it came within the near-miss zone and ended in it (circling near the goal)."""
     p = tr.failing_phase()
     if p is None or p.goal_xy is None or not tr.has_masks:
         return None
@@ -78,10 +63,13 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     gx, gy = p.goal_xy
     d_min = min(math.hypot(x - gx, y - gy) for x, y in tr.xy[max(seen[0], p.first): p.last + 1])
     unseen = [k for k in range(seen[-1] + 1, p.last + 1) if tr.vis[k] is not None]
-    lost = len(unseen) >= max(1, th.forget_min_unseen) and d_end > _zone(tr, p, th) \
+    zone = _zone(tr, p, th)
+    lost = len(unseen) >= max(1, th.forget_min_unseen) and d_end > zone \
         and not _lost_while_blocked(tr, th, tr.step_of(unseen[0]) if unseen else None, d_end, d_min)
-    farther = d_end > d_min + th.forget_margin_cm and not _came_back(tr, max(seen[0], p.first), p.last, p.goal_xy, th)
-    if not (lost or farther):
+    farther = d_end > d_min + th.forget_margin_cm  # circling back and leaving again: still left it
+    # Circling near the goal: having come within the zone, only leaving it (ending outside the zone and well
+    # farther than the closest approach) is forgetting; ending in it is a near miss.
+    if not (lost or farther) or (d_min <= zone and not (d_end > zone and d_end > d_min + th.forget_margin_cm)):
         return None
     first = f"saw {p.label} {p.goal} at {'the start' if seen[0] == 0 else f'step {tr.step_of(seen[0])}'}"
     if lost:
@@ -258,18 +246,20 @@ def near_miss(tr: Trajectory, th: TagThresholds) -> dict | None:
                     f"(radius {t.success_radius_cm:.0f})")
     dists = [stage_distance(t, tr.pose(k), stage) for k in range(first, last + 1) if tr.pose(k) is not None]
     d_min = min(dists)
-    if d > d_min + th.closest_slack_cm:
+    # Stopped well past its closest approach: a near miss only if it stayed near the goal since (circling it).
+    if d > d_min + th.closest_slack_cm and not all(_near_zone(t, x, th) for x in dists[dists.index(d_min):]):
         return None
     return _tag(Tag.near_miss, [tr.step_of(last)], f"ended {_d(d)} from {what} (radius {t.success_radius_cm:.0f}), "
                 f"closest {_d(d_min)}")
 
 
 def _came_within(tr: Trajectory, name: str | None, limit: float, first: int = 0) -> bool | None:
-    """Whether the agent came within `limit` of the object's footprint; None when its place is unrecorded."""
-    if not name or name not in tr.record.task.object_locations:
+    """Whether the agent came within `limit` of the object's centre (a door's marker, as a person measures on the
+    map; not its footprint); None when its place is unrecorded."""
+    c = location_xy(tr.record, name)
+    if c is None:
         return None
-    ds = [footprint_dist(tr.record, name, *tr.xy[k]) for k in range(first, len(tr.xy)) if tr.xy[k][0] == tr.xy[k][0]]
-    return bool(ds) and min(ds) <= limit
+    return any(math.hypot(x - c[0], y - c[1]) <= limit for x, y in tr.xy[first:])
 
 
 def _drop_stage_reached(tr: Trajectory, th: TagThresholds) -> bool:
@@ -280,12 +270,12 @@ def _drop_stage_reached(tr: Trajectory, th: TagThresholds) -> bool:
 
 
 def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
-    """Finish (or the judged MidwayTarget) declared far from the stage's goal (beyond the near-miss zone), a
-    Multi-stage Finish without MidwayTarget, or an Open Door / Pick & Drop Finish before even reaching the
-    door or object."""
-    if not tr.finished:
-        return None
-    rec, t, fin = tr.record, tr.record.task, tr.steps[-1].index
+    """Finish (or the judged MidwayTarget, whatever followed it) declared far from the stage's goal (beyond the
+    near-miss zone), a Multi-stage Finish without MidwayTarget, or an Open Door / Pick & Drop Finish before
+    even reaching the door or object."""
+    rec, t, fin = tr.record, tr.record.task, tr.steps[-1].index if tr.steps else 0
+    if not tr.finished:  # a MidwayTarget far from subgoal 1 declared a stage done, whatever followed
+        return _far_midway(tr, th) if rec.type == TaskType.MULTI_STAGE and len(t.target_poses) > 1 else None
     final = tr.pose(len(tr.poses) - 1)  # None: no position recorded, nothing to say where Finish was
     reach = th.reached_factor * th.reach_cm
     why = []
@@ -316,6 +306,15 @@ def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
         return None
     midway = tr.midway if rec.type == TaskType.MULTI_STAGE else None
     return _tag(Tag.premature_finish, [fin] + ([midway] if midway is not None else []), "; ".join(why))
+
+
+def _far_midway(tr: Trajectory, th: TagThresholds) -> dict | None:
+    """The judged MidwayTarget issued beyond the near-miss zone of subgoal 1 (the stage declared done far from it)."""
+    t, m = tr.record.task, tr.midway
+    at = tr.pose(m + 1) if m is not None else None
+    if at is None or _near_zone(t, stage_distance(t, at, 0), th):
+        return None
+    return _tag(Tag.premature_finish, [m], f"MidwayTarget at step {m} {_d(stage_distance(t, at, 0))} from subgoal 1")
 
 
 def _reach(tr: Trajectory, obj: str | None, steps, th: TagThresholds) -> str:

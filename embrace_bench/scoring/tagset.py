@@ -37,9 +37,9 @@ class TagThresholds:
     """Every threshold the tagger uses (config group `tags`); pixel counts assume 640x480 frames and are
     scaled to a run's frame size with `for_frame`."""
 
-    min_visible_px: int = 600  # an object counts as seen with at least this many mask pixels ...
-    seen_max_cm: float = 2000.0  # ... from no farther than this (its footprint): beyond, a speck
-    seen_max_off_deg: float = 40.0  # ... its centre at most this far off the heading (not a sliver at the edge)
+    min_visible_px: int = 300  # an object counts as seen with at least this many mask pixels ...
+    seen_min_extent_px: float = 16.0  # ... its smaller dimension spanning this many pixels of a 640-wide frame
+    seen_max_off_deg: float = 45.0  # ... its centre at most this far off the heading (not a sliver at the edge)
     forget_margin_cm: float = 200.0  # "ended farther than its closest approach" by more than this
     forget_min_unseen: int = 3  # "never reacquired": out of view for at least this many frames at the end
     fov_deg: float = 90.0  # horizontal field of view, for the share of the horizon the agent looked at
@@ -48,7 +48,7 @@ class TagThresholds:
     drift_radius_cm: float = 300.0  # "at" a distractor: within this distance of its footprint ...
     drift_min_approach_cm: float = 100.0  # ... having come at least this much closer to it than at the start
     drift_min_px: int = 2000  # no recorded locations: a distractor filling this much of the last frame
-    stuck_move_cm: float = 20.0  # a move that displaced the agent less than this went nowhere
+    stuck_move_cm: float = 20.0  # a move that displaced the agent less than this went nowhere (or one reported blocked)
     stuck_min_moves: int = 3  # this many moves in a row that went nowhere (turns may come between)
     loop_cell_cm: float = 100.0  # looping: a place is this grid cell ...
     loop_yaw_deg: float = 30.0  # ... and heading bin

@@ -14,6 +14,8 @@ from embrace_bench.records import EpisodeRecord, StepRecord
 from embrace_bench.scoring.metrics import at_stage, counted_steps, midway_index
 from embrace_bench.tasks.model import TaskType
 
+REFERENCE_WIDTH_PX = 640  # `seen_min_extent_px` is given for frames this wide
+
 
 @dataclass
 class Phase:
@@ -57,24 +59,34 @@ class Trajectory:
         return self.cache["failing"]
 
     def seen(self, name: str | None, last: int, th) -> list[int]:
-        """Observation indices up to `last` where `name` was seen (`th`: the TagThresholds): at least
-        `min_visible_px` mask pixels, from no farther than `seen_max_cm`, its centre no more than
-        `seen_max_off_deg` off the heading (a sliver at the frame's edge is not something a person
-        recognises); an object of unknown place by its pixels alone. Computed once per trajectory."""
-        limits = (th.min_visible_px, th.seen_max_cm, th.seen_max_off_deg)
+        """Observation indices up to `last` where `name` was seen (`th`: the TagThresholds), as a person
+        recognises it, by its apparent size rather than its distance: at least `min_visible_px` mask pixels
+        (not hidden), its smaller dimension (footprint or height) spanning at least `seen_min_extent_px` at
+        its distance (a recognisable patch, not a speck), its centre no more than `seen_max_off_deg` off the
+        heading (not a sliver at the frame's edge); an object of unknown place or size by its pixels alone.
+        Computed once per trajectory."""
+        limits = (th.min_visible_px, th.seen_min_extent_px, th.seen_max_off_deg, th.fov_deg)
         key = ("seen", name, last, limits)
         if key not in self.cache:
             self.cache[key] = self._seen(name, last, *limits)
         return self.cache[key]
 
-    def _seen(self, name: str | None, last: int, min_px: int, max_cm: float, max_off: float) -> list[int]:
+    def _seen(self, name: str | None, last: int, min_px: int, min_extent: float, max_off: float,
+              fov: float) -> list[int]:
         if not name:
             return []
         near = [k for k, v in enumerate(self.vis[: last + 1]) if v and v.get(name, 0) >= min_px]
         loc = self.record.task.object_locations.get(name) if near else None
         if loc is None:  # the common case, none: the cheap test settles it
             return near
-        return [k for k in near if not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > max_cm
+        b = self.record.task.object_bounds.get(name)
+        # Farthest distance at which its smaller dimension still spans `min_extent` pixels of a 640-wide frame
+        # (the angle it subtends; the same at any frame size).
+        far = math.inf
+        if b and len(b) >= 6 and min_extent > 0:
+            size = min(max(b[3] - b[0], b[4] - b[1]), b[5] - b[2])
+            far = size * (REFERENCE_WIDTH_PX / 2 / math.tan(math.radians(fov) / 2)) / min_extent
+        return [k for k in near if not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > far
                 and not abs(off_heading(self.xy[k], self.yaw[k], loc)) > max_off]  # no pose: pixels alone
 
     def last_image(self, first: int, last: int) -> int | None:
