@@ -88,8 +88,8 @@ def demos_from_run(run_dir: Path) -> list[Demo]:
 
 
 def replay(env, demo: Demo) -> Deviation:
-    from embrace_bench.unrealcv.protocol import EngineError
     from embrace_bench.env.unreal_env import EnvError
+    from embrace_bench.unrealcv.protocol import EngineError
 
     t = demo.task
     try:

@@ -20,9 +20,9 @@ import orjson
 import pandas as pd
 
 from embrace_bench.records import RecordFileError
-from embrace_bench.run_dir import RunDir
 from embrace_bench.report.publish import find_runs
 from embrace_bench.report.runs import Run, label_runs, load_run
+from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.scan import PRIVATE_COLUMNS, replaces
 
 # Manifest facts on every row (Run.facts, renamed where a record field has the name).

@@ -18,9 +18,20 @@ import time
 from typing import Sequence
 
 from embrace_bench.unrealcv.protocol import (
-    MAX_PAYLOAD, EngineDisconnected, EngineError, EngineTimeout, ProtocolError,
-    encode_frame, encode_message, is_binary_command, is_error_reply, parse_greeting,
-    read_frame, split_message, unix_socket_path, wait_readable,
+    MAX_PAYLOAD,
+    EngineDisconnected,
+    EngineError,
+    EngineTimeout,
+    ProtocolError,
+    encode_frame,
+    encode_message,
+    is_binary_command,
+    is_error_reply,
+    parse_greeting,
+    read_frame,
+    split_message,
+    unix_socket_path,
+    wait_readable,
 )
 
 __all__ = ["UnrealCVClient", "EngineError", "EngineTimeout", "EngineDisconnected",

@@ -26,7 +26,7 @@ from embrace_bench.actions import MOTIONS, TURNS, Action, Magnitudes
 from embrace_bench.defaults import FOV_DEG, FRAME_HEIGHT, FRAME_WIDTH
 from embrace_bench.env.base import StepResult
 from embrace_bench.env.client import UnrealCVClient
-from embrace_bench.env.replies import EnvError, _floats, _hit, _json, decode_png, rgb_png  # noqa: F401 (re-exported)
+from embrace_bench.env.replies import EnvError, _floats, _hit, _json, decode_png, rgb_png
 from embrace_bench.observation import Observation
 from embrace_bench.tasks.model import Task
 from embrace_bench.unrealcv.protocol import is_error_reply

@@ -11,7 +11,7 @@ import random
 import time
 
 from embrace_bench.models.messages import Request
-from embrace_bench.models.prompted import ModelCallError, PromptedAgent, RawReply  # noqa: F401 (re-exported)
+from embrace_bench.models.prompted import ModelCallError, PromptedAgent, RawReply
 
 
 class RetryableError(Exception):

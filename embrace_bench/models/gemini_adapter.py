@@ -4,8 +4,14 @@ from __future__ import annotations
 import json
 
 from embrace_bench.actions import action_json_schema, from_structured
-from embrace_bench.models.api import (RATE_LIMIT_STATUSES, APIAgent, FatalModelError, RawReply, RetryableError,
-                                      retry_after_seconds)
+from embrace_bench.models.api import (
+    RATE_LIMIT_STATUSES,
+    APIAgent,
+    FatalModelError,
+    RawReply,
+    RetryableError,
+    retry_after_seconds,
+)
 from embrace_bench.models.messages import Request
 
 

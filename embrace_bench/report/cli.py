@@ -122,8 +122,8 @@ def view_main(argv: list[str]) -> int:
     if args is None:
         return code
     from embrace_bench.report.runs import load_run
-    from embrace_bench.run_dir import RunDir
     from embrace_bench.report.viewer import write_viewer
+    from embrace_bench.run_dir import RunDir
 
     try:
         run = load_run(args.run, keep=lambda i: args.offset <= i < args.offset + args.limit)

@@ -5,8 +5,18 @@ from html import escape
 
 from embrace_bench.report import plots
 from embrace_bench.report.leaderboard import Board
-from embrace_bench.report.tables import (FACT_KEYS, RELEASE_NOTE, board_metrics, is_release, overall_cells,
-                                         overall_head, reference_cells, tag_rows, type_cells, type_groups)
+from embrace_bench.report.tables import (
+    FACT_KEYS,
+    RELEASE_NOTE,
+    board_metrics,
+    is_release,
+    overall_cells,
+    overall_head,
+    reference_cells,
+    tag_rows,
+    type_cells,
+    type_groups,
+)
 from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.tasks.model import TYPE_NAMES
 

@@ -22,6 +22,7 @@ from embrace_bench.scoring.fingerprint import stored_tags_current
 from embrace_bench.scoring.rescore import manifest_max_steps, unscorable_summary
 from embrace_bench.scoring.scan import disagreements, scan_run
 
+
 @dataclass
 class Run:
     run_dir: Path

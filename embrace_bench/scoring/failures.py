@@ -22,7 +22,9 @@ from embrace_bench.records import EpisodeRecord
 from embrace_bench.scoring.behaviour_tags import BEHAVIOUR, api_error, blocked_at_end, blocked_runs
 from embrace_bench.scoring.metrics import at_stage, door_reason, pick_drop_reason, stage_distance, xy_dist
 from embrace_bench.scoring.primary import mark_primary
-from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, Tag, TagThresholds, cm as _d, make_tag as _tag
+from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, Tag, TagThresholds
+from embrace_bench.scoring.tagset import cm as _d
+from embrace_bench.scoring.tagset import make_tag as _tag
 from embrace_bench.scoring.trajectory import Phase, Trajectory, build, footprint_dist, location_xy
 from embrace_bench.tasks.model import TaskType
 

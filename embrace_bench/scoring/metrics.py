@@ -49,8 +49,8 @@ import numpy as np
 
 from embrace_bench.actions import Action
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
-from embrace_bench.tasks.model import SPLITS, TYPE_NAMES, TYPES, TaskType
 from embrace_bench.scoring.release import door_open
+from embrace_bench.tasks.model import SPLITS, TYPE_NAMES, TYPES, TaskType
 from embrace_bench.tasks.regions import distance_to_rings, stage_reached
 
 

@@ -16,8 +16,7 @@ from pathlib import Path
 
 from embrace_bench.tasks.model import TYPES, Task, TaskType
 from embrace_bench.tasks.planner import NoPlan, demo_poses, plan_task
-from embrace_bench.tasks.references import (Reference, is_unique_label, resolve, side_candidates,
-                                            targetable)
+from embrace_bench.tasks.references import Reference, is_unique_label, resolve, side_candidates, targetable
 from embrace_bench.world.mapgen import FAMILIES, generate_map
 from embrace_bench.world.scene import WorldMap, WorldObject, to_world
 from embrace_bench.world.sim import AGENT_Z, OccupancyGrid, WorldState, bearing_to

@@ -8,8 +8,7 @@ from __future__ import annotations
 import math
 import random
 
-from embrace_bench.world.scene import (DARK, PALETTE, Part, WorldMap, WorldObject, make_object, to_world,
-                                       wall)
+from embrace_bench.world.scene import DARK, PALETTE, Part, WorldMap, WorldObject, make_object, to_world, wall
 
 FAMILIES = {"id": ("street", "yard", "park"), "ood": ("warehouse", "plaza")}
 SIZE = 6000.0  # every map is 60 m x 60 m

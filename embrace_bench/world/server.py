@@ -18,8 +18,16 @@ import threading
 from typing import Callable, Protocol, Union
 
 from embrace_bench.unrealcv.protocol import (
-    MAX_PAYLOAD, EngineDisconnected, ProtocolError, encode_frame, encode_message,
-    greeting, read_frame, split_message, unix_socket_path, wait_readable,
+    MAX_PAYLOAD,
+    EngineDisconnected,
+    ProtocolError,
+    encode_frame,
+    encode_message,
+    greeting,
+    read_frame,
+    split_message,
+    unix_socket_path,
+    wait_readable,
 )
 
 log = logging.getLogger(__name__)
