@@ -82,19 +82,23 @@ class EnvConfig:
             raise ValueError(f"env.collision must be one of {', '.join(COLLISION_SOURCES)}, not {self.collision!r}")
         if self.stale_frame not in STALE_FRAME_MODES:
             raise ValueError(f"env.stale_frame must be one of {', '.join(STALE_FRAME_MODES)}, not {self.stale_frame!r}")
-        if self.protocol == "release" and (not self.realtime or self.collision != "pose" or self.stale_frame == "wait_tick"):
-            raise ValueError(f"env.protocol=release runs on the wall clock with collision from the pose read back and no "
-                             f"wait_tick: it needs env.realtime=true and env.collision=pose, not realtime={self.realtime}, "
-                             f"collision={self.collision!r}, stale_frame={self.stale_frame!r}")
+        if self.protocol == "release" and (not self.realtime or self.collision != "pose"
+                                           or self.stale_frame == "wait_tick"):
+            raise ValueError(f"env.protocol=release runs on the wall clock with collision from the pose read back "
+                             f"and no wait_tick: it needs env.realtime=true and env.collision=pose, "
+                             f"not realtime={self.realtime}, collision={self.collision!r}, "
+                             f"stale_frame={self.stale_frame!r}")
         if self.visible_objects not in ("all", "task"):
             raise ValueError(f"env.visible_objects must be all or task, not {self.visible_objects!r}")
         if self.step_s <= 0:
             raise ValueError(f"env.step_s must be > 0, not {self.step_s}")
         for name, cycles in (self.moves or {}).items():
             ok = name in MOTIONS and isinstance(cycles, list) and cycles and all(
-                isinstance(c, (list, tuple)) and len(c) == 2 and all(isinstance(v, (int, float)) for v in c) for c in cycles)
+                isinstance(c, (list, tuple)) and len(c) == 2 and all(isinstance(v, (int, float)) for v in c)
+                for c in cycles)
             if not ok:
-                raise ValueError(f"env.moves.{name} must be a move action's list of [angle, speed] cycles, not {cycles!r}")
+                raise ValueError(f"env.moves.{name} must be a move action's list of [angle, speed] cycles, "
+                                 f"not {cycles!r}")
 
 
 class UnrealEnv:
@@ -169,7 +173,8 @@ class UnrealEnv:
     def _find_camera(self) -> int:
         """The ego camera: the one closest to the character (UnrealZoo adds one per spawned character)."""
         n = len(str(self._ok(["vget /cameras"])[0]).split())
-        replies = self._ok([f"vget /camera/{i}/location" for i in range(n)] + [f"vget /object/{self.cfg.agent_name}/location"])
+        replies = self._ok([f"vget /camera/{i}/location" for i in range(n)]
+                           + [f"vget /object/{self.cfg.agent_name}/location"])
         agent = _floats(replies[-1], "agent location")
         dist = [math.dist(_floats(r, f"camera {i} location")[:3], agent[:3]) for i, r in enumerate(replies[:-1])]
         return int(np.argmin(dist))
@@ -183,7 +188,8 @@ class UnrealEnv:
             cmds.append(f"vbp {name} set_app {task.PD_Appearance}")
         if task.PD_Size is not None:
             cmds.append(f"vset /object/{name}/scale {task.PD_Size} {task.PD_Size} {task.PD_Size}")
-        self._ok(cmds + [f"vset /object/{name}/location {x} {y} {z}", f"vset /object/{name}/rotation {pitch} {yaw} {roll}"])
+        self._ok(cmds + [f"vset /object/{name}/location {x} {y} {z}",
+                         f"vset /object/{name}/rotation {pitch} {yaw} {roll}"])
 
     def _learn_colors(self, task: Task) -> None:
         if self.cfg.visible_objects == "task":
@@ -229,7 +235,8 @@ class UnrealEnv:
             # set_move takes rates (deg/s, cm/s): the cycle integrates them over step_s of game time.
             cycles = (c.moves or {}).get(act.value) or [(turn / c.step_s, dist / c.step_s)]
             for i, (rate, speed) in enumerate(cycles):
-                self._cycle([f"vbp {a} set_move {rate} {speed}"], [f"vbp {a} set_move 0 0"] if i == len(cycles) - 1 else [])
+                last = i == len(cycles) - 1
+                self._cycle([f"vbp {a} set_move {rate} {speed}"], [f"vbp {a} set_move 0 0"] if last else [])
         elif act in (Action.LookUp, Action.LookDown):
             look = m.look_deg if act == Action.LookUp else -m.look_deg
         elif act == Action.OpenDoor:

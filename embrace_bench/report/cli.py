@@ -55,7 +55,8 @@ def _fraction(name: str, lo_open: bool):
         except ValueError:
             v = math.nan
         if math.isnan(v) or v > 1 or v < 0 or (lo_open and v == 0):
-            raise argparse.ArgumentTypeError(f"{name} must be a number in {'(0' if lo_open else '[0'}, 1], not {text!r}")
+            raise argparse.ArgumentTypeError(f"{name} must be a number in {'(0' if lo_open else '[0'}, 1], "
+                                             f"not {text!r}")
         return v
     return parse
 

@@ -124,7 +124,8 @@ def make_entry(run: Run, split: str, frame: pd.DataFrame) -> Entry:
 
 def published_references(split: str) -> tuple[list[Reference], str]:
     data = json.loads(PUBLISHED.read_text(encoding="utf-8"))
-    refs = [Reference(f"{model} ({data['label']})", by_type) for model, by_type in data["splits"].get(split, {}).items()]
+    refs = [Reference(f"{model} ({data['label']})", by_type)
+            for model, by_type in data["splits"].get(split, {}).items()]
     return refs, f"{data['source']}. {data['note']}"
 
 

@@ -163,7 +163,8 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     held_before = None
     doors_before = dict(rec.start_door_state)
     # Without an object to pick or a door only drops can show drift: scan those steps alone.
-    scan = tr.steps if t.pick_object or t.door else [s for s in tr.steps if s.action == Action.DropObject] if located else ()
+    scan = (tr.steps if t.pick_object or t.door
+            else [s for s in tr.steps if s.action == Action.DropObject] if located else ())
     for s in scan:
         if s.held_object and s.held_object != held_before and t.pick_object and s.held_object != t.pick_object \
                 and _stem(s.held_object) == _stem(t.pick_object):

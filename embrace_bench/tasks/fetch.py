@@ -53,7 +53,8 @@ def unpack(cache: Path, dest: Path, parts: list[str], envs: list[str]) -> list[P
             found = [a for a in found if a.stem in envs]
             absent = sorted(set(envs) - {a.stem for a in found})
             if absent and len(parts) == 1:
-                raise ValueError(f"no environment {', '.join(absent)} in the {part} part (see {cache}/environments.json)")
+                raise ValueError(f"no environment {', '.join(absent)} in the {part} part "
+                                 f"(see {cache}/environments.json)")
         archives += found
     if not archives:
         raise ValueError(f"nothing to unpack: no archives under {cache / 'packed'}")
