@@ -178,7 +178,8 @@ def main(argv: list[str]) -> int:
     try:
         cfg = _compose(overrides)
         if args.run:
-            demos, missing = demos_from_run(args.run), []
+            missing: list[str] = []
+            demos = demos_from_run(args.run)
         else:
             suite = load_suite(cfg)
             for note in suite.notes:

@@ -36,7 +36,7 @@ Paths = str | os.PathLike | list
 
 
 def _dirs(run_dirs: Paths) -> list[Path]:
-    return find_runs([run_dirs] if isinstance(run_dirs, (str, os.PathLike)) else list(run_dirs))
+    return find_runs([Path(run_dirs)] if isinstance(run_dirs, (str, os.PathLike)) else [Path(d) for d in run_dirs])
 
 
 def _with_facts(run: Run, frame: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import os
 import socket
 import threading
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 from embrace_bench.unrealcv.protocol import (
     MAX_PAYLOAD,
@@ -87,7 +87,7 @@ class UnrealCVClient:
             self._drop()
             deadline = time.monotonic() + self.connect_timeout
             last: EngineError | None = None
-            candidates = self._candidates()
+            candidates: list[tuple[str, Any]] = self._candidates()  # addr: a socket path or (host, port)
             while candidates:
                 kind, addr = candidates.pop(0)
                 try:

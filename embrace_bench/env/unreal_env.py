@@ -296,7 +296,8 @@ class UnrealEnv:
         place targets and distractors from them. An object or property the engine does not answer is left out."""
         cmds = [f"vget /object/{n}/{prop}" for n in names for prop in ("location", "bounds")]
         replies = self.client.request_many(cmds)
-        locations, bounds = {}, {}
+        locations: dict[str, list[float]] = {}
+        bounds: dict[str, list[float]] = {}
         for i, n in enumerate(names):
             for out, reply, k in ((locations, replies[2 * i], 3), (bounds, replies[2 * i + 1], 6)):
                 try:

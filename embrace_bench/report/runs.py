@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from embrace_bench.manifest import read_manifest as read_run_manifest
 from embrace_bench.records import EpisodeRecord
@@ -22,12 +22,15 @@ from embrace_bench.scoring.fingerprint import stored_tags_current
 from embrace_bench.scoring.rescore import manifest_max_steps, unscorable_summary
 from embrace_bench.scoring.scan import disagreements, scan_run
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 @dataclass
 class Run:
     run_dir: Path
     manifest: dict
-    frame: object  # pandas DataFrame: one row per episode (scoring.scan.COLUMNS), re-scored and re-tagged
+    frame: pd.DataFrame  # one row per episode (scoring.scan.COLUMNS), re-scored and re-tagged
     warnings: list[str] = field(default_factory=list)
     label: str = ""  # how tables name it: the model, made unique across the runs of one table
     records: dict[int, EpisodeRecord] = field(default_factory=dict)  # full records of rows asked for (view)

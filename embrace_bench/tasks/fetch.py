@@ -41,7 +41,7 @@ def _safe_members(tar: tarfile.TarFile, dest: Path):
     for m in tar.getmembers():
         target = (root / m.name).resolve()
         if not (target == root or root in target.parents) or m.issym() or m.islnk() or m.isdev():
-            raise ValueError(f"{tar.name}: unsafe entry {m.name!r}")
+            raise ValueError(f"{str(tar.name)}: unsafe entry {m.name!r}")
         yield m
 
 

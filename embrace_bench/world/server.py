@@ -272,7 +272,7 @@ class UnrealCVServer:
 
     def _answer_batch(self, conn: socket.socket, batch: list[bytes]) -> bool:
         """Answer a batch in one write; False when the connection is to be dropped (an injected fault)."""
-        frames = []
+        frames: list[bytes] = []
         for p in batch:
             self._served += 1
             if self._fault is not None and self._fault.due(self._served):
