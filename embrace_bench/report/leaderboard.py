@@ -139,7 +139,8 @@ def _board_notes(board: Board) -> list[str]:
     hashes = {e.run.manifest.get("suite_hash") for e in board.entries if e.run.manifest.get("suite_hash")}
     splits = {e.run.manifest.get("split") for e in board.entries}
     if len(hashes) > 1 and len(splits) == 1:
-        notes.append(f"runs were made on different versions of the suite (hashes {', '.join(sorted(hashes))})")
+        notes.append(f"runs were made on different versions of the suite "
+                     f"(hashes {', '.join(sorted(str(h) for h in hashes))})")
     for e in board.entries:
         n_err = int((e.frame["status"] == "error").sum())
         if n_err:

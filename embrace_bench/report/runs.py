@@ -49,8 +49,8 @@ class Run:
     def facts(self) -> dict[str, str]:
         """What a reader needs to reproduce the row: model snapshot, prompt, suite, harness."""
         m = self.manifest
-        model = m.get("model") if isinstance(m.get("model"), dict) else {}
-        prompt = m.get("prompt") if isinstance(m.get("prompt"), dict) else {}
+        model, prompt = m.get("model"), m.get("prompt")
+        model, prompt = (v if isinstance(v, dict) else {} for v in (model, prompt))
         snapshot = model.get("snapshot") or model.get("path") or model.get("name") or self.model
         adapter = model.get("adapter", "")
         return {"model": self.label or self.model, "snapshot": f"{snapshot}" + (f" ({adapter})" if adapter else ""),
@@ -66,7 +66,8 @@ RETIRED_TAG_KEYS = ("area_cell_cm", "min_area_cells",  # short_sighted_explorati
 
 def frame_size(manifest: dict) -> tuple[int | None, int | None]:
     """The run's frame width and height (manifest "env"), None where unknown."""
-    env = manifest.get("env") if isinstance(manifest.get("env"), dict) else {}
+    env = manifest.get("env")
+    env = env if isinstance(env, dict) else {}
     w, h = (v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
             for v in (env.get("width"), env.get("height")))
     return w, h

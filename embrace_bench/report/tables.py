@@ -122,7 +122,7 @@ def tag_rows(board: Board, primary: bool = False) -> list[list[str]]:
 
 
 # ---- Markdown ---------------------------------------------------------------------------------------
-def md_cell(text: str) -> str:
+def md_cell(text: object) -> str:
     return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
 
 
