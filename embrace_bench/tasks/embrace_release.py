@@ -71,12 +71,12 @@ def read_release_task(task_file: Path, area_file: Path, demo_file: Path | None,
         if isinstance(raw, list) and len(raw) == 3:  # a location only: the release then leaves the object's spawn
             raw = [*raw, 0.0, 0.0, 0.0]  # rotation, 0 0 0
         pd_start = _pose(raw, "PD_Start_Pose", task_file)
-        pd = dict(PD_ID=PD_ACTOR, PD_Type=pd_type, PD_Start_Pose=pd_start, PD_Pose=pd_start,
-                  PD_Size=float(d["PD_Size"]) if d.get("PD_Size") is not None else None,
-                  PD_Appearance=int(d["PD_ID"]) if d.get("PD_ID") is not None else None)
+        pd = dict(pick_object=PD_ACTOR, pd_type=pd_type, pick_start_pose=pd_start, pick_pose=pd_start,
+                  pick_size=float(d["PD_Size"]) if d.get("PD_Size") is not None else None,
+                  pick_appearance=int(d["PD_ID"]) if d.get("PD_ID") is not None else None)
     return Task(task_id=f"{task_file.parent.name}/{task_file.stem}", map=task_file.parent.name, split=SPLIT,
-                Type=type_, Instruction=str(d["Instruction"]), Start_Pose=start, Target_Pose=targets,
-                Action=actions, Trajectory_Pose=poses, regions=regions, Exposure=_exposure(d, task_file), **pd)
+                type=type_, instruction=str(d["Instruction"]), start_pose=start, target_poses=targets,
+                demo_actions=actions, demo_poses=poses, regions=regions, exposure=_exposure(d, task_file), **pd)
 
 
 def _exposure(d: dict, task_file: Path) -> float | None:

@@ -75,16 +75,16 @@ def read_infos(path: Path, split: str, map_name: str | None = None) -> Task:
     return Task(
         task_id=d.get("task_id") or path.parent.name,
         map=map_name or d.get("map") or d.get("Map") or path.parent.parent.name,
-        split=split, Type=t, Instruction=str(d["Instruction"]),
-        Start_Pose=_pose(d["Start_Pose"], "Start_Pose", path),
-        Target_Pose=_poses(d["Target_Pose"], "Target_Pose", path),
-        GenAI_Target_Object=[str(x) for x in targets],
-        Action=actions,
-        Reason=str(d.get("Reason", "")),
-        Target_Door_Name=d.get("Target_Door_Name") or None,
-        PD_Pose=_poses(pd_pose, "PD_Pose", path)[0] if pd_pose else None,
-        PD_ID=str(d["PD_ID"]) if d.get("PD_ID") not in (None, "") else None,
-        Trajectory_Pose=poses,
+        split=split, type=t, instruction=str(d["Instruction"]),
+        start_pose=_pose(d["Start_Pose"], "Start_Pose", path),
+        target_poses=_poses(d["Target_Pose"], "Target_Pose", path),
+        target_objects=[str(x) for x in targets],
+        demo_actions=actions,
+        reason=str(d.get("Reason", "")),
+        door=d.get("Target_Door_Name") or None,
+        pick_pose=_poses(pd_pose, "PD_Pose", path)[0] if pd_pose else None,
+        pick_object=str(d["PD_ID"]) if d.get("PD_ID") not in (None, "") else None,
+        demo_poses=poses,
     )
 
 
