@@ -18,6 +18,7 @@ from embrace_bench.tasks.model import TYPES, Task, TaskType
 from embrace_bench.tasks.planner import NoPlan, demo_poses, plan_task
 from embrace_bench.tasks.references import (Reference, is_unique_label, resolve, side_candidates,
                                             targetable)
+from embrace_bench.tasks.suite import embedded_json
 from embrace_bench.world.mapgen import FAMILIES, generate_map
 from embrace_bench.world.scene import WorldMap, WorldObject, to_world
 from embrace_bench.world.sim import AGENT_Z, OccupancyGrid, WorldState, bearing_to
@@ -291,7 +292,7 @@ def dump(maps: list[WorldMap], suites: dict[str, list[Task]], out: Path = DATA_D
     for m in maps:
         (out / "maps" / f"{m.name}.json").write_text(json.dumps(m.to_json(), separators=(",", ":")) + "\n")
     for split, tasks in suites.items():
-        (out / f"tasks_{split}.json").write_text(json.dumps([t.to_json() for t in tasks], indent=1) + "\n")
+        (out / f"tasks_{split}.json").write_text(embedded_json(tasks))
 
 
 def main(argv: list[str] | None = None) -> int:

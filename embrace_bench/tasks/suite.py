@@ -45,6 +45,12 @@ def load_embedded(splits: tuple[str, ...], data_dir: Path = EMBEDDED_DIR) -> Sui
     return Suite("embedded", tasks, _hash_files(files))
 
 
+def embedded_json(tasks: list[Task]) -> str:
+    """One split's file of the embedded suite (tasks_<split>.json), as the generator writes it and
+    load_embedded reads it: Task.to_json per task (EMBEDDED_KEYS), one space of indent."""
+    return json.dumps([t.to_json() for t in tasks], indent=1) + "\n"
+
+
 def split_names(split: str) -> tuple[str, ...]:
     if split == "all":
         return SPLITS
