@@ -52,7 +52,7 @@ MODES: dict[str, tuple[str, ...]] = {  # mistake -> task types it applies to
 
 def _state(task: Task) -> WorldState:
     s = WorldState(load_map(task.map))
-    x, y, _, _, yaw, _ = task.Start_Pose
+    x, y, _, _, yaw, _ = task.start_pose
     s.place_agent(x, y, yaw)
     return s
 
@@ -72,19 +72,19 @@ def _dist(p, q) -> float:
 
 
 def _demo_nav(task: Task) -> list[str]:
-    return [a for a in task.Action if a != Action.Finish]
+    return [a for a in task.demo_actions if a != Action.Finish]
 
 
 def wrong_colour(task: Task, rng: random.Random) -> list[str] | None:
     """Walk to the nearest same-category distractor instead of the referent, then Finish there."""
     world = load_map(task.map)
     prefix = []
-    if task.Type == TaskType.MULTI_STAGE:  # the first stage right, the wrong object at the second
-        prefix = task.Action[: task.Action.index(Action.MidwayTarget) + 1]
+    if task.type == TaskType.MULTI_STAGE:  # the first stage right, the wrong object at the second
+        prefix = task.demo_actions[: task.demo_actions.index(Action.MidwayTarget) + 1]
     s = _state(task)
     for a in prefix:
         execute(s, a)
-    final = task.Target_Pose[-1][:2]
+    final = task.target_poses[-1][:2]
     for name in sorted(task.distractors, key=lambda n: _dist(world.obj(n).location, (s.agent.x, s.agent.y))):
         loc = world.obj(name).location[:2]
         if _dist(loc, final) < 450:  # too close to the referent to be a clear mistake
@@ -97,7 +97,7 @@ def wrong_colour(task: Task, rng: random.Random) -> list[str] | None:
 
 
 def wrong_side(task: Task, rng: random.Random) -> list[str]:
-    return [OPPOSITE_TURN.get(a, a) for a in task.Action]
+    return [OPPOSITE_TURN.get(a, a) for a in task.demo_actions]
 
 
 def give_up(task: Task, rng: random.Random) -> list[str]:
@@ -110,7 +110,7 @@ def near_miss(task: Task, rng: random.Random) -> list[str] | None:
     """Stop where the goal is 300-460 cm away on the way in (after the MidwayTarget on multi-stage)."""
     nav = _demo_nav(task)
     start = nav.index(Action.MidwayTarget) + 1 if Action.MidwayTarget in nav else 0
-    xy, goal = _poses(task, nav), task.Target_Pose[-1][:2]
+    xy, goal = _poses(task, nav), task.target_poses[-1][:2]
     for k in range(len(nav), start, -1):
         d = _dist(xy[k], goal)
         if 310 < d <= 460:
@@ -154,7 +154,7 @@ def looping(task: Task, rng: random.Random) -> list[str]:
 
 def skip_midway(task: Task, rng: random.Random) -> list[str] | None:
     s = _state(task)
-    goal = task.Target_Pose[-1][:2]
+    goal = task.target_poses[-1][:2]
     try:
         return navigate(s, near(*goal), goal, GOAL_CM) + [Action.Finish]
     except NoPlan:
@@ -173,12 +173,12 @@ def midway_then_stop(task: Task, rng: random.Random) -> list[str]:
 
 
 def no_interaction(task: Task, rng: random.Random) -> list[str]:
-    return [a for a in task.Action if a not in INTERACTIONS]
+    return [a for a in task.demo_actions if a not in INTERACTIONS]
 
 
 def interact_early(task: Task, rng: random.Random) -> list[str]:
     """Issue the interaction halfway there (out of reach), then walk on and finish without it."""
-    key = Action.OpenDoor if task.Type == TaskType.OPEN_DOOR else Action.PickObject
+    key = Action.OpenDoor if task.type == TaskType.OPEN_DOOR else Action.PickObject
     nav = _demo_nav(task)
     i = nav.index(key)
     k = max(1, int(i * rng.uniform(0.3, 0.6)))
@@ -218,8 +218,8 @@ def source_record(task: Task, acts: list[str | None], mode: str, seed: int) -> E
             steps.append(StepRecord(i, None, raw_response=bad, reask_responses=[bad] * 3, valid=False))
         else:
             steps.append(StepRecord(i, a, raw_response=format_response(a, f"scripted mistake: {mode}")))
-    info = TaskInfo(task.Instruction, task.Target_Pose, task.GenAI_Target_Object)
-    return EpisodeRecord(task.task_id, task.Type, task.split, task.map, "mistakes", "finished", False, 0.0, 0.0,
+    info = TaskInfo(task.instruction, task.target_poses, task.target_objects)
+    return EpisodeRecord(task.task_id, task.type, task.split, task.map, "mistakes", "finished", False, 0.0, 0.0,
                          len(steps), task.s_opt, info, steps=steps)
 
 
@@ -230,7 +230,7 @@ def choose(per_type: int, seed: int, skip: set[str]) -> list[tuple[Task, str]]:
     for split in ("id", "ood"):
         tasks = [t for t in load_embedded((split,)).tasks if t.task_id not in skip]
         for typ in TaskType:
-            pool = [t for t in tasks if t.Type == typ]
+            pool = [t for t in tasks if t.type == typ]
             rng.shuffle(pool)
             modes = [m for m, types in MODES.items() if typ in types]
             rng.shuffle(modes)  # ties among equally used mistakes go in a seeded order

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -28,15 +28,16 @@ class EpisodeSettings:
 
 
 def task_info(task: Task, radius: float) -> TaskInfo:
-    return TaskInfo(instruction=task.Instruction, target_poses=task.Target_Pose,
-                    target_objects=task.GenAI_Target_Object, distractors=task.distractors,
-                    door=task.Target_Door_Name, pick_object=task.PD_ID, success_radius_cm=radius,
-                    regions=task.regions, pd_type=task.PD_Type)
+    """The record's copy of the task: each TaskInfo field that Task has under the same name, and the radius."""
+    return TaskInfo(**{name: getattr(task, name) for name in _TASK_INFO_FIELDS}, success_radius_cm=radius)
+
+
+_TASK_INFO_FIELDS = tuple(f.name for f in fields(TaskInfo) if f.name in Task.__dataclass_fields__)
 
 
 def task_objects(task: Task) -> list[str]:
     """The objects whose places the record keeps: targets, distractors, the door, the object to pick up."""
-    names = [*task.GenAI_Target_Object, *task.distractors, task.Target_Door_Name, task.PD_ID]
+    names = [*task.target_objects, *task.distractors, task.door, task.pick_object]
     return list(dict.fromkeys(n for n in names if n))
 
 
@@ -51,7 +52,7 @@ def episode_record(task: Task, model_name: str, s: EpisodeSettings, steps: list[
     """A task's tagged record: who and what from the task, totals from its steps, `outcome` the rest
     (status, success, gde_cm, sspl, n_steps, ...). Finished, timed-out and error records are all built here."""
     return with_tags(EpisodeRecord(
-        task_id=task.task_id, type=task.Type, split=task.split, map=task.map, model=model_name, s_opt=task.s_opt,
+        task_id=task.task_id, type=task.type, split=task.split, map=task.map, model=model_name, s_opt=task.s_opt,
         task=info or task_info(task, s.success_radius_cm), steps=steps,
         cost_usd=round(sum(st.cost_usd for st in steps), 6), tokens_in=sum(st.tokens.get("in", 0) for st in steps),
         tokens_out=sum(st.tokens.get("out", 0) for st in steps), **outcome), s.tags)
@@ -140,7 +141,7 @@ def run_episode(env: Env, agent: Agent, task: Task, model_name: str, s: EpisodeS
         if parsed.action == Action.Finish:
             finished = True
             break
-    sc = score_episode(steps, info, s.max_steps, type_=task.Type, start_door_state=history.initial.door_state)
+    sc = score_episode(steps, info, s.max_steps, type_=task.type, start_door_state=history.initial.door_state)
     return episode_record(
         task, model_name, s, steps, info=info, status="finished" if finished else "timeout", success=sc.success,
         gde_cm=round(sc.gde_cm, 2), sspl=round(sspl(sc.success, task.s_opt, sc.n_steps), 4), n_steps=sc.n_steps,

@@ -55,7 +55,8 @@ class StepRecord:
 
 @dataclass
 class TaskInfo:
-    """What of the task the scorer and tagger need, copied into each record."""
+    """What of the task the scorer and tagger need, copied into each record (episode.task_info copies the
+    fields Task has under the same names)."""
 
     instruction: str
     target_poses: list[list[float]]

@@ -60,8 +60,8 @@ def compare(replayed: list[list[float]], recorded: list[list[float]]) -> tuple[f
 def demos_from_suite(tasks) -> tuple[list[Demo], list[str]]:
     demos, missing = [], []
     for t in tasks:
-        if t.Trajectory_Pose and t.Action:
-            demos.append(Demo(t, list(t.Action), [list(p) for p in t.Trajectory_Pose]))
+        if t.demo_poses and t.demo_actions:
+            demos.append(Demo(t, list(t.demo_actions), [list(p) for p in t.demo_poses]))
         else:
             missing.append(t.task_id)
     return demos, missing
@@ -80,9 +80,9 @@ def demos_from_run(run_dir: Path) -> list[Demo]:
             continue
         start = list(r.steps[0].pose_before)
         start[3] = 0.0  # pitch there is the camera's look, not part of where the character stands
-        task = Task(task_id=r.task_id, map=r.map, split=r.split, Type=r.type, Instruction=r.task.instruction,
-                    Start_Pose=start, Target_Pose=r.task.target_poses, GenAI_Target_Object=r.task.target_objects,
-                    Target_Door_Name=r.task.door, PD_ID=r.task.pick_object, distractors=r.task.distractors)
+        task = Task(task_id=r.task_id, map=r.map, split=r.split, type=r.type, instruction=r.task.instruction,
+                    start_pose=start, target_poses=r.task.target_poses, target_objects=r.task.target_objects,
+                    door=r.task.door, pick_object=r.task.pick_object, distractors=r.task.distractors)
         demos.append(Demo(task, [s.action for s in steps], [start] + [list(s.pose_after) for s in steps]))
     return demos
 
@@ -97,9 +97,9 @@ def replay(env, demo: Demo) -> Deviation:
         for a in demo.actions:
             poses.append(env.step(a).pose_after)
     except (EngineError, EnvError, OSError, ValueError) as exc:
-        return Deviation(t.task_id, t.Type, len(demo.actions), math.inf, math.inf, f"{exc.__class__.__name__}: {exc}")
+        return Deviation(t.task_id, t.type, len(demo.actions), math.inf, math.inf, f"{exc.__class__.__name__}: {exc}")
     pos, yaw, problem = compare(poses, demo.poses)
-    return Deviation(t.task_id, t.Type, len(demo.actions), pos, yaw, problem)
+    return Deviation(t.task_id, t.type, len(demo.actions), pos, yaw, problem)
 
 
 def _compose(overrides: list[str]):

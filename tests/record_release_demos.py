@@ -97,10 +97,10 @@ def record(env, task, reference: dict | None) -> dict:
             def near(px, py, _y, x=x, y=y, stage=stage):
                 return math.hypot(px - x, py - y) < 70.0 and in_polygons((px, py), stage)
             w.walk_to((x, y), near)
-            if task.Type == "4.1":  # the door must be in front
+            if task.type == "4.1":  # the door must be in front
                 w.face(yaw)
-            w.act("MidwayTarget" if k < len(stops) - 1 else ("OpenDoor" if task.Type == "4.1" else "Finish"))
-        if task.Type == "4.1":
+            w.act("MidwayTarget" if k < len(stops) - 1 else ("OpenDoor" if task.type == "4.1" else "Finish"))
+        if task.type == "4.1":
             w.act("Finish")
     else:
         obj = w.objects[-1]
@@ -117,10 +117,10 @@ def record(env, task, reference: dict | None) -> dict:
                   and all(in_polygons((px + dx, py + dy), target) for dx, dy in ((40, 0), (-40, 0), (0, 40), (0, -40))))
         w.act("DropObject")
         w.act("Finish")
-    out = {"Instruction": task.Instruction, "Type": {ours: theirs for theirs, ours in RELEASE_TYPES.items()}[task.Type],
-           "Start_Pose": task.Start_Pose, "Action": [RELEASE_NAMES.get(a, a) for a in w.actions],
+    out = {"Instruction": task.instruction, "Type": {ours: theirs for theirs, ours in RELEASE_TYPES.items()}[task.type],
+           "Start_Pose": task.start_pose, "Action": [RELEASE_NAMES.get(a, a) for a in w.actions],
            "Pose_Trajectory": w.poses, "Recorded_On": "embrace_bench stand-in (serve --unrealzoo), env=unrealzoo"}
-    if task.Type == "4.2":
+    if task.type == "4.2":
         out["PD_Pose_Trajectory"] = w.objects
     return out
 

@@ -102,7 +102,7 @@ def test_request_carries_images_texts_and_sampling(provider, fake, monkeypatch):
     assert [int(i[0, 0, 0]) for i in imgs] == [0, 60, 80, 100, 120, 140, 160]
     assert all(i.shape[:2] == (48, 64) for i in imgs)
     text = _texts(provider, body)
-    assert TASK.Instruction in text and "MoveForward" in text and "Executed actions" in text
+    assert TASK.instruction in text and "MoveForward" in text and "Executed actions" in text
     if provider == "openai":
         assert (body["temperature"], body["max_tokens"], body["top_p"]) == (0.2, 300, 0.9)
         assert body["messages"][0]["role"] == "system"

@@ -41,8 +41,8 @@ def test_oracle_succeeds_on_every_task_of_every_type_in_both_splits():
     totals = collections.Counter()
     for task in load_embedded(("id", "ood")).tasks:
         rec = run_episode(env, agent, task, "oracle", EpisodeSettings())
-        totals[(task.split, task.Type)] += 1
-        wins[(task.split, task.Type)] += rec.success
+        totals[(task.split, task.type)] += 1
+        wins[(task.split, task.type)] += rec.success
         assert rec.n_steps == task.s_opt
         assert rec.tags == [] or not rec.success, (task.task_id, rec.tags)  # a solved demo shows no failure mode
     for split in ("id", "ood"):
@@ -52,7 +52,7 @@ def test_oracle_succeeds_on_every_task_of_every_type_in_both_splits():
 
 def _task(instruction):
     t = load_embedded(("id",)).tasks[0]
-    t.Instruction = instruction
+    t.instruction = instruction
     return t
 
 

@@ -42,9 +42,9 @@ def test_each_code_is_defined_once_and_the_tuples_derive_from_it():
 
 def test_stored_values_stay_plain_strings():
     """Records, task files and tag dicts keep str, not the enum (yaml and repr would tell them apart)."""
-    task = Task(task_id="t", map="m", split="id", Type=TaskType.MULTI_STAGE, Instruction="-",
-                Start_Pose=[0.0] * 6, Target_Pose=[[0.0] * 6])
-    assert type(task.Type) is str and task.Type == "3"
+    task = Task(task_id="t", map="m", split="id", type=TaskType.MULTI_STAGE, instruction="-",
+                start_pose=[0.0] * 6, target_poses=[[0.0] * 6])
+    assert type(task.type) is str and task.type == "3"
     assert type(make_tag(Tag.stuck, [1], "why")["name"]) is str
 
 

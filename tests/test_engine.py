@@ -76,10 +76,10 @@ def test_env_reset_and_step_return_ground_truth(client):
     t = TASKS["id-0-000"]
     obs = env.reset(t)
     assert obs.rgb.shape == (120, 160, 3)
-    assert obs.pose[:2] == pytest.approx(t.Start_Pose[:2], abs=0.01)
-    assert t.GenAI_Target_Object[0] in obs.visible  # Basic tasks start with the target in view
+    assert obs.pose[:2] == pytest.approx(t.start_pose[:2], abs=0.01)
+    assert t.target_objects[0] in obs.visible  # Basic tasks start with the target in view
     r = env.step("TurnRight")
-    assert r.pose_after[4] == pytest.approx(((t.Start_Pose[4] + 30 + 180) % 360) - 180, abs=0.01)
+    assert r.pose_after[4] == pytest.approx(((t.start_pose[4] + 30 + 180) % 360) - 180, abs=0.01)
     r = env.step("MoveForward")
     moved = np.hypot(r.pose_after[0] - r.pose_before[0], r.pose_after[1] - r.pose_before[1])
     assert moved == pytest.approx(235, abs=0.5) or r.collided
@@ -92,14 +92,14 @@ def test_oracle_demo_replays_to_the_target_on_the_engine(client):
     for tid in ("id-3-000", "id-4_1-000", "id-4_2-000"):
         t = TASKS[tid]
         env.reset(t)
-        res = [env.step(a) for a in t.Action]
+        res = [env.step(a) for a in t.demo_actions]
         final = res[-1].pose_after
-        target = t.Target_Pose[-1]
+        target = t.target_poses[-1]
         assert np.hypot(final[0] - target[0], final[1] - target[1]) <= 300
-        if t.Type == "4.1":
-            assert res[-1].obs.door_state[t.Target_Door_Name] == 1
-        if t.Type == "4.2":
-            drop = next(r for a, r in zip(t.Action, res) if a == "DropObject")
+        if t.type == "4.1":
+            assert res[-1].obs.door_state[t.door] == 1
+        if t.type == "4.2":
+            drop = next(r for a, r in zip(t.demo_actions, res) if a == "DropObject")
             assert drop.dropped_at and np.hypot(drop.dropped_at[0] - target[0], drop.dropped_at[1] - target[1]) <= 300
 
 
@@ -115,7 +115,7 @@ def test_frames_are_byte_identical_across_processes():
         "with EmbeddedEngineProcess(renderer=sys.argv[1], width=160, height=120) as e:\n"
         "    env = UnrealEnv(UnrealCVClient(port=e.port).connect(), EnvConfig(width=160, height=120))\n"
         "    h = hashlib.sha256(env.reset(t).png)\n"
-        "    for a in t.Action[:4]: h.update(env.step(a).obs.png)\n"
+        "    for a in t.demo_actions[:4]: h.update(env.step(a).obs.png)\n"
         "    env.close(); print(h.hexdigest())\n")
     for renderer in ("numpy", "gl"):
         digests = {subprocess.run([sys.executable, "-c", script, renderer], capture_output=True, text=True,

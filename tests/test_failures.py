@@ -339,13 +339,13 @@ def test_oracle_gets_no_tags_on_a_sample_of_every_type_and_split_with_real_masks
 
     env = UnrealEnv(InProcessClient(EmbeddedEngine("numpy", maps_dir=EMBEDDED_MAPS_DIR, width=96, height=72)), EnvConfig(width=96, height=72))
     tasks = load_embedded(("id", "ood")).tasks
-    sample = [t for s in ("id", "ood") for ty in TYPES for t in [x for x in tasks if (x.split, x.Type) == (s, ty)][:2]]
+    sample = [t for s in ("id", "ood") for ty in TYPES for t in [x for x in tasks if (x.split, x.type) == (s, ty)][:2]]
     seen_any = 0
     for task in sample:
         rec = run_episode(env, OracleAgent(), task, "oracle", EpisodeSettings())
         assert rec.success and rec.tags == [], (task.task_id, rec.tags)
-        assert set(task.GenAI_Target_Object) <= set(rec.task.object_locations)
-        seen_any += any(s.visible.get(task.GenAI_Target_Object[-1]) for s in rec.steps)
+        assert set(task.target_objects) <= set(rec.task.object_locations)
+        seen_any += any(s.visible.get(task.target_objects[-1]) for s in rec.steps)
     assert len(sample) == 24 and seen_any >= 12  # the masks are real: targets do show up
 
 

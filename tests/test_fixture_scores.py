@@ -20,7 +20,7 @@ from embrace_bench.tasks.embrace_v1 import load_v1
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"
-RELEASE = {t.Type: t for t in load_release(FIX / "embrace_release", z_tolerance_cm=100.0).tasks}  # one per type
+RELEASE = {t.type: t for t in load_release(FIX / "embrace_release", z_tolerance_cm=100.0).tasks}  # one per type
 V1 = {t.task_id: t for t in load_v1(FIX / "embrace_v1", "id").tasks}
 
 
@@ -41,15 +41,15 @@ def steps(start, *moves):
 
 def demo_steps(task, **last):
     """The task's recorded demo as step records (its Trajectory_Pose), extra fields on the Finish step."""
-    poses = task.Trajectory_Pose
-    out = [StepRecord(index=i, action=a, pose_before=poses[i], pose_after=poses[i + 1]) for i, a in enumerate(task.Action)]
+    poses = task.demo_poses
+    out = [StepRecord(index=i, action=a, pose_before=poses[i], pose_after=poses[i + 1]) for i, a in enumerate(task.demo_actions)]
     for k, v in last.items():
         setattr(out[-1], k, v)
     return out
 
 
 def score(task, st, max_steps=60):
-    sc = score_episode(st, task_info(task, 300.0), max_steps, start_pose=task.Start_Pose, type_=task.Type)
+    sc = score_episode(st, task_info(task, 300.0), max_steps, start_pose=task.start_pose, type_=task.type)
     return sc, sspl(sc.success, task.s_opt, sc.n_steps)
 
 
@@ -60,12 +60,12 @@ def test_release_basic():
     sc, ss = score(t, demo_steps(t))  # Finish at (662.174, 2222.879): inside, not in the hole
     assert sc.success and ss == 1.0  # s_opt 8 = n 8
     assert sc.gde_cm == pytest.approx(168.074, abs=1e-3)  # 662.174 - 494.1 (y within the footprint's span)
-    sc, _ = score(t, steps(t.Start_Pose, ("MoveForward", 350, 2350), ("Finish", 350, 2350)))
+    sc, _ = score(t, steps(t.start_pose, ("MoveForward", 350, 2350), ("Finish", 350, 2350)))
     assert not sc.success and sc.reason == "finished outside the region of the target"  # in the hole
     assert sc.gde_cm == pytest.approx(126.749, abs=1e-3)  # sqrt((418.1-350)^2 + (2350-2243.1)^2) = sqrt(16065.22)
-    sc, _ = score(t, steps(t.Start_Pose, ("Finish", 662.174, 2222.879, 250)))  # right place, 160 cm too high
+    sc, _ = score(t, steps(t.start_pose, ("Finish", 662.174, 2222.879, 250)))  # right place, 160 cm too high
     assert not sc.success and sc.reason == "finished 160 cm off the reference height of the target"
-    sc, _ = score(t, steps(t.Start_Pose, *[("TurnLeft", 1000, 2300)] * 60))
+    sc, _ = score(t, steps(t.start_pose, *[("TurnLeft", 1000, 2300)] * 60))
     assert sc.timed_out and sc.reason == "no Finish in 60 steps (limit 60)"
     assert sc.gde_cm == pytest.approx(509.090, abs=1e-3)  # sqrt((1000-494.1)^2 + (2300-2243.1)^2) = sqrt(259172.42)
 
@@ -79,13 +79,13 @@ def test_release_multistage():
     assert sc.success and ss == 1.0
     assert sc.gde_cm == pytest.approx(76.414, abs=1e-3)  # (2461.6 - 2416.901) + (2221.215 - 2189.5)
     # The release judges the LAST MidwayTarget: a second one outside the midway region fails the task.
-    sc, _ = score(t, steps(t.Start_Pose, ("MoveForward", 1817.201, 2221.215), ("MidwayTarget", 1817.201, 2221.215),
+    sc, _ = score(t, steps(t.start_pose, ("MoveForward", 1817.201, 2221.215), ("MidwayTarget", 1817.201, 2221.215),
                            ("MoveForward", 2300, 2500), ("MidwayTarget", 2300, 2500),
                            ("MoveForward", 2416.901, 2469.95), ("Finish", 2416.901, 2469.95)))
     assert not sc.success and sc.reason == "MidwayTarget outside the region of subgoal 1" and sc.midway_index == 3
     # 44.699 + sqrt((2300-1823.9)^2 + (2500-2189.5)^2) = 44.699 + sqrt(323081.46) = 44.699 + 568.403
     assert sc.gde_cm == pytest.approx(613.102, abs=1e-3)
-    sc, _ = score(t, steps(t.Start_Pose, ("MoveForward", 2416.901, 2469.95), ("Finish", 2416.901, 2469.95)))
+    sc, _ = score(t, steps(t.start_pose, ("MoveForward", 2416.901, 2469.95), ("Finish", 2416.901, 2469.95)))
     assert not sc.success and sc.reason == "no MidwayTarget before Finish"
     # 44.699 + distance from the START (2711.7, 1932.3): sqrt(887.8^2 + 181.2^2) = sqrt(821022.28) = 906.103
     assert sc.gde_cm == pytest.approx(950.802, abs=1e-3)
@@ -94,7 +94,7 @@ def test_release_multistage():
 # ---- release: Open Door (region x 1922.5..2482.5, y 3864..4424; footprint x 2142.5..2262.5, y 4084..4204) --
 def test_release_open_door():
     t = RELEASE["4.1"]
-    assert t.Target_Door_Name is None  # the release names no door: the character's door state decides
+    assert t.door is None  # the release names no door: the character's door state decides
     sc, _ = score(t, demo_steps(t, door_state={"door_state": 1}))
     assert sc.success and sc.gde_cm == pytest.approx(39.433, abs=1e-3)  # 2301.933 - 2262.5
     sc, _ = score(t, demo_steps(t, door_state={"door_state": 0}))
@@ -112,7 +112,7 @@ def _pick_drop(t, drop_at, held_at_finish=False):
     end = (("TurnLeft", 4450, 3650, held(4450, 3650)), ("Finish", 4450, 3650, held(4450, 3650))) if held_at_finish else \
         (("DropObject", 4450, 3650, {"object_pose": drop_at, "dropped_at": drop_at}),
          ("Finish", 4450, 3650, {"object_pose": drop_at}))
-    return steps(t.Start_Pose, ("MoveForward", 5430, 3130, {"object_pose": [5435.1, 3130.5, 0.0]}),
+    return steps(t.start_pose, ("MoveForward", 5430, 3130, {"object_pose": [5435.1, 3130.5, 0.0]}),
                  ("PickObject", 5430, 3130, held(5430, 3130)), ("MoveForward", 4450, 3650, held(4450, 3650)), *end)
 
 
@@ -126,16 +126,16 @@ def test_release_pick_and_drop():
     assert not sc.success and sc.reason == f"{PD_ACTOR} rests outside the region of its target area"
     sc, _ = score(t, _pick_drop(t, None, held_at_finish=True))
     assert not sc.success and sc.reason == f"{PD_ACTOR} still held at Finish"
-    sc, _ = score(t, steps(t.Start_Pose, ("MoveForward", 4450, 3650), ("Finish", 4450, 3650)))
+    sc, _ = score(t, steps(t.start_pose, ("MoveForward", 4450, 3650), ("Finish", 4450, 3650)))
     assert not sc.success and sc.reason == f"{PD_ACTOR} never picked up"
-    t.PD_Type = "p"  # pick only: held at Finish, the object (in hand, z 60 within 100 of 0) in the region
+    t.pd_type = "p"  # pick only: held at Finish, the object (in hand, z 60 within 100 of 0) in the region
     try:
         sc, _ = score(t, _pick_drop(t, None, held_at_finish=True))
         assert sc.success
         sc, _ = score(t, _pick_drop(t, [4500.0, 3700.0, 0.0]))
         assert not sc.success and sc.reason == f"{PD_ACTOR} not held at Finish"
     finally:
-        t.PD_Type = "pd"
+        t.pd_type = "pd"
 
 
 # ---- v1 (success radius 300 cm to Target_Pose) ----------------------------------------------------------
@@ -144,7 +144,7 @@ def test_v1_fixture_scores():
     sc, ss = score(t, demo_steps(t), max_steps=32)
     assert sc.success and ss == 1.0
     assert sc.gde_cm == pytest.approx(206.839, abs=1e-3)  # sqrt(206.074^2 + 17.779^2) = sqrt(42782.587)
-    sc, _ = score(t, steps(t.Start_Pose, ("Finish", 800, 2400)), max_steps=32)
+    sc, _ = score(t, steps(t.start_pose, ("Finish", 800, 2400)), max_steps=32)
     assert not sc.success and sc.reason == "finished 395 cm from the target"  # sqrt(343.9^2 + 194.9^2) = 395.29
     t = V1["multistage_trashcan_car"]
     sc, _ = score(t, demo_steps(t), max_steps=32)

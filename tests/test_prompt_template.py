@@ -67,7 +67,7 @@ def test_release_shaped_template_fills_the_chat(tmp_path):
     h = _history(["MoveForward", "PickObject", "MidwayTarget", "TurnLeft", "DropObject"])
     req = build_request(cfg, ImageEncoder(cfg), TASK, h, "unknown action 'Jump'; valid: ...", {})
     m = req.messages
-    assert m[0].parts[0].text == f'AGENT. TASK: "{TASK.Instruction}"\nSTATUS: Midway declared.\n' \
+    assert m[0].parts[0].text == f'AGENT. TASK: "{TASK.instruction}"\nSTATUS: Midway declared.\n' \
                                  "Answer as <think>...</think><action>ACTION</action>."
     # initial + answer 0, then observations 3 and 4 (window 3 counts the current one, 5), each with its answer
     assert [(x.role, _texts(x), _imgs(x)) for x in m[1:]] == [
@@ -94,7 +94,7 @@ def test_v1_structure_with_a_template(tmp_path):
                                      "v1_none_yet": "nothing", "v1_after": ""}), "t.json")
     cfg = PromptConfig(template_file=f)
     req = build_request(cfg, ImageEncoder(cfg), TASK, _history([]), None, {})
-    assert _texts(req.messages[1]) == [f"Goal: {TASK.Instruction} | done: nothing\nCurrent observation (step 0):"]
+    assert _texts(req.messages[1]) == [f"Goal: {TASK.instruction} | done: nothing\nCurrent observation (step 0):"]
     default = build_request(PromptConfig(), ImageEncoder(PromptConfig()), TASK, _history([]), None, {})
     assert _texts(default.messages[1])[-1] == "What is your next action?"  # our wording without a template
 

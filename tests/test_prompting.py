@@ -36,7 +36,7 @@ def test_embrace_v1_images_and_labels(n, expected):
     assert system.role == "system" and all(a in system.parts[0].text for a in ACTIONS)
     assert _images(user.parts) == expected and req.n_images() <= 7
     text = " ".join(p.text for p in user.parts if p.kind == "text")
-    assert TASK.Instruction in text and TASK.scene_description in text
+    assert TASK.instruction in text and TASK.scene_description in text
     assert text.count("TurnLeft") == n
     assert ("Initial observation (step 0)" in text) == (n > 0) and "Current observation" in text
 
@@ -60,10 +60,10 @@ def test_embrace_release_window_and_alternation():
     answers = [m.parts[0].text for m in req.messages if m.role == "assistant"]
     # turn k (acting from observation k) answered "#k+1": the answer to the initial one, then to 8..19
     assert answers == ["<action>TurnLeft</action> #1"] + [f"<action>TurnLeft</action> #{k + 1}" for k in range(8, 20)]
-    assert TASK.Instruction in req.messages[1].parts[0].text
+    assert TASK.instruction in req.messages[1].parts[0].text
     start = _req(0, name="embrace_release")  # step 0: the initial observation is the current one
     assert [m.role for m in start.messages] == ["system", "user"] and _images(start.messages[1].parts) == [0]
-    assert TASK.Instruction in start.messages[1].parts[0].text
+    assert TASK.instruction in start.messages[1].parts[0].text
     again = _req(3, name="embrace_release", reask="no <action>...</action> tag")
     assert again.messages[-1].role == "user" and again.messages[-1].parts[0].text.startswith(
         "Your last answer could not be used: no <action>")  # a message of its own, after the current one

@@ -151,8 +151,8 @@ def _env(world: RecordingWorld, monkeypatch) -> ReleaseEnv:
 
 
 def _task(**kw) -> Task:
-    base = dict(task_id="m/t", map="SuburbNeighborhood_Day", split="ood", Type="0", Instruction="go",
-                Start_Pose=[-100.0, -450.0, 113.642, 0.0, 90.0, 0.0], Target_Pose=[[0.0] * 6])
+    base = dict(task_id="m/t", map="SuburbNeighborhood_Day", split="ood", type="0", instruction="go",
+                start_pose=[-100.0, -450.0, 113.642, 0.0, 90.0, 0.0], target_poses=[[0.0] * 6])
     return Task(**(base | kw))
 
 
@@ -160,7 +160,7 @@ def test_reset_of_a_task_without_an_object_is_the_releases(monkeypatch):
     world = RecordingWorld(["Floor_1", "BP_Animal_Dog_2", "DirectionalLight", "bp_grabmovedrop_c_7", "Sport_Car_3",
                             "Wall_9"])
     env = _env(world, monkeypatch)
-    obs = env.reset(_task(Exposure=-0.5))
+    obs = env.reset(_task(exposure=-0.5))
     _compare(_golden("reset_basic"), _acts(world.log), "reset (basic)")
     assert obs.pose[:3] == [-100.0, -450.0, 113.642] and obs.rgb.shape == (3, 4, 3)
     assert Image.open(io.BytesIO(obs.png)).format == "PNG" and Image.open(io.BytesIO(obs.png)).mode == "RGB"
@@ -170,9 +170,9 @@ def test_reset_of_a_task_without_an_object_is_the_releases(monkeypatch):
 def pick_drop(monkeypatch):
     world = RecordingWorld(["Bench_1", "BP_GrabMoveDrop_C_0", "drone_4"])
     env = _env(world, monkeypatch)
-    task = _task(map="VictorianTrainStation", Type="4.2", Start_Pose=[100.0, 200.0, 90.0, 0.0, 0.0, 0.0],
-                 PD_ID=PD, PD_Type="pd", PD_Appearance=18, PD_Size=2.0,
-                 PD_Start_Pose=[200.0, 200.0, 0.0, 0.0, 45.0, 0.0])
+    task = _task(map="VictorianTrainStation", type="4.2", start_pose=[100.0, 200.0, 90.0, 0.0, 0.0, 0.0],
+                 pick_object=PD, pd_type="pd", pick_appearance=18, pick_size=2.0,
+                 pick_start_pose=[200.0, 200.0, 0.0, 0.0, 45.0, 0.0])
     env.reset(task)
     return world, env
 
@@ -283,8 +283,8 @@ def test_release_tasks_keep_their_exposure(tmp_path):
     d = json.loads(f.read_text())
     f.write_text(json.dumps(d | {"Exposure": 1.5}))
     tasks = {t.task_id: t for t in load_release(dst).tasks}
-    assert tasks["Street_25/x001753_y002542_z000090_t0_a"].Exposure == 1.5
-    assert tasks["Street_25/x002512_y003247_z000090_t4_a"].Exposure is None
+    assert tasks["Street_25/x001753_y002542_z000090_t0_a"].exposure == 1.5
+    assert tasks["Street_25/x002512_y003247_z000090_t4_a"].exposure is None
     assert tasks["Street_25/x001753_y002542_z000090_t0_a"].to_json()["Exposure"] == 1.5
     f.write_text(json.dumps(d | {"Exposure": "bright"}))
     with pytest.raises(SuiteError, match="Exposure must be a number from -10 to 10 or null, not 'bright'"):
@@ -310,5 +310,5 @@ def test_a_pick_and_drop_start_given_as_a_location_keeps_the_spawn_rotation(tmp_
     shutil.copytree(ROOT / "tests" / "fixtures" / "embrace_release" / "benchmark", dst)
     f = next((dst / "task").glob("*/*_pd.json"))
     f.write_text(json.dumps(json.loads(f.read_text()) | {"PD_Start_Pose": [10, 20, 30]}))
-    task = next(t for t in load_release(dst).tasks if t.Type == "4.2")
-    assert task.PD_Start_Pose == [10.0, 20.0, 30.0, 0.0, 0.0, 0.0]
+    task = next(t for t in load_release(dst).tasks if t.type == "4.2")
+    assert task.pick_start_pose == [10.0, 20.0, 30.0, 0.0, 0.0, 0.0]

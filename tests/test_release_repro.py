@@ -40,10 +40,10 @@ DEMOS = json.loads((FIX / "demos.json").read_text())
 
 def release_task(key: str, demo: dict) -> Task:
     map_name = key.split("/")[0]
-    pd = dict(PD_ID=PD_ACTOR, PD_Type="p", PD_Appearance=demo["PD_ID"], PD_Size=demo["PD_Size"],
-              PD_Start_Pose=demo["PD_Start_Pose"]) if demo["Type"] == 5 else {}
-    return Task(task_id=key, map=map_name, split="ood", Type=RELEASE_TYPES[demo["Type"]], Instruction="-",
-                Start_Pose=[float(v) for v in demo["Start_Pose"]], Target_Pose=[[0.0] * 6], **pd)
+    pd = dict(pick_object=PD_ACTOR, pd_type="p", pick_appearance=demo["PD_ID"], pick_size=demo["PD_Size"],
+              pick_start_pose=demo["PD_Start_Pose"]) if demo["Type"] == 5 else {}
+    return Task(task_id=key, map=map_name, split="ood", type=RELEASE_TYPES[demo["Type"]], instruction="-",
+                start_pose=[float(v) for v in demo["Start_Pose"]], target_poses=[[0.0] * 6], **pd)
 
 
 def standin_env() -> tuple[UnrealZooEngine, ReleaseEnv]:

@@ -22,11 +22,11 @@ from embrace_bench.scoring.rescore import format_table, report_to_json, unscorab
 from embrace_bench.scoring.scan import records_frame
 from embrace_bench.tasks.embrace_release import PD_ACTOR, load_release
 
-RELEASE = {t.Type: t for t in load_release(FIX / "embrace_release", z_tolerance_cm=100.0).tasks}
+RELEASE = {t.type: t for t in load_release(FIX / "embrace_release", z_tolerance_cm=100.0).tasks}
 
 
 def score(task, st, max_steps=60, start_door=None):
-    return score_episode(st, task_info(task, 300.0), max_steps, start_pose=task.Start_Pose, type_=task.Type,
+    return score_episode(st, task_info(task, 300.0), max_steps, start_pose=task.start_pose, type_=task.type,
                          start_door_state=start_door)
 
 
@@ -48,23 +48,23 @@ def _edit_area(root: Path, pattern: str, edit) -> None:
 def test_basic_spl_and_os():
     t = RELEASE["0"]
     # 142.5 down, then 1152.9 west: path 1295.4; SPL = 1150 / 1295.4 = 0.887756
-    sc = score(t, steps(t.Start_Pose, ("MoveForward", 1752.9, 2400), ("MoveForward", 600, 2400), ("Finish", 600, 2400)))
+    sc = score(t, steps(t.start_pose, ("MoveForward", 1752.9, 2400), ("MoveForward", 600, 2400), ("Finish", 600, 2400)))
     assert sc.success and sc.os is True and sc.unscorable == ""
     assert sc.spl == pytest.approx(1150 / 1295.4, abs=1e-9) and sc.spl == pytest.approx(0.887756, abs=1e-6)
     # 92.5 + 1052.9 = 1145.4 < 1150: the shortest path is the denominator, SPL = 1
-    sc = score(t, steps(t.Start_Pose, ("MoveForward", 1752.9, 2450), ("MoveForward", 700, 2450), ("Finish", 700, 2450)))
+    sc = score(t, steps(t.start_pose, ("MoveForward", 1752.9, 2450), ("MoveForward", 700, 2450), ("Finish", 700, 2450)))
     assert sc.success and sc.spl == 1.0
     # through the region and out again: never declared there, so SR 0 and SPL 0, but OS 1
-    sc = score(t, steps(t.Start_Pose, ("MoveForward", 600, 2400), ("MoveForward", 600, 2600), ("Finish", 600, 2600)))
+    sc = score(t, steps(t.start_pose, ("MoveForward", 600, 2400), ("MoveForward", 600, 2600), ("Finish", 600, 2600)))
     assert not sc.success and sc.os is True and sc.spl == 0.0
     # only ever in the hole: not in the region, OS 0
-    sc = score(t, steps(t.Start_Pose, ("MoveForward", 350, 2350), ("Finish", 350, 2350)))
+    sc = score(t, steps(t.start_pose, ("MoveForward", 350, 2350), ("Finish", 350, 2350)))
     assert not sc.success and sc.os is False and sc.spl == 0.0
     # right place, 160 cm above the reference height (|250 - 90| > 100): neither SR nor OS
-    sc = score(t, steps(t.Start_Pose, ("MoveForward", 1752.9, 2400), ("Finish", 600, 2400, 250)))
+    sc = score(t, steps(t.start_pose, ("MoveForward", 1752.9, 2400), ("Finish", 600, 2400, 250)))
     assert not sc.success and sc.os is False
     # no Finish: OS still counts the visit
-    sc = score(t, steps(t.Start_Pose, *[("TurnLeft", 600, 2400)] * 60))
+    sc = score(t, steps(t.start_pose, *[("TurnLeft", 600, 2400)] * 60))
     assert sc.timed_out and sc.os is True and sc.spl == 0.0
 
 
@@ -75,14 +75,14 @@ def test_multistage_spl_and_os():
     # 711.7 west, MidwayTarget, 967.7 north, 500 east: path 2179.4; SPL = 2100 / 2179.4 = 0.963568
     route = (("MoveForward", 2000, 1932.3), ("MidwayTarget", 2000, 1932.3), ("MoveForward", 2000, 2900),
              ("MoveForward", 2500, 2900), ("Finish", 2500, 2900))
-    sc = score(t, steps(t.Start_Pose, *route))
+    sc = score(t, steps(t.start_pose, *route))
     assert sc.success and sc.os is True and sc.spl == pytest.approx(2100 / 2179.4, abs=1e-9)
     assert sc.spl == pytest.approx(0.963568, abs=1e-6)
     # the same walk without declaring the subgoal: SR 0, OS 1
-    sc = score(t, steps(t.Start_Pose, *[("MoveForward", *r[1:]) if r[0] == "MidwayTarget" else r for r in route]))
+    sc = score(t, steps(t.start_pose, *[("MoveForward", *r[1:]) if r[0] == "MidwayTarget" else r for r in route]))
     assert not sc.success and sc.os is True and sc.spl == 0.0
     # the final region first, the midway region after it: OS needs them in order
-    sc = score(t, steps(t.Start_Pose, ("MoveForward", 2500, 2500), ("MoveForward", 2000, 2000),
+    sc = score(t, steps(t.start_pose, ("MoveForward", 2500, 2500), ("MoveForward", 2000, 2000),
                         ("MoveForward", 1000, 2000), ("Finish", 1000, 2000)))
     assert sc.os is False
 
@@ -92,11 +92,11 @@ def test_open_door_os_needs_the_door_open_at_the_same_pose():
     t = RELEASE["4.1"]
     opened = {"door_state": {"door_state": 1}}
     # 111.6 west, 752.6 north (864.2 < 1000): SPL 1
-    sc = score(t, steps(t.Start_Pose, ("MoveForward", 2400, 3247.4), ("OpenDoor", 2400, 4000, opened),
+    sc = score(t, steps(t.start_pose, ("MoveForward", 2400, 3247.4), ("OpenDoor", 2400, 4000, opened),
                         ("Finish", 2400, 4000, opened)))
     assert sc.success and sc.os is True and sc.spl == 1.0
     # inside with the door closed, then out with it open: no pose has both
-    sc = score(t, steps(t.Start_Pose, ("MoveForward", 2400, 4000, {"door_state": {"door_state": 0}}),
+    sc = score(t, steps(t.start_pose, ("MoveForward", 2400, 4000, {"door_state": {"door_state": 0}}),
                         ("OpenDoor", 2400, 4500, opened), ("Finish", 2400, 4500, opened)))
     assert not sc.success and sc.os is False
     # the start pose counts too, with the door state read at reset
@@ -137,19 +137,19 @@ def test_no_reference_height_is_unscorable_once_a_pose_needs_it(tmp_path):
     root = _copy(tmp_path)
     _edit_area(root, "Street_25/x001753*", lambda d: d["stages"]["final"].pop("character_reference_z"))
     t = next(t for t in load_release(root).tasks if t.task_id.endswith("t0_a"))
-    sc = score(t, steps(t.Start_Pose, ("MoveForward", 1752.9, 2400), ("MoveForward", 600, 2400), ("Finish", 600, 2400)))
+    sc = score(t, steps(t.start_pose, ("MoveForward", 1752.9, 2400), ("MoveForward", 600, 2400), ("Finish", 600, 2400)))
     assert not sc.success and sc.os is None and sc.spl is None
     assert sc.unscorable == "area.json gives no reference height for the character (character_reference_z)"
     assert sc.reason.startswith("unscorable: ")
     # never inside the XY region: the release scores it (its height is never asked for)
-    sc = score(t, steps(t.Start_Pose, ("MoveForward", 1000, 2542.5), ("Finish", 1000, 2542.5)))
+    sc = score(t, steps(t.start_pose, ("MoveForward", 1000, 2542.5), ("Finish", 1000, 2542.5)))
     assert sc.unscorable == "" and (sc.success, sc.os, sc.spl) == (False, False, 0.0)
 
 
 def test_pick_and_drop_asks_the_object_height_only_once_both_are_in_their_regions(tmp_path):
     root = _copy(tmp_path)
     _edit_area(root, "Street_25/*_t5_a_pd", lambda d: d["stages"]["final"].pop("pd_object_reference_z"))
-    t = next(t for t in load_release(root).tasks if t.Type == "4.2")
+    t = next(t for t in load_release(root).tasks if t.type == "4.2")
     sc = score(t, _pick_drop(t, [4500.0, 3700.0, 0.0]))  # both inside: the object's height is needed
     assert sc.unscorable == "area.json gives no reference height for the object (pd_object_reference_z)"
     sc = score(t, _pick_drop(t, [4700.0, 3700.0, 0.0]))  # the object outside its region: never asked
@@ -160,13 +160,13 @@ def test_no_shortest_path_and_no_midway_are_unscorable_not_fatal(tmp_path):
     root = _copy(tmp_path)
     _edit_area(root, "Street_25/x001753*", lambda d: d.pop("shortest_path_uu"))
     _edit_area(root, "Street_39/*", lambda d: d["stages"].pop("midway"))
-    tasks = {t.Type: t for t in load_release(root).tasks}  # the suite loads: only these tasks are unscorable
+    tasks = {t.type: t for t in load_release(root).tasks}  # the suite loads: only these tasks are unscorable
     t = tasks["0"]
-    sc = score(t, steps(t.Start_Pose, ("MoveForward", 600, 2542.5), ("Finish", 600, 2542.5)))
+    sc = score(t, steps(t.start_pose, ("MoveForward", 600, 2542.5), ("Finish", 600, 2542.5)))
     assert sc.unscorable == "area.json gives no shortest path (shortest_path_uu), which SPL needs"
     t = tasks["3"]
-    assert len(t.Target_Pose) == 1  # only the final stage is known
-    sc = score(t, steps(t.Start_Pose, ("MidwayTarget", 2000, 1932.3), ("Finish", 2500, 2900)))
+    assert len(t.target_poses) == 1  # only the final stage is known
+    sc = score(t, steps(t.start_pose, ("MidwayTarget", 2000, 1932.3), ("Finish", 2500, 2900)))
     assert sc.unscorable == "a Multi-stage task's area.json has no midway stage" and not sc.success
 
 
@@ -187,14 +187,14 @@ def test_the_flat_success_region_form_scores_like_the_staged_one(tmp_path):
     (staged_dir.parent / f"{stem}.json").write_text(json.dumps(flat(d["stages"]["final"], stem, 2100.0)))
     (staged_dir.parent / f"{stem}__midway.json").write_text(
         json.dumps(flat(d["stages"]["midway"], f"{stem}__midway", 2100.0)))
-    t = next(t for t in load_release(root).tasks if t.Type == "3")
+    t = next(t for t in load_release(root).tasks if t.type == "3")
     assert t.regions["midway"] == RELEASE["3"].regions["midway"] and t.regions["final"] == RELEASE["3"].regions["final"]
-    route = steps(t.Start_Pose, ("MoveForward", 2000, 1932.3), ("MidwayTarget", 2000, 1932.3),
+    route = steps(t.start_pose, ("MoveForward", 2000, 1932.3), ("MidwayTarget", 2000, 1932.3),
                   ("MoveForward", 2000, 2900), ("MoveForward", 2500, 2900), ("Finish", 2500, 2900))
     a, b = score(t, route), score(RELEASE["3"], route)
     assert (a.success, a.os, a.spl, a.gde_cm) == (b.success, b.os, b.spl, b.gde_cm) and a.spl == pytest.approx(0.963568, abs=1e-6)
     (staged_dir.parent / f"{stem}__midway.json").unlink()  # no midway file: loads, unscorable
-    t = next(t for t in load_release(root).tasks if t.Type == "3")
+    t = next(t for t in load_release(root).tasks if t.type == "3")
     assert score(t, route).unscorable == "a Multi-stage task's area.json has no midway stage"
 
 
@@ -203,14 +203,14 @@ def test_each_area_form_reads_only_its_own_shortest_path_key(tmp_path):
     # spelling leaves the task without a shortest path, so SPL is unscorable, as the release's scorer fails on it.
     root = _copy(tmp_path)
     _edit_area(root, "Street_25/x001753*", lambda d: d.__setitem__("Shortest_Path_UU", d.pop("shortest_path_uu")))
-    t = next(t for t in load_release(root).tasks if t.Type == "0")
-    sc = score(t, steps(t.Start_Pose, ("MoveForward", 600, 2542.5), ("Finish", 600, 2542.5)))
+    t = next(t for t in load_release(root).tasks if t.type == "0")
+    sc = score(t, steps(t.start_pose, ("MoveForward", 600, 2542.5), ("Finish", 600, 2542.5)))
     assert t.regions["shortest_path_cm"] is None and sc.unscorable.startswith("area.json gives no shortest path")
 
 
 # ---- records, rows, JSON, tables ---------------------------------------------------------------------------
 def _record(task, st, model="m") -> EpisodeRecord:
-    rec = EpisodeRecord(task_id=task.task_id, type=task.Type, split=task.split, map=task.map, model=model,
+    rec = EpisodeRecord(task_id=task.task_id, type=task.type, split=task.split, map=task.map, model=model,
                         status="finished", success=False, gde_cm=0.0, sspl=0.0, n_steps=0, s_opt=task.s_opt,
                         task=task_info(task, 300.0), steps=st)
     return rescore(rec, 60)
@@ -218,12 +218,12 @@ def _record(task, st, model="m") -> EpisodeRecord:
 
 def test_rows_average_spl_and_os_over_scored_episodes_and_count_the_unscorable(tmp_path):
     t = RELEASE["0"]
-    good = _record(t, steps(t.Start_Pose, ("MoveForward", 1752.9, 2400), ("MoveForward", 600, 2400), ("Finish", 600, 2400)))
-    passed = _record(t, steps(t.Start_Pose, ("MoveForward", 600, 2400), ("MoveForward", 600, 2600), ("Finish", 600, 2600)))
+    good = _record(t, steps(t.start_pose, ("MoveForward", 1752.9, 2400), ("MoveForward", 600, 2400), ("Finish", 600, 2400)))
+    passed = _record(t, steps(t.start_pose, ("MoveForward", 600, 2400), ("MoveForward", 600, 2600), ("Finish", 600, 2600)))
     root = _copy(tmp_path)  # the same task without a shortest path
     _edit_area(root, "Street_25/x001753*", lambda d: d.pop("shortest_path_uu"))
     t2 = next(x for x in load_release(root).tasks if x.task_id == t.task_id)
-    bad = _record(t2, steps(t2.Start_Pose, ("Finish", 600, 2400)))
+    bad = _record(t2, steps(t2.start_pose, ("Finish", 600, 2400)))
     assert (good.spl, good.os, passed.spl, passed.os) == (pytest.approx(0.8878), True, 0.0, True)
     assert bad.unscorable and bad.spl is None and bad.os is None and not bad.success
     row = aggregate([good, passed, bad]).row("ood", "0")
@@ -257,7 +257,7 @@ def test_embedded_rows_have_no_release_metrics():
 
 def test_release_leaderboards_carry_spl_and_os(tmp_path):
     t = RELEASE["0"]
-    good = _record(t, steps(t.Start_Pose, ("MoveForward", 1752.9, 2400), ("MoveForward", 600, 2400), ("Finish", 600, 2400)))
+    good = _record(t, steps(t.start_pose, ("MoveForward", 1752.9, 2400), ("MoveForward", 600, 2400), ("Finish", 600, 2400)))
     run = Run(tmp_path, {"suite": "embrace_release", "model": "m"}, records_frame([good]), label="m")
     board = Board("embrace_release", "ood", [make_entry(run, "ood", run.frame)])
     md = to_markdown(board)

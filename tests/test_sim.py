@@ -65,4 +65,4 @@ def test_planner_reproduces_the_frozen_demos():
     tasks = load_embedded(("id", "ood")).tasks[::40]
     for t in tasks:
         world = load_map(t.map)
-        assert plan_task(t, world) == t.Action, t.task_id
+        assert plan_task(t, world) == t.demo_actions, t.task_id

@@ -35,21 +35,21 @@ def test_release_layout_is_read_into_tasks():
     suite = load_release(FIX / "embrace_release", z_tolerance_cm=100.0)
     assert suite.name == "embrace_release" and len(suite.content_hash) == 16
     tasks = {t.task_id: t for t in suite.tasks}
-    assert sorted(t.Type for t in tasks.values()) == ["0", "3", "4.1", "4.2"]  # release 4 -> 4.1, 5 -> 4.2
+    assert sorted(t.type for t in tasks.values()) == ["0", "3", "4.1", "4.2"]  # release 4 -> 4.1, 5 -> 4.2
     assert suite.notes and "x000100_y000100_z000090_t0_b" in suite.notes[0]  # no area.json: not scored
     basic = tasks["Street_25/x001753_y002542_z000090_t0_a"]
     assert basic.map == "Street_25" and basic.split == "ood" and basic.s_opt == 8
-    assert len(basic.Trajectory_Pose) == 9 and basic.Target_Pose == [[456.1, 2205.1, 90.0, 0.0, 0.0, 0.0]]  # footprint centroid
+    assert len(basic.demo_poses) == 9 and basic.target_poses == [[456.1, 2205.1, 90.0, 0.0, 0.0, 0.0]]  # footprint centroid
     reg = basic.regions
     assert reg["z_tolerance_cm"] == 100.0 and reg["shortest_path_cm"] == 1150.0
     assert reg["final"]["character"][0]["holes"] == [[[300.0, 2300.0], [400.0, 2300.0], [400.0, 2400.0], [300.0, 2400.0]]]
     assert reg["final"]["z"] == 90.0 and reg["final"]["footprints"][0][0] == [418.1, 2167.1]
     ms = tasks["Street_39/x002712_y001932_z000090_t3_a"]
-    assert len(ms.Target_Pose) == 2 and set(ms.regions) >= {"final", "midway"}
+    assert len(ms.target_poses) == 2 and set(ms.regions) >= {"final", "midway"}
     pd = tasks["Street_25/x004964_y002399_z000090_t5_a_pd"]
-    assert (pd.PD_ID, pd.PD_Type, pd.PD_Appearance, pd.PD_Size) == (PD_ACTOR, "pd", 2, 1.0)
-    assert pd.PD_Start_Pose == [5435.1, 3130.5, 0.0, 0.0, 181.8, 0.0] and pd.regions["final"]["object"]
-    assert pd.Action == [] and pd.s_opt == 0  # no reference demo in the fixture
+    assert (pd.pick_object, pd.pd_type, pd.pick_appearance, pd.pick_size) == (PD_ACTOR, "pd", 2, 1.0)
+    assert pd.pick_start_pose == [5435.1, 3130.5, 0.0, 0.0, 181.8, 0.0] and pd.regions["final"]["object"]
+    assert pd.demo_actions == [] and pd.s_opt == 0  # no reference demo in the fixture
     # The release-only fields survive a JSON round trip; the v1-shaped files stay without them.
     assert Task.from_json(json.loads(json.dumps(pd.to_json()))) == pd
     assert "regions" not in Task.from_json(tasks["Street_25/x001753_y002542_z000090_t0_a"].to_json() | {"regions": None}).to_json()
@@ -88,9 +88,9 @@ def test_v1_folders_are_read_with_their_demos():
     tasks = {t.task_id: t for t in suite.tasks}
     assert sorted(tasks) == ["basic_trashcan", "door_purple_house", "multistage_trashcan_car"]
     door = tasks["door_purple_house"]
-    assert (door.map, door.Type, door.Target_Door_Name, door.s_opt) == ("Street_25", "4.1", "Door_04", 9)
-    assert door.GenAI_Target_Object == ["Door_04"] and len(door.Trajectory_Pose) == 10
-    assert len(tasks["multistage_trashcan_car"].Target_Pose) == 2
+    assert (door.map, door.type, door.door, door.s_opt) == ("Street_25", "4.1", "Door_04", 9)
+    assert door.target_objects == ["Door_04"] and len(door.demo_poses) == 10
+    assert len(tasks["multistage_trashcan_car"].target_poses) == 2
 
 
 def test_v1_demo_names_are_mapped_and_unknown_ones_rejected(tmp_path):
@@ -99,7 +99,7 @@ def test_v1_demo_names_are_mapped_and_unknown_ones_rejected(tmp_path):
     base = {"Instruction": "Pick up the bag.", "Type": "4.2", "Start_Pose": [0, 0, 90, 0, 0, 0],
             "Target_Pose": [100, 0, 0, 0, 0, 0], "PD_ID": "Bag_01"}
     (d / "infos.json").write_text(json.dumps({**base, "Action": ["Pick", "Drop", "Finish"]}))
-    assert load_v1(tmp_path, "ood").tasks[0].Action == ["PickObject", "DropObject", "Finish"]
+    assert load_v1(tmp_path, "ood").tasks[0].demo_actions == ["PickObject", "DropObject", "Finish"]
     (d / "infos.json").write_text(json.dumps({**base, "Action": ["Jump"]}))
     with pytest.raises(SuiteError, match="unknown action 'Jump' in the recorded demo"):
         load_v1(tmp_path, "ood")

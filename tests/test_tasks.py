@@ -24,7 +24,7 @@ def test_regeneration_reproduces_the_frozen_suite(tmp_path):
 
 def test_split_sizes_match_embrace_v1():
     suite = load_embedded(("id", "ood"))
-    counts = collections.Counter((t.split, t.Type) for t in suite.tasks)
+    counts = collections.Counter((t.split, t.type) for t in suite.tasks)
     for split, quota in QUOTAS.items():
         for t in TYPES:
             assert counts[(split, t)] == quota[t]
@@ -40,39 +40,39 @@ def test_ood_maps_use_layouts_never_seen_in_domain():
 
 def test_every_task_has_a_demo_under_the_limit_and_a_description():
     for t in load_embedded(("id", "ood")).tasks:
-        assert t.Action and t.Action[-1] == "Finish" and t.s_opt <= 31
-        assert t.scene_description and t.Instruction
-        if t.Type == "3":
-            assert "MidwayTarget" in t.Action and len(t.Target_Pose) == 2
-        if t.Type == "4.1":
-            assert "OpenDoor" in t.Action and t.Target_Door_Name
-        if t.Type == "4.2":
-            assert t.Action.index("PickObject") < t.Action.index("DropObject") and t.PD_ID
+        assert t.demo_actions and t.demo_actions[-1] == "Finish" and t.s_opt <= 31
+        assert t.scene_description and t.instruction
+        if t.type == "3":
+            assert "MidwayTarget" in t.demo_actions and len(t.target_poses) == 2
+        if t.type == "4.1":
+            assert "OpenDoor" in t.demo_actions and t.door
+        if t.type == "4.2":
+            assert t.demo_actions.index("PickObject") < t.demo_actions.index("DropObject") and t.pick_object
 
 
 def test_spatial_references_resolve_to_exactly_the_target():
     suite = load_embedded(("id",))
     maps = {p.stem: WorldMap.from_json(json.loads(p.read_text())) for p in (DATA_DIR / "maps").glob("*.json")}
-    dss = [t for t in suite.tasks if t.Type == "2"]
+    dss = [t for t in suite.tasks if t.type == "2"]
     assert dss
     for t in dss:
         # The label alone is ambiguous for these tasks: other objects share the category.
         assert t.distractors
     w = maps[dss[0].map]
-    target = w.obj(dss[0].GenAI_Target_Object[0])
+    target = w.obj(dss[0].target_objects[0])
     assert len(resolve(Reference("label", target.category, target.color), w, None)) >= 1
 
 
 def test_instructions_are_varied():
     tasks = load_embedded(("id", "ood")).tasks
-    openings = {" ".join(t.Instruction.split()[:2]) for t in tasks}
+    openings = {" ".join(t.instruction.split()[:2]) for t in tasks}
     assert len(openings) >= 20
 
 
 def test_limit_cycles_through_types_and_errors_name_the_problem():
     tasks = load_embedded(("id",)).tasks
     first = select(tasks, limit=6)
-    assert [t.Type for t in first] == list(TYPES)
+    assert [t.type for t in first] == list(TYPES)
     with pytest.raises(SuiteError, match="unknown task ids: nope"):
         select(tasks, ids=["nope"])
     with pytest.raises(SuiteError, match="task file not found"):
@@ -81,7 +81,7 @@ def test_limit_cycles_through_types_and_errors_name_the_problem():
 
 def test_task_model_rejects_bad_type():
     with pytest.raises(ValueError, match="unknown task Type '7'"):
-        Task(task_id="x", map="m", split="id", Type="7", Instruction="", Start_Pose=[0] * 6, Target_Pose=[[0] * 6])
+        Task(task_id="x", map="m", split="id", type="7", instruction="", start_pose=[0] * 6, target_poses=[[0] * 6])
 
 
 def test_v1_loader_reads_infos_json(tmp_path):
@@ -94,8 +94,8 @@ def test_v1_loader_reads_infos_json(tmp_path):
         "Trajectory_Pose": [[100, 200, 90, 0, 45, 0]], "Target_Door_Name": "Door_3"}))
     suite = load_v1(tmp_path, "id")
     t = suite.tasks[0]
-    assert (t.task_id, t.map, t.Type, t.s_opt) == ("task_001", "Map_A", "4.1", 3)
-    assert t.Target_Pose == [[500.0, 600.0, 90.0, 0.0, 0.0, 0.0]] and t.GenAI_Target_Object == ["Door_3"]
+    assert (t.task_id, t.map, t.type, t.s_opt) == ("task_001", "Map_A", "4.1", 3)
+    assert t.target_poses == [[500.0, 600.0, 90.0, 0.0, 0.0, 0.0]] and t.target_objects == ["Door_3"]
     (d / "infos.json").write_text(json.dumps({"Instruction": "x"}))
     with pytest.raises(SuiteError, match="missing fields Type, Start_Pose, Target_Pose"):
         load_v1(tmp_path, "id")

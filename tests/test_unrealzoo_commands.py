@@ -27,7 +27,7 @@ def eng():
     t = TASKS["id-0-000"]
     assert e.handle(f"vset /action/game/level {t.map}") == "ok"
     assert e.handle(f"vset /objects/spawn_from_path {BP} A") == "ok"
-    x, y, _, _, yaw, _ = t.Start_Pose
+    x, y, _, _, yaw, _ = t.start_pose
     assert e.handle(f"vset /object/A/location {x} {y} 90") == "ok"
     assert e.handle(f"vset /object/A/rotation 0 {yaw} 0") == "ok"
     return e

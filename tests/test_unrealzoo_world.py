@@ -36,7 +36,7 @@ def _ready(eng, clock, task, name="A"):
     clock.t += 2.0
     assert eng.handle(f"vset /objects/spawn_from_path {BP} {name}") == "ok"
     clock.t += 0.5
-    x, y, _, _, yaw, _ = task.Start_Pose
+    x, y, _, _, yaw, _ = task.start_pose
     assert eng.handle(f"vset /object/{name}/location {x} {y} 90") == "ok"
     assert eng.handle(f"vset /object/{name}/rotation 0 {yaw} 0") == "ok"
 
@@ -144,7 +144,7 @@ def test_unrealzoo_character_calls(zoo):
     # Put the character where the demo's walk up to its OpenDoor ends (the embedded world's magnitudes).
     emb = EmbeddedEngine("numpy", maps_dir=EMBEDDED_MAPS_DIR, width=8, height=6)
     _ready(emb, clock, t)
-    for a in t.Action[: t.Action.index("OpenDoor")]:
+    for a in t.demo_actions[: t.demo_actions.index("OpenDoor")]:
         turn, dist = {"MoveForward": (0, 235), "TurnLeft": (-30, 0), "TurnRight": (30, 0)}[a]
         for cmd in (f"vbp A set_move {turn} {dist}", "vset /action/game/resume", "vset /action/game/pause"):
             emb.handle(cmd)
@@ -164,7 +164,7 @@ def test_env_handles_the_stale_frame_as_configured(mode):
     env = UnrealEnv(InProcessClient(eng), cfg)
     t = TASKS["id-0-000"]
     first = env.reset(t)
-    assert first.pose[:2] == pytest.approx(t.Start_Pose[:2], abs=1e-3)
+    assert first.pose[:2] == pytest.approx(t.start_pose[:2], abs=1e-3)
     r = env.step("MoveForward")
     moved = math.dist(r.pose_before[:2], r.pose_after[:2])
     assert moved > 0  # a wall-clock move: the stand-in's character walks at most 75.5 cm/s of game time

@@ -26,10 +26,10 @@ def _corpus() -> list[str]:
     from embrace_bench.tasks.suite import load_embedded
 
     tasks = load_embedded(("id",)).tasks[:40]
-    answers = [f"<think>{t.Instruction}</think><action>{ACTIONS[k % len(ACTIONS)]}</action>"
+    answers = [f"<think>{t.instruction}</think><action>{ACTIONS[k % len(ACTIONS)]}</action>"
                for k, t in enumerate(tasks)]
     return [system_prompt(PromptConfig()), reask_text("no <action>...</action> tag")] + \
-        [f"Instruction: {t.Instruction}\nScene: {t.scene_description}" for t in tasks] + answers
+        [f"Instruction: {t.instruction}\nScene: {t.scene_description}" for t in tasks] + answers
 
 
 def build_tiny_qwen(folder: Path, seed: int = 0, vocab_size: int = 500) -> Path:

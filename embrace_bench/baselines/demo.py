@@ -14,10 +14,10 @@ class DemoAgent(Agent):
     name = "demo"
 
     def reset(self, task: Task) -> None:
-        if not task.Action:  # recorded as an error episode, like a model that cannot answer
+        if not task.demo_actions:  # recorded as an error episode, like a model that cannot answer
             raise ModelCallError(f"model=demo: task {task.task_id} has no recorded demo")
 
     def act(self, task: Task, history: History, reask: str | None = None) -> Reply:
         step = len(history.turns)
-        action = task.Action[step] if step < len(task.Action) else Action.Finish
-        return Reply(format_response(action, f"demo step {step + 1}/{len(task.Action)}"))
+        action = task.demo_actions[step] if step < len(task.demo_actions) else Action.Finish
+        return Reply(format_response(action, f"demo step {step + 1}/{len(task.demo_actions)}"))

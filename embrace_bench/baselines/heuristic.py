@@ -64,8 +64,8 @@ class HeuristicAgent(Agent):
         self.last = ""
 
     def reset(self, task: Task) -> None:
-        self._reset_state(goals_from_instruction(task.Instruction))
-        self.kind = task.Instruction.lower()
+        self._reset_state(goals_from_instruction(task.instruction))
+        self.kind = task.instruction.lower()
 
     def _arrival_actions(self) -> list[str]:
         last = self.stage >= len(self.goals) - 1

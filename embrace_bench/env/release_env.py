@@ -93,12 +93,12 @@ class ReleaseEnv(UnrealEnv):
         self.cfg.agent_name = self._spawned_name  # a previous map's own character is not this map's
         self._load_map(task)
         self._resume()
-        self._spawn_character(list(task.Start_Pose))
-        if task.Type == TaskType.PICK_DROP and task.PD_ID and task.PD_Start_Pose is not None:
+        self._spawn_character(list(task.start_pose))
+        if task.type == TaskType.PICK_DROP and task.pick_object and task.pick_start_pose is not None:
             self._spawn_pd(task)
         self._exposure(self._map_exposure(task.map))
-        if task.Exposure is not None:  # the task's own value replaces the map's (absolute, not added)
-            self._exposure(task.Exposure)
+        if task.exposure is not None:  # the task's own value replaces the map's (absolute, not added)
+            self._exposure(task.exposure)
         if self.cfg.visible_objects:
             self._learn_colors(task)
         self._resume()  # the release's warm-up before the first observation: idle, capture twice, twice over
@@ -129,7 +129,7 @@ class ReleaseEnv(UnrealEnv):
         self._ok(["vrun r.Fog 0", "vrun r.VolumetricFog 1", f"vrun r.Tonemapper.Sharpen {_fmt(SHARPEN.get(key, 0))}"])
         facts = map_facts(name)
         # The release stops on a map it has no start pose for; ours starts there from the task's Start_Pose.
-        init_pose = list(facts.init_pose) if facts else list(task.Start_Pose)
+        init_pose = list(facts.init_pose) if facts else list(task.start_pose)
         cam0 = _floats(self._poll("vget /camera/0/location", c.level_timeout_s, "camera 0"), "camera 0 location")
         self._send([f"vset /camera/0/location {_join(cam0[:2])} 2000"])  # the pawn camera out of the way
         if placed:
@@ -214,23 +214,23 @@ class ReleaseEnv(UnrealEnv):
 
     def _new_pd(self) -> None:
         """The Pick & Drop object, spawned out of sight with physics on, in the task's appearance."""
-        o = self.task.PD_ID
-        app = self.task.PD_Appearance  # None: a task without one (a v1 task's object) keeps the default look
+        o = self.task.pick_object
+        app = self.task.pick_appearance  # None: a task without one (a v1 task's object) keeps the default look
         cmds = [f"vset /objects/spawn {self.cfg.pd_class} {o}", f"vset /object/{o}/location 0 0 -1000",
                 f"vset /object/{o}/rotation 0 0 0", f"vbp {o} set_phy 1"]
         self._send(cmds + ([f"vbp {o} set_app {app}"] if app is not None else []))
 
     def _scale_pd(self) -> None:
-        s = self.task.PD_Size if self.task.PD_Size is not None else 1.0
-        self._send([f"vset /object/{self.task.PD_ID}/scale {_join([s] * 3)}"])
+        s = self.task.pick_size if self.task.pick_size is not None else 1.0
+        self._send([f"vset /object/{self.task.pick_object}/scale {_join([s] * 3)}"])
 
     def _spawn_pd(self, task: Task) -> None:
-        o = task.PD_ID
+        o = task.pick_object
         self._resume()
         self._new_pd()
         self._scale_pd()
-        self._send([f"vset /object/{o}/location {_join(task.PD_Start_Pose[:3])}",
-                    f"vset /object/{o}/rotation {_join(task.PD_Start_Pose[3:6])}"])
+        self._send([f"vset /object/{o}/location {_join(task.pick_start_pose[:3])}",
+                    f"vset /object/{o}/rotation {_join(task.pick_start_pose[3:6])}"])
         self._pause()
 
     # ---- step --------------------------------------------------------------------------------
@@ -282,11 +282,11 @@ class ReleaseEnv(UnrealEnv):
 
     def _pd_distance(self) -> float:
         """XY distance from the character to the object (infinite when the task has none or it is gone)."""
-        if not self.task.PD_ID:
+        if not self.task.pick_object:
             return math.inf
         agent = self._pose_of(self.cfg.agent_name)
         try:
-            obj = self._pose_of(self.task.PD_ID)
+            obj = self._pose_of(self.task.pick_object)
         except EnvError:
             return math.inf
         return math.hypot(obj[0] - agent[0], obj[1] - agent[1])
@@ -294,11 +294,11 @@ class ReleaseEnv(UnrealEnv):
     def _place_pd(self, forward: float, below: float = 0.0, turn: tuple | None = None) -> None:
         x, y, z, pitch, yaw, roll = self._pose_of(self.cfg.agent_name)
         rad = math.radians(yaw)
-        cmds = [f"vset /object/{self.task.PD_ID}/location "
+        cmds = [f"vset /object/{self.task.pick_object}/location "
                 f"{_join([x + forward * math.cos(rad), y + forward * math.sin(rad), z - below])}"]
         if turn is not None:
             rot = [pitch + turn[0], yaw + turn[1], roll + turn[2]]
-            cmds.append(f"vset /object/{self.task.PD_ID}/rotation {_join(rot)}")
+            cmds.append(f"vset /object/{self.task.pick_object}/rotation {_join(rot)}")
         self._send(cmds)
 
     def _pick(self) -> None:
@@ -307,7 +307,7 @@ class ReleaseEnv(UnrealEnv):
         self._resume()
         if not PICK_RANGE_CM[0] < self._pd_distance() < PICK_RANGE_CM[1]:
             return
-        self._send([f"vset /object/{self.task.PD_ID}/destroy"])
+        self._send([f"vset /object/{self.task.pick_object}/destroy"])
         self._sleep(c.destroy_wait_s)
         self._new_pd()
         self._place_pd(PICK_PLACE_CM)
@@ -327,11 +327,11 @@ class ReleaseEnv(UnrealEnv):
         """Drop by reset: an object in the hand is re-spawned in front of the character, per its pd_config."""
         self._resume()
         if self._pd_distance() < DROP_RANGE_CM:
-            self._send([f"vset /object/{self.task.PD_ID}/destroy"])
+            self._send([f"vset /object/{self.task.pick_object}/destroy"])
             self._sleep(self.cfg.destroy_wait_s)
             self._new_pd()
             self._scale_pd()
-            forward, below, turn = drop_params(self.task.PD_Appearance)
+            forward, below, turn = drop_params(self.task.pick_appearance)
             self._place_pd(forward, below, turn)
         self._pause()
 

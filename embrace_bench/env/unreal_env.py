@@ -156,7 +156,7 @@ class UnrealEnv:
         a = self.cfg.agent_name
         self._spawn_character_actor()
         self._setup_commands()
-        x, y, z, _pitch, yaw, _roll = task.Start_Pose
+        x, y, z, _pitch, yaw, _roll = task.start_pose
         self._ok([f"vset /object/{a}/location {x} {y} {z}", f"vset /object/{a}/rotation 0 {yaw} 0"])
 
     def _spawn_character_actor(self) -> None:
@@ -181,21 +181,21 @@ class UnrealEnv:
 
     def _spawn_pick_object(self, task: Task) -> None:
         """EmbRACE release Pick & Drop: the object is spawned for the task, with its appearance and size."""
-        name, c = task.PD_ID, self.cfg
-        x, y, z, pitch, yaw, roll = task.PD_Start_Pose
+        name, c = task.pick_object, self.cfg
+        x, y, z, pitch, yaw, roll = task.pick_start_pose
         cmds = [f"vset /objects/spawn {c.pd_class} {name}"]
-        if task.PD_Appearance is not None:
-            cmds.append(f"vbp {name} set_app {task.PD_Appearance}")
-        if task.PD_Size is not None:
-            cmds.append(f"vset /object/{name}/scale {task.PD_Size} {task.PD_Size} {task.PD_Size}")
+        if task.pick_appearance is not None:
+            cmds.append(f"vbp {name} set_app {task.pick_appearance}")
+        if task.pick_size is not None:
+            cmds.append(f"vset /object/{name}/scale {task.pick_size} {task.pick_size} {task.pick_size}")
         self._ok(cmds + [f"vset /object/{name}/location {x} {y} {z}",
                          f"vset /object/{name}/rotation {pitch} {yaw} {roll}"])
 
     def _learn_colors(self, task: Task) -> None:
         if self.cfg.visible_objects == "task":
-            names = list(dict.fromkeys([*task.GenAI_Target_Object, *task.distractors,
-                                        *([task.Target_Door_Name] if task.Target_Door_Name else []),
-                                        *([task.PD_ID] if task.PD_ID else [])]))
+            names = list(dict.fromkeys([*task.target_objects, *task.distractors,
+                                        *([task.door] if task.door else []),
+                                        *([task.pick_object] if task.pick_object else [])]))
         else:
             names = [n for n in str(self._ok(["vget /objects"])[0]).split() if n != self.cfg.agent_name]
         self._colors = {}
@@ -210,7 +210,7 @@ class UnrealEnv:
         self.task = task
         self._load_level(task.map)
         self._spawn_agent(task)
-        if task.PD_Start_Pose is not None and task.PD_ID:
+        if task.pick_start_pose is not None and task.pick_object:
             self._spawn_pick_object(task)
         if c.camera_id is None:
             self.camera_id = self._find_camera()
@@ -242,7 +242,7 @@ class UnrealEnv:
         elif act == Action.OpenDoor:
             self._interact(f"vbp {a} set_open_door 1")
         elif act in (Action.PickObject, Action.DropObject):
-            carrying = self._held is not None if self.task.PD_ID else self._carrying
+            carrying = self._held is not None if self.task.pick_object else self._carrying
             if carrying == (act == Action.DropObject):  # set_pickup toggles: only send what makes sense
                 self._carrying = not carrying
                 self._interact(f"vbp {a} set_pickup")
@@ -328,7 +328,7 @@ class UnrealEnv:
     def _read_state(self, collided: bool, shots: list[str], frames: tuple | None = None) -> Observation:
         """Pose, door state, the task's object and the frames: `shots` (captures whose last two replies are the
         lit and mask frames) are sent with the reads, or `frames` (lit, mask) were captured already."""
-        c, a, pd = self.cfg, self.cfg.agent_name, self.task.PD_ID
+        c, a, pd = self.cfg, self.cfg.agent_name, self.task.pick_object
         cmds = [f"vget /object/{a}/location", f"vget /object/{a}/rotation", f"vbp {a} get_door_state"]
         if pd:
             cmds.append(f"vget /object/{pd}/location")

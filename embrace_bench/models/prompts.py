@@ -54,7 +54,7 @@ def _values(cfg: PromptConfig, task: Task | None = None, history: History | None
             mags: Magnitudes = Magnitudes()) -> _Blank:
     """Every placeholder's value for one request (per-message ones, {step} etc., are added where used)."""
     t = cfg.texts
-    v = _Blank(instruction=task.Instruction if task else "", scene=(task and task.scene_description) or "not given",
+    v = _Blank(instruction=task.instruction if task else "", scene=(task and task.scene_description) or "not given",
                actions="\n".join(f"- {line}" for line in mags.describe()),
                action_names=", ".join(cfg.action_names.get(a, a) for a in ACTIONS),
                format="<think>your reasoning</think><action>ActionName</action>" if cfg.think

@@ -26,6 +26,12 @@ from embrace_bench.tasks.suite import Suite, SuiteError, _hash_files
 
 RELEASE_TYPES = {0: TaskType.BASIC, 1: TaskType.EXPLORATION, 2: TaskType.SPATIAL_SEMANTIC, 3: TaskType.MULTI_STAGE,
                  4: TaskType.OPEN_DOOR, 5: TaskType.PICK_DROP}
+# A release task file's keys for the Task fields it holds, in the order the release writes them (its PD_ID is
+# the spawned object's appearance; the object's actor name is PD_ACTOR). read_release_task and
+# release_task_json are the one place these keys become Task fields and back.
+RELEASE_KEYS = {"instruction": "Instruction", "type": "Type", "start_pose": "Start_Pose",
+                "pick_appearance": "PD_ID", "pick_size": "PD_Size", "pd_type": "PD_Type",
+                "pick_start_pose": "PD_Start_Pose", "exposure": "Exposure"}
 PD_ACTOR = "BP_GrabMoveDrop_C_1"  # the name the release gives the Pick & Drop object it spawns
 SPLIT = "ood"
 
@@ -41,19 +47,20 @@ def benchmark_root(root: Path) -> Path:
 
 def read_release_task(task_file: Path, area_file: Path, demo_file: Path | None,
                       z_tolerance_cm: float | None, midway_file: Path | None = None) -> Task:
-    d = read_json(task_file)
-    missing = [k for k in ("Instruction", "Type", "Start_Pose") if k not in d]
+    raw = read_json(task_file)
+    missing = [RELEASE_KEYS[k] for k in ("instruction", "type", "start_pose") if RELEASE_KEYS[k] not in raw]
     if missing:
         raise SuiteError(f"{task_file}: missing fields {', '.join(missing)}")
+    d = {name: raw[key] for name, key in RELEASE_KEYS.items() if key in raw}
     try:
-        type_ = RELEASE_TYPES[int(d["Type"])]
+        type_ = RELEASE_TYPES[int(d["type"])]
     except (KeyError, TypeError, ValueError):
-        raise SuiteError(f"{task_file}: unknown Type {d['Type']!r}; the release uses 0-5") from None
+        raise SuiteError(f"{task_file}: unknown Type {d['type']!r}; the release uses 0-5") from None
     try:
         regions = read_task_area(area_file, midway_file, z_tolerance_cm)
     except RegionError as exc:
         raise SuiteError(str(exc)) from None
-    start = _pose(d["Start_Pose"], "Start_Pose", task_file)
+    start = _pose(d["start_pose"], "Start_Pose", task_file)
     targets = []
     for stage in ("midway", "final") if type_ == TaskType.MULTI_STAGE and "midway" in regions else ("final",):
         x, y = centroid(regions[stage]["footprints"])
@@ -62,26 +69,38 @@ def read_release_task(task_file: Path, area_file: Path, demo_file: Path | None,
     actions, poses = demo(read_json(demo_file), demo_file) if demo_file else ([], None)
     pd = {}
     if type_ == TaskType.PICK_DROP:
-        pd_type = str(d.get("PD_Type", "")).lower()
+        pd_type = str(d.get("pd_type", "")).lower()
         if pd_type not in ("p", "pd"):
-            raise SuiteError(f"{task_file}: PD_Type must be p or pd, not {d.get('PD_Type')!r}")
+            raise SuiteError(f"{task_file}: PD_Type must be p or pd, not {d.get('pd_type')!r}")
         if regions["final"]["object"] is None:
             raise SuiteError(f"{area_file}: a Pick & Drop task needs pd_object_regions")
-        raw = d.get("PD_Start_Pose") or d["Start_Pose"]
-        if isinstance(raw, list) and len(raw) == 3:  # a location only: the release then leaves the object's spawn
-            raw = [*raw, 0.0, 0.0, 0.0]  # rotation, 0 0 0
-        pd_start = _pose(raw, "PD_Start_Pose", task_file)
-        pd = dict(PD_ID=PD_ACTOR, PD_Type=pd_type, PD_Start_Pose=pd_start, PD_Pose=pd_start,
-                  PD_Size=float(d["PD_Size"]) if d.get("PD_Size") is not None else None,
-                  PD_Appearance=int(d["PD_ID"]) if d.get("PD_ID") is not None else None)
+        raw_start = d.get("pick_start_pose") or d["start_pose"]
+        if isinstance(raw_start, list) and len(raw_start) == 3:  # a location only: the release then leaves the
+            raw_start = [*raw_start, 0.0, 0.0, 0.0]  # object's spawn rotation, 0 0 0
+        pd_start = _pose(raw_start, "PD_Start_Pose", task_file)
+        pd = dict(pick_object=PD_ACTOR, pd_type=pd_type, pick_start_pose=pd_start, pick_pose=pd_start,
+                  pick_size=float(d["pick_size"]) if d.get("pick_size") is not None else None,
+                  pick_appearance=int(d["pick_appearance"]) if d.get("pick_appearance") is not None else None)
     return Task(task_id=f"{task_file.parent.name}/{task_file.stem}", map=task_file.parent.name, split=SPLIT,
-                Type=type_, Instruction=str(d["Instruction"]), Start_Pose=start, Target_Pose=targets,
-                Action=actions, Trajectory_Pose=poses, regions=regions, Exposure=_exposure(d, task_file), **pd)
+                type=type_, instruction=str(d["instruction"]), start_pose=start, target_poses=targets,
+                demo_actions=actions, demo_poses=poses, regions=regions, exposure=_exposure(d, task_file), **pd)
+
+
+def release_task_json(task: Task) -> dict:
+    """The task as its release task file (task/<Map>/<task>.json): unset fields left out. Its success regions
+    and reference demo live in files of their own (success_region/, trajectory/), not written here."""
+    d = {"instruction": task.instruction, "type": _RELEASE_CODES[task.type], "start_pose": task.start_pose,
+         "pick_appearance": task.pick_appearance, "pick_size": task.pick_size, "pd_type": task.pd_type,
+         "pick_start_pose": task.pick_start_pose, "exposure": task.exposure}
+    return {RELEASE_KEYS[name]: value for name, value in d.items() if value is not None}
+
+
+_RELEASE_CODES = {ours: theirs for theirs, ours in RELEASE_TYPES.items()}
 
 
 def _exposure(d: dict, task_file: Path) -> float | None:
     """The task's optional `Exposure`: an absolute exposure offset that replaces its map's (null: the map's)."""
-    value = d.get("Exposure")
+    value = d.get("exposure")
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not -10 <= value <= 10:

@@ -6,10 +6,16 @@ import math
 from pathlib import Path
 
 from embrace_bench.actions import data_action
-from embrace_bench.tasks.model import Task, type_code
+from embrace_bench.tasks.model import EMBEDDED_KEYS, Task, type_code
 from embrace_bench.tasks.suite import Suite, SuiteError, _hash_files
 
-REQUIRED = ("Instruction", "Type", "Start_Pose", "Target_Pose")
+# The fields a v1 `infos.json` holds, in the order v1 writes them, under the embedded suite's key names (the
+# same EmbRACE names); the folders give task_id and map: <map>/<task_id>/infos.json. read_infos and
+# infos_json are the one place these keys become Task fields and back.
+V1_KEYS = {name: EMBEDDED_KEYS[name] for name in (
+    "instruction", "reason", "type", "target_objects", "start_pose", "demo_actions", "target_poses", "demo_poses",
+    "door", "pick_pose", "pick_object")}
+REQUIRED = tuple(V1_KEYS[name] for name in ("instruction", "type", "start_pose", "target_poses"))
 
 
 def _pose(value, what: str, path: Path) -> list[float]:
@@ -44,48 +50,75 @@ def read_json(path: Path) -> dict:
 def demo(d: dict, path: Path) -> tuple[list[str], list[list[float]] | None]:
     """The recorded demo: its actions in our names, and its poses (normally the start, then one per action)."""
     actions = []
-    for a in d.get("Action") or []:
+    for a in d.get(V1_KEYS["demo_actions"]) or []:
         name = data_action(a)
         if name is None:
             raise SuiteError(f"{path}: unknown action {a!r} in the recorded demo")
         actions.append(name)
-    poses = d.get("Trajectory_Pose", d.get("Pose_Trajectory"))
+    poses = d.get(V1_KEYS["demo_poses"], d.get("Pose_Trajectory"))  # the release's name for them
     if poses is None:
         return actions, None
     # Kept as recorded: the release writes the start plus one pose per action, v1 data may differ, and
     # check-replay says when a recording does not line up with its actions.
-    return actions, (_poses(poses, "Trajectory_Pose", path) if poses else None)
+    return actions, (_poses(poses, V1_KEYS["demo_poses"], path) if poses else None)
 
 
 def read_infos(path: Path, split: str, map_name: str | None = None) -> Task:
     path = Path(path)
-    d = read_json(path)
-    missing = [k for k in REQUIRED if k not in d]
+    raw = read_json(path)
+    missing = [k for k in REQUIRED if k not in raw]
     if missing:
         raise SuiteError(f"{path}: missing fields {', '.join(missing)}")
+    d = {name: raw[key] for name, key in V1_KEYS.items() if key in raw}
     try:
-        t = type_code(d["Type"])
+        t = type_code(d["type"])
     except ValueError as exc:
         raise SuiteError(f"{path}: {exc}") from None
-    targets = d.get("GenAI_Target_Object") or []
+    targets = d.get("target_objects") or []
     if isinstance(targets, str):
         targets = [targets]
-    actions, poses = demo(d, path)
-    pd_pose = d.get("PD_Pose")
+    actions, poses = demo(raw, path)
+    pd_pose = d.get("pick_pose")
     return Task(
-        task_id=d.get("task_id") or path.parent.name,
-        map=map_name or d.get("map") or d.get("Map") or path.parent.parent.name,
-        split=split, Type=t, Instruction=str(d["Instruction"]),
-        Start_Pose=_pose(d["Start_Pose"], "Start_Pose", path),
-        Target_Pose=_poses(d["Target_Pose"], "Target_Pose", path),
-        GenAI_Target_Object=[str(x) for x in targets],
-        Action=actions,
-        Reason=str(d.get("Reason", "")),
-        Target_Door_Name=d.get("Target_Door_Name") or None,
-        PD_Pose=_poses(pd_pose, "PD_Pose", path)[0] if pd_pose else None,
-        PD_ID=str(d["PD_ID"]) if d.get("PD_ID") not in (None, "") else None,
-        Trajectory_Pose=poses,
+        task_id=raw.get("task_id") or path.parent.name,
+        map=map_name or raw.get("map") or raw.get("Map") or path.parent.parent.name,
+        split=split, type=t, instruction=str(d["instruction"]),
+        start_pose=_pose(d["start_pose"], V1_KEYS["start_pose"], path),
+        target_poses=_poses(d["target_poses"], V1_KEYS["target_poses"], path),
+        target_objects=[str(x) for x in targets],
+        demo_actions=actions,
+        reason=str(d.get("reason", "")),
+        door=d.get("door") or None,
+        pick_pose=_poses(pd_pose, V1_KEYS["pick_pose"], path)[0] if pd_pose else None,
+        pick_object=str(d["pick_object"]) if d.get("pick_object") not in (None, "") else None,
+        demo_poses=poses,
     )
+
+
+def _one_or_list(values: list) -> object:
+    return values[0] if len(values) == 1 else values
+
+
+def infos_json(task: Task) -> dict:
+    """The task as its v1 `infos.json`, as v1 writes it: Type as a number, a single target object or pose
+    bare (several as a list), unset fields left out. read_infos reads it back to the same task."""
+    d = {"instruction": task.instruction, "reason": task.reason, "type": float(task.type),
+         "target_objects": _one_or_list(task.target_objects), "start_pose": task.start_pose,
+         "demo_actions": task.demo_actions, "target_poses": _one_or_list(task.target_poses),
+         "demo_poses": task.demo_poses, "door": task.door, "pick_pose": task.pick_pose,
+         "pick_object": task.pick_object}
+    return {V1_KEYS[name]: value for name, value in d.items() if value is not None}
+
+
+def write_v1(tasks: list[Task], root: Path) -> list[Path]:
+    """Each task as <root>/<map>/<task_id>/infos.json (the layout load_v1 reads); the files written."""
+    files = []
+    for t in tasks:
+        f = Path(root) / t.map / t.task_id / "infos.json"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(infos_json(t), indent=2) + "\n", encoding="utf-8")
+        files.append(f)
+    return files
 
 
 def load_v1(root: Path, split: str) -> Suite:

@@ -17,6 +17,7 @@ from pathlib import Path
 from embrace_bench.tasks.model import TYPES, Task, TaskType
 from embrace_bench.tasks.planner import NoPlan, demo_poses, plan_task
 from embrace_bench.tasks.references import Reference, is_unique_label, resolve, side_candidates, targetable
+from embrace_bench.tasks.suite import embedded_json
 from embrace_bench.world.mapgen import FAMILIES, generate_map
 from embrace_bench.world.scene import WorldMap, WorldObject, to_world
 from embrace_bench.world.sim import AGENT_Z, OccupancyGrid, WorldState, bearing_to
@@ -224,14 +225,14 @@ class MapTasks:
                 "b": phrases[-1], "h": phrases[0], "o": phrases[0], "l": phrases[-1]}
         target_poses = draw.get("target_poses") or [self.pose(o) for o in targets]
         task = Task(
-            task_id=task_id, map=self.world.name, split=self.world.split, Type=type_code,
-            Instruction=tmpl.format(**fill), Start_Pose=start,
-            Target_Pose=target_poses if type_code == TaskType.MULTI_STAGE else target_poses[-1:],
-            GenAI_Target_Object=[o.name for o in targets],
-            Reason=f"reference kinds: {', '.join(r.kind for r in refs)}",
-            Target_Door_Name=targets[0].name if type_code == TaskType.OPEN_DOOR else None,
-            PD_Pose=self.pose(targets[0]) if type_code == TaskType.PICK_DROP else None,
-            PD_ID=targets[0].name if type_code == TaskType.PICK_DROP else None,
+            task_id=task_id, map=self.world.name, split=self.world.split, type=type_code,
+            instruction=tmpl.format(**fill), start_pose=start,
+            target_poses=target_poses if type_code == TaskType.MULTI_STAGE else target_poses[-1:],
+            target_objects=[o.name for o in targets],
+            reason=f"reference kinds: {', '.join(r.kind for r in refs)}",
+            door=targets[0].name if type_code == TaskType.OPEN_DOOR else None,
+            pick_pose=self.pose(targets[0]) if type_code == TaskType.PICK_DROP else None,
+            pick_object=targets[0].name if type_code == TaskType.PICK_DROP else None,
             distractors=sorted(o.name for o in targetable(self.world)
                                if o.category == targets[-1].category and o.name != targets[-1].name),
             scene_description=self.world.description,
@@ -242,12 +243,12 @@ class MapTasks:
             if not self.visible(start, targets[0]):
                 return None
         try:
-            task.Action = plan_task(task, self.world)
+            task.demo_actions = plan_task(task, self.world)
         except NoPlan:
             return None
-        if len(task.Action) > MAX_DEMO:
+        if len(task.demo_actions) > MAX_DEMO:
             return None
-        task.Trajectory_Pose = demo_poses(task, self.world)  # what check-replay compares a replay with
+        task.demo_poses = demo_poses(task, self.world)  # what check-replay compares a replay with
         return task
 
 
@@ -297,7 +298,7 @@ def dump(maps: list[WorldMap], suites: dict[str, list[Task]], out: Path = DATA_D
     for m in maps:
         (out / "maps" / f"{m.name}.json").write_text(json.dumps(m.to_json(), separators=(",", ":")) + "\n")
     for split, tasks in suites.items():
-        (out / f"tasks_{split}.json").write_text(json.dumps([t.to_json() for t in tasks], indent=1) + "\n")
+        (out / f"tasks_{split}.json").write_text(embedded_json(tasks))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -117,10 +117,10 @@ def in_region(polygons: list[dict]) -> Goal:
 
 def _region_goal(task: Task, stage: int) -> tuple[Goal, tuple[float, float], float]:
     """(goal, heuristic target, heuristic radius) for reaching stage `stage` (0 first, -1 final)."""
-    t = task.Target_Pose[stage]
+    t = task.target_poses[stage]
     if not task.regions:
         return near(t[0], t[1]), (t[0], t[1]), GOAL_CM
-    last = stage == -1 or stage == len(task.Target_Pose) - 1
+    last = stage == -1 or stage == len(task.target_poses) - 1
     polygons = task.regions["final" if last else "midway"]["character"]
     # The farthest region vertex from the target bounds how far inside the region can lie: admissible.
     reach = max(math.hypot(px - t[0], py - t[1]) for poly in polygons for px, py in poly["outer"])
@@ -131,10 +131,10 @@ def with_spawned_object(world: WorldMap, task: Task) -> WorldMap:
     """The map plus the release's Pick & Drop object where the env spawns it (PD_Start_Pose), pickable and
     without a collision footprint, as the UnrealZoo stand-in spawns it; the map's own pickable objects are
     left out, as the release destroys the pre-placed ones (the task's object is the only one to pick)."""
-    if task.PD_Start_Pose is None or not task.PD_ID or any(o.name == task.PD_ID for o in world.objects):
+    if task.pick_start_pose is None or not task.pick_object or any(o.name == task.pick_object for o in world.objects):
         return world
-    x, y, z, _, yaw, _ = task.PD_Start_Pose
-    obj = WorldObject(task.PD_ID, "object", "", (x, y, z), yaw, [], footprint=None, pickable=True)
+    x, y, z, _, yaw, _ = task.pick_start_pose
+    obj = WorldObject(task.pick_object, "object", "", (x, y, z), yaw, [], footprint=None, pickable=True)
     return replace(world, objects=[o for o in world.objects if not o.pickable] + [obj])
 
 
@@ -150,7 +150,7 @@ def plan_task(task: Task, world: WorldMap, state: WorldState | None = None,
               mags: Magnitudes | None = None) -> list[str]:
     """The oracle's full action list for a task, ending with Finish (`mags`: the env's action magnitudes)."""
     state = state or WorldState(with_spawned_object(world, task), mags=mags or Magnitudes())
-    sx, sy, _, _, syaw, _ = task.Start_Pose
+    sx, sy, _, _, syaw, _ = task.start_pose
     state.place_agent(sx, sy, syaw)
     plan: list[str] = []
 
@@ -159,27 +159,27 @@ def plan_task(task: Task, world: WorldMap, state: WorldState | None = None,
         _apply(state, steps)
         plan.extend(steps)
 
-    final = task.Target_Pose[-1]
+    final = task.target_poses[-1]
     at_final, final_xy, final_r = _region_goal(task, -1)
-    if task.Type == TaskType.MULTI_STAGE and len(task.Target_Pose) > 1:
+    if task.type == TaskType.MULTI_STAGE and len(task.target_poses) > 1:
         go(*_region_goal(task, 0))
         plan.append(Action.MidwayTarget)
-    if task.Type == TaskType.OPEN_DOOR:
-        door = task.Target_Door_Name or nearest_door(state, final_xy)
+    if task.type == TaskType.OPEN_DOOR:
+        door = task.door or nearest_door(state, final_xy)
         dx, dy = state.door_center(door)
         go(in_reach(state, dx, dy, at_final), (dx, dy))
         if state.open_door() != door:
             raise NoPlan(f"{task.task_id}: OpenDoor would not open {door}")
         plan.append(Action.OpenDoor)
-    elif task.Type == TaskType.PICK_DROP:
-        px, py = (task.PD_Start_Pose or task.PD_Pose)[:2]
+    elif task.type == TaskType.PICK_DROP:
+        px, py = (task.pick_start_pose or task.pick_pose)[:2]
         # Not on top of it: the release's Pick acts only on an object some way off (its reach is the env's
         # interact_cm: its magnitudes say what a Pick reaches there).
         go(in_reach(state, px, py, min_cm=AGENT_RADIUS if task.regions else 0.0), (px, py))
-        if state.pickup() != task.PD_ID:
-            raise NoPlan(f"{task.task_id}: PickObject would not pick {task.PD_ID}")
+        if state.pickup() != task.pick_object:
+            raise NoPlan(f"{task.task_id}: PickObject would not pick {task.pick_object}")
         plan.append(Action.PickObject)
-        if task.PD_Type == "p":  # carried into both regions and held at Finish
+        if task.pd_type == "p":  # carried into both regions and held at Finish
             go(_lands_in(task, state.mags.drop_cm, at_final, final, behind=False), final_xy, final_r)
         else:
             go(_lands_in(task, state.mags.drop_cm, at_final, final), final[:2])
@@ -235,10 +235,10 @@ def _reported(state: WorldState) -> list[float]:
 def demo_poses(task: Task, world: WorldMap) -> list[list[float]]:
     """The demo's trajectory: the start pose, then the pose after each of its actions (Trajectory_Pose)."""
     state = WorldState(world)
-    sx, sy, _, _, syaw, _ = task.Start_Pose
+    sx, sy, _, _, syaw, _ = task.start_pose
     state.place_agent(sx, sy, syaw)
     poses = [_reported(state)]
-    for action in task.Action:
+    for action in task.demo_actions:
         execute(state, action)
         poses.append(_reported(state))
     return poses

@@ -45,6 +45,12 @@ def load_embedded(splits: tuple[str, ...], data_dir: Path = EMBEDDED_DIR) -> Sui
     return Suite("embedded", tasks, _hash_files(files))
 
 
+def embedded_json(tasks: list[Task]) -> str:
+    """One split's file of the embedded suite (tasks_<split>.json), as the generator writes it and
+    load_embedded reads it: Task.to_json per task (EMBEDDED_KEYS), one space of indent."""
+    return json.dumps([t.to_json() for t in tasks], indent=1) + "\n"
+
+
 def split_names(split: str) -> tuple[str, ...]:
     if split == "all":
         return SPLITS
@@ -55,14 +61,14 @@ def split_names(split: str) -> tuple[str, ...]:
 
 def interleave_types(tasks: list[Task]) -> list[Task]:
     """Round-robin over types (in TYPES order), so the first N tasks cover every type."""
-    by_type = [[t for t in tasks if t.Type == ty] for ty in TYPES]
+    by_type = [[t for t in tasks if t.type == ty] for ty in TYPES]
     return [t for group in zip_longest(*by_type) for t in group if t is not None]
 
 
 def select(tasks: list[Task], *, limit: int | None = None, types=None, ids=None) -> list[Task]:
     if types:
         wanted = {type_code(t) for t in types}
-        tasks = [t for t in tasks if t.Type in wanted]
+        tasks = [t for t in tasks if t.type in wanted]
     if ids:
         known = {t.task_id for t in tasks}
         missing = [i for i in ids if i not in known]
