@@ -42,6 +42,11 @@ class EngineProcess:
 
     log_path: Path | None = None
     proc: subprocess.Popen | None = None
+    host: str  # set by each subclass
+    ready_timeout_s: float
+
+    def start(self) -> "EngineProcess":
+        raise NotImplementedError
 
     def _popen(self, cmd: list[str], cwd: Path | None = None) -> None:
         if self.log_path:
@@ -55,7 +60,7 @@ class EngineProcess:
         except OSError as exc:
             raise EngineStartError(f"cannot start {cmd[0]}: {exc.strerror or exc}") from None
         finally:
-            if log is not subprocess.DEVNULL:
+            if not isinstance(log, int):  # subprocess.DEVNULL is an int
                 log.close()
 
     def _await_ready(self, port: int, label: str = "") -> None:
