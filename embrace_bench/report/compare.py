@@ -19,7 +19,7 @@ import pandas as pd
 from embrace_bench.report.runs import Run
 from embrace_bench.report.tables import md_cell
 from embrace_bench.scoring.failures import TAG_NAMES
-from embrace_bench.scoring.metrics import bootstrap_ci, ordered
+from embrace_bench.scoring.aggregate import bootstrap_ci, ordered
 from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import TYPE_NAMES, TYPES
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from embrace_bench.report.leaderboard import Board, Entry, Reference
 from embrace_bench.scoring.failures import TAG_NAMES
-from embrace_bench.scoring.metrics import Row
+from embrace_bench.scoring.aggregate import Row
 from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import NAVIGATION_TYPES, TYPE_NAMES
 
