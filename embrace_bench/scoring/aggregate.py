@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embrace_bench.records import EpisodeRecord
+from embrace_bench.scoring.scan import records_frame
 from embrace_bench.tasks.model import SPLITS, TYPE_NAMES, TYPES
 
 
@@ -108,8 +109,6 @@ class Report:
 # line here (and its two Row fields).
 MEAN_METRICS = {"gde": "gde_cm", "sspl": "sspl", "steps": "n_steps", "tr": "timed_out", "spl": "spl"}
 RATE_METRICS = {"os": "os"}
-FRAME_COLUMNS = ("split", "type", "status", "success", "unscorable", *MEAN_METRICS.values(), *RATE_METRICS.values(),
-                 "cost_usd", "tokens_in", "tokens_out")
 
 
 def _total(column) -> float:
@@ -136,18 +135,10 @@ def ordered(known: tuple[str, ...], present) -> list[str]:
     return [x for x in known if x in present] + sorted(set(present) - set(known))
 
 
-def episode_frame(records: list[EpisodeRecord]):
-    """The columns aggregate_frame reads, from records in memory (results.episodes reads them from a run)."""
-    import pandas as pd
-
-    cols = {c: [getattr(r, c) for r in records] for c in FRAME_COLUMNS if c != "timed_out"}
-    cols["timed_out"] = [r.status == "timeout" for r in records]
-    return pd.DataFrame(cols, columns=list(FRAME_COLUMNS))
-
-
 def aggregate_frame(episodes) -> Report:
     """Rows per split x type (paper order), per split ("all" type), and overall ("all", "all"), from a frame
-    of episodes with the FRAME_COLUMNS (one row per episode, in record order: the bootstrap is seeded)."""
+    of episodes with scan.py's columns (one row per episode, in record order: the bootstrap is seeded): these
+    metrics' columns, split, type, status, success, unscorable, cost_usd and the token counts."""
     rep = Report(cost_usd=_total(episodes["cost_usd"]), tokens_in=int(episodes["tokens_in"].sum()),
                  tokens_out=int(episodes["tokens_out"].sum()), n_records=len(episodes))
     splits = dict(tuple(episodes.groupby("split", sort=False)))
@@ -161,5 +152,5 @@ def aggregate_frame(episodes) -> Report:
 
 
 def aggregate(records: list[EpisodeRecord]) -> Report:
-    """aggregate_frame over records in memory."""
-    return aggregate_frame(episode_frame(records))
+    """aggregate_frame over records in memory, as they are (not re-scored)."""
+    return aggregate_frame(records_frame(records))
