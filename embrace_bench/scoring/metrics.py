@@ -61,7 +61,7 @@ class EpisodeScore:
     timed_out: bool  # no `Finish` and n_steps >= max_steps
     reason: str  # why it failed, "; "-joined when several conditions fail ("" on success)
     final_pose: list[float] | None = None
-    midway_index: int | None = None  # step index of the MidwayTarget judged (`midway_index`), if any
+    midway_index: int | None = None  # step index of the MidwayTarget judged (`Counted.midway`), if any
     # Tasks with success regions only (None otherwise): the release's SPL and oracle success.
     spl: float | None = None
     os: bool | None = None
@@ -140,7 +140,7 @@ def first_index(steps: list[StepRecord], action: str) -> int | None:
     return None
 
 
-def midway_index(used: list[StepRecord], task: TaskInfo) -> int | None:
+def _midway_index(used: list[StepRecord], task: TaskInfo) -> int | None:
     """The MidwayTarget step the scorer judges among the counted steps: the first (the paper's rule), the last
     for tasks with success regions (the release's rule)."""
     if task.regions:
@@ -154,6 +154,20 @@ def counted_steps(steps: list[StepRecord]) -> list[StepRecord]:
     return steps if end is None else steps[: end + 1]
 
 
+@dataclass(frozen=True)
+class Counted:
+    """What the scorer and the failure tagger both judge of an episode (one definition for both)."""
+
+    steps: list[StepRecord]  # counted_steps: up to and including the first `Finish`
+    finished: bool  # they end with that `Finish`
+    midway: int | None  # index (in `steps`) of the MidwayTarget judged: the first, the last for region tasks
+
+
+def count_steps(steps: list[StepRecord], task: TaskInfo) -> Counted:
+    used = counted_steps(steps)
+    return Counted(used, bool(used) and used[-1].action == Action.Finish, _midway_index(used, task))
+
+
 def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start_pose=None,
                   type_: str | None = None, start_door_state: dict | None = None) -> EpisodeScore:
     """Success, GDE and step count of one episode from its step records (rules in the module docstring).
@@ -163,12 +177,11 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
     `start_door_state` (the record's) is the door state at the start pose, for the release's OS.
     """
     radius = task.success_radius_cm
-    used = counted_steps(steps)
-    end = len(used) - 1 if used and used[-1].action == Action.Finish else None
+    counted = count_steps(steps, task)
+    used, finished, midway_i = counted.steps, counted.finished, counted.midway
     n = len(used)
     start = start_pose if start_pose is not None else (used[0].pose_before if used else None)
     final = used[-1].pose_after if used else start
-    finished = end is not None
     timed_out = not finished and n >= max_steps
     if not final:
         return EpisodeScore(False, float("nan"), n, finished, timed_out, "no pose recorded")
@@ -176,11 +189,10 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
     if task.regions:
         from embrace_bench.scoring.region_success import score_release  # built on this module
 
-        return score_release(used, task, kind, start or final, list(final), finished, timed_out, max_steps,
+        return score_release(counted, task, kind, start or final, list(final), timed_out, max_steps,
                              start_door_state)
     target = task.target_poses[-1]
     final_d = xy_dist(final, target)
-    midway_i = midway_index(used, task)
     gde = final_d
     if kind == TaskType.MULTI_STAGE:  # GDE sums over both subgoals; an undeclared subgoal 1 is measured from the start
         at = used[midway_i].pose_after if midway_i is not None else start
