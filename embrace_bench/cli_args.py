@@ -21,6 +21,19 @@ def parse(ap: argparse.ArgumentParser, argv: list[str]) -> tuple[argparse.Namesp
         return None, exc.code if isinstance(exc.code, int) else 2
 
 
+def int_at_least(least: int):
+    """An argparse type: an integer >= least (argparse names the option: `argument --limit: must be ...`)."""
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {least}, not {text!r}")
+        return value
+    return convert
+
+
 def finite_at_least(lo: float):
     """An argparse type: a finite float >= lo (nan and inf are refused, as a tolerance or a limit means nothing
     then)."""

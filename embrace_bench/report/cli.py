@@ -12,6 +12,7 @@ from pathlib import Path
 
 from embrace_bench.cli_args import OneLineParser as _Parser
 from embrace_bench.cli_args import parse as _parse
+from embrace_bench.cli_args import int_at_least
 from embrace_bench.records import RecordFileError
 
 
@@ -63,18 +64,6 @@ def _fraction(name: str, lo_open: bool):
 VIEW_LIMIT = 1000  # episodes per viewer page: a 100,000-episode run would make a gigabyte page
 
 
-def _count(name: str, least: int):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            v = least - 1
-        if v < least:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {least}, not {text!r}")
-        return v
-    return parse
-
-
 def compare_main(argv: list[str]) -> int:
     prog = "embrace-bench compare"
     ap = _Parser(prog=prog, description="Paired regression check of NEW_RUN against BASE_RUN. "
@@ -114,9 +103,9 @@ def view_main(argv: list[str]) -> int:
     ap.add_argument("--embed-frames", action="store_true",
                     help="inline the frames as data URIs (one self-contained file; large for big runs). "
                          "Default: reference frames/<task_id>/<k>.png relative to the output file")
-    ap.add_argument("--offset", type=_count("--offset", 0), default=0,
+    ap.add_argument("--offset", type=int_at_least(0), default=0,
                     help="first episode to show, counted from 0 in record order (default 0)")
-    ap.add_argument("--limit", type=_count("--limit", 1), default=VIEW_LIMIT,
+    ap.add_argument("--limit", type=int_at_least(1), default=VIEW_LIMIT,
                     help=f"most episodes one page shows (default {VIEW_LIMIT}; the summary counts them all)")
     args, code = _parse(ap, argv)
     if args is None:
