@@ -19,7 +19,8 @@ from embrace_bench.actions import Action
 from embrace_bench.env.release_facts import (FIXES, PLACED_CHARACTER, POSTPROCESS_OFF, REMOVED_CLASSES, SHARPEN,
                                              Fix, drop_params, map_facts)
 from embrace_bench.env.base import StepResult
-from embrace_bench.env.unreal_env import EnvError, UnrealEnv, _floats
+from embrace_bench.env.client import UnrealCVClient
+from embrace_bench.env.unreal_env import EnvConfig, EnvError, UnrealEnv, _floats
 from embrace_bench.observation import Observation
 from embrace_bench.tasks.model import Task, TaskType
 from embrace_bench.unrealcv.protocol import is_error_reply
@@ -56,6 +57,10 @@ def _join(values) -> str:
 
 
 class ReleaseEnv(UnrealEnv):
+    def __init__(self, client: UnrealCVClient, cfg: EnvConfig | None = None) -> None:
+        super().__init__(client, cfg)
+        self._spawned_name = self.cfg.agent_name  # the character's own name: a map may lend its character for one task
+
     # ---- small pieces ------------------------------------------------------------------------
     def _send(self, cmds: list[str]) -> list:
         """Commands the release sends without looking at the answer (its asynchronous requests)."""
@@ -81,7 +86,6 @@ class ReleaseEnv(UnrealEnv):
     # ---- reset -------------------------------------------------------------------------------
     def reset(self, task: Task) -> Observation:
         self.task, self._pitch, self._held, self._carrying = task, 0.0, None, False
-        self._spawned_name = getattr(self, "_spawned_name", self.cfg.agent_name)
         self.cfg.agent_name = self._spawned_name  # a previous map's own character is not this map's
         self._load_map(task)
         self._resume()
