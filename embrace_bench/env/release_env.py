@@ -25,8 +25,8 @@ from embrace_bench.observation import Observation
 from embrace_bench.tasks.model import Task, TaskType
 from embrace_bench.unrealcv.protocol import is_error_reply
 
-PICK_RANGE_CM = (30.0, 210.0)  # Pick acts only when the object is this far from the character (XY)
-DROP_RANGE_CM = 30.0  # Drop acts only when the object is this close (it is in the hand)
+IN_HAND_CM = 30.0  # the object is in the hand within this (XY): Drop acts only within it, Pick only beyond it
+# (and within reach: env.magnitudes.interact_cm, the release's 210 cm in conf/env/unrealzoo.yaml)
 PICK_PLACE_CM = 60.0  # where Pick puts the object before `set_pickup`
 DROP_BACK = 43  # Drop's two backward steps (set_move speed)
 LOOK_DEG = 30  # LookUp / LookDown: the camera pitch of their cycle
@@ -297,11 +297,15 @@ class ReleaseEnv(UnrealEnv):
             cmds.append(f"vset /object/{self.task.PD_ID}/rotation {_join(rot)}")
         self._send(cmds)
 
+    def _in_pick_range(self) -> bool:
+        """Whether Pick acts now: the object within reach (magnitudes.interact_cm) and not already in the hand."""
+        return IN_HAND_CM < self._pd_distance() < self.cfg.mags.interact_cm
+
     def _pick(self) -> None:
         """Pick by reset: within reach, the object is re-spawned 60 cm in front, picked up, and scaled back."""
         a, c = self.cfg.agent_name, self.cfg
         self._resume()
-        if not PICK_RANGE_CM[0] < self._pd_distance() < PICK_RANGE_CM[1]:
+        if not self._in_pick_range():
             return
         self._send([f"vset /object/{self.task.PD_ID}/destroy"])
         self._sleep(c.destroy_wait_s)
@@ -309,7 +313,7 @@ class ReleaseEnv(UnrealEnv):
         self._place_pd(PICK_PLACE_CM)
         self._resume()
         self._resume()  # the release's pick animation checks the reach once more (resumed) before set_pickup
-        if PICK_RANGE_CM[0] < self._pd_distance() < PICK_RANGE_CM[1]:
+        if self._in_pick_range():
             self._place_pd(PICK_PLACE_CM)
             self._send([f"vbp {a} set_pickup"])
         self._sleep(c.step_s)
@@ -322,7 +326,7 @@ class ReleaseEnv(UnrealEnv):
     def _drop(self) -> None:
         """Drop by reset: an object in the hand is re-spawned in front of the character, per its pd_config."""
         self._resume()
-        if self._pd_distance() < DROP_RANGE_CM:
+        if self._pd_distance() < IN_HAND_CM:
             self._send([f"vset /object/{self.task.PD_ID}/destroy"])
             self._sleep(self.cfg.destroy_wait_s)
             self._new_pd()
