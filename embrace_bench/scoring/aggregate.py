@@ -88,7 +88,12 @@ class Row:
 
     @property
     def type_name(self) -> str:
-        return "All" if self.type == "all" else TYPE_NAMES.get(self.type, self.type)
+        return type_name(self.type)
+
+
+def type_name(code: str) -> str:
+    """The paper's name of a type code; "All" for the rows over every type ("all")."""
+    return "All" if code == "all" else TYPE_NAMES.get(code, code)
 
 
 @dataclass
