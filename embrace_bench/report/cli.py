@@ -5,14 +5,12 @@ compare also exits 1 when the success rate dropped significantly.
 """
 from __future__ import annotations
 
-import argparse
-import math
 import sys
 from pathlib import Path
 
 from embrace_bench.cli_args import OneLineParser as _Parser
 from embrace_bench.cli_args import parse as _parse
-from embrace_bench.cli_args import int_at_least
+from embrace_bench.cli_args import fraction, int_at_least
 from embrace_bench.records import RecordFileError
 
 
@@ -49,18 +47,6 @@ def leaderboard_main(argv: list[str]) -> int:
     return 0
 
 
-def _fraction(name: str, lo_open: bool):
-    def parse(text: str) -> float:
-        try:
-            v = float(text)
-        except ValueError:
-            v = math.nan
-        if math.isnan(v) or v > 1 or v < 0 or (lo_open and v == 0):
-            raise argparse.ArgumentTypeError(f"{name} must be a number in {'(0' if lo_open else '[0'}, 1], not {text!r}")
-        return v
-    return parse
-
-
 VIEW_LIMIT = 1000  # episodes per viewer page: a 100,000-episode run would make a gigabyte page
 
 
@@ -70,9 +56,9 @@ def compare_main(argv: list[str]) -> int:
                                  "Exit 1 when the overall SR dropped significantly, 0 otherwise, 2 on unusable input.")
     ap.add_argument("base", type=Path, metavar="BASE_RUN")
     ap.add_argument("new", type=Path, metavar="NEW_RUN")
-    ap.add_argument("--alpha", type=_fraction("--alpha", True), default=0.05,
+    ap.add_argument("--alpha", type=fraction(lo_open=True), default=0.05,
                     help="significance level of the exact McNemar test (default 0.05)")
-    ap.add_argument("--min-drop", type=_fraction("--min-drop", False), default=0.0,
+    ap.add_argument("--min-drop", type=fraction(), default=0.0,
                     help="ignore SR drops of at most this much, as a fraction (0.05 = 5 points; default 0)")
     ap.add_argument("--out", type=Path, help="also write the Markdown summary to this file")
     args, code = _parse(ap, argv)
