@@ -27,9 +27,8 @@ from embrace_bench.report.html import to_html
 from embrace_bench.report.leaderboard import build_boards
 from embrace_bench.report.runs import Run
 from embrace_bench.report.tables import to_csv, to_latex, to_markdown
-from embrace_bench.scoring.failures import tag_episode
-from embrace_bench.scoring.metrics import rescore
-from embrace_bench.scoring.scan import Scan, _metrics_differ, _row
+from embrace_bench.scoring.failures import TagThresholds
+from embrace_bench.scoring.scan import Scan, rescored_row
 
 
 def peak_rss_mb() -> float:
@@ -69,8 +68,7 @@ def main() -> None:
         for name, recs in records.items():
             scan = scans[name] = Scan()
             for r in recs:
-                rec = rescore(r, max_steps)
-                scan.add(_row(r, rec, tag_episode(rec), _metrics_differ(r, rec)))
+                scan.add(rescored_row(r, max_steps, TagThresholds())[0])
         tag_t.append((time.perf_counter() - t, time.process_time() - c))
         t, c = time.perf_counter(), time.process_time()
         runs = [Run(Path(name), {**manifest, "model": {"name": name}}, scan.frame()) for name, scan in scans.items()]

@@ -85,7 +85,7 @@ def run_from_config(cfg: DictConfig) -> int:
 
     from embrace_bench.redact import install_log_redaction
     from embrace_bench.runner import RunError, RunSpec, run
-    from embrace_bench.scoring.metrics import aggregate
+    from embrace_bench.scoring.aggregate import aggregate
     from embrace_bench.scoring.rescore import format_table
     from embrace_bench.manifest import Manifest
     from embrace_bench.records import read_records

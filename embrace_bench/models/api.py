@@ -10,6 +10,7 @@ import os
 import random
 import time
 
+from embrace_bench.extras import install_hint
 from embrace_bench.models.messages import Request
 from embrace_bench.models.prompted import ModelCallError, PromptedAgent, RawReply  # noqa: F401 (re-exported)
 
@@ -89,7 +90,7 @@ class APIAgent(PromptedAgent):
         except ModuleNotFoundError:  # its parent package is missing
             installed = False
         if not installed:
-            return f"model={cfg.get('name')} needs the {cls.pip_name} SDK: pip install {cls.pip_name}"
+            return f"model={cfg.get('name')} needs the {cls.pip_name} SDK: {install_hint('api')}"
         if cls.key_env and not cfg.get("base_url") and not cfg.get("launch") \
                 and not any(os.environ.get(k) for k in cls.key_env):
             return f"set {' or '.join(cls.key_env)} in the environment to use model={cfg.get('name')}"

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from embrace_bench.extras import install_hint
 from embrace_bench.models.base import AgentUnusable
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -35,7 +36,7 @@ def check(cfg: dict) -> str | None:
     missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
     if missing:
         return (f"model={name} runs in-process and needs {' and '.join(missing)}: "
-                f"pip install 'embrace_bench[qwen]'")
+                f"{install_hint('qwen')}")
     path = str(cfg.get("path") or "")
     if not path:
         return "set model.path to a local model folder or a Hugging Face model id"

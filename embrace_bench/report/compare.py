@@ -19,9 +19,9 @@ import pandas as pd
 from embrace_bench.report.runs import Run
 from embrace_bench.report.tables import md_cell
 from embrace_bench.scoring.failures import TAG_NAMES
-from embrace_bench.scoring.metrics import bootstrap_ci, ordered
+from embrace_bench.scoring.aggregate import bootstrap_ci, ordered, type_name
 from embrace_bench.scoring.scan import TAG_COLUMNS
-from embrace_bench.tasks.model import TYPE_NAMES, TYPES
+from embrace_bench.tasks.model import TYPES
 
 
 class UnusableInput(ValueError):
@@ -64,7 +64,7 @@ class Paired:
 
     @property
     def type_name(self) -> str:
-        return "All" if self.type == "all" else TYPE_NAMES.get(self.type, self.type)
+        return type_name(self.type)
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Leaderboards: runs grouped into one board per suite x split, each run a row with the paper's metrics
-per type (from scoring/metrics.py), tag rates, cost, tokens, latency and its manifest facts; the paper's
+per type (from scoring/aggregate.py), tag rates, cost, tokens, latency and its manifest facts; the paper's
 published rows join boards of the EmbRACE suites as marked references.
 
-Denominators: every metric column, as in metrics.aggregate, counts scored episodes (errors excluded);
+Denominators: every metric column, as in aggregate.aggregate, counts scored episodes (errors excluded);
 tag rates count every episode of the group (an api_error is an episode too); cost per success divides
 the run's whole spend in that split by its successes.
 """
@@ -18,7 +18,7 @@ import pandas as pd
 
 from embrace_bench.report.runs import Run, label_runs
 from embrace_bench.scoring.failures import TAG_NAMES
-from embrace_bench.scoring.metrics import Report, Row, aggregate_frame, ordered
+from embrace_bench.scoring.aggregate import Report, Row, aggregate_frame, ordered
 from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import SPLITS, TYPES
 

@@ -13,7 +13,7 @@ from embrace_bench.defaults import MAX_STEPS
 from embrace_bench.manifest import read_manifest
 from embrace_bench.records import RecordFileError
 from embrace_bench.run_dir import MANIFEST, RunDir
-from embrace_bench.scoring.metrics import Report, Row, aggregate_frame
+from embrace_bench.scoring.aggregate import Report, Row, aggregate_frame
 from embrace_bench.scoring.scan import disagreements, scan_run
 
 DEFAULT_MAX_STEPS = MAX_STEPS  # used only when the manifest does not say
