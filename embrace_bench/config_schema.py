@@ -92,6 +92,31 @@ class EmbeddedEnvSchema:
     ready_timeout_s: Any = 60  # bounded readiness probe at launch
     timeout_s: Any = 30  # per UnrealCV request; an engine silent this long is killed and relaunched
     max_restarts: int = 2  # relaunches per episode (each re-runs it from its start) before an error record
+    # The adapter's settings (env/unreal_env.py EnvConfig takes its defaults from here): the embedded world
+    # answers at once and in game time. The release-protocol knobs are unused here (protocol=magnitudes).
+    level_timeout_s: Any = 30.0
+    spawn_timeout_s: Any = 10.0
+    agent_name: str = "EmbraceAgent"
+    agent_blueprint: str = "/Game/Agents/BP_Character.BP_Character_C"
+    camera_id: Optional[int] = None  # null: the camera nearest the spawned character (its ego camera)
+    cam_offset: List[Any] = field(default_factory=lambda: [0.0, 0.0, 160.0])  # set_cam x y z of the ego view
+    protocol: str = "magnitudes"  # one set_move cycle per action (magnitudes) | the release's cycles (release)
+    step_s: float = 1.0  # game time of one resume..pause cycle; set_move gets magnitude / step_s
+    realtime: bool = False  # game time runs only while resumed (no wall-clock wait before pausing)
+    slomo: Any = 6.0
+    interval_ms: int = 1000
+    destroy_wait_s: float = 1.0
+    settle_s: float = 1.5
+    stale_frame: str = "none"  # none | recapture | wait_tick | release
+    tick_s: float = 0.05
+    collision: str = "get_hit"  # get_hit (the embedded world answers it) | pose
+    collision_frac: float = 0.5
+    setup_commands: List[str] = field(default_factory=list)
+    visible_objects: str = "all"  # all | task: which objects' mask colours to learn
+    pd_class: str = "BP_GrabMoveDrop_C"
+    held_cm: Any = 30.0
+    held_z_cm: Any = 45.0
+    moves: Optional[Dict[str, Any]] = None
 
 
 @dataclass

@@ -12,6 +12,7 @@ from embrace_bench.__main__ import CONF_DIR, GROUPS, _option, _schema
 from embrace_bench.config_checks import type_problem
 from embrace_bench.config_schema import SCHEMAS, RunnerSchema, TagsSchema, register
 from embrace_bench.defaults import MAX_STEPS, SUCCESS_RADIUS_CM
+from embrace_bench.env.engines import env_config
 from embrace_bench.env.unreal_env import EnvConfig
 from embrace_bench.episode import EpisodeSettings
 from embrace_bench.records import TaskInfo
@@ -79,6 +80,16 @@ def test_shared_defaults_are_defined_once(composed):
     assert TaskInfo("", [], []).success_radius_cm == SUCCESS_RADIUS_CM
     assert (cfg.env.width, cfg.env.height, cfg.env.fov) == (EnvConfig().width, EnvConfig().height, EnvConfig().fov)
     assert composed("runner=embrace_release").runner.max_steps == 60
+
+
+def test_env_embedded_states_every_adapter_setting_and_envconfig_takes_them(composed):
+    """env=embedded's group names every setting EnvConfig reads from a config (the manifest records them), and
+    EnvConfig built from it is EnvConfig's default: the embedded world's values are written once."""
+    env = composed().env
+    adapter_keys = {f.name for f in fields(EnvConfig)} - {"capture", "min_visible_px", "mags"}
+    assert adapter_keys <= set(env.keys())
+    assert env_config(env) == EnvConfig()
+    assert env_config(composed("env.step_s=0.5").env).step_s == 0.5
 
 
 @pytest.mark.parametrize("group, option, leaf, value, want", [
