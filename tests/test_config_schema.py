@@ -106,9 +106,28 @@ def test_type_problem_is_one_line_naming_the_setting(group, option, leaf, value,
 
 
 def test_prompt_config_defaults_are_the_prompt_schemas():
-    """PromptConfig (the prompt builder's own settings, also built without Hydra) keeps the schema's defaults."""
+    """PromptConfig (the prompt builder's own settings, also built without Hydra) is the schema plus the wording."""
     from embrace_bench.config_schema import PromptSchema
     from embrace_bench.models.prompts import PromptConfig
 
+    assert issubclass(PromptConfig, PromptSchema)
     built = PromptConfig()
     assert {f.name: f.default for f in fields(PromptSchema)} == {f.name: getattr(built, f.name) for f in fields(PromptSchema)}
+
+
+def test_adapters_built_by_hand_take_the_model_schemas_defaults(tmp_path):
+    """A model cfg written by hand (tests, bench scripts) lacks keys a composed one has: the adapter fills them
+    from its schema, so the fallback values are the schema's and written nowhere else."""
+    from embrace_bench.config_schema import (SAMPLING_KEYS, ApiModelSchema, TransformersModelSchema, VllmModelSchema,
+                                             schema_defaults, with_defaults)
+    from embrace_bench.models.prompted import PromptedAgent
+
+    api = schema_defaults(ApiModelSchema)
+    assert "adapter" not in api and api["temperature"] == 0.0 and api["cache"] is True
+    assert {k: schema_defaults(TransformersModelSchema)[k] for k in SAMPLING_KEYS} == {k: api[k] for k in SAMPLING_KEYS}
+    assert schema_defaults(VllmModelSchema)["launch_args"] == []
+    assert with_defaults(VllmModelSchema, {"top_p": 0.5})["top_p"] == 0.5
+    agent = PromptedAgent({"name": "m", "temperature": 0.7})
+    assert agent.sampling == {"temperature": 0.7, "max_tokens": api["max_tokens"], "top_p": api["top_p"],
+                              "constrained": api["constrained"]}
+    assert (agent.price_in, agent.cache) == (api["price_per_mtok_in"], None)
