@@ -104,11 +104,10 @@ def _paired_row(type_: str, pairs: pd.DataFrame) -> Paired:
 
 def check_comparable(base: Run, new: Run) -> None:
     mb, mn = base.manifest, new.manifest
-    if mb.get("suite") and mn.get("suite") and mb["suite"] != mn["suite"]:
-        raise UnusableInput(f"different suites: {mb['suite']} (base) vs {mn['suite']} (new)")
-    if mb.get("split") == mn.get("split") and mb.get("suite_hash") and mn.get("suite_hash") \
-            and mb["suite_hash"] != mn["suite_hash"]:
-        raise UnusableInput(f"different suites: suite hash {mb['suite_hash']} (base) vs {mn['suite_hash']} (new)")
+    if mb.suite and mn.suite and mb.suite != mn.suite:
+        raise UnusableInput(f"different suites: {mb.suite} (base) vs {mn.suite} (new)")
+    if mb.split == mn.split and mb.suite_hash and mn.suite_hash and mb.suite_hash != mn.suite_hash:
+        raise UnusableInput(f"different suites: suite hash {mb.suite_hash} (base) vs {mn.suite_hash} (new)")
 
 
 PAIR_COLUMNS = ["task_id", "type", "task_key", "status", "success", "gde_cm", "sspl", *TAG_COLUMNS]

@@ -135,8 +135,8 @@ def _board_notes(board: Board) -> list[str]:
     for label, ids in task_sets.items():
         if len(task_sets) > 1 and ids != union:
             notes.append(f"{label} covers {len(ids)} of the {len(union)} tasks on this board")
-    hashes = {e.run.manifest.get("suite_hash") for e in board.entries if e.run.manifest.get("suite_hash")}
-    splits = {e.run.manifest.get("split") for e in board.entries}
+    hashes = {e.run.manifest.suite_hash for e in board.entries if e.run.manifest.suite_hash}
+    splits = {e.run.manifest.split for e in board.entries}
     if len(hashes) > 1 and len(splits) == 1:
         notes.append(f"runs were made on different versions of the suite (hashes {', '.join(sorted(hashes))})")
     for e in board.entries:
