@@ -30,10 +30,12 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
+from embrace_bench.manifest import read_manifest, write_manifest
 from embrace_bench.report.runs import tag_thresholds
-from embrace_bench.scoring.fingerprint import MANIFEST_KEY, stored_tags_current
+from embrace_bench.scoring.fingerprint import stored_tags_current
 
 PARSE = ("import json,sys\nfor p in sys.argv[1:]:\n    with open(p, encoding='utf-8') as f:\n"
          "        for line in f:\n            if line.strip():\n                json.loads(line)\n")
@@ -42,17 +44,15 @@ PARSE = ("import json,sys\nfor p in sys.argv[1:]:\n    with open(p, encoding='ut
 def write_manifests(src: Path, dest: Path, fingerprint: bool) -> str:
     """dest/base and dest/new's manifests: src's (dest/new under a second model name), without the tagger
     fingerprint unless `fingerprint` (as a run made before fingerprints); says whether stored tags are reused."""
-    manifest = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
+    manifest, why = read_manifest(src)
+    if manifest is None:
+        raise SystemExit(why)
     if not fingerprint:
-        manifest["sessions"] = [{k: v for k, v in s.items() if k != MANIFEST_KEY}
-                                for s in manifest.get("sessions", [])]
+        manifest.sessions = [replace(s, tagger=None) for s in manifest.sessions]
     for name, model in (("base", None), ("new", "random-b")):
         d = dest / name
         d.mkdir(parents=True, exist_ok=True)
-        m = dict(manifest)
-        if model:
-            m["model"] = {**(m.get("model") or {}), "name": model}
-        (d / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+        write_manifest(d, replace(manifest, model={**manifest.group("model"), "name": model}) if model else manifest)
     th, _ = tag_thresholds(manifest)
     if stored_tags_current(manifest, th):
         return "reused (the source run's tagger fingerprint matches this code's)"

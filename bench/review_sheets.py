@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from embrace_bench.actions import TRANSLATIONS, Action
 from embrace_bench.records import EpisodeRecord, read_records
 from embrace_bench.run_dir import RunDir
-from embrace_bench.scoring.metrics import counted_steps
+from embrace_bench.scoring.metrics import count_steps, counted_steps
 from embrace_bench.tasks.maps import load_map
 from embrace_bench.tasks.model import TYPE_NAMES, TaskType
 from embrace_bench.world.scene import PALETTE, WorldObject
@@ -207,7 +207,8 @@ def _dist(a, b) -> float:
 
 def facts(rec: EpisodeRecord) -> list[str]:
     """Plain distances a labeller needs (no judgement): end and closest approach to each goal."""
-    t, steps = rec.task, counted_steps(rec.steps)
+    t, counted = rec.task, count_steps(rec.steps, rec.task)
+    steps = counted.steps
     pts = [steps[0].pose_before] + [s.pose_after for s in steps] if steps else []
     out = []
     for i, p in enumerate(t.target_poses):
@@ -229,7 +230,7 @@ def facts(rec: EpisodeRecord) -> list[str]:
         if s.dropped_at and t.target_poses:
             out.append(f"dropped at step {s.index}: {_dist(s.dropped_at, t.target_poses[-1]):.0f} cm "
                        "from the drop goal")
-    if steps and steps[-1].action == Action.Finish:
+    if counted.finished:
         out.append(f"ended with Finish at step {steps[-1].index}")
     else:
         out.append(f"no Finish: {len(steps)} steps (limit 32)")

@@ -18,6 +18,7 @@ import resource
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from embrace_bench.manifest import read_manifest
@@ -27,9 +28,9 @@ from embrace_bench.report.leaderboard import build_boards
 from embrace_bench.report.runs import Run
 from embrace_bench.report.tables import to_csv, to_latex, to_markdown
 from embrace_bench.run_dir import RunDir
-from embrace_bench.scoring.failures import tag_episode
-from embrace_bench.scoring.metrics import rescore
-from embrace_bench.scoring.scan import Scan, _metrics_differ, _row
+from embrace_bench.scoring.failures import TagThresholds
+from embrace_bench.scoring.rescore import manifest_max_steps
+from embrace_bench.scoring.scan import Scan, rescored_row
 
 
 def peak_rss_mb() -> float:
@@ -47,7 +48,6 @@ def main() -> None:
     manifest, why = read_manifest(args.source)
     if manifest is None:
         raise SystemExit(why)
-    manifest = manifest.to_dict()
     per = args.episodes // args.models
     t0 = time.perf_counter()
     records = {}
@@ -61,7 +61,7 @@ def main() -> None:
     n_steps = sum(len(r.steps) for recs in records.values() for r in recs)
     print(f"parsed {per * args.models:,} real-shaped episodes ({n_steps:,} steps) in {time.perf_counter() - t0:.1f} s;"
           f" peak RSS so far {peak_rss_mb():.0f} MB", file=sys.stderr)
-    max_steps = int(manifest.get("max_steps") or 32)
+    max_steps, _ = manifest_max_steps(manifest)
     tag_t, board_t = [], []  # (wall, cpu) per repeat; cpu time is what a quiet machine's wall time would be
     for _ in range(args.repeat):
         t, c = time.perf_counter(), time.process_time()
@@ -69,11 +69,10 @@ def main() -> None:
         for name, recs in records.items():
             scan = scans[name] = Scan()
             for r in recs:
-                rec = rescore(r, max_steps)
-                scan.add(_row(r, rec, tag_episode(rec), _metrics_differ(r, rec)))
+                scan.add(rescored_row(r, max_steps, TagThresholds())[0])
         tag_t.append((time.perf_counter() - t, time.process_time() - c))
         t, c = time.perf_counter(), time.process_time()
-        runs = [Run(Path(name), {**manifest, "model": {"name": name}}, scan.frame()) for name, scan in scans.items()]
+        runs = [Run(Path(name), replace(manifest, model={"name": name}), scan.frame()) for name, scan in scans.items()]
         for board in build_boards(runs):
             for render in (to_markdown, to_csv, to_latex, to_html):
                 render(board)

@@ -89,7 +89,7 @@ def run_from_config(cfg: DictConfig) -> int:
     from embrace_bench.resume import resume_key
     from embrace_bench.run_dir import RunDir
     from embrace_bench.runner import RunError, RunSpec, run
-    from embrace_bench.scoring.metrics import aggregate
+    from embrace_bench.scoring.aggregate import aggregate
     from embrace_bench.scoring.rescore import format_table
 
     console = Console(stderr=True)

@@ -21,15 +21,31 @@ def parse(ap: argparse.ArgumentParser, argv: list[str]) -> tuple[argparse.Namesp
         return None, exc.code if isinstance(exc.code, int) else 2
 
 
-def finite_at_least(lo: float):
-    """An argparse type: a finite float >= lo (nan and inf are refused, as a tolerance or a limit means nothing
-    then)."""
-    def convert(text: str) -> float:
+def _checked(convert, ok, what: str):
+    """An argparse type: `convert(text)` when `ok` of it, else the one-line `must be <what>, not '<text>'` (argparse
+    puts the option's name in front)."""
+    def parse(text: str):
         try:
-            value = float(text)
+            value = convert(text)
         except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value >= lo):
-            raise argparse.ArgumentTypeError(f"must be a finite number >= {lo:g}, not {text!r}")
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}")
         return value
-    return convert
+    return parse
+
+
+def int_at_least(least: int):
+    """An integer >= least."""
+    return _checked(int, lambda v: v >= least, f"an integer >= {least}")
+
+
+def finite_at_least(lo: float):
+    """A finite float >= lo (nan and inf are refused, as a tolerance or a limit means nothing then)."""
+    return _checked(float, lambda v: math.isfinite(v) and v >= lo, f"a finite number >= {lo:g}")
+
+
+def fraction(lo_open: bool = False):
+    """A number in [0, 1], or (0, 1] with `lo_open` (nan refused)."""
+    return _checked(float, lambda v: (v > 0 if lo_open else v >= 0) and v <= 1,
+                    f"a number in {'(0' if lo_open else '[0'}, 1]")

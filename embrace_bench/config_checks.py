@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from embrace_bench.extras import install_hint
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -79,7 +81,7 @@ def check_config(cfg) -> None:
         import importlib.util
 
         if importlib.util.find_spec("ray") is None:
-            raise ConfigError("runner.backend=ray needs Ray: pip install 'embrace_bench[ray]'")
+            raise ConfigError(f"runner.backend=ray needs Ray: {install_hint('ray')}")
         _check(cfg, RAY_RULES)
 
 

@@ -12,6 +12,7 @@ field names before Hydra starts.
 """
 from __future__ import annotations
 
+from dataclasses import MISSING as MISSING_FACTORY
 from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any, Dict, List, Optional
 
@@ -92,6 +93,31 @@ class EmbeddedEnvSchema:
     ready_timeout_s: Any = 60  # bounded readiness probe at launch
     timeout_s: Any = 30  # per UnrealCV request; an engine silent this long is killed and relaunched
     max_restarts: int = 2  # relaunches per episode (each re-runs it from its start) before an error record
+    # The adapter's settings (env/unreal_env.py EnvConfig takes its defaults from here): the embedded world
+    # answers at once and in game time. The release-protocol knobs are unused here (protocol=magnitudes).
+    level_timeout_s: Any = 30.0
+    spawn_timeout_s: Any = 10.0
+    agent_name: str = "EmbraceAgent"
+    agent_blueprint: str = "/Game/Agents/BP_Character.BP_Character_C"
+    camera_id: Optional[int] = None  # null: the camera nearest the spawned character (its ego camera)
+    cam_offset: List[Any] = field(default_factory=lambda: [0.0, 0.0, 160.0])  # set_cam x y z of the ego view
+    protocol: str = "magnitudes"  # one set_move cycle per action (magnitudes) | the release's cycles (release)
+    step_s: float = 1.0  # game time of one resume..pause cycle; set_move gets magnitude / step_s
+    realtime: bool = False  # game time runs only while resumed (no wall-clock wait before pausing)
+    slomo: Any = 6.0
+    interval_ms: int = 1000
+    destroy_wait_s: float = 1.0
+    settle_s: float = 1.5
+    stale_frame: str = "none"  # none | recapture | wait_tick | release
+    tick_s: float = 0.05
+    collision: str = "get_hit"  # get_hit (the embedded world answers it) | pose
+    collision_frac: float = 0.5
+    setup_commands: List[str] = field(default_factory=list)
+    visible_objects: str = "all"  # all | task: which objects' mask colours to learn
+    pd_class: str = "BP_GrabMoveDrop_C"
+    held_cm: Any = 30.0
+    held_z_cm: Any = 45.0
+    moves: Optional[Dict[str, Any]] = None
 
 
 @dataclass
@@ -176,12 +202,12 @@ class ApiModelSchema:
     price_per_mtok_out: float = 0.0
     image_format: str = "png"
     constrained: bool = False
+    cache: bool = True
 
 
 @dataclass
 class AnthropicModelSchema(ApiModelSchema):
     adapter: str = "anthropic"
-    cache: bool = True
 
 
 @dataclass
@@ -194,7 +220,6 @@ class GeminiModelSchema(AnthropicModelSchema):
 class OpenAIModelSchema(ApiModelSchema):
     adapter: str = "openai"
     constrained_format: str = "json_schema"  # json_schema | structured_outputs (vLLM >= 0.12) | guided_regex
-    cache: bool = True
 
 
 @dataclass
@@ -221,16 +246,16 @@ class TransformersModelSchema:
     attn_implementation: Optional[str] = None  # e.g. sdpa or flash_attention_2; null = transformers' default
     min_pixels: Optional[int] = None  # image resize bounds for the processor; null = the checkpoint's
     max_pixels: Optional[int] = None
-    temperature: float = 0.0  # 0 = greedy decoding
-    max_tokens: int = 1024
-    top_p: float = 1.0
+    temperature: float = ApiModelSchema.temperature  # 0 = greedy decoding
+    max_tokens: int = ApiModelSchema.max_tokens
+    top_p: float = ApiModelSchema.top_p
     top_k: int = 0  # with sampling only; 0 = no top-k cut
     seed: Optional[int] = None  # per-request sampling seed base; null = runner.seed
-    price_per_mtok_in: float = 0.0
-    price_per_mtok_out: float = 0.0
-    image_format: str = "png"
-    constrained: bool = False  # true: a logits processor allows only <think>...</think><action>Name</action>
-    cache: bool = True
+    price_per_mtok_in: float = ApiModelSchema.price_per_mtok_in
+    price_per_mtok_out: float = ApiModelSchema.price_per_mtok_out
+    image_format: str = ApiModelSchema.image_format
+    constrained: bool = ApiModelSchema.constrained  # true: only <think>...</think><action>Name</action>
+    cache: bool = ApiModelSchema.cache
 
 
 # The tags schema is TagThresholds itself, field for field (a threshold is changed there only); a mutable
@@ -274,6 +299,25 @@ def register() -> None:
     cs.store(name="schema", node=ConfigSchema)
     for key, schema in SCHEMAS.items():
         cs.store(name="schema_" + key.replace("/", "_"), node=schema)
+
+
+SAMPLING_KEYS = ("temperature", "max_tokens", "top_p", "constrained")  # what a Request carries besides messages
+
+
+def schema_defaults(schema: type) -> dict[str, Any]:
+    """The schema's defaults (fields without one left out): what code building a group's object without Hydra
+    (an adapter in a test or bench script) falls back to, so a default is written once, here."""
+    out = {}
+    for f in fields(schema):
+        value = f.default_factory() if f.default_factory is not MISSING_FACTORY else f.default
+        if value is not MISSING and value is not MISSING_FACTORY:
+            out[f.name] = value
+    return out
+
+
+def with_defaults(schema: type, cfg: dict) -> dict:
+    """`cfg` with the keys it lacks filled in from the schema's defaults (a composed config lacks none)."""
+    return {**schema_defaults(schema), **cfg}
 
 
 def schema_of(group: str, option_defaults: list[str]) -> type | None:

@@ -20,6 +20,37 @@ from embrace_bench.run_dir import RunDir
 
 
 @dataclass
+class Session:
+    """One session of a run (a start, or a resume, of the runner in the run dir)."""
+    # At its start
+    started: str | None = None  # UTC, ISO 8601
+    backend: str | None = None
+    workers: int | None = None
+    resumed_with: int | None = None  # records already in the run dir
+    tagger: str | None = None  # scoring/fingerprint.py: which tagger and thresholds tagged its records
+    # At its end
+    ended: str | None = None  # null while it runs (or when it never ended)
+    wall_s: float | None = None
+    episodes_run: int | None = None
+    spent_usd: float | None = None  # billed in this session
+    interrupted: bool | None = None
+    stopped_by_budget: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # the backend's notes (e.g. api_limiter), unknown keys
+
+    def to_json(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        return {**self.extra, **{k: v for k, v in d.items() if v is not None or k == "ended"}}
+
+    @staticmethod
+    def from_json(d: dict) -> "Session":
+        return Session(**{k: v for k, v in d.items() if k in _SESSION_FIELDS},
+                       extra={k: v for k, v in d.items() if k not in _SESSION_FIELDS})
+
+
+_SESSION_FIELDS = {f.name for f in fields(Session)} - {"extra"}
+
+
+@dataclass
 class Manifest:
     # What the run is (app.py)
     suite: str | None = None
@@ -41,9 +72,7 @@ class Manifest:
     ended: str | None = None  # the last session's end; null while a session runs
     n_tasks: int | None = None
     max_steps: int | None = None
-    # One entry per session: started, backend, workers, resumed_with, tagger; at its end ended, wall_s,
-    # episodes_run, spent_usd, interrupted, stopped_by_budget and the backend's notes (e.g. api_limiter).
-    sessions: list[dict] = field(default_factory=list)
+    sessions: list[Session] = field(default_factory=list)  # one per session, the first first
     # Totals over the whole run dir (runner.py, at each session's end)
     wall_s: float | None = None  # the last session's
     stopped_by_budget: bool | None = None
@@ -57,17 +86,27 @@ class Manifest:
     def to_json(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
         d = {k: v for k, v in d.items() if v is not None or k in ALWAYS_WRITTEN}
-        return {**self.extra, **d}
+        return {**self.extra, **d, "sessions": [s.to_json() for s in self.sessions]}
 
     @staticmethod
     def from_json(d: dict) -> "Manifest":
         known = {k: v for k, v in d.items() if k in _FIELDS}
-        known["sessions"] = [s for s in known.get("sessions") or [] if isinstance(s, dict)]
+        sessions = known.get("sessions")
+        known["sessions"] = [Session.from_json(s) for s in sessions if isinstance(s, dict)] \
+            if isinstance(sessions, list) else []
         return Manifest(**known, extra={k: v for k, v in d.items() if k not in _FIELDS})
 
-    def to_dict(self) -> dict:
-        """The manifest as the plain dict its JSON file holds (what the report tables read)."""
-        return self.to_json()
+    @staticmethod
+    def of(value: "Manifest | dict | None") -> "Manifest":
+        """A manifest as is; a dict (a manifest file's content) read as one; anything else as an empty one."""
+        if isinstance(value, Manifest):
+            return value
+        return Manifest.from_json(value) if isinstance(value, dict) else Manifest()
+
+    def group(self, name: str) -> dict:
+        """A recorded config group (model, prompt, env, tags, config) as a dict; {} where absent or not a dict."""
+        value = getattr(self, name)
+        return value if isinstance(value, dict) else {}
 
 
 ALWAYS_WRITTEN = {"ended", "sessions"}

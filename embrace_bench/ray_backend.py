@@ -30,6 +30,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from embrace_bench.config_schema import RaySchema, with_defaults
 from embrace_bench.models.limiter import AdaptiveLimiter
 from embrace_bench.models.response_cache import SharedResponseCache
 from embrace_bench.models.spend import SpendLedger
@@ -195,12 +196,13 @@ def init_ray(cfg: dict, n: int) -> bool:
     if ray.is_initialized():
         return False
     kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
-    if cfg.get("address"):
+    cfg = with_defaults(RaySchema, cfg)
+    if cfg["address"]:
         ray.init(address=cfg["address"], **kwargs)
     else:
-        per = float(cfg.get("num_cpus_per_worker", 1) or 0)
-        cpus = cfg.get("local_num_cpus") or max(os.cpu_count() or 1, math.ceil(n * per))
-        ray.init(num_cpus=cpus, _node_ip_address=cfg.get("node_ip_address") or "127.0.0.1", **kwargs)
+        per = float(cfg["num_cpus_per_worker"] or 0)
+        cpus = cfg["local_num_cpus"] or max(os.cpu_count() or 1, math.ceil(n * per))
+        ray.init(num_cpus=cpus, _node_ip_address=cfg["node_ip_address"] or "127.0.0.1", **kwargs)
     return True
 
 
@@ -221,7 +223,7 @@ def ray_session(cfg: dict, n: int):
 class RayBackend:
     def __init__(self, spec, n: int) -> None:
         self.spec, self.n = spec, n
-        self.cfg = dict(spec.ray or {})
+        self.cfg = with_defaults(RaySchema, dict(spec.ray or {}))
         self.started_ray = False
         self.actors: list = [None] * n
         self.inflight: dict = {}  # ObjectRef -> (worker id, task)
@@ -255,8 +257,8 @@ class RayBackend:
     def _new_actor(self, wid: int):
         import ray
 
-        gpus = self.cfg.get("num_gpus_per_worker") or 0
-        cls = ray.remote(WorkerActor).options(num_cpus=float(self.cfg.get("num_cpus_per_worker", 1) or 0),
+        gpus = self.cfg["num_gpus_per_worker"] or 0
+        cls = ray.remote(WorkerActor).options(num_cpus=float(self.cfg["num_cpus_per_worker"] or 0),
                                               num_gpus=gpus, max_concurrency=2, name=None)
         return cls.remote(wid, replace(self.spec, tasks=[], manifest=None), self.services)
 

@@ -28,14 +28,14 @@ from embrace_bench.env.engines import Engine
 from embrace_bench.env.unreal_env import EnvConfig
 from embrace_bench.episode import EpisodeSettings
 from embrace_bench.interrupts import sigterm_as_interrupt
-from embrace_bench.manifest import Manifest, read_manifest, write_manifest
+from embrace_bench.manifest import Manifest, Session, read_manifest, write_manifest
 from embrace_bench.models.base import Agent
 from embrace_bench.models.limiter import AdaptiveLimiter
 from embrace_bench.models.response_cache import SharedResponseCache
 from embrace_bench.models.spend import SpendLedger
 from embrace_bench.records import EpisodeRecord, append_record
 from embrace_bench.run_dir import RunDir
-from embrace_bench.scoring.fingerprint import MANIFEST_KEY, tagger_fingerprint
+from embrace_bench.scoring.fingerprint import tagger_fingerprint
 from embrace_bench.tasks.model import Task
 from embrace_bench.worker import EpisodeWorker, Outcome
 
@@ -204,10 +204,10 @@ def _session_manifest(spec: RunSpec, state: resume.ResumeState, old: Manifest | 
     manifest = replace(manifest, harness_version=__version__, git_sha=git_sha(), host=platform.node(),
                        python=platform.python_version(), started=manifest.started or now,
                        n_tasks=len(spec.tasks), max_steps=spec.settings.max_steps, ended=None)
-    manifest.sessions = list(manifest.sessions) + [
-        {"started": now, "backend": spec.backend, "workers": spec.workers, "resumed_with": state.kept,
-         # which tagger and thresholds tag this session's records (the workers scale them to the frame size)
-         MANIFEST_KEY: tagger_fingerprint(spec.settings.tags.for_frame(spec.env_cfg.width, spec.env_cfg.height))}]
+    manifest.sessions = list(manifest.sessions) + [Session(
+        started=now, backend=spec.backend, workers=spec.workers, resumed_with=state.kept,
+        # which tagger and thresholds tag this session's records (the workers scale them to the frame size)
+        tagger=tagger_fingerprint(spec.settings.tags.for_frame(spec.env_cfg.width, spec.env_cfg.height)))]
     return manifest
 
 
@@ -302,13 +302,15 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
             spent = backend.spent_usd()  # also what episodes abandoned by Ctrl-C or a dead actor paid
         wall = round(time.monotonic() - t0, 2)
         old_cost, old_in, old_out = state.totals_in_file()
-        manifest.sessions[-1].update(ended=datetime.now(timezone.utc).isoformat(), wall_s=wall,
-                                     episodes_run=len(new), spent_usd=round(spent, 6),
-                                     interrupted=interrupted, stopped_by_budget=budget_hit, **notes)
-        manifest = replace(manifest, ended=manifest.sessions[-1]["ended"], wall_s=wall,
+        session = replace(manifest.sessions[-1], ended=datetime.now(timezone.utc).isoformat(), wall_s=wall,
+                          episodes_run=len(new), spent_usd=round(spent, 6), interrupted=interrupted,
+                          stopped_by_budget=budget_hit)
+        session.extra = {**session.extra, **notes}
+        manifest.sessions[-1] = session
+        manifest = replace(manifest, ended=session.ended, wall_s=wall,
                            stopped_by_budget=budget_hit, episodes_recorded=state.kept - replaced + len(new),
                            cost_usd=round(old_cost + sum(r.cost_usd for r in new), 6),
-                           spent_usd=round(sum(s.get("spent_usd", 0.0) for s in manifest.sessions), 6),
+                           spent_usd=round(sum(s.spent_usd or 0.0 for s in manifest.sessions), 6),
                            tokens_in=old_in + sum(r.tokens_in for r in new),
                            tokens_out=old_out + sum(r.tokens_out for r in new))
         write_manifest(spec.run_dir, manifest)

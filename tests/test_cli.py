@@ -101,12 +101,15 @@ def test_score_missing_dir_is_one_line(tmp_path):
 
 
 def test_score_and_fetch_data_usage_errors_are_one_line(tmp_path, capsys):
+    from embrace_bench.report.cli import view_main
     from embrace_bench.scoring.cli import score_main
     from embrace_bench.tasks.fetch import main as fetch_main
 
     cases = ((score_main, [], "embrace-bench score: error: the following arguments are required: run_dir"),
              (score_main, [str(tmp_path), "--max-steps", "0"], "--max-steps: must be an integer >= 1, not '0'"),
              (score_main, [str(tmp_path), "--bogus"], "unrecognized arguments: --bogus"),
+             (view_main, [str(tmp_path), "--offset", "-1"], "argument --offset: must be an integer >= 0, not '-1'"),
+             (view_main, [str(tmp_path), "--limit", "x"], "argument --limit: must be an integer >= 1, not 'x'"),
              (fetch_main, ["--part", "x"], "embrace-bench fetch-data: error: argument --part: invalid choice: 'x'"))
     for fn, argv, needle in cases:
         assert fn(argv) == 2

@@ -12,6 +12,7 @@ from embrace_bench.__main__ import CONF_DIR, GROUPS, _option, _schema
 from embrace_bench.config_checks import type_problem
 from embrace_bench.config_schema import SCHEMAS, RunnerSchema, TagsSchema, register
 from embrace_bench.defaults import MAX_STEPS, SUCCESS_RADIUS_CM
+from embrace_bench.env.engines import env_config
 from embrace_bench.env.unreal_env import EnvConfig
 from embrace_bench.episode import EpisodeSettings
 from embrace_bench.records import TaskInfo
@@ -81,6 +82,16 @@ def test_shared_defaults_are_defined_once(composed):
     assert composed("runner=embrace_release").runner.max_steps == 60
 
 
+def test_env_embedded_states_every_adapter_setting_and_envconfig_takes_them(composed):
+    """env=embedded's group names every setting EnvConfig reads from a config (the manifest records them), and
+    EnvConfig built from it is EnvConfig's default: the embedded world's values are written once."""
+    env = composed().env
+    adapter_keys = {f.name for f in fields(EnvConfig)} - {"capture", "min_visible_px", "mags"}
+    assert adapter_keys <= set(env.keys())
+    assert env_config(env) == EnvConfig()
+    assert env_config(composed("env.step_s=0.5").env).step_s == 0.5
+
+
 @pytest.mark.parametrize("group, option, leaf, value, want", [
     ("runner", "default", "workers", "abc", "runner.workers must be an integer >= 1, not 'abc'"),
     ("runner", "default", "resume", "maybe", "runner.resume must be true or false, not 'maybe'"),
@@ -95,9 +106,34 @@ def test_type_problem_is_one_line_naming_the_setting(group, option, leaf, value,
 
 
 def test_prompt_config_defaults_are_the_prompt_schemas():
-    """PromptConfig (the prompt builder's own settings, also built without Hydra) keeps the schema's defaults."""
+    """PromptConfig (the prompt builder's own settings, also built without Hydra) is the schema plus the wording."""
     from embrace_bench.config_schema import PromptSchema
     from embrace_bench.models.prompts import PromptConfig
 
+    assert issubclass(PromptConfig, PromptSchema)
     built = PromptConfig()
     assert {f.name: f.default for f in fields(PromptSchema)} == {f.name: getattr(built, f.name) for f in fields(PromptSchema)}
+
+
+def test_adapters_built_by_hand_take_the_model_schemas_defaults(tmp_path):
+    """A model cfg written by hand (tests, bench scripts) lacks keys a composed one has: the adapter fills them
+    from its schema, so the fallback values are the schema's and written nowhere else."""
+    from embrace_bench.config_schema import (
+        SAMPLING_KEYS,
+        ApiModelSchema,
+        TransformersModelSchema,
+        VllmModelSchema,
+        schema_defaults,
+        with_defaults,
+    )
+    from embrace_bench.models.prompted import PromptedAgent
+
+    api = schema_defaults(ApiModelSchema)
+    assert "adapter" not in api and api["temperature"] == 0.0 and api["cache"] is True
+    assert {k: schema_defaults(TransformersModelSchema)[k] for k in SAMPLING_KEYS} == {k: api[k] for k in SAMPLING_KEYS}
+    assert schema_defaults(VllmModelSchema)["launch_args"] == []
+    assert with_defaults(VllmModelSchema, {"top_p": 0.5})["top_p"] == 0.5
+    agent = PromptedAgent({"name": "m", "temperature": 0.7})
+    assert agent.sampling == {"temperature": 0.7, "max_tokens": api["max_tokens"], "top_p": api["top_p"],
+                              "constrained": api["constrained"]}
+    assert (agent.price_in, agent.cache) == (api["price_per_mtok_in"], None)

@@ -53,10 +53,10 @@ def test_the_main_job_imports_no_extra(tmp_path):
 def test_each_missing_extra_is_one_line_naming_its_install(tmp_path):
     env = {**os.environ, "OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k", "GEMINI_API_KEY": "k"}
     never = f"hydra.run.dir={tmp_path / 'never'}"
-    cases = ((["model=gpt4o"], "needs the openai SDK: pip install openai"),
-             (["model=claude"], "needs the anthropic SDK: pip install anthropic"),
-             (["model=gemini"], "needs the google-genai SDK: pip install google-genai"),
-             (["model=qwen25vl_vllm"], "needs the openai SDK: pip install openai"),
+    cases = ((["model=gpt4o"], "needs the openai SDK: pip install 'embrace_bench[api]'"),
+             (["model=claude"], "needs the anthropic SDK: pip install 'embrace_bench[api]'"),
+             (["model=gemini"], "needs the google-genai SDK: pip install 'embrace_bench[api]'"),
+             (["model=qwen25vl_vllm"], "needs the openai SDK: pip install 'embrace_bench[api]'"),
              (["model=qwen25vl"], "pip install 'embrace_bench[qwen]'"),
              (["runner.backend=ray"], "runner.backend=ray needs Ray: pip install 'embrace_bench[ray]'"),
              (["fetch-data", "--dest", str(tmp_path / "d")], "pip install 'embrace_bench[data]'"))
@@ -66,6 +66,23 @@ def test_each_missing_extra_is_one_line_naming_its_install(tmp_path):
         assert p.returncode == 2 and len(lines) == 1 and needle in lines[0], (args, p.stderr)
     # refused before any engine or download started (Hydra itself writes the run's .hydra folder first)
     assert not (tmp_path / "never" / "episodes.jsonl").exists() and not (tmp_path / "d").exists()
+
+
+def test_the_extras_messages_name_are_in_pyproject():
+    """install_hint names only extras pyproject.toml defines, under its distribution name, and each API SDK an
+    adapter needs is in the `api` extra it names."""
+    import tomllib
+
+    from embrace_bench.extras import DIST, EXTRAS, install_hint
+    from embrace_bench.models.anthropic_adapter import AnthropicAgent
+    from embrace_bench.models.gemini_adapter import GeminiAgent
+    from embrace_bench.models.openai_adapter import OpenAIAgent
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == DIST and set(EXTRAS) <= set(project["optional-dependencies"])
+    api = " ".join(project["optional-dependencies"]["api"])
+    assert all(cls.pip_name in api for cls in (OpenAIAgent, AnthropicAgent, GeminiAgent))
+    assert install_hint("api") == "pip install 'embrace_bench[api]'"
 
 
 def test_leaderboard_without_matplotlib_writes_tables_and_says_so(tmp_path):

@@ -19,17 +19,17 @@ PACKAGE = Path(embrace_bench.__file__).parent
 # Line number of the docstring -> chains on that line. A chain of one unit imports nothing else on its line.
 LAYERS: dict[int, list[tuple[str, ...]]] = {
     1: [("embrace_bench",), ("unrealcv",), ("actions",), ("colours",), ("observation",), ("png",), ("procs",),
-        ("redact",), ("interrupts",), ("cli_args",), ("defaults",), ("run_dir",)],
+        ("redact",), ("interrupts",), ("cli_args",), ("defaults",), ("run_dir",), ("extras",)],
     2: [("records",), ("manifest",)],
     3: [("world",)],
     4: [("tasks",)],
-    5: [("scoring",)],
+    5: [("scoring", "config_schema")],
     6: [("env",), ("models",)],
     7: [("baselines",)],
     8: [("episode",)],
     9: [("worker", "ray_backend", "runner"), ("resume", "runner")],
     10: [("report", "results")],
-    11: [("config_schema", "config_checks", "app", "__main__", "replay_check")],
+    11: [("config_checks", "app", "__main__", "replay_check")],
 }
 
 # A unit that reaches into a lower unit only through the modules named here.

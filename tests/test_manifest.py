@@ -30,3 +30,25 @@ def test_unreadable_manifests_are_named(tmp_path):
     assert m is None and why.startswith(f"unreadable manifest in {tmp_path}")
     RunDir(tmp_path).manifest.write_text("[1]")
     assert read_manifest(tmp_path) == (None, f"{RunDir(tmp_path).manifest} is not a JSON object")
+
+
+def test_sessions_are_typed_and_keep_the_backends_notes_and_unknown_keys(tmp_path):
+    from embrace_bench.manifest import Session
+
+    on_disk = {"ended": "t9", "sessions": [
+        {"started": "t0", "backend": "ray", "workers": 2, "resumed_with": 0, "tagger": "ab", "ended": "t5",
+         "wall_s": 1.5, "episodes_run": 3, "spent_usd": 0.25, "interrupted": False, "stopped_by_budget": False,
+         "ray_init_s": 0.4, "api_limiter": {"cap": 4}},
+        {"started": "t6", "from_a_newer_harness": 1}], "extra_thing": [1]}
+    RunDir(tmp_path).manifest.write_text(json.dumps(on_disk))
+    m, _ = read_manifest(tmp_path)
+    first, second = m.sessions
+    assert isinstance(first, Session) and (first.backend, first.workers, first.tagger) == ("ray", 2, "ab")
+    assert first.extra == {"ray_init_s": 0.4, "api_limiter": {"cap": 4}} and first.interrupted is False
+    assert second.ended is None and second.extra == {"from_a_newer_harness": 1}
+    write_manifest(tmp_path, m)
+    # an unended session now says so (ended: null), as the manifest itself does; every other byte as it was
+    on_disk["sessions"][1]["ended"] = None
+    assert RunDir(tmp_path).manifest.read_text() == json.dumps(on_disk, indent=2, sort_keys=True) + "\n"
+    assert Manifest.of({"sessions": "x"}).sessions == [] and Manifest.of(None) == Manifest()
+    assert Manifest.of({"model": "m"}).group("model") == {}

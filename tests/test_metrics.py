@@ -5,8 +5,9 @@ import math
 import pytest
 
 from embrace_bench.records import EpisodeRecord, RecordFileError, StepRecord, TaskInfo, append_record
+from embrace_bench.scoring.aggregate import aggregate, bootstrap_ci, wilson_interval
 from embrace_bench.scoring.cli import score_main
-from embrace_bench.scoring.metrics import aggregate, bootstrap_ci, rescore, score_episode, sspl, wilson_interval
+from embrace_bench.scoring.metrics import rescore, score_episode, sspl
 from embrace_bench.scoring.rescore import format_table, report_to_json, rescore_run
 
 START = [0.0, 0.0, 90.0, 0.0, 0.0, 0.0]
@@ -337,7 +338,7 @@ def test_bootstrap_large_groups_match_exact_resampling(monkeypatch):
     with index resampling to within its own Monte Carlo noise."""
     import numpy as np
 
-    from embrace_bench.scoring import metrics
+    from embrace_bench.scoring import aggregate as metrics
 
     rng = np.random.default_rng(3)
     for v in (rng.uniform(0, 3000, 5000), (rng.random(5000) < 0.3).astype(float), rng.integers(1, 33, 5000)):

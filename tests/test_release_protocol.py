@@ -292,11 +292,20 @@ def test_release_tasks_keep_their_exposure(tmp_path):
 
 
 def test_the_configured_reach_is_the_releases_pick_gate():
-    """The planner and the prompt read magnitudes.interact_cm; the env gates Pick by the release's range."""
-    from embrace_bench.env.release_env import PICK_RANGE_CM
+    """The planner, the prompt and ReleaseEnv's Pick gate all read magnitudes.interact_cm (the release's 210 cm);
+    Pick acts beyond the 30 cm in which the object is in the hand."""
+    import dataclasses
 
-    mags = env_config(OmegaConf.load(CONF_DIR / "env" / "unrealzoo.yaml")).mags
-    assert mags.interact_cm == PICK_RANGE_CM[1]
+    from embrace_bench.env.release_env import IN_HAND_CM, ReleaseEnv
+
+    cfg = env_config(OmegaConf.load(CONF_DIR / "env" / "unrealzoo.yaml"))
+    assert cfg.mags.interact_cm == 210.0 and IN_HAND_CM == 30.0
+    env = ReleaseEnv(None, cfg)
+    for d, acts in ((29.0, False), (30.0, False), (31.0, True), (209.0, True), (210.0, False), (230.0, False)):
+        env._pd_distance = lambda d=d: d
+        assert env._in_pick_range() is acts, d
+    cfg.mags = dataclasses.replace(cfg.mags, interact_cm=250.0)  # a configured reach moves the gate with it
+    assert env._in_pick_range() is True
 
 
 def test_a_pick_and_drop_start_given_as_a_location_keeps_the_spawn_rotation(tmp_path):

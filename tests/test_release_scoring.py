@@ -17,7 +17,8 @@ from embrace_bench.records import EpisodeRecord
 from embrace_bench.report.leaderboard import Board, make_entry
 from embrace_bench.report.runs import Run
 from embrace_bench.report.tables import to_csv, to_latex, to_markdown
-from embrace_bench.scoring.metrics import aggregate, rescore, score_episode
+from embrace_bench.scoring.aggregate import aggregate
+from embrace_bench.scoring.metrics import rescore, score_episode
 from embrace_bench.scoring.rescore import format_table, report_to_json, unscorable_summary
 from embrace_bench.scoring.scan import records_frame
 from embrace_bench.tasks.embrace_release import PD_ACTOR, load_release

@@ -155,7 +155,7 @@ def test_compare_unusable_input_exits_2(tmp_path, capsys):
         code, out = run_cli("compare", base, other, capsys=capsys)
         assert code == 2 and needle in out.err and out.err.strip().count("\n") == 0, out.err
     code, out = run_cli("compare", base, base, "--alpha", "2", capsys=capsys)
-    assert code == 2 and "--alpha must be a number in (0, 1]" in out.err and out.err.strip().count("\n") == 0
+    assert code == 2 and "argument --alpha: must be a number in (0, 1]" in out.err and out.err.strip().count("\n") == 0
 
 
 def test_compare_excludes_error_pairs(tmp_path):

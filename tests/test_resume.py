@@ -125,8 +125,8 @@ def _engines_logging_to(run_dir) -> list[int]:
     return found
 
 
-def _cli(run_dir, env=None):
-    args = [sys.executable, "-m", "embrace_bench", "suite.limit=4", "env.renderer=numpy", "env.width=96",
+def _cli(run_dir, env=None, limit=4):
+    args = [sys.executable, "-m", "embrace_bench", f"suite.limit={limit}", "env.renderer=numpy", "env.width=96",
             "env.height=72", "runner.max_steps=8", f"hydra.run.dir={run_dir}"]
     return subprocess.Popen(args, cwd=ROOT, env=env or dict(os.environ), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -157,6 +157,28 @@ def test_ctrl_c_mid_run_then_resume(tmp_path, reference_run):
     assert p.returncode == 0, err[-2000:]
     assert "1 episodes already recorded, 3 to run" in err
     assert by_task(lines(run_dir), TIMING + REPLAY) == reference_run[1]
+
+
+def test_a_manifest_from_before_the_embedded_env_keys_still_resumes(tmp_path):
+    """Runs recorded before env=embedded stated the adapter's settings (agent_name, step_s, ...) have a shorter
+    `env` in their manifest: resuming one is not refused, runs nothing twice, and keeps the old sessions."""
+    run_dir = tmp_path / "run"
+    _, err = (p := _cli(run_dir, limit=2)).communicate(timeout=300)
+    assert p.returncode == 0, err[-2000:]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["env"]["agent_name"] == "EmbraceAgent" and manifest["env"]["protocol"] == "magnitudes"
+    old_keys = ("kind", "renderer", "width", "height", "fov", "ready_timeout_s", "timeout_s", "max_restarts")
+    for node in (manifest["env"], manifest["config"]["env"]):
+        for k in set(node) - set(old_keys):
+            del node[k]
+    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    before = (run_dir / "episodes.jsonl").read_bytes()
+    _, err = (p := _cli(run_dir, limit=2)).communicate(timeout=300)
+    assert p.returncode == 0, err[-2000:]
+    assert "2 episodes already recorded, 0 to run" in err
+    assert (run_dir / "episodes.jsonl").read_bytes() == before
+    after = json.loads((run_dir / "manifest.json").read_text())
+    assert len(after["sessions"]) == 2 and after["episodes_recorded"] == 2
 
 
 def test_how_a_server_is_reached_or_launched_does_not_block_a_resume():

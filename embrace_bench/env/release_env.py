@@ -17,6 +17,7 @@ import time
 
 from embrace_bench.actions import Action
 from embrace_bench.env.base import StepResult
+from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.release_facts import (
     FIXES,
     PLACED_CHARACTER,
@@ -27,13 +28,13 @@ from embrace_bench.env.release_facts import (
     drop_params,
     map_facts,
 )
-from embrace_bench.env.unreal_env import EnvError, UnrealEnv, _floats
+from embrace_bench.env.unreal_env import EnvConfig, EnvError, UnrealEnv, _floats
 from embrace_bench.observation import Observation
 from embrace_bench.tasks.model import Task, TaskType
 from embrace_bench.unrealcv.protocol import is_error_reply
 
-PICK_RANGE_CM = (30.0, 210.0)  # Pick acts only when the object is this far from the character (XY)
-DROP_RANGE_CM = 30.0  # Drop acts only when the object is this close (it is in the hand)
+IN_HAND_CM = 30.0  # the object is in the hand within this (XY): Drop acts only within it, Pick only beyond it
+# (and within reach: env.magnitudes.interact_cm, the release's 210 cm in conf/env/unrealzoo.yaml)
 PICK_PLACE_CM = 60.0  # where Pick puts the object before `set_pickup`
 DROP_BACK = 43  # Drop's two backward steps (set_move speed)
 LOOK_DEG = 30  # LookUp / LookDown: the camera pitch of their cycle
@@ -64,6 +65,10 @@ def _join(values) -> str:
 
 
 class ReleaseEnv(UnrealEnv):
+    def __init__(self, client: UnrealCVClient, cfg: EnvConfig | None = None) -> None:
+        super().__init__(client, cfg)
+        self._spawned_name = self.cfg.agent_name  # the character's own name: a map may lend its character for one task
+
     # ---- small pieces ------------------------------------------------------------------------
     def _send(self, cmds: list[str]) -> list:
         """Commands the release sends without looking at the answer (its asynchronous requests)."""
@@ -89,7 +94,6 @@ class ReleaseEnv(UnrealEnv):
     # ---- reset -------------------------------------------------------------------------------
     def reset(self, task: Task) -> Observation:
         self.task, self._pitch, self._held, self._carrying = task, 0.0, None, False
-        self._spawned_name = getattr(self, "_spawned_name", self.cfg.agent_name)
         self.cfg.agent_name = self._spawned_name  # a previous map's own character is not this map's
         self._load_map(task)
         self._resume()
@@ -301,11 +305,15 @@ class ReleaseEnv(UnrealEnv):
             cmds.append(f"vset /object/{self.task.pick_object}/rotation {_join(rot)}")
         self._send(cmds)
 
+    def _in_pick_range(self) -> bool:
+        """Whether Pick acts now: the object within reach (magnitudes.interact_cm) and not already in the hand."""
+        return IN_HAND_CM < self._pd_distance() < self.cfg.mags.interact_cm
+
     def _pick(self) -> None:
         """Pick by reset: within reach, the object is re-spawned 60 cm in front, picked up, and scaled back."""
         a, c = self.cfg.agent_name, self.cfg
         self._resume()
-        if not PICK_RANGE_CM[0] < self._pd_distance() < PICK_RANGE_CM[1]:
+        if not self._in_pick_range():
             return
         self._send([f"vset /object/{self.task.pick_object}/destroy"])
         self._sleep(c.destroy_wait_s)
@@ -313,7 +321,7 @@ class ReleaseEnv(UnrealEnv):
         self._place_pd(PICK_PLACE_CM)
         self._resume()
         self._resume()  # the release's pick animation checks the reach once more (resumed) before set_pickup
-        if PICK_RANGE_CM[0] < self._pd_distance() < PICK_RANGE_CM[1]:
+        if self._in_pick_range():
             self._place_pd(PICK_PLACE_CM)
             self._send([f"vbp {a} set_pickup"])
         self._sleep(c.step_s)
@@ -326,7 +334,7 @@ class ReleaseEnv(UnrealEnv):
     def _drop(self) -> None:
         """Drop by reset: an object in the hand is re-spawned in front of the character, per its pd_config."""
         self._resume()
-        if self._pd_distance() < DROP_RANGE_CM:
+        if self._pd_distance() < IN_HAND_CM:
             self._send([f"vset /object/{self.task.pick_object}/destroy"])
             self._sleep(self.cfg.destroy_wait_s)
             self._new_pd()

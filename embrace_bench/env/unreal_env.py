@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embrace_bench.actions import MOTIONS, TURNS, Action, Magnitudes
-from embrace_bench.defaults import FOV_DEG, FRAME_HEIGHT, FRAME_WIDTH
+from embrace_bench.config_schema import EmbeddedEnvSchema
 from embrace_bench.env.base import StepResult
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.replies import EnvError, _floats, _hit, _json, decode_png, rgb_png
@@ -38,39 +38,42 @@ PROTOCOLS = ("magnitudes", "release")
 COLLISION_SOURCES = ("get_hit", "pose")
 
 
+_EMBEDDED = EmbeddedEnvSchema()  # the embedded world's settings (env=embedded): EnvConfig's defaults, stated there once
+
+
 @dataclass
 class EnvConfig:
-    agent_name: str = "EmbraceAgent"
-    agent_blueprint: str = "/Game/Agents/BP_Character.BP_Character_C"
-    camera_id: int | None = None  # None: the camera nearest the spawned character (its ego camera)
-    width: int = FRAME_WIDTH
-    height: int = FRAME_HEIGHT
-    fov: float = FOV_DEG
-    cam_offset: tuple[float, float, float] = (0.0, 0.0, 160.0)  # set_cam x y z of the ego view
-    step_s: float = 1.0  # game time of one resume..pause cycle; set_move gets magnitude / step_s
-    realtime: bool = False  # game time runs on the wall clock while resumed (Unreal): wait step_s before pausing
-    stale_frame: str = "none"  # none | recapture (capture twice) | wait_tick (let one idle tick render first)
+    agent_name: str = _EMBEDDED.agent_name
+    agent_blueprint: str = _EMBEDDED.agent_blueprint
+    camera_id: int | None = _EMBEDDED.camera_id  # None: the camera nearest the spawned character (its ego camera)
+    width: int = _EMBEDDED.width
+    height: int = _EMBEDDED.height
+    fov: float = _EMBEDDED.fov
+    cam_offset: tuple[float, float, float] = tuple(_EMBEDDED.cam_offset)  # set_cam x y z of the ego view
+    step_s: float = _EMBEDDED.step_s  # game time of one resume..pause cycle; set_move gets magnitude / step_s
+    realtime: bool = _EMBEDDED.realtime  # game time runs on the wall clock while resumed: wait step_s
+    stale_frame: str = _EMBEDDED.stale_frame  # none | recapture (capture twice) | wait_tick (an idle tick first)
     #  | release (the release's: nudge the camera 1 cm, capture, put it back, capture twice; the last one is used)
     # magnitudes: one set_move cycle per move from `mags` (the embedded world, and the v1 variant); release: the
     # EmbRACE release's own set-up and cycles (env/release_env.py), which a real UnrealZoo build is known to follow.
-    protocol: str = "magnitudes"
-    collision: str = "get_hit"  # get_hit (the embedded world answers it) | pose (a move that fell short of it)
-    collision_frac: float = 0.5  # pose: a move covering less than this fraction of its magnitude collided
-    slomo: float = 6.0  # release: `vrun slomo` at map load
-    interval_ms: int = 1000  # release: `vbp <agent> set_interval`
-    destroy_wait_s: float = 1.0  # release: wait after destroying an actor (destruction is deferred)
-    settle_s: float = 1.5  # release: wait after ViewActor / set_app at map load before matching the camera
-    tick_s: float = 0.05  # wait_tick: how long the engine runs idle before a capture
-    level_timeout_s: float = 30.0
-    spawn_timeout_s: float = 10.0
-    setup_commands: tuple[str, ...] = ()  # sent after spawning the character; "{agent}" is its name
-    visible_objects: str = "all"  # all | task: which objects' mask colours to learn (task: targets, distractors)
-    pd_class: str = "BP_GrabMoveDrop_C"  # release Pick & Drop tasks: the object class spawned at PD_Start_Pose
-    held_cm: float = 30.0  # the task's object counts as carried within this XY distance of the character
-    held_z_cm: float = 45.0  # ... and this height difference (an object on the floor under it is not carried)
+    protocol: str = _EMBEDDED.protocol
+    collision: str = _EMBEDDED.collision  # get_hit (the engine answers it) | pose (a move fell short)
+    collision_frac: float = _EMBEDDED.collision_frac  # pose: a move covering less of its magnitude collided
+    slomo: float = _EMBEDDED.slomo  # release: `vrun slomo` at map load
+    interval_ms: int = _EMBEDDED.interval_ms  # release: `vbp <agent> set_interval`
+    destroy_wait_s: float = _EMBEDDED.destroy_wait_s  # release: wait after destroying an actor (deferred)
+    settle_s: float = _EMBEDDED.settle_s  # release: wait after ViewActor / set_app at map load
+    tick_s: float = _EMBEDDED.tick_s  # wait_tick: how long the engine runs idle before a capture
+    level_timeout_s: float = _EMBEDDED.level_timeout_s
+    spawn_timeout_s: float = _EMBEDDED.spawn_timeout_s
+    setup_commands: tuple[str, ...] = tuple(_EMBEDDED.setup_commands)  # after the spawn; "{agent}" is its name
+    visible_objects: str = _EMBEDDED.visible_objects  # all | task: whose mask colours to learn
+    pd_class: str = _EMBEDDED.pd_class  # release Pick & Drop tasks: the object class spawned at PD_Start_Pose
+    held_cm: float = _EMBEDDED.held_cm  # the task's object counts as carried within this XY distance of the character
+    held_z_cm: float = _EMBEDDED.held_z_cm  # ... and this height difference (not one on the floor under it)
     # Raw set_move arguments per move action, one resume..pause cycle each ({"MoveForward": [[0, 200], [0, 200],
     # [0, 0]], ...}), replacing the single cycle derived from `mags` (for an engine whose own stepping is known).
-    moves: dict | None = None
+    moves: dict | None = _EMBEDDED.moves
     capture: bool = True  # False: poses and states only, no frames (determinism checks)
     min_visible_px: int = 1
     mags: Magnitudes = field(default_factory=Magnitudes)

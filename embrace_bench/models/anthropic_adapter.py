@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 
 from embrace_bench.actions import action_json_schema, from_structured
+from embrace_bench.config_schema import AnthropicModelSchema
 from embrace_bench.models.api import APIAgent, RawReply, call_stainless
 from embrace_bench.models.messages import Request
 
@@ -32,6 +33,7 @@ def to_anthropic(request: Request) -> tuple[str, list[dict]]:
 
 
 class AnthropicAgent(APIAgent):
+    schema = AnthropicModelSchema
     key_env = ("ANTHROPIC_API_KEY",)
     sdk_module = "anthropic"
     pip_name = "anthropic"

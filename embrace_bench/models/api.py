@@ -10,6 +10,8 @@ import os
 import random
 import time
 
+from embrace_bench.config_schema import with_defaults
+from embrace_bench.extras import install_hint
 from embrace_bench.models.messages import Request
 from embrace_bench.models.prompted import ModelCallError, PromptedAgent, RawReply
 
@@ -72,8 +74,8 @@ class APIAgent(PromptedAgent):
         super().__init__(cfg, seed, **context)
         self.limiter = limiter  # the run-wide AdaptiveLimiter (models/limiter.py), or None
         c = self.cfg
-        self.timeout_s = float(c.get("timeout_s", 60.0))
-        self.max_retries = int(c.get("max_retries", 4))
+        self.timeout_s = float(c["timeout_s"])
+        self.max_retries = int(c["max_retries"])
         self.backoff_s = float(c.get("backoff_s", 1.0))
         self.backoff_cap_s = float(c.get("backoff_cap_s", 60.0))
         self._sleep = sleep
@@ -88,8 +90,9 @@ class APIAgent(PromptedAgent):
             installed = not cls.sdk_module or importlib.util.find_spec(cls.sdk_module) is not None
         except ModuleNotFoundError:  # its parent package is missing
             installed = False
+        cfg = with_defaults(cls.schema, cfg)
         if not installed:
-            return f"model={cfg.get('name')} needs the {cls.pip_name} SDK: pip install {cls.pip_name}"
+            return f"model={cfg.get('name')} needs the {cls.pip_name} SDK: {install_hint('api')}"
         if cls.key_env and not cfg.get("base_url") and not cfg.get("launch") \
                 and not any(os.environ.get(k) for k in cls.key_env):
             return f"set {' or '.join(cls.key_env)} in the environment to use model={cfg.get('name')}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from embrace_bench.actions import action_json_schema, from_structured
+from embrace_bench.config_schema import GeminiModelSchema
 from embrace_bench.models.api import (
     RATE_LIMIT_STATUSES,
     APIAgent,
@@ -22,6 +23,7 @@ def _schema_for_gemini() -> dict:
 
 
 class GeminiAgent(APIAgent):
+    schema = GeminiModelSchema
     key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     sdk_module = "google.genai"
     pip_name = "google-genai"

@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from embrace_bench.config_schema import TransformersModelSchema, with_defaults
+from embrace_bench.extras import install_hint
 from embrace_bench.models.base import AgentUnusable
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -31,20 +33,21 @@ def is_local_path(path: str) -> bool:
 
 def check(cfg: dict) -> str | None:
     """What stops this config from loading, in one line (packages, path, device, dtype); else None."""
+    cfg = with_defaults(TransformersModelSchema, cfg)
     name = cfg.get("name") or "the transformers model"
     missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
     if missing:
         return (f"model={name} runs in-process and needs {' and '.join(missing)}: "
-                f"pip install 'embrace_bench[qwen]'")
+                f"{install_hint('qwen')}")
     path = str(cfg.get("path") or "")
     if not path:
         return "set model.path to a local model folder or a Hugging Face model id"
     if is_local_path(path) and not Path(path).expanduser().is_dir():
         return f"model.path={path} is not a folder (give a local model folder or a Hugging Face model id)"
-    device = str(cfg.get("device") or "auto")
+    device = str(cfg["device"])
     if not _DEVICE_RE.match(device):
         return f"model.device must be auto, cpu, mps, cuda or cuda:N, not {device!r}"
-    dtype = str(cfg.get("dtype") or "auto")
+    dtype = str(cfg["dtype"])
     if dtype not in DTYPES:
         return f"model.dtype must be one of {', '.join(DTYPES)}, not {dtype!r}"
     if device.startswith("cuda"):
@@ -134,8 +137,9 @@ def load_processor(path: str, min_pixels: int | None = None, max_pixels: int | N
 
 def load(cfg: dict) -> LoadedModel:
     """The model and processor for this config, loaded once per process and shared by every worker."""
+    cfg = with_defaults(TransformersModelSchema, cfg)
     path = str(Path(cfg["path"]).expanduser()) if is_local_path(str(cfg["path"])) else str(cfg["path"])
-    device, dtype = str(cfg.get("device") or "auto"), str(cfg.get("dtype") or "auto")
+    device, dtype = str(cfg["device"]), str(cfg["dtype"])
     key = (path, device, dtype, cfg.get("attn_implementation"), cfg.get("min_pixels"), cfg.get("max_pixels"))
     with _LOAD_LOCK:
         if key in _LOADED:

@@ -27,10 +27,11 @@ class Message:
 @dataclass
 class Request:
     messages: list[Message]
-    temperature: float = 0.0
-    max_tokens: int = 1024
-    top_p: float = 1.0
-    constrained: bool = False  # compile the action space into the provider's structured-output form
+    # The sampling settings (their defaults: config_schema.ApiModelSchema, filled in by build_request)
+    temperature: float
+    max_tokens: int
+    top_p: float
+    constrained: bool  # compile the action space into the provider's structured-output form
 
     def cache_key(self, model: str) -> str:
         """sha256 over the model, the sampling and every message part, image bytes included."""

@@ -5,6 +5,7 @@ import base64
 import json
 
 from embrace_bench.actions import action_json_schema, action_regex, from_structured
+from embrace_bench.config_schema import OpenAIModelSchema, with_defaults
 from embrace_bench.models.api import APIAgent, RawReply, RetryableError, call_stainless
 from embrace_bench.models.messages import Request
 
@@ -33,13 +34,15 @@ CONSTRAINED_FORMATS = ("json_schema", "structured_outputs", "guided_regex")
 
 
 class OpenAIAgent(APIAgent):
+    schema = OpenAIModelSchema
     key_env = ("OPENAI_API_KEY",)
     sdk_module = "openai"
     pip_name = "openai"
 
     @classmethod
     def check_environment(cls, cfg: dict) -> str | None:
-        form = cfg.get("constrained_format") or "json_schema"
+        cfg = with_defaults(cls.schema, cfg)
+        form = cfg["constrained_format"]
         if form not in CONSTRAINED_FORMATS:
             return f"model.constrained_format must be one of {', '.join(CONSTRAINED_FORMATS)}, not {form!r}"
         if cfg.get("launch"):
@@ -54,7 +57,7 @@ class OpenAIAgent(APIAgent):
         super().__init__(cfg, seed, **context)
         import openai
 
-        self.constrained_format = self.cfg.get("constrained_format") or "json_schema"
+        self.constrained_format = self.cfg["constrained_format"]
         self._sdk = openai
         # Local OpenAI-compatible servers take any key; the SDK insists on one being set.
         key = self.api_key() or ("EMPTY" if self.cfg.get("base_url") else None)

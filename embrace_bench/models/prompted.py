@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from embrace_bench.config_schema import SAMPLING_KEYS, ApiModelSchema, with_defaults
 from embrace_bench.models.base import Agent, Reply
 from embrace_bench.models.messages import Request
 from embrace_bench.models.prompts import ImageEncoder, PromptConfig, build_request
@@ -34,20 +35,23 @@ class RawReply:
 
 
 class PromptedAgent(Agent):
+    schema: type = ApiModelSchema  # the model group's schema: its defaults fill what a cfg built by hand lacks
+
     def __init__(self, cfg: dict | None = None, seed: int = 0, *, prompt: PromptConfig | None = None,
                  cache_path: Path | None = None, cache=None, spend=None, **context) -> None:
         super().__init__(cfg, seed)
+        self.cfg = with_defaults(self.schema, self.cfg)  # built without Hydra (tests, bench): the schema's defaults
         self.spend = spend  # the run's SpendLedger (or its Ray proxy): each paid call is added as it returns
         c = self.cfg
         self.model = c.get("name", "")
-        self.sampling = {k: c[k] for k in ("temperature", "max_tokens", "top_p", "constrained") if k in c}
-        self.price_in = float(c.get("price_per_mtok_in", 0.0))
-        self.price_out = float(c.get("price_per_mtok_out", 0.0))
+        self.sampling = {k: c[k] for k in SAMPLING_KEYS}
+        self.price_in = float(c["price_per_mtok_in"])
+        self.price_out = float(c["price_per_mtok_out"])
         self.prompt = prompt or PromptConfig()
         self.encoder = ImageEncoder(self.prompt)
         # `cache` (any object with get/put/close) is the run's one cache: SharedResponseCache in the local
         # backend, a proxy to the driver's in the Ray backend. `cache_path` opens a private one (tests, bench).
-        if not c.get("cache", True):
+        if not c["cache"]:
             self.cache = None
         else:
             self.cache = cache if cache is not None else ResponseCache(cache_path) if cache_path else None

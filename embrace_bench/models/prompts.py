@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from embrace_bench.actions import ACTIONS, Action, Magnitudes, parse_response
+from embrace_bench.config_schema import ApiModelSchema, PromptSchema, with_defaults
 from embrace_bench.models.messages import Message, Part, Request
 from embrace_bench.models.prompt_texts import TEXTS, load_template
 from embrace_bench.observation import History, Observation
@@ -23,16 +24,9 @@ from embrace_bench.tasks.model import Task
 
 
 @dataclass
-class PromptConfig:
-    name: str = "embrace_v1"
-    recent_frames: int = 5  # embrace_v1: earlier frames between the initial and the current one
-    window: int = 13  # embrace_release: recent observations kept besides the initial one, the current included
-    image_width: int | None = None  # resize before encoding; None keeps the captured size
-    image_height: int | None = None
-    image_format: str = "png"  # png | jpeg
-    jpeg_quality: int = 90
-    think: bool = True
-    template_file: str | None = None  # a lab's own prompt wording (prompt_texts.py); None: ours
+class PromptConfig(PromptSchema):
+    """The prompt group's settings (their defaults and meanings: config_schema.PromptSchema) plus the wording
+    they select: ours, or the template file's."""
     texts: dict[str, str] = field(default_factory=lambda: dict(TEXTS), repr=False)
     action_names: dict[str, str] = field(default_factory=dict, repr=False)  # the template's renames
 
@@ -188,7 +182,8 @@ def _join_texts(msg: Message) -> Message:
 
 def build_request(cfg: PromptConfig, enc: ImageEncoder, task: Task, history: History, reask: str | None,
                   sampling: dict) -> Request:
+    """`sampling`: the model group's SAMPLING_KEYS; those it lacks take the model schema's defaults."""
+    s = with_defaults(ApiModelSchema, sampling)
     return Request([_join_texts(m) for m in PROTOCOLS[cfg.name](cfg, enc, task, history, reask)],
-                   temperature=float(sampling.get("temperature", 0.0)),
-                   max_tokens=int(sampling.get("max_tokens", 1024)), top_p=float(sampling.get("top_p", 1.0)),
-                   constrained=bool(sampling.get("constrained", False)))
+                   temperature=float(s["temperature"]), max_tokens=int(s["max_tokens"]), top_p=float(s["top_p"]),
+                   constrained=bool(s["constrained"]))

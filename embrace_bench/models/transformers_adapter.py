@@ -10,6 +10,7 @@ import copy
 import hashlib
 import io
 
+from embrace_bench.config_schema import TransformersModelSchema
 from embrace_bench.models import hf_loading
 from embrace_bench.models.messages import Request
 from embrace_bench.models.prompted import ModelCallError, PromptedAgent, RawReply
@@ -46,6 +47,7 @@ def _first_line(exc: BaseException) -> str:
 
 class TransformersAgent(PromptedAgent):
     name = "transformers"
+    schema = TransformersModelSchema
 
     @classmethod
     def check_environment(cls, cfg: dict) -> str | None:
@@ -55,7 +57,7 @@ class TransformersAgent(PromptedAgent):
         super().__init__(cfg, seed, **context)
         c = self.cfg
         self.path = str(c.get("path") or self.model)
-        self.top_k = int(c.get("top_k") or 0)  # 0: no top-k cut, as the API adapters' nucleus sampling
+        self.top_k = int(c["top_k"])  # 0: no top-k cut, as the API adapters' nucleus sampling
         self.gen_seed = int(c["seed"]) if c.get("seed") is not None else int(seed)
         self._lm: hf_loading.LoadedModel | None = None
 
@@ -73,8 +75,8 @@ class TransformersAgent(PromptedAgent):
 
     def cache_model_id(self) -> str:
         # The weights and their precision setting decide the answer; with sampling, so does the seed.
-        sampled = float(self.sampling.get("temperature", 0.0)) > 0
-        dtype = self.cfg.get("dtype") or "auto"
+        sampled = float(self.sampling["temperature"]) > 0
+        dtype = self.cfg["dtype"]
         return f"transformers:{self.path}:{dtype}" + (f":seed={self.gen_seed}" if sampled else "")
 
     def _generation_config(self, request: Request):

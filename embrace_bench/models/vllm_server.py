@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from embrace_bench.config_schema import VllmModelSchema, with_defaults
 from embrace_bench.interrupts import sigterm_as_interrupt
 from embrace_bench.procs import free_port, log_tail, stop_process_group
 from embrace_bench.run_dir import RunDir
@@ -26,7 +27,8 @@ class VLLMStartError(RuntimeError):
 
 def check_launch(cfg: dict) -> str | None:
     """One line saying what stops `vllm serve` from being launched, or None."""
-    exe = str(cfg.get("vllm_executable") or "vllm")
+    cfg = with_defaults(VllmModelSchema, cfg)
+    exe = str(cfg["vllm_executable"])
     if shutil.which(exe) is None:
         return (f"model.launch=true needs the `{exe}` command: pip install vllm (the [vllm] extra; any "
                 f"environment will do) or set model.vllm_executable=/path/to/vllm")
@@ -36,7 +38,7 @@ def check_launch(cfg: dict) -> str | None:
     host = cfg.get("launch_host")
     if host is not None and (not isinstance(host, str) or not host.strip()):
         return f"model.launch_host must be an address this machine has, or null, not {host!r}"
-    args = cfg.get("launch_args") or []
+    args = cfg["launch_args"] or []
     if isinstance(args, str) or not all(isinstance(a, (str, int, float)) for a in args):
         return f"model.launch_args must be a list of command-line arguments, not {args!r}"
     return None
@@ -127,12 +129,11 @@ def serve_model(model_cfg: dict, run_dir: Path, console=None, host: str = "127.0
     if not model_cfg.get("launch"):
         yield model_cfg
         return
-    server = VLLMServer(str(model_cfg.get("path") or model_cfg["name"]), served_name=model_cfg["name"],
-                        port=model_cfg.get("launch_port"), args=model_cfg.get("launch_args") or [],
-                        executable=str(model_cfg.get("vllm_executable") or "vllm"),
-                        log_path=RunDir(run_dir).vllm_log,
-                        ready_timeout_s=float(model_cfg.get("launch_timeout_s") or 900),
-                        host=str(model_cfg.get("launch_host") or host))
+    c = with_defaults(VllmModelSchema, model_cfg)
+    server = VLLMServer(str(c["path"] or c["name"]), served_name=c["name"], port=c["launch_port"],
+                        args=c["launch_args"] or [], executable=str(c["vllm_executable"]),
+                        log_path=RunDir(run_dir).vllm_log, ready_timeout_s=float(c["launch_timeout_s"]),
+                        host=str(c["launch_host"] or host))
     if console is not None:
         console.print(f"starting: {shlex.join(server.command())}  (log: {server.log_path})")
     t0 = time.monotonic()

@@ -5,12 +5,11 @@ compare also exits 1 when the success rate dropped significantly.
 """
 from __future__ import annotations
 
-import argparse
-import math
 import sys
 from pathlib import Path
 
 from embrace_bench.cli_args import OneLineParser as _Parser
+from embrace_bench.cli_args import fraction, int_at_least
 from embrace_bench.cli_args import parse as _parse
 from embrace_bench.records import RecordFileError
 
@@ -48,32 +47,7 @@ def leaderboard_main(argv: list[str]) -> int:
     return 0
 
 
-def _fraction(name: str, lo_open: bool):
-    def parse(text: str) -> float:
-        try:
-            v = float(text)
-        except ValueError:
-            v = math.nan
-        if math.isnan(v) or v > 1 or v < 0 or (lo_open and v == 0):
-            raise argparse.ArgumentTypeError(f"{name} must be a number in {'(0' if lo_open else '[0'}, 1], "
-                                             f"not {text!r}")
-        return v
-    return parse
-
-
 VIEW_LIMIT = 1000  # episodes per viewer page: a 100,000-episode run would make a gigabyte page
-
-
-def _count(name: str, least: int):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            v = least - 1
-        if v < least:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {least}, not {text!r}")
-        return v
-    return parse
 
 
 def compare_main(argv: list[str]) -> int:
@@ -82,9 +56,9 @@ def compare_main(argv: list[str]) -> int:
                                  "Exit 1 when the overall SR dropped significantly, 0 otherwise, 2 on unusable input.")
     ap.add_argument("base", type=Path, metavar="BASE_RUN")
     ap.add_argument("new", type=Path, metavar="NEW_RUN")
-    ap.add_argument("--alpha", type=_fraction("--alpha", True), default=0.05,
+    ap.add_argument("--alpha", type=fraction(lo_open=True), default=0.05,
                     help="significance level of the exact McNemar test (default 0.05)")
-    ap.add_argument("--min-drop", type=_fraction("--min-drop", False), default=0.0,
+    ap.add_argument("--min-drop", type=fraction(), default=0.0,
                     help="ignore SR drops of at most this much, as a fraction (0.05 = 5 points; default 0)")
     ap.add_argument("--out", type=Path, help="also write the Markdown summary to this file")
     args, code = _parse(ap, argv)
@@ -115,9 +89,9 @@ def view_main(argv: list[str]) -> int:
     ap.add_argument("--embed-frames", action="store_true",
                     help="inline the frames as data URIs (one self-contained file; large for big runs). "
                          "Default: reference frames/<task_id>/<k>.png relative to the output file")
-    ap.add_argument("--offset", type=_count("--offset", 0), default=0,
+    ap.add_argument("--offset", type=int_at_least(0), default=0,
                     help="first episode to show, counted from 0 in record order (default 0)")
-    ap.add_argument("--limit", type=_count("--limit", 1), default=VIEW_LIMIT,
+    ap.add_argument("--limit", type=int_at_least(1), default=VIEW_LIMIT,
                     help=f"most episodes one page shows (default {VIEW_LIMIT}; the summary counts them all)")
     args, code = _parse(ap, argv)
     if args is None:

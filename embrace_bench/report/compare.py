@@ -18,10 +18,10 @@ import pandas as pd
 
 from embrace_bench.report.runs import Run
 from embrace_bench.report.tables import md_cell
+from embrace_bench.scoring.aggregate import bootstrap_ci, ordered, type_name
 from embrace_bench.scoring.failures import TAG_NAMES
-from embrace_bench.scoring.metrics import bootstrap_ci, ordered
 from embrace_bench.scoring.scan import TAG_COLUMNS
-from embrace_bench.tasks.model import TYPE_NAMES, TYPES
+from embrace_bench.tasks.model import TYPES
 
 
 class UnusableInput(ValueError):
@@ -64,7 +64,7 @@ class Paired:
 
     @property
     def type_name(self) -> str:
-        return "All" if self.type == "all" else TYPE_NAMES.get(self.type, self.type)
+        return type_name(self.type)
 
 
 @dataclass
@@ -106,11 +106,10 @@ def _paired_row(type_: str, pairs: pd.DataFrame) -> Paired:
 
 def check_comparable(base: Run, new: Run) -> None:
     mb, mn = base.manifest, new.manifest
-    if mb.get("suite") and mn.get("suite") and mb["suite"] != mn["suite"]:
-        raise UnusableInput(f"different suites: {mb['suite']} (base) vs {mn['suite']} (new)")
-    if mb.get("split") == mn.get("split") and mb.get("suite_hash") and mn.get("suite_hash") \
-            and mb["suite_hash"] != mn["suite_hash"]:
-        raise UnusableInput(f"different suites: suite hash {mb['suite_hash']} (base) vs {mn['suite_hash']} (new)")
+    if mb.suite and mn.suite and mb.suite != mn.suite:
+        raise UnusableInput(f"different suites: {mb.suite} (base) vs {mn.suite} (new)")
+    if mb.split == mn.split and mb.suite_hash and mn.suite_hash and mb.suite_hash != mn.suite_hash:
+        raise UnusableInput(f"different suites: suite hash {mb.suite_hash} (base) vs {mn.suite_hash} (new)")
 
 
 PAIR_COLUMNS = ["task_id", "type", "task_key", "status", "success", "gde_cm", "sspl", *TAG_COLUMNS]

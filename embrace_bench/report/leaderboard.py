@@ -1,8 +1,8 @@
 """Leaderboards: runs grouped into one board per suite x split, each run a row with the paper's metrics
-per type (from scoring/metrics.py), tag rates, cost, tokens, latency and its manifest facts; the paper's
+per type (from scoring/aggregate.py), tag rates, cost, tokens, latency and its manifest facts; the paper's
 published rows join boards of the EmbRACE suites as marked references.
 
-Denominators: every metric column, as in metrics.aggregate, counts scored episodes (errors excluded);
+Denominators: every metric column, as in aggregate.aggregate, counts scored episodes (errors excluded);
 tag rates count every episode of the group (an api_error is an episode too); cost per success divides
 the run's whole spend in that split by its successes.
 """
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from embrace_bench.report.runs import Run, label_runs
+from embrace_bench.scoring.aggregate import Report, Row, aggregate_frame, ordered
 from embrace_bench.scoring.failures import TAG_NAMES
-from embrace_bench.scoring.metrics import Report, Row, aggregate_frame, ordered
 from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import SPLITS, TYPES
 
@@ -136,8 +136,8 @@ def _board_notes(board: Board) -> list[str]:
     for label, ids in task_sets.items():
         if len(task_sets) > 1 and ids != union:
             notes.append(f"{label} covers {len(ids)} of the {len(union)} tasks on this board")
-    hashes = {e.run.manifest.get("suite_hash") for e in board.entries if e.run.manifest.get("suite_hash")}
-    splits = {e.run.manifest.get("split") for e in board.entries}
+    hashes = {e.run.manifest.suite_hash for e in board.entries if e.run.manifest.suite_hash}
+    splits = {e.run.manifest.split for e in board.entries}
     if len(hashes) > 1 and len(splits) == 1:
         notes.append(f"runs were made on different versions of the suite "
                      f"(hashes {', '.join(sorted(str(h) for h in hashes))})")

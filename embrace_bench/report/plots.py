@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 
+from embrace_bench.extras import install_hint
 from embrace_bench.report.leaderboard import Board
 from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.tasks.model import TYPE_NAMES, TaskType
@@ -22,7 +23,7 @@ def _plt():
     try:
         import matplotlib
     except ImportError:
-        raise PlotsUnavailable("plots need matplotlib: pip install 'embrace_bench[report]'") from None
+        raise PlotsUnavailable(f"plots need matplotlib: {install_hint('report')}") from None
     matplotlib.use("Agg")
     matplotlib.rcParams.update({"svg.fonttype": "path", "svg.hashsalt": "embrace-bench", "font.size": 9})
     import matplotlib.pyplot as plt

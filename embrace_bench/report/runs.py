@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
+from embrace_bench.manifest import Manifest
 from embrace_bench.manifest import read_manifest as read_run_manifest
 from embrace_bench.records import EpisodeRecord
 from embrace_bench.run_dir import RunDir
@@ -22,61 +23,60 @@ from embrace_bench.scoring.fingerprint import stored_tags_current
 from embrace_bench.scoring.rescore import manifest_max_steps, unscorable_summary
 from embrace_bench.scoring.scan import disagreements, scan_run
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 
 @dataclass
 class Run:
     run_dir: Path
-    manifest: dict
-    frame: pd.DataFrame  # one row per episode (scoring.scan.COLUMNS), re-scored and re-tagged
+    manifest: Manifest  # (a dict is read as one); Manifest() when the run has none
+    frame: object  # pandas DataFrame: one row per episode (scoring.scan.COLUMNS), re-scored and re-tagged
     warnings: list[str] = field(default_factory=list)
     label: str = ""  # how tables name it: the model, made unique across the runs of one table
     records: dict[int, EpisodeRecord] = field(default_factory=dict)  # full records of rows asked for (view)
 
+    def __post_init__(self) -> None:
+        self.manifest = Manifest.of(self.manifest)
+
     @property
     def suite(self) -> str:
-        return str(self.manifest.get("suite") or "unknown")
+        return str(self.manifest.suite or "unknown")
 
     @property
     def model(self) -> str:
-        m = self.manifest.get("model")
-        if isinstance(m, dict) and m.get("name"):
+        m = self.manifest.group("model")
+        if m.get("name"):
             return str(m["name"])
         return str(self.frame["model"].iloc[0]) if len(self.frame) else self.run_dir.name
 
     def facts(self) -> dict[str, str]:
         """What a reader needs to reproduce the row: model snapshot, prompt, suite, harness."""
         m = self.manifest
-        model, prompt = m.get("model"), m.get("prompt")
-        model, prompt = (v if isinstance(v, dict) else {} for v in (model, prompt))
+        model, prompt = m.group("model"), m.group("prompt")
         snapshot = model.get("snapshot") or model.get("path") or model.get("name") or self.model
         adapter = model.get("adapter", "")
         return {"model": self.label or self.model, "snapshot": f"{snapshot}" + (f" ({adapter})" if adapter else ""),
                 "prompt": str(prompt.get("name", "")), "suite": self.suite,
-                "suite_hash": str(m.get("suite_hash", "")), "split": str(m.get("split", "")),
-                "harness": str(m.get("harness_version", "")), "git_sha": str(m.get("git_sha", ""))[:10],
-                "started": str(m.get("started", ""))[:19], "run": self.run_dir.name}
+                "suite_hash": str(m.suite_hash or ""), "split": str(m.split or ""),
+                "harness": str(m.harness_version or ""), "git_sha": str(m.git_sha or "")[:10],
+                "started": str(m.started or "")[:19], "run": self.run_dir.name}
 
 
 RETIRED_TAG_KEYS = ("area_cell_cm", "min_area_cells",  # short_sighted_exploration's cells, now a span
                    "seen_max_cm")  # "seen" by distance, now by apparent size (seen_min_extent_px)
 
 
-def frame_size(manifest: dict) -> tuple[int | None, int | None]:
+def frame_size(manifest: Manifest | dict) -> tuple[int | None, int | None]:
     """The run's frame width and height (manifest "env"), None where unknown."""
-    env = manifest.get("env")
-    env = env if isinstance(env, dict) else {}
+    env = Manifest.of(manifest).group("env")
     w, h = (v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
             for v in (env.get("width"), env.get("height")))
     return w, h
 
 
-def tag_thresholds(manifest: dict) -> tuple[TagThresholds, str]:
+def tag_thresholds(manifest: Manifest | dict) -> tuple[TagThresholds, str]:
     """The thresholds the run used (manifest "tags"), else the defaults, with the pixel counts scaled to the
     run's frame size (manifest "env"); plus a warning if unusable."""
-    cfg = manifest.get("tags")
+    manifest = Manifest.of(manifest)
+    cfg = manifest.tags
     size = frame_size(manifest)
     if isinstance(cfg, dict):  # thresholds of rules that no longer exist (recorded by older runs)
         cfg = {k: v for k, v in cfg.items() if k not in RETIRED_TAG_KEYS}
@@ -88,12 +88,12 @@ def tag_thresholds(manifest: dict) -> tuple[TagThresholds, str]:
         return TagThresholds().for_frame(*size), f"manifest tag thresholds unusable ({exc}); using the defaults"
 
 
-def read_manifest(run_dir: Path) -> tuple[dict, list[str]]:
-    """The run's manifest as the dict its file holds ({} and a warning when there is none to read)."""
+def read_manifest(run_dir: Path) -> tuple[Manifest | None, list[str]]:
+    """The run's manifest (None and a warning when there is none to read)."""
     manifest, why = read_run_manifest(run_dir)
     if manifest is None:
-        return {}, [f"{why}: suite, model facts and thresholds unknown"]
-    return manifest.to_dict(), []
+        return None, [f"{why}: suite, model facts and thresholds unknown"]
+    return manifest, []
 
 
 def load_run(run_dir: Path, keep: Callable[[int], bool] | None = None, workers: int | None = None) -> Run:
@@ -102,7 +102,7 @@ def load_run(run_dir: Path, keep: Callable[[int], bool] | None = None, workers: 
     run_dir = Path(run_dir)
     manifest, warnings = read_manifest(run_dir)
     max_steps, w = manifest_max_steps(manifest, RunDir(run_dir).manifest)
-    if w and manifest:  # without a manifest, the warning above says it already
+    if w and manifest is not None:  # without a manifest, the warning above says it already
         warnings.append(w)
     th, w = tag_thresholds(manifest)
     if w:
@@ -112,7 +112,7 @@ def load_run(run_dir: Path, keep: Callable[[int], bool] | None = None, workers: 
     found = [disagreements(scan, "metrics_differ", "metrics"), unscorable_summary(frame),
              disagreements(scan, "tags_differ", "tags")]
     warnings = scan.problems + found[:2] + warnings + found[2:]
-    return Run(run_dir, manifest, frame, [w for w in warnings if w], records=scan.kept)
+    return Run(run_dir, Manifest.of(manifest), frame, [w for w in warnings if w], records=scan.kept)
 
 
 def label_runs(runs: list[Run]) -> None:

@@ -6,8 +6,8 @@ import math
 import pandas as pd
 
 from embrace_bench.report.leaderboard import Board, Entry, Reference
+from embrace_bench.scoring.aggregate import Row, type_name
 from embrace_bench.scoring.failures import TAG_NAMES
-from embrace_bench.scoring.metrics import Row
 from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import NAVIGATION_TYPES, TYPE_NAMES
 
@@ -117,7 +117,7 @@ def tag_rows(board: Board, primary: bool = False) -> list[list[str]]:
     """Per run and type, the share of episodes carrying each tag (primary: whose primary cause it is)."""
     f = tag_frame(board)
     cells = f[list(PRIMARY_COLUMNS if primary else TAG_COLUMNS)].map(lambda x: pct(x, 0))
-    names = f["type"].map(lambda t: TYPE_NAMES.get(t, "All" if t == "all" else t))
+    names = f["type"].map(type_name)
     return pd.concat([f["model"], names, f["n"].astype(str), cells], axis=1).values.tolist()
 
 

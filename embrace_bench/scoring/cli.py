@@ -1,28 +1,17 @@
 """`embrace-bench score RUN_DIR [--json] [--max-steps N]`: re-score a run offline from its records."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 from rich.console import Console
 
-from embrace_bench.cli_args import OneLineParser, parse
+from embrace_bench.cli_args import OneLineParser, int_at_least, parse
 from embrace_bench.records import RecordFileError
 from embrace_bench.scoring.rescore import format_table, report_to_json, rescore_run
 
 PROG = "embrace-bench score"
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {text!r}")
-    return value
 
 
 def score_main(argv: list[str]) -> int:
@@ -30,7 +19,7 @@ def score_main(argv: list[str]) -> int:
     ap = OneLineParser(prog=PROG, description=__doc__)
     ap.add_argument("run_dir", type=Path, help="a run directory holding episodes.jsonl (and manifest.json)")
     ap.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
-    ap.add_argument("--max-steps", type=_positive_int, default=None,
+    ap.add_argument("--max-steps", type=int_at_least(1), default=None,
                     help="step limit for timeouts (default: the run's manifest, else 32)")
     args, code = parse(ap, argv)
     if args is None:

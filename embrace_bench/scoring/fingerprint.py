@@ -15,10 +15,10 @@ import hashlib
 import importlib.util
 import json
 
+from embrace_bench.manifest import Manifest
 from embrace_bench.scoring.tagset import TagThresholds
 
 TAGGER = "embrace_bench.scoring.failures"  # tag_episode: every rule and the primary cause are reached from it
-MANIFEST_KEY = "tagger"
 
 
 def _imports(path: str) -> list[str]:
@@ -74,11 +74,11 @@ def tagger_fingerprint(th: TagThresholds) -> str:
     return h.hexdigest()[:32]
 
 
-def stored_tags_current(manifest: dict, th: TagThresholds) -> bool:
+def stored_tags_current(manifest: Manifest | dict, th: TagThresholds) -> bool:
     """Whether every session of the run stored tags by today's tagger with thresholds `th` (those the report
     derives from the manifest). False for a run without sessions or fingerprints (written before them)."""
-    sessions = manifest.get("sessions") if isinstance(manifest, dict) else None
-    if not isinstance(sessions, list) or not sessions:
+    sessions = Manifest.of(manifest).sessions
+    if not sessions:
         return False
     want = tagger_fingerprint(th)
-    return all(isinstance(s, dict) and s.get(MANIFEST_KEY) == want for s in sessions)
+    return all(s.tagger == want for s in sessions)

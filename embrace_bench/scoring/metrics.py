@@ -1,4 +1,5 @@
-"""THE metric definitions (EmbRACE-3K): success per type, GDE, SSPL, Steps, TR, and their intervals.
+"""THE metric definitions (EmbRACE-3K): success per type, GDE, SSPL, Steps, TR, scored per episode here and
+aggregated with their intervals in scoring/aggregate.py.
 
 Everything here reads only records (steps + TaskInfo), never the simulator, so any run can be re-scored.
 Distances are XY (cm): the paper's poses are [x, y, z, pitch, yaw, roll] and height does not count.
@@ -42,15 +43,12 @@ the rules above apply unchanged):
 from __future__ import annotations
 
 import math
-import statistics
-from dataclasses import dataclass, field
-
-import numpy as np
+from dataclasses import dataclass
 
 from embrace_bench.actions import Action
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
 from embrace_bench.scoring.release import door_open
-from embrace_bench.tasks.model import SPLITS, TYPE_NAMES, TYPES, TaskType
+from embrace_bench.tasks.model import TaskType
 from embrace_bench.tasks.regions import distance_to_rings, stage_reached
 
 
@@ -63,7 +61,7 @@ class EpisodeScore:
     timed_out: bool  # no `Finish` and n_steps >= max_steps
     reason: str  # why it failed, "; "-joined when several conditions fail ("" on success)
     final_pose: list[float] | None = None
-    midway_index: int | None = None  # step index of the MidwayTarget judged (`midway_index`), if any
+    midway_index: int | None = None  # step index of the MidwayTarget judged (`Counted.midway`), if any
     # Tasks with success regions only (None otherwise): the release's SPL and oracle success.
     spl: float | None = None
     os: bool | None = None
@@ -142,7 +140,7 @@ def first_index(steps: list[StepRecord], action: str) -> int | None:
     return None
 
 
-def midway_index(used: list[StepRecord], task: TaskInfo) -> int | None:
+def _midway_index(used: list[StepRecord], task: TaskInfo) -> int | None:
     """The MidwayTarget step the scorer judges among the counted steps: the first (the paper's rule), the last
     for tasks with success regions (the release's rule)."""
     if task.regions:
@@ -156,6 +154,20 @@ def counted_steps(steps: list[StepRecord]) -> list[StepRecord]:
     return steps if end is None else steps[: end + 1]
 
 
+@dataclass(frozen=True)
+class Counted:
+    """What the scorer and the failure tagger both judge of an episode (one definition for both)."""
+
+    steps: list[StepRecord]  # counted_steps: up to and including the first `Finish`
+    finished: bool  # they end with that `Finish`
+    midway: int | None  # index (in `steps`) of the MidwayTarget judged: the first, the last for region tasks
+
+
+def count_steps(steps: list[StepRecord], task: TaskInfo) -> Counted:
+    used = counted_steps(steps)
+    return Counted(used, bool(used) and used[-1].action == Action.Finish, _midway_index(used, task))
+
+
 def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start_pose=None,
                   type_: str | None = None, start_door_state: dict | None = None) -> EpisodeScore:
     """Success, GDE and step count of one episode from its step records (rules in the module docstring).
@@ -165,12 +177,11 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
     `start_door_state` (the record's) is the door state at the start pose, for the release's OS.
     """
     radius = task.success_radius_cm
-    used = counted_steps(steps)
-    end = len(used) - 1 if used and used[-1].action == Action.Finish else None
+    counted = count_steps(steps, task)
+    used, finished, midway_i = counted.steps, counted.finished, counted.midway
     n = len(used)
     start = start_pose if start_pose is not None else (used[0].pose_before if used else None)
     final = used[-1].pose_after if used else start
-    finished = end is not None
     timed_out = not finished and n >= max_steps
     if not final:
         return EpisodeScore(False, float("nan"), n, finished, timed_out, "no pose recorded")
@@ -178,11 +189,10 @@ def score_episode(steps: list[StepRecord], task: TaskInfo, max_steps: int, start
     if task.regions:
         from embrace_bench.scoring.region_success import score_release  # built on this module
 
-        return score_release(used, task, kind, start or final, list(final), finished, timed_out, max_steps,
+        return score_release(counted, task, kind, start or final, list(final), timed_out, max_steps,
                              start_door_state)
     target = task.target_poses[-1]
     final_d = xy_dist(final, target)
-    midway_i = midway_index(used, task)
     gde = final_d
     if kind == TaskType.MULTI_STAGE:  # GDE sums over both subgoals; an undeclared subgoal 1 is measured from the start
         at = used[midway_i].pose_after if midway_i is not None else start
@@ -250,155 +260,3 @@ def rescore(record: EpisodeRecord, max_steps: int) -> EpisodeRecord:
 def release_fields(sc: EpisodeScore) -> dict:
     """The record's fields for the release's metrics (None / "" for tasks without success regions)."""
     return {"spl": None if sc.spl is None else round(sc.spl, 4), "os": sc.os, "unscorable": sc.unscorable}
-
-
-# ---- intervals ------------------------------------------------------------------------------
-def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score interval for k successes in n trials (nan, nan for n = 0)."""
-    if n == 0:
-        return (float("nan"), float("nan"))
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-EXACT_BOOTSTRAP_MAX_N = 2000  # more values than this: the fast, equivalent forms in bootstrap_ci
-DISTINCT_MAX = 1000
-
-
-def bootstrap_ci(values, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean; seeded, so the same values always give the same interval.
-
-    Up to EXACT_BOOTSTRAP_MAX_N values, indices are resampled (drawn in chunks of replicates so memory
-    stays small: the same numbers as one big draw). Larger groups (10^5 episodes would take n_boot x n =
-    10^8 draws and ~1 GB): the same bootstrap distribution is drawn from the counts of the distinct values
-    (multinomial) when there are at most DISTINCT_MAX of them (TR, Steps, SSPL), else its normal limit
-    mean +- z * sd / sqrt(n) (sd with ddof=0, the bootstrap distribution's own spread), which at that size
-    differs from the percentile bootstrap by less than the bootstrap's own Monte Carlo error.
-    """
-    v = np.asarray(values, dtype=np.float64)
-    n = len(v)
-    if n == 0:
-        return (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
-    if n <= EXACT_BOOTSTRAP_MAX_N:
-        rows = max(1, 2_000_000 // n)
-        means = np.concatenate([v[rng.integers(0, n, size=(min(rows, n_boot - i), n))].mean(axis=1)
-                                for i in range(0, n_boot, rows)])
-    else:
-        uniq, counts = np.unique(v, return_counts=True)
-        if len(uniq) > DISTINCT_MAX:
-            z = statistics.NormalDist().inv_cdf(1 - alpha / 2)
-            half = z * float(v.std()) / math.sqrt(n)
-            return (float(v.mean()) - half, float(v.mean()) + half)
-        means = rng.multinomial(n, counts / n, size=n_boot) @ uniq / n
-    return (float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2)))
-
-
-# ---- aggregation ----------------------------------------------------------------------------
-@dataclass
-class Row:
-    split: str  # "id" | "ood" | "all"
-    type: str  # a type code, or "all"
-    n: int  # scored episodes (errors excluded): the denominator of every column below
-    n_errors: int
-    sr: float
-    sr_ci: tuple[float, float]  # Wilson 95%
-    gde: float
-    gde_ci: tuple[float, float]  # bootstrap 95% on every mean
-    sspl: float
-    sspl_ci: tuple[float, float]
-    steps: float
-    steps_ci: tuple[float, float]
-    tr: float
-    tr_ci: tuple[float, float]
-    n_success: int = 0
-    # Tasks with success regions (nan elsewhere): the release's SPL and OS over the same episodes, and the
-    # episodes its scorer cannot score (left out of every column, like errors).
-    n_unscorable: int = 0
-    spl: float = math.nan
-    spl_ci: tuple[float, float] = (math.nan, math.nan)
-    os: float = math.nan
-    os_ci: tuple[float, float] = (math.nan, math.nan)
-
-    @property
-    def type_name(self) -> str:
-        return "All" if self.type == "all" else TYPE_NAMES.get(self.type, self.type)
-
-
-@dataclass
-class Report:
-    rows: list[Row] = field(default_factory=list)
-    cost_usd: float = 0.0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    n_records: int = 0
-    warnings: list[str] = field(default_factory=list)  # problems found reading or re-scoring the records
-
-    def row(self, split: str, type_: str) -> Row | None:
-        return next((r for r in self.rows if r.split == split and r.type == type_), None)
-
-
-# Row field -> episode column averaged into it over the scored episodes (missing values, None or nan, left
-# out; bootstrap interval), or whose share of true values it is (Wilson interval): adding a metric is one
-# line here (and its two Row fields).
-MEAN_METRICS = {"gde": "gde_cm", "sspl": "sspl", "steps": "n_steps", "tr": "timed_out", "spl": "spl"}
-RATE_METRICS = {"os": "os"}
-FRAME_COLUMNS = ("split", "type", "status", "success", "unscorable", *MEAN_METRICS.values(), *RATE_METRICS.values(),
-                 "cost_usd", "tokens_in", "tokens_out")
-
-
-def _total(column) -> float:
-    return sum(column.tolist())  # left to right, as the records were always summed (the same last digit)
-
-
-def _row(split: str, type_: str, group) -> Row:
-    scored = group[group["status"] != "error"]
-    ok = scored[scored["unscorable"].fillna("") == ""]  # the release's unscorable episodes count apart
-    k = int(ok["success"].sum())
-    values = {f: ok[c].dropna().to_numpy(dtype=np.float64) for f, c in MEAN_METRICS.items()}
-    means = {f: float(v.mean()) if len(v) else math.nan for f, v in values.items()}
-    cis = {f"{f}_ci": bootstrap_ci(v) for f, v in values.items()}
-    rates = {}
-    for f, c in RATE_METRICS.items():
-        v = ok[c].dropna().astype(bool)
-        rates.update({f: int(v.sum()) / len(v) if len(v) else math.nan,
-                      f"{f}_ci": wilson_interval(int(v.sum()), len(v))})
-    return Row(split, type_, len(ok), len(group) - len(scored), k / len(ok) if len(ok) else math.nan,
-               wilson_interval(k, len(ok)), n_success=k, n_unscorable=len(scored) - len(ok), **means, **cis, **rates)
-
-
-def ordered(known: tuple[str, ...], present) -> list[str]:
-    """The codes in `present` (split or type codes): those `known` in their (paper) order, then the rest sorted."""
-    return [x for x in known if x in present] + sorted(set(present) - set(known))
-
-
-def episode_frame(records: list[EpisodeRecord]):
-    """The columns aggregate_frame reads, from records in memory (results.episodes reads them from a run)."""
-    import pandas as pd
-
-    cols = {c: [getattr(r, c) for r in records] for c in FRAME_COLUMNS if c != "timed_out"}
-    cols["timed_out"] = [r.status == "timeout" for r in records]
-    return pd.DataFrame(cols, columns=list(FRAME_COLUMNS))
-
-
-def aggregate_frame(episodes) -> Report:
-    """Rows per split x type (paper order), per split ("all" type), and overall ("all", "all"), from a frame
-    of episodes with the FRAME_COLUMNS (one row per episode, in record order: the bootstrap is seeded)."""
-    rep = Report(cost_usd=_total(episodes["cost_usd"]), tokens_in=int(episodes["tokens_in"].sum()),
-                 tokens_out=int(episodes["tokens_out"].sum()), n_records=len(episodes))
-    splits = dict(tuple(episodes.groupby("split", sort=False)))
-    for s in ordered(SPLITS, splits):
-        types = dict(tuple(splits[s].groupby("type", sort=False)))
-        rep.rows += [_row(s, t, types[t]) for t in ordered(TYPES, types)]
-        rep.rows.append(_row(s, "all", splits[s]))
-    if len(episodes):
-        rep.rows.append(_row("all", "all", episodes))
-    return rep
-
-
-def aggregate(records: list[EpisodeRecord]) -> Report:
-    """aggregate_frame over records in memory."""
-    return aggregate_frame(episode_frame(records))

@@ -5,7 +5,7 @@ scoring/metrics.py (region rules); metrics.score_episode sends region tasks here
 from __future__ import annotations
 
 from embrace_bench.records import StepRecord, TaskInfo
-from embrace_bench.scoring.metrics import EpisodeScore, door_reason, finish_reason, midway_index
+from embrace_bench.scoring.metrics import Counted, EpisodeScore, door_reason, finish_reason
 from embrace_bench.scoring.release import object_track, oracle_success, path_length_cm, pd_at, release_spl, trajectory
 from embrace_bench.tasks.model import TaskType
 from embrace_bench.tasks.regions import Unscorable, distance_to_rings, stage_reached
@@ -32,15 +32,15 @@ def pick_region_reason(used: list[StepRecord], task: TaskInfo, final, zt, strict
     return "" if ok else f"{name} rests {why} of its target area"
 
 
-def _score_regions(used: list[StepRecord], task: TaskInfo, kind: str, start, final, finished: bool,
-                   timed_out: bool, max_steps: int, strict: bool) -> EpisodeScore:
+def _score_regions(counted: Counted, task: TaskInfo, kind: str, start, final, timed_out: bool, max_steps: int,
+                   strict: bool) -> EpisodeScore:
     """Success and GDE from the release's success regions (rules in the module docstring). The conditions
     are judged in the release's order; `strict` (see regions.stage_reached) holds only until one fails,
     as the release stops there: later ones are judged in XY only for the reason text."""
+    used, finished, midway_i = counted.steps, counted.finished, counted.midway
     reg, n = task.regions, len(used)
     zt = reg.get("z_tolerance_cm")
     gde = distance_to_rings(final, reg["final"]["footprints"])
-    midway_i = midway_index(used, task)
     if kind == TaskType.MULTI_STAGE and "midway" in reg:
         at = used[midway_i].pose_after if midway_i is not None else start
         gde += distance_to_rings(at, reg["midway"]["footprints"]) if at else float("nan")
@@ -69,19 +69,20 @@ def _score_regions(used: list[StepRecord], task: TaskInfo, kind: str, start, fin
     return EpisodeScore(not reasons, gde, n, finished, timed_out, "; ".join(reasons), final, midway_i)
 
 
-def score_release(used: list[StepRecord], task: TaskInfo, kind: str, start, final, finished: bool,
-                   timed_out: bool, max_steps: int, start_door: dict | None) -> EpisodeScore:
+def score_release(counted: Counted, task: TaskInfo, kind: str, start, final, timed_out: bool, max_steps: int,
+                  start_door: dict | None) -> EpisodeScore:
     """_score_regions plus the release's OS and SPL, or the reason its scorer could not score the episode
     (then success is False and the episode counts in no mean)."""
+    used = counted.steps
     try:
         os_ = oracle_success(used, task, kind, start, start_door)  # first, as the release judges it
-        sc = _score_regions(used, task, kind, start, final, finished, timed_out, max_steps, strict=True)
+        sc = _score_regions(counted, task, kind, start, final, timed_out, max_steps, strict=True)
         sc.os = os_
         sc.spl = release_spl(sc.success, task.regions.get("shortest_path_cm"),
                              path_length_cm(trajectory(used, start)))
         return sc
     except Unscorable as exc:
-        sc = _score_regions(used, task, kind, start, final, finished, timed_out, max_steps, strict=False)
+        sc = _score_regions(counted, task, kind, start, final, timed_out, max_steps, strict=False)
         sc.success, sc.unscorable = False, str(exc)
         sc.reason = f"unscorable: {exc}"
         return sc

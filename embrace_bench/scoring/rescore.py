@@ -10,10 +10,10 @@ from rich import box
 from rich.table import Table
 
 from embrace_bench.defaults import MAX_STEPS
-from embrace_bench.manifest import read_manifest
+from embrace_bench.manifest import Manifest, read_manifest
 from embrace_bench.records import RecordFileError
 from embrace_bench.run_dir import MANIFEST, RunDir
-from embrace_bench.scoring.metrics import Report, Row, aggregate_frame
+from embrace_bench.scoring.aggregate import Report, Row, aggregate_frame
 from embrace_bench.scoring.scan import disagreements, scan_run
 
 DEFAULT_MAX_STEPS = MAX_STEPS  # used only when the manifest does not say
@@ -25,15 +25,15 @@ def run_max_steps(run_dir: Path) -> tuple[int, str]:
     manifest, why = read_manifest(run_dir)
     if manifest is None:
         return DEFAULT_MAX_STEPS, f"{why}; assuming max_steps={DEFAULT_MAX_STEPS}"
-    return manifest_max_steps(manifest.to_dict(), RunDir(run_dir).manifest)
+    return manifest_max_steps(manifest, RunDir(run_dir).manifest)
 
 
-def manifest_max_steps(manifest, path: Path | str = MANIFEST) -> tuple[int, str]:
+def manifest_max_steps(manifest: Manifest | dict | None, path: Path | str = MANIFEST) -> tuple[int, str]:
     """(max_steps, warning) from a loaded manifest: its "max_steps", else config.runner.max_steps, else 32."""
-    value = manifest.get("max_steps") if isinstance(manifest, dict) else None
-    if value is None and isinstance(manifest, dict):
-        cfg = manifest.get("config")
-        runner = cfg.get("runner") if isinstance(cfg, dict) else None
+    manifest = Manifest.of(manifest)
+    value = manifest.max_steps
+    if value is None:
+        runner = manifest.group("config").get("runner")
         value = runner.get("max_steps") if isinstance(runner, dict) else None
     try:
         if value is not None and int(value) >= 1:

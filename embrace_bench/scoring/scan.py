@@ -128,6 +128,16 @@ def _row(stored: EpisodeRecord, rec: EpisodeRecord, tags: list[dict], metrics_di
             and [t.get("name") for t in stored.tags if isinstance(t, dict)] != [t["name"] for t in tags])
 
 
+def rescored_row(stored: EpisodeRecord, max_steps: int, th: TagThresholds | None,
+                 keep_stored_tags: bool = False) -> tuple[tuple, EpisodeRecord, list[dict]]:
+    """(row in COLUMNS order, re-scored record, its tags) of a stored record: re-scored, and re-tagged with `th`
+    unless `th` is None or `keep_stored_tags` (the stored tags are this tagger's) and its metrics are unchanged."""
+    rec = rescore(stored, max_steps)
+    differ = _metrics_differ(stored, rec)
+    tags = stored.tags if th is None or (keep_stored_tags and not differ) else tag_episode(rec, th)
+    return _row(stored, rec, tags, differ), rec, tags
+
+
 def records_frame(records: list[EpisodeRecord]):
     """A frame of records in memory, as they are (not re-scored or re-tagged), one row per record."""
     return Scan(rows=[_row(r, r, r.tags, False) for r in records]).frame()
@@ -168,13 +178,8 @@ def _read(path: Path, start: int, end: int | None, max_steps: int, th: TagThresh
             except UNREADABLE_RECORD as exc:
                 yield n, f"unreadable record ({exc.__class__.__name__}: {exc})", None
                 continue
-            rec = rescore(stored, max_steps)
-            differ = _metrics_differ(stored, rec)
-            if th is None or (reuse and not differ and _reusable(d, stored)):
-                tags = stored.tags
-            else:
-                tags = tag_episode(rec, th)
-            yield n, _row(stored, rec, tags, differ), (rec, tags)
+            row, rec, tags = rescored_row(stored, max_steps, th, reuse and _reusable(d, stored))
+            yield n, row, (rec, tags)
 
 
 @contextlib.contextmanager

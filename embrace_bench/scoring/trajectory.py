@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from embrace_bench.actions import Action
 from embrace_bench.records import EpisodeRecord, StepRecord
-from embrace_bench.scoring.metrics import at_stage, counted_steps, midway_index
+from embrace_bench.scoring.metrics import at_stage, count_steps
 from embrace_bench.tasks.model import TaskType
 
 REFERENCE_WIDTH_PX = 640  # `seen_min_extent_px` is given for frames this wide
@@ -33,7 +33,7 @@ class Phase:
 class Trajectory:
     record: EpisodeRecord
     finished: bool  # a Finish was issued
-    midway: int | None  # step index of the MidwayTarget the scorer judges (metrics.midway_index)
+    midway: int | None  # step index of the MidwayTarget the scorer judges (metrics.Counted.midway)
     steps: list[StepRecord]  # counted steps: up to and including the first Finish
     poses: list  # per observation: the full [x, y, z, pitch, yaw, roll] (None where unrecorded)
     xy: list[tuple[float, float]]  # per observation
@@ -121,7 +121,8 @@ def _pose_xy(pose) -> tuple[float, float]:
 
 def build(record: EpisodeRecord) -> Trajectory:
     """The trajectory view of a scored (non-error) record."""
-    steps = counted_steps(record.steps)
+    counted = count_steps(record.steps, record.task)
+    steps = counted.steps
     poses = [steps[0].pose_before if steps else None] + [s.pose_after for s in steps]
     try:  # the common case, fast: every pose has all six numbers
         xy, yaw = [(p[0], p[1]) for p in poses], [p[4] for p in poses]
@@ -130,8 +131,7 @@ def build(record: EpisodeRecord) -> Trajectory:
         yaw = [float(p[4]) if p and len(p) > 4 else 0.0 for p in poses]
     vis = [record.start_visible] + [None if s.action == Action.Finish else s.visible for s in steps]
     has_masks = any(vis)
-    finished = bool(steps) and steps[-1].action == Action.Finish
-    tr = Trajectory(record, finished, midway_index(steps, record.task), steps, poses, xy, yaw, vis, has_masks)
+    tr = Trajectory(record, counted.finished, counted.midway, steps, poses, xy, yaw, vis, has_masks)
     tr.phases = _phases(tr)
     return tr
 

@@ -17,6 +17,7 @@ import tarfile
 from pathlib import Path
 
 from embrace_bench.cli_args import OneLineParser, parse
+from embrace_bench.extras import install_hint
 
 PROG = "embrace-bench fetch-data"
 REPO = "mxlin043/EmbRACE"
@@ -100,7 +101,7 @@ def main(argv: list[str]) -> int:
     try:
         download(args.repo, cache, patterns(parts, args.env), args.endpoint)
     except ImportError:
-        print(f"{PROG}: error: huggingface_hub is not installed; pip install 'embrace_bench[data]'", file=sys.stderr)
+        print(f"{PROG}: error: huggingface_hub is not installed; {install_hint('data')}", file=sys.stderr)
         return 2
     except Exception as exc:  # offline, unknown repo, rate limit...: one line, whatever the Hub library raised
         reason = " ".join(str(exc).split())[:200] or exc.__class__.__name__
