@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from embrace_bench.actions import Action  # noqa: E402
-from embrace_bench.env.client import UnrealCVClient  # noqa: E402
-from embrace_bench.env.launcher import EmbeddedEngineProcess  # noqa: E402
-from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv  # noqa: E402
-from embrace_bench.episode import EpisodeSettings, run_episode  # noqa: E402
-from embrace_bench.models.prompts import PromptConfig  # noqa: E402
-from embrace_bench.tasks.suite import load_embedded  # noqa: E402
+from embrace_bench.actions import Action
+from embrace_bench.env.client import UnrealCVClient
+from embrace_bench.env.launcher import EmbeddedEngineProcess
+from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
+from embrace_bench.episode import EpisodeSettings, run_episode
+from embrace_bench.models.prompts import PromptConfig
+from embrace_bench.tasks.suite import load_embedded
 
 CYCLE = [Action.MoveForward, Action.TurnLeft, Action.MoveForward, Action.TurnRight,
          Action.TurnRight, Action.MoveForward, Action.TurnLeft]

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import runs_common
 from rich.console import Console
 
-import runs_common
 from embrace_bench.runner import run
 
 

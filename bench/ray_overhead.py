@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 import ray.cloudpickle
+import runs_common
 from rich.console import Console
 
-import runs_common
 from embrace_bench.runner import run
 
 ray.cloudpickle.register_pickle_by_value(runs_common)  # Ray workers cannot import bench/ modules

@@ -37,7 +37,8 @@ class Counting(UnrealCVClient):
 
 def is_read(cmd: str) -> bool:
     p = cmd.split()
-    return (p[0] == "vget" and not re.fullmatch(r"/camera/\d+/lit", p[1])) or (p[0] == "vbp" and p[2].startswith("get_"))
+    return ((p[0] == "vget" and not re.fullmatch(r"/camera/\d+/lit", p[1]))
+            or (p[0] == "vbp" and p[2].startswith("get_")))
 
 
 def main() -> None:

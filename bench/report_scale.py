@@ -163,7 +163,9 @@ def main() -> None:
         for _ in range(args.repeat):  # alternated, so both see the same machine
             refs.append(measure([py, "-c", PARSE, *files]))
             runs.append(measure([py, "-m", "embrace_bench", *cmds[name]]))
-        med = (lambda xs, k: statistics.median(x[k] for x in xs))
+
+        def med(xs, k):
+            return statistics.median(x[k] for x in xs)
         ref, wall, cpu, rss = (med(refs, 0), med(refs, 1)), med(runs, 0), med(runs, 1), max(r[2] for r in runs)
         print(f"{name:12s} wall {wall:6.1f} s ({wall / ref[0]:.2f}x), cpu {cpu:6.1f} s ({cpu / ref[1]:.2f}x), "
               f"peak RSS {rss:5.0f} MB (tree)   [stdlib parse{' of both files' if name == 'compare' else ''}: "

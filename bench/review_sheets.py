@@ -96,7 +96,8 @@ def draw_map(rec: EpisodeRecord) -> Image.Image:
     d = ImageDraw.Draw(img)
     t = rec.task
     roles = {n: ("TARGET" if len(t.target_objects) == 1 else f"SUBGOAL {i + 1}" if rec.type == TaskType.MULTI_STAGE else
-                 ("PICK" if i == 0 and rec.type == TaskType.PICK_DROP else "DROP AT") if rec.type == TaskType.PICK_DROP else "TARGET")
+                 ("PICK" if i == 0 and rec.type == TaskType.PICK_DROP else "DROP AT")
+                 if rec.type == TaskType.PICK_DROP else "TARGET")
              for i, n in enumerate(t.target_objects)}
     for n in t.distractors:
         roles.setdefault(n, "distractor")
@@ -227,7 +228,8 @@ def facts(rec: EpisodeRecord) -> list[str]:
                 out.append(f"{what} {name}: closest {min(ds):.0f} cm (centre; reach 250 cm)")
     for s in steps:
         if s.dropped_at and t.target_poses:
-            out.append(f"dropped at step {s.index}: {_dist(s.dropped_at, t.target_poses[-1]):.0f} cm from the drop goal")
+            out.append(f"dropped at step {s.index}: {_dist(s.dropped_at, t.target_poses[-1]):.0f} cm "
+                       "from the drop goal")
     if counted.finished:
         out.append(f"ended with Finish at step {steps[-1].index}")
     else:
@@ -313,7 +315,8 @@ def sheet(rec: EpisodeRecord, run: Path, name: str) -> Image.Image:
         thumb = Image.open(f).convert("RGB").resize(THUMB)
         cx, cy = 10 + (i % COLS) * (tw + 8), y0 + (i // COLS) * (th + 22)
         img.paste(thumb, (cx, cy + 18))
-        cap = "start" if k == 0 else f"after step {k - 1}: {steps[k - 1].action or 'INVALID'}" if k - 1 < len(steps) else f"frame {k}"
+        cap = ("start" if k == 0 else f"after step {k - 1}: {steps[k - 1].action or 'INVALID'}" if k - 1 < len(steps)
+               else f"frame {k}")
         d.text((cx, cy), cap, fill=(0, 0, 0), font=f13)
     return img
 

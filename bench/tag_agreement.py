@@ -8,9 +8,9 @@ recall, for "any" tags and for the primary cause, each labels file (the tuned pa
 
 Labels are JSONL, one episode a line: {"episode": "<run dir name>/<task_id>", "tags": [...], "primary": "<tag>",
 "why": "<one line>"}. The runs' records are re-tagged with the current tagger at its default thresholds
-(config group `tags`, overridable with --tags key=value), pixel counts scaled to each run's frame size. Precision: the share of the tagger's tags a person gave too;
-recall: the share of the person's tags the tagger gave. A tag with fewer than --min-examples labelled
-episodes in a part is printed but marked as too few to judge.
+(config group `tags`, overridable with --tags key=value), pixel counts scaled to each run's frame size.
+Precision: the share of the tagger's tags a person gave too; recall: the share of the person's tags the
+tagger gave. A tag with fewer than --min-examples labelled episodes in a part is printed but marked as too few to judge.
 """
 from __future__ import annotations
 
@@ -167,8 +167,10 @@ def _f(x: float) -> str:
 def markdown(name: str, res: dict, min_examples: int) -> str:
     n = res["episodes"]
     lines = [f"### {name}: {n} labelled episodes", "",
-             f"Primary cause agreed on {res['primary_agreed']}/{n}; identical tag sets {res['exact_tag_sets']}/{n}.", "",
-             "| Tag | labelled (any) | tagged | precision | recall | labelled (primary) | tagged | precision | recall |",
+             f"Primary cause agreed on {res['primary_agreed']}/{n}; "
+             f"identical tag sets {res['exact_tag_sets']}/{n}.", "",
+             "| Tag | labelled (any) | tagged | precision | recall "
+             "| labelled (primary) | tagged | precision | recall |",
              "|---|---|---|---|---|---|---|---|---|"]
     for tag in TAG_NAMES:
         a, p = res["rows"]["any"][tag], res["rows"]["primary"][tag]
@@ -209,7 +211,8 @@ def main(argv=None) -> int:
                     help="threshold overrides, e.g. seen_min_extent_px=20")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--disagreements", action="store_true",
-                    help="also list each episode whose tags or primary differ (for tuning: never on the untouched part)")
+                    help="also list each episode whose tags or primary differ "
+                         "(for tuning: never on the untouched part)")
     ap.add_argument("--between", nargs=2, action="append", type=Path, metavar=("FIRST", "SECOND"),
                     help="agreement between two people's labels files on the episodes both labelled (repeatable: "
                          "each pair apart, then pooled); no tagger involved")

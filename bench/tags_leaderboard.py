@@ -23,11 +23,11 @@ from pathlib import Path
 
 from embrace_bench.manifest import read_manifest
 from embrace_bench.records import EpisodeRecord
-from embrace_bench.run_dir import RunDir
 from embrace_bench.report.html import to_html
 from embrace_bench.report.leaderboard import build_boards
 from embrace_bench.report.runs import Run
 from embrace_bench.report.tables import to_csv, to_latex, to_markdown
+from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.failures import TagThresholds
 from embrace_bench.scoring.rescore import manifest_max_steps
 from embrace_bench.scoring.scan import Scan, rescored_row
@@ -78,7 +78,9 @@ def main() -> None:
                 render(board)
         board_t.append((time.perf_counter() - t, time.process_time() - c))
     tagged = sum(sum(run.frame.filter(like="tag_").any(axis=1)) for run in runs)
-    med = (lambda xs, k: statistics.median(x[k] for x in xs))
+
+    def med(xs, k):
+        return statistics.median(x[k] for x in xs)
     n = per * args.models
     print(f"re-score + tag: median wall {med(tag_t, 0):.2f} s, cpu {med(tag_t, 1):.2f} s over {args.repeat} runs "
           f"({1e6 * med(tag_t, 1) / n:.0f} us cpu/episode; {tagged:,} episodes tagged)")

@@ -61,7 +61,7 @@ class Magnitudes:
 
     def describe(self) -> list[str]:
         fmt = self.__dict__
-        return [f"{a}: {DESCRIPTIONS[a].format(**fmt)}" for a in ACTIONS]
+        return [f"{a}: {DESCRIPTIONS[a].format(**fmt)}" for a in Action]
 
 
 # What the EmbRACE release's data calls two of these actions (its recorded demos say Pick and Drop).

@@ -83,14 +83,14 @@ def resume_command(run_dir: Path) -> str:
 def run_from_config(cfg: DictConfig) -> int:
     from hydra.core.hydra_config import HydraConfig
 
+    from embrace_bench.manifest import Manifest
+    from embrace_bench.records import read_records
     from embrace_bench.redact import install_log_redaction
+    from embrace_bench.resume import resume_key
+    from embrace_bench.run_dir import RunDir
     from embrace_bench.runner import RunError, RunSpec, run
     from embrace_bench.scoring.aggregate import aggregate
     from embrace_bench.scoring.rescore import format_table
-    from embrace_bench.manifest import Manifest
-    from embrace_bench.records import read_records
-    from embrace_bench.resume import resume_key
-    from embrace_bench.run_dir import RunDir
 
     console = Console(stderr=True)
     if not console.is_terminal:

@@ -47,4 +47,5 @@ def finite_at_least(lo: float):
 
 def fraction(lo_open: bool = False):
     """A number in [0, 1], or (0, 1] with `lo_open` (nan refused)."""
-    return _checked(float, lambda v: (v > 0 if lo_open else v >= 0) and v <= 1, f"a number in {'(0' if lo_open else '[0'}, 1]")
+    return _checked(float, lambda v: (v > 0 if lo_open else v >= 0) and v <= 1,
+                    f"a number in {'(0' if lo_open else '[0'}, 1]")

@@ -12,7 +12,8 @@ field names before Hydra starts.
 """
 from __future__ import annotations
 
-from dataclasses import MISSING as MISSING_FACTORY, dataclass, field, fields, make_dataclass
+from dataclasses import MISSING as MISSING_FACTORY
+from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING

@@ -131,7 +131,8 @@ def run_episode(env: Env, agent: Agent, task: Task, model_name: str, s: EpisodeS
             history.actions.append(parsed.action)
             history.observations.append(obs)
             _save_frame(s.frames_dir, task, index + 1, obs.png)
-        step.pose_after, step.visible, step.door_state, step.held_object = obs.pose, obs.visible, obs.door_state, obs.held_object
+        step.pose_after, step.visible = obs.pose, obs.visible
+        step.door_state, step.held_object = obs.door_state, obs.held_object
         step.object_pose = obs.object_pose
         history.turns.append((ask.raws[-1], obs))
         steps.append(step)

@@ -115,7 +115,7 @@ _FIELDS = {f.name for f in fields(Manifest)} - {"extra"}
 
 def read_manifest(run_dir: Path | str) -> tuple[Manifest | None, str]:
     """(the run dir's manifest, "") or (None, a one-line reason: missing, unreadable, not a JSON object)."""
-    path = RunDir(run_dir).manifest
+    path = RunDir(Path(run_dir)).manifest
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -128,7 +128,7 @@ def read_manifest(run_dir: Path | str) -> tuple[Manifest | None, str]:
 
 
 def write_manifest(run_dir: Path | str, manifest: Manifest) -> None:
-    path = RunDir(run_dir).manifest
+    path = RunDir(Path(run_dir)).manifest
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(redact(json.dumps(manifest.to_json(), indent=2, sort_keys=True, default=str)) + "\n")
     tmp.replace(path)  # atomic: a crash never leaves half a manifest

@@ -88,8 +88,8 @@ def demos_from_run(run_dir: Path) -> list[Demo]:
 
 
 def replay(env, demo: Demo) -> Deviation:
-    from embrace_bench.unrealcv.protocol import EngineError
     from embrace_bench.env.unreal_env import EnvError
+    from embrace_bench.unrealcv.protocol import EngineError
 
     t = demo.task
     try:
@@ -178,7 +178,8 @@ def main(argv: list[str]) -> int:
     try:
         cfg = _compose(overrides)
         if args.run:
-            demos, missing = demos_from_run(args.run), []
+            missing: list[str] = []
+            demos = demos_from_run(args.run)
         else:
             suite = load_suite(cfg)
             for note in suite.notes:

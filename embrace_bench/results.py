@@ -20,9 +20,9 @@ import orjson
 import pandas as pd
 
 from embrace_bench.records import RecordFileError
-from embrace_bench.run_dir import RunDir
 from embrace_bench.report.publish import find_runs
 from embrace_bench.report.runs import Run, label_runs, load_run
+from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.scan import PRIVATE_COLUMNS, replaces
 
 # Manifest facts on every row (Run.facts, renamed where a record field has the name).
@@ -36,7 +36,7 @@ Paths = str | os.PathLike | list
 
 
 def _dirs(run_dirs: Paths) -> list[Path]:
-    return find_runs([run_dirs] if isinstance(run_dirs, (str, os.PathLike)) else list(run_dirs))
+    return find_runs([Path(run_dirs)] if isinstance(run_dirs, (str, os.PathLike)) else [Path(d) for d in run_dirs])
 
 
 def _with_facts(run: Run, frame: pd.DataFrame) -> pd.DataFrame:

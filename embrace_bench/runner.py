@@ -117,7 +117,7 @@ class LocalBackend:
         self.cache = SharedResponseCache(RunDir(spec.run_dir).cache)
         self.spend = SpendLedger()
         self.results: queue.Queue = queue.Queue()
-        self.inboxes = [queue.Queue() for _ in range(n)]
+        self.inboxes: list[queue.Queue] = [queue.Queue() for _ in range(n)]
         self.workers: list[EpisodeWorker | None] = [None] * n
         self.threads = [threading.Thread(target=self._loop, args=(i,), name=f"worker-{i}", daemon=True)
                         for i in range(n)]

@@ -76,7 +76,7 @@ class EpisodeWorker:
             steps: list[StepRecord] = []
 
             def on_step(step: StepRecord) -> None:
-                steps.append(step)
+                steps.append(step)  # noqa: B023 -- called only within this attempt
                 if self.stop.is_set():
                     raise RunStopped()
 

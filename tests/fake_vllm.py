@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakeapi import FakeAPI  # noqa: E402
+from fakeapi import FakeAPI
 
 RECORD = os.environ.get("FAKE_VLLM_RECORD")
 _lock = threading.Lock()

@@ -24,14 +24,13 @@ from omegaconf import OmegaConf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from embrace_bench.__main__ import CONF_DIR
+from embrace_bench.__main__ import CONF_DIR  # noqa: E402
 from embrace_bench.actions import DATA_ALIASES  # noqa: E402
 from embrace_bench.env.client import UnrealCVClient  # noqa: E402
 from embrace_bench.env.engines import env_config, make_env  # noqa: E402
 from embrace_bench.env.launcher import EmbeddedEngineProcess  # noqa: E402
-from embrace_bench.tasks.embrace_release import load_release  # noqa: E402
+from embrace_bench.tasks.embrace_release import RELEASE_TYPES, benchmark_root, load_release  # noqa: E402
 from embrace_bench.tasks.maps import load_map  # noqa: E402
-from embrace_bench.tasks.embrace_release import RELEASE_TYPES, benchmark_root  # noqa: E402
 from embrace_bench.tasks.planner import navigate  # noqa: E402
 from embrace_bench.tasks.regions import centroid, in_polygons  # noqa: E402
 from embrace_bench.world.sim import WorldState, bearing_to  # noqa: E402
@@ -95,7 +94,9 @@ def record(env, task, reference: dict | None) -> dict:
         for k, i in enumerate(stops):
             stage = regions["midway" if k == 0 and len(stops) > 1 else "final"]["character"]
             x, y, yaw = poses[i][0], poses[i][1], poses[i][4]
-            w.walk_to((x, y), lambda px, py, _y: math.hypot(px - x, py - y) < 70.0 and in_polygons((px, py), stage))
+            def near(px, py, _y, x=x, y=y, stage=stage):
+                return math.hypot(px - x, py - y) < 70.0 and in_polygons((px, py), stage)
+            w.walk_to((x, y), near)
             if task.type == "4.1":  # the door must be in front
                 w.face(yaw)
             w.act("MidwayTarget" if k < len(stops) - 1 else ("OpenDoor" if task.type == "4.1" else "Finish"))

@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 
 from embrace_bench.actions import ACTIONS, parse_response
-from embrace_bench.models.action_constraint import (DONE, ActionGrammar, ActionLogitsProcessor,
-                                                    CompiledConstraint, Vocabulary)
+from embrace_bench.models.action_constraint import (
+    DONE,
+    ActionGrammar,
+    ActionLogitsProcessor,
+    CompiledConstraint,
+    Vocabulary,
+)
 
 pytest.importorskip("transformers")
 

@@ -5,14 +5,13 @@ import time
 
 import numpy as np
 import pytest
+from fakeapi import FakeAPI
+from fakes import history
 from PIL import Image
 
 from embrace_bench.models.api import ModelCallError
 from embrace_bench.models.prompts import PromptConfig
 from embrace_bench.tasks.suite import load_embedded
-
-from fakeapi import FakeAPI
-from fakes import history
 
 pytest.importorskip("openai")
 pytest.importorskip("anthropic")

@@ -3,6 +3,7 @@ the heuristic acts on pixels and words only."""
 import collections
 
 import numpy as np
+from fakes import InProcessClient, observation
 
 from embrace_bench.actions import parse_response
 from embrace_bench.baselines.heuristic import HeuristicAgent, colour_mask
@@ -17,8 +18,6 @@ from embrace_bench.tasks.model import TYPES
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
 from embrace_bench.world.render import Frame, Renderer
-
-from fakes import InProcessClient, observation
 
 
 class _BlankRenderer(Renderer):

@@ -3,8 +3,7 @@ byte-for-byte what the golden hashes say (tests/byte_golden.py; re-baseline with
 `python -m tests.byte_golden --write` only after an intended change of the outputs)."""
 import json
 
-from tests.byte_golden import (GOLDEN, differences, hashes, normalise_board, normalise_manifest,
-                               normalise_records)
+from tests.byte_golden import GOLDEN, differences, hashes, normalise_board, normalise_manifest, normalise_records
 
 
 def test_runs_are_byte_identical_to_the_goldens(tmp_path):

@@ -118,8 +118,14 @@ def test_prompt_config_defaults_are_the_prompt_schemas():
 def test_adapters_built_by_hand_take_the_model_schemas_defaults(tmp_path):
     """A model cfg written by hand (tests, bench scripts) lacks keys a composed one has: the adapter fills them
     from its schema, so the fallback values are the schema's and written nowhere else."""
-    from embrace_bench.config_schema import (SAMPLING_KEYS, ApiModelSchema, TransformersModelSchema, VllmModelSchema,
-                                             schema_defaults, with_defaults)
+    from embrace_bench.config_schema import (
+        SAMPLING_KEYS,
+        ApiModelSchema,
+        TransformersModelSchema,
+        VllmModelSchema,
+        schema_defaults,
+        with_defaults,
+    )
     from embrace_bench.models.prompted import PromptedAgent
 
     api = schema_defaults(ApiModelSchema)

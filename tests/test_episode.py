@@ -1,4 +1,7 @@
 """The closed loop's re-ask rules, on the in-process engine."""
+from fakes import InProcessClient
+from test_baselines import _BlankRenderer
+
 from embrace_bench.env.base import Env
 from embrace_bench.env.supervisor import GuardedEnv
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
@@ -7,9 +10,6 @@ from embrace_bench.models.base import Agent, Reply
 from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
-
-from fakes import InProcessClient
-from test_baselines import _BlankRenderer
 
 
 class Scripted(Agent):

@@ -4,12 +4,12 @@ import functools
 import json
 
 import pytest
+from runs import TASKS, lines, run_quiet, spec
 
-from embrace_bench.models.api import ModelCallError
 from embrace_bench.baselines.heuristic import HeuristicAgent
+from embrace_bench.models.api import ModelCallError
 from embrace_bench.records import ERROR_KINDS, EpisodeRecord, TaskInfo, legacy_error_kind, record_line
 from embrace_bench.scoring.failures import tag_episode
-from runs import TASKS, lines, run_quiet, spec
 
 
 def _record(**kw) -> EpisodeRecord:

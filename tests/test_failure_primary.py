@@ -1,7 +1,6 @@
 """near_miss, the conventions between neighbouring tags, and the primary cause, on hand-built records;
 pixel thresholds scaled to the frame size."""
 import pytest
-
 from test_failures import SEEN, fwd, names, record, tag, traj
 
 from embrace_bench.scoring.failures import TagThresholds, tag_episode

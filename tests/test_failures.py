@@ -328,14 +328,14 @@ def test_bad_thresholds_are_one_line_errors(cfg, needle):
 
 # ---- the oracle on the embedded suite ------------------------------------------------------------------
 def test_oracle_gets_no_tags_on_a_sample_of_every_type_and_split_with_real_masks():
+    from fakes import InProcessClient
+
+    from embrace_bench.baselines.oracle import OracleAgent
     from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
     from embrace_bench.episode import EpisodeSettings, run_episode
-    from embrace_bench.baselines.oracle import OracleAgent
     from embrace_bench.tasks.model import TYPES
     from embrace_bench.tasks.suite import load_embedded
     from embrace_bench.world.engine import EmbeddedEngine
-
-    from fakes import InProcessClient
 
     env = UnrealEnv(InProcessClient(EmbeddedEngine("numpy", maps_dir=EMBEDDED_MAPS_DIR, width=96, height=72)), EnvConfig(width=96, height=72))
     tasks = load_embedded(("id", "ood")).tasks
@@ -351,7 +351,8 @@ def test_oracle_gets_no_tags_on_a_sample_of_every_type_and_split_with_real_masks
 
 def test_release_tasks_use_the_scorers_regions():
     """With success regions (EmbRACE release), "at the target" is the region, as in the scorer, not a radius."""
-    square = lambda x0, y0, x1, y1: [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+    def square(x0, y0, x1, y1):
+        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
     regions = {"final": {"character": [{"outer": square(0, -300, 2000, 300), "holes": []}],
                          "footprints": [square(1500, -100, 1700, 100)], "z": None, "object": None, "object_z": None},
                "z_tolerance_cm": None, "shortest_path_cm": 1000.0}  # without one the release cannot score it
@@ -365,9 +366,11 @@ def test_release_tasks_use_the_scorers_regions():
 
 def test_release_multistage_judges_the_last_midway_like_the_scorer():
     """Release tasks judge the LAST MidwayTarget (the release's rule): the tags name that one, not an earlier try."""
-    square = lambda x0, y0, x1, y1: [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
-    stage = lambda x0, x1: {"character": [{"outer": square(x0 - 100, -300, x1 + 100, 300), "holes": []}],
-                            "footprints": [square(x0, -100, x1, 100)], "z": None, "object": None, "object_z": None}
+    def square(x0, y0, x1, y1):
+        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+    def stage(x0, x1):
+        return {"character": [{"outer": square(x0 - 100, -300, x1 + 100, 300), "holes": []}],
+                "footprints": [square(x0, -100, x1, 100)], "z": None, "object": None, "object_z": None}
     regions = {"final": stage(950, 1050), "midway": stage(450, 550), "z_tolerance_cm": None}
     rec = record(traj(fwd(100), ("MidwayTarget", 100, 0, 0), fwd(500), ("MidwayTarget", 500, 0, 0), fwd(600),
                       ("Finish", 600, 0, 0)), type_="3", targets=(("A", 500, 0), ("B", 1000, 0)), regions=regions)

@@ -6,10 +6,10 @@ import os
 import signal
 
 import pytest
+from runs import REPLAY, TASKS, TIMING, by_task, lines, run_quiet, spec
 
 from embrace_bench.baselines.heuristic import HeuristicAgent
 from embrace_bench.world.faults import ENV_VAR
-from runs import REPLAY, TASKS, TIMING, by_task, lines, run_quiet, spec
 
 
 def _check(run_dir, reference, restarted=("id-0-000",)):

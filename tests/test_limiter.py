@@ -2,17 +2,15 @@
 import threading
 import time
 
+import numpy as np
 import pytest
+from fakeapi import FakeAPI
+from fakes import history
 
 from embrace_bench.models.api import ModelCallError
 from embrace_bench.models.limiter import AdaptiveLimiter
 from embrace_bench.models.prompts import PromptConfig
 from embrace_bench.tasks.suite import load_embedded
-
-from fakeapi import FakeAPI
-from fakes import history
-
-import numpy as np
 
 
 class Clock:

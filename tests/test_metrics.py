@@ -5,8 +5,8 @@ import math
 import pytest
 
 from embrace_bench.records import EpisodeRecord, RecordFileError, StepRecord, TaskInfo, append_record
-from embrace_bench.scoring.cli import score_main
 from embrace_bench.scoring.aggregate import aggregate, bootstrap_ci, wilson_interval
+from embrace_bench.scoring.cli import score_main
 from embrace_bench.scoring.metrics import rescore, score_episode, sspl
 from embrace_bench.scoring.rescore import format_table, report_to_json, rescore_run
 
@@ -245,7 +245,7 @@ def test_rescore_recomputes_from_steps_and_keeps_errors():
 
 
 # ---- rescore_run / CLI ------------------------------------------------------------------------
-def _run_dir(d, manifest={"max_steps": 32}):
+def _run_dir(d, manifest=(("max_steps", 32),)):
     """Two Basic episodes whose stored metrics are wrong: x succeeds 100 cm off, y turns 3 times (1000 cm)."""
     ok = EpisodeRecord(task_id="x", type="0", split="id", map="M", model="m", status="finished", success=False,
                        gde_cm=0.0, sspl=0.0, n_steps=0, s_opt=2, task=info((1000, 0)),
@@ -255,7 +255,7 @@ def _run_dir(d, manifest={"max_steps": 32}):
                           steps=traj(*[("TurnLeft", 0, 0)] * 3))
     d.mkdir(parents=True, exist_ok=True)
     if manifest is not None:
-        (d / "manifest.json").write_text(json.dumps(manifest))
+        (d / "manifest.json").write_text(json.dumps(dict(manifest)))
     for r in (ok, turns):
         append_record(d / "episodes.jsonl", r)
     return d

@@ -4,7 +4,6 @@ import hashlib
 import json
 
 import pytest
-
 from fakeapi import FakeAPI
 from runs import REPLAY, TASKS, TIMING, by_task, lines, run_quiet, spec
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import history
 from PIL import Image
 
 from embrace_bench.actions import parse_response
@@ -14,8 +15,6 @@ from embrace_bench.models.prompt_texts import TemplateError
 from embrace_bench.models.prompted import PromptedAgent, RawReply
 from embrace_bench.models.prompts import ImageEncoder, PromptConfig, build_request
 from embrace_bench.tasks.suite import load_embedded
-
-from fakes import history
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK = load_embedded(("id",)).tasks[3]

@@ -4,6 +4,7 @@ import threading
 
 import numpy as np
 import pytest
+from fakes import history
 from PIL import Image
 
 from embrace_bench.actions import ACTIONS
@@ -11,8 +12,6 @@ from embrace_bench.models.messages import Part
 from embrace_bench.models.prompts import ImageEncoder, PromptConfig, build_request
 from embrace_bench.models.response_cache import CachedReply, ResponseCache
 from embrace_bench.tasks.suite import load_embedded
-
-from fakes import history
 
 TASK = load_embedded(("id",)).tasks[3]
 

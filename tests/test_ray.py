@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from runs import REPLAY, TASKS, TIMING, by_task, lines, run_quiet, spec
 
 from embrace_bench.baselines.heuristic import HeuristicAgent
 from embrace_bench.models.prompted import PromptedAgent, RawReply
 from embrace_bench.world.faults import ENV_VAR
-from runs import REPLAY, TASKS, TIMING, by_task, lines, run_quiet, spec
 
 ray = pytest.importorskip("ray")
 LOCAL_RAY = {"address": None, "num_cpus_per_worker": 1, "local_num_cpus": 2}  # a local instance per run

@@ -3,6 +3,7 @@ tasks it has no map for are skipped up front with one line, never an error recor
 import dataclasses
 
 import pytest
+from test_fixture_scores import FIX
 
 from embrace_bench.actions import Magnitudes
 from embrace_bench.episode import task_info
@@ -13,8 +14,6 @@ from embrace_bench.tasks.embrace_release import load_release
 from embrace_bench.tasks.maps import load_map
 from embrace_bench.tasks.planner import execute, plan_task, with_spawned_object
 from embrace_bench.world.sim import AGENT_Z, WorldState
-
-from test_fixture_scores import FIX
 
 TASKS = load_release(FIX / "embrace_release").tasks
 RELEASE_MAGS = Magnitudes(forward_cm=125.9, turn_deg=25.0)  # env=unrealzoo's, as the release's demos move

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import InProcessClient
 from omegaconf import OmegaConf
 from PIL import Image
 
@@ -23,8 +24,6 @@ from embrace_bench.__main__ import CONF_DIR
 from embrace_bench.env.engines import env_config, make_env
 from embrace_bench.env.release_env import ReleaseEnv
 from embrace_bench.tasks.model import Task
-
-from fakes import InProcessClient
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "fixtures" / "unrealzoo_golden"

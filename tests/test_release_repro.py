@@ -32,7 +32,7 @@ from embrace_bench.tasks.model import Task
 from embrace_bench.world.unrealzoo import UnrealZooEngine
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fakes import InProcessClient  # noqa: E402
+from fakes import InProcessClient
 
 FIX = Path(__file__).parent / "fixtures" / "release_repro"
 DEMOS = json.loads((FIX / "demos.json").read_text())

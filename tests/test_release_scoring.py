@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_fixture_scores import FIX, _pick_drop, steps
 
 from embrace_bench.episode import task_info
 from embrace_bench.records import EpisodeRecord
@@ -21,7 +22,6 @@ from embrace_bench.scoring.metrics import rescore, score_episode
 from embrace_bench.scoring.rescore import format_table, report_to_json, unscorable_summary
 from embrace_bench.scoring.scan import records_frame
 from embrace_bench.tasks.embrace_release import PD_ACTOR, load_release
-from test_fixture_scores import FIX, _pick_drop, steps
 
 RELEASE = {t.type: t for t in load_release(FIX / "embrace_release", z_tolerance_cm=100.0).tasks}
 

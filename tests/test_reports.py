@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from runfixtures import episode, outcomes_run, write_run
 
 from embrace_bench.__main__ import main
 from embrace_bench.report.compare import compare_runs, mcnemar_exact
 from embrace_bench.report.runs import load_run
-
-from runfixtures import episode, outcomes_run, write_run
 
 ROOT = Path(__file__).resolve().parent.parent
 

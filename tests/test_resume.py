@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from runs import REPLAY, TIMING, by_task, lines, run_quiet, spec
 
 from embrace_bench import resume
 from embrace_bench.run_dir import RunDir
 from embrace_bench.runner import RunDirLock, RunError
 from embrace_bench.world.faults import ENV_VAR
-from runs import REPLAY, TIMING, by_task, lines, run_quiet, spec
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakeapi import FakeAPI
 
 from embrace_bench.env.launcher import EmbeddedEngineProcess
 from embrace_bench.redact import MASK, RedactingFilter, redact, scrubbed_environ
-
-from fakeapi import FakeAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,14 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from runfixtures import episode, write_run
+
 from embrace_bench.report.runs import load_run, read_manifest, tag_thresholds
 from embrace_bench.scoring import fingerprint
-from embrace_bench.scoring.fingerprint import (source_digest, stored_tags_current, tagger_fingerprint,
-                                               tagger_modules)
+from embrace_bench.scoring.fingerprint import source_digest, stored_tags_current, tagger_fingerprint, tagger_modules
 from embrace_bench.scoring.scan import COLUMNS, scan_run
 from embrace_bench.scoring.tagset import TagThresholds
-
-from runfixtures import episode, write_run
 
 ROOT = Path(__file__).resolve().parent.parent
 STALE = [{"name": "looping", "steps": [0], "reason": "stale"}]  # what the tagger would not say of this record

@@ -7,7 +7,7 @@ import pytest
 from embrace_bench.tasks.embrace_v1 import load_v1
 from embrace_bench.tasks.generator import DATA_DIR, QUOTAS, dump, generate
 from embrace_bench.tasks.model import TYPES, Task
-from embrace_bench.tasks.references import resolve, Reference
+from embrace_bench.tasks.references import Reference, resolve
 from embrace_bench.tasks.suite import SuiteError, load_embedded, select
 from embrace_bench.world.scene import WorldMap
 

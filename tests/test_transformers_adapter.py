@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import InProcessClient, history
 
 from embrace_bench.actions import ACTIONS, parse_response
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
@@ -17,8 +18,6 @@ from embrace_bench.models.prompts import PromptConfig
 from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
-
-from fakes import InProcessClient, history
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")

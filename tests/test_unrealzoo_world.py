@@ -4,14 +4,13 @@ import json
 import math
 
 import pytest
+from fakes import InProcessClient
 
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv, decode_png
 from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR
 from embrace_bench.tasks.suite import load_embedded
 from embrace_bench.world.engine import EmbeddedEngine
 from embrace_bench.world.unrealzoo import HEAD_Z, START_S, STEP_CM, WALK_MAX_CMS, UnrealZooEngine
-
-from fakes import InProcessClient
 
 TASKS = {t.task_id: t for t in load_embedded(("id",)).tasks}
 BP = "/Game/SmartLocomotion/Blueprints/BP_Character.BP_Character_C"

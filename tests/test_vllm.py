@@ -10,13 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from fakeapi import FakeAPI
+from fakes import history
 
 from embrace_bench.actions import action_regex, parse_response
 from embrace_bench.models.prompts import PromptConfig
 from embrace_bench.tasks.suite import load_embedded
-
-from fakeapi import FakeAPI
-from fakes import history
 
 pytest.importorskip("openai")
 

@@ -20,12 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `pytest tests/...` does not put the repo root on sys.path
     sys.path.insert(0, str(ROOT))
 
-from embrace_bench.env.client import (  # noqa: E402
-    EngineDisconnected, EngineError, EngineTimeout, ProtocolError, UnrealCVClient,
-)
-from embrace_bench.unrealcv.protocol import (  # noqa: E402
-    encode_frame, encode_message, is_error_reply, read_frame, split_message,
-)
+from embrace_bench.env.client import EngineDisconnected, EngineError, EngineTimeout, ProtocolError, UnrealCVClient  # noqa: E402
+from embrace_bench.unrealcv.protocol import encode_frame, encode_message, is_error_reply, read_frame, split_message  # noqa: E402
 from embrace_bench.world.server import UnrealCVServer  # noqa: E402
 
 

@@ -72,7 +72,9 @@ class HeuristicAgent(Agent):
         if "door" in self.kind:
             return [Action.OpenDoor, Action.Finish]
         if "pick" in self.kind or "carry" in self.kind or "grab" in self.kind or "take" in self.kind:
-            return [Action.PickObject] if self.stage == 0 and len(self.goals) > 1 else [Action.DropObject, Action.Finish]
+            if self.stage == 0 and len(self.goals) > 1:
+                return [Action.PickObject]
+            return [Action.DropObject, Action.Finish]
         return [Action.Finish] if last else [Action.MidwayTarget]
 
     def _decide(self, rgb: np.ndarray, collided: bool) -> tuple[str, str]:

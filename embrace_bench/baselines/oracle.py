@@ -14,7 +14,8 @@ from embrace_bench.world.scene import WorldMap
 def _world(name: str) -> WorldMap:
     """The embedded map the task runs on, read through the tasks package (privileged state)."""
     if not has_map(name):
-        raise FileNotFoundError(f"the oracle needs the embedded map {name} (privileged state), not found at {map_path(name)}")
+        raise FileNotFoundError(f"the oracle needs the embedded map {name} (privileged state), "
+                                f"not found at {map_path(name)}")
     return load_map(name)
 
 

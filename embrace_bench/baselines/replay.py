@@ -5,7 +5,6 @@ it is how CI checks a recorded model run with no keys.
 """
 from __future__ import annotations
 
-
 from embrace_bench.models.base import Agent, Reply
 from embrace_bench.observation import History
 from embrace_bench.records import read_records

@@ -15,12 +15,23 @@ import os
 import socket
 import threading
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 from embrace_bench.unrealcv.protocol import (
-    MAX_PAYLOAD, EngineDisconnected, EngineError, EngineTimeout, ProtocolError,
-    encode_frame, encode_message, is_binary_command, is_error_reply, parse_greeting,
-    read_frame, split_message, unix_socket_path, wait_readable,
+    MAX_PAYLOAD,
+    EngineDisconnected,
+    EngineError,
+    EngineTimeout,
+    ProtocolError,
+    encode_frame,
+    encode_message,
+    is_binary_command,
+    is_error_reply,
+    parse_greeting,
+    read_frame,
+    split_message,
+    unix_socket_path,
+    wait_readable,
 )
 
 __all__ = ["UnrealCVClient", "EngineError", "EngineTimeout", "EngineDisconnected",
@@ -76,7 +87,7 @@ class UnrealCVClient:
             self._drop()
             deadline = time.monotonic() + self.connect_timeout
             last: EngineError | None = None
-            candidates = self._candidates()
+            candidates: list[tuple[str, Any]] = self._candidates()  # addr: a socket path or (host, port)
             while candidates:
                 kind, addr = candidates.pop(0)
                 try:

@@ -42,6 +42,11 @@ class EngineProcess:
 
     log_path: Path | None = None
     proc: subprocess.Popen | None = None
+    host: str  # set by each subclass
+    ready_timeout_s: float
+
+    def start(self) -> "EngineProcess":
+        raise NotImplementedError
 
     def _popen(self, cmd: list[str], cwd: Path | None = None) -> None:
         if self.log_path:
@@ -55,7 +60,7 @@ class EngineProcess:
         except OSError as exc:
             raise EngineStartError(f"cannot start {cmd[0]}: {exc.strerror or exc}") from None
         finally:
-            if log is not subprocess.DEVNULL:
+            if not isinstance(log, int):  # subprocess.DEVNULL is an int
                 log.close()
 
     def _await_ready(self, port: int, label: str = "") -> None:
@@ -87,8 +92,8 @@ class EngineProcess:
 class EmbeddedEngineProcess(EngineProcess):
     """`python -m embrace_bench.world.serve` in its own process, logging to `log_path`."""
 
-    def __init__(self, *, renderer: str = "auto", width: int = FRAME_WIDTH, height: int = FRAME_HEIGHT, fov: float = FOV_DEG,
-                 host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None,
+    def __init__(self, *, renderer: str = "auto", width: int = FRAME_WIDTH, height: int = FRAME_HEIGHT,
+                 fov: float = FOV_DEG, host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None,
                  ready_timeout_s: float = 30.0, extra_args: tuple[str, ...] = (),
                  maps_dir: Path = EMBEDDED_MAPS_DIR) -> None:
         self.renderer, self.size, self.fov = renderer, (width, height), fov
@@ -102,7 +107,8 @@ class EmbeddedEngineProcess(EngineProcess):
     def start(self) -> "EmbeddedEngineProcess":
         port = self.port or free_port(self.host)
         self._popen(serve_command(port=port, host=self.host, renderer=self.renderer, width=self.size[0],
-                                  height=self.size[1], fov=self.fov, maps_dir=self.maps_dir, extra_args=self.extra_args))
+                                  height=self.size[1], fov=self.fov, maps_dir=self.maps_dir,
+                                  extra_args=self.extra_args))
         self.port = port
         self._await_ready(port)
         return self

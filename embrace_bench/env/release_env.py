@@ -16,10 +16,18 @@ import math
 import time
 
 from embrace_bench.actions import Action
-from embrace_bench.env.release_facts import (FIXES, PLACED_CHARACTER, POSTPROCESS_OFF, REMOVED_CLASSES, SHARPEN,
-                                             Fix, drop_params, map_facts)
 from embrace_bench.env.base import StepResult
 from embrace_bench.env.client import UnrealCVClient
+from embrace_bench.env.release_facts import (
+    FIXES,
+    PLACED_CHARACTER,
+    POSTPROCESS_OFF,
+    REMOVED_CLASSES,
+    SHARPEN,
+    Fix,
+    drop_params,
+    map_facts,
+)
 from embrace_bench.env.unreal_env import EnvConfig, EnvError, UnrealEnv, _floats
 from embrace_bench.observation import Observation
 from embrace_bench.tasks.model import Task, TaskType

@@ -165,4 +165,4 @@ def drop_params(appearance: int | None) -> tuple[float, float, tuple[float, floa
     if appearance not in _DROP:
         return DROP_DEFAULT
     height, rot = _DROP[appearance]
-    return 70.0, float(height), tuple(float(v) for v in rot)
+    return 70.0, float(height), (float(rot[0]), float(rot[1]), float(rot[2]))

@@ -26,7 +26,7 @@ from embrace_bench.actions import MOTIONS, TURNS, Action, Magnitudes
 from embrace_bench.config_schema import EmbeddedEnvSchema
 from embrace_bench.env.base import StepResult
 from embrace_bench.env.client import UnrealCVClient
-from embrace_bench.env.replies import EnvError, _floats, _hit, _json, decode_png, rgb_png  # noqa: F401 (re-exported)
+from embrace_bench.env.replies import EnvError, _floats, _hit, _json, decode_png, rgb_png
 from embrace_bench.observation import Observation
 from embrace_bench.tasks.model import Task
 from embrace_bench.unrealcv.protocol import is_error_reply
@@ -85,19 +85,23 @@ class EnvConfig:
             raise ValueError(f"env.collision must be one of {', '.join(COLLISION_SOURCES)}, not {self.collision!r}")
         if self.stale_frame not in STALE_FRAME_MODES:
             raise ValueError(f"env.stale_frame must be one of {', '.join(STALE_FRAME_MODES)}, not {self.stale_frame!r}")
-        if self.protocol == "release" and (not self.realtime or self.collision != "pose" or self.stale_frame == "wait_tick"):
-            raise ValueError(f"env.protocol=release runs on the wall clock with collision from the pose read back and no "
-                             f"wait_tick: it needs env.realtime=true and env.collision=pose, not realtime={self.realtime}, "
-                             f"collision={self.collision!r}, stale_frame={self.stale_frame!r}")
+        if self.protocol == "release" and (not self.realtime or self.collision != "pose"
+                                           or self.stale_frame == "wait_tick"):
+            raise ValueError(f"env.protocol=release runs on the wall clock with collision from the pose read back "
+                             f"and no wait_tick: it needs env.realtime=true and env.collision=pose, "
+                             f"not realtime={self.realtime}, collision={self.collision!r}, "
+                             f"stale_frame={self.stale_frame!r}")
         if self.visible_objects not in ("all", "task"):
             raise ValueError(f"env.visible_objects must be all or task, not {self.visible_objects!r}")
         if self.step_s <= 0:
             raise ValueError(f"env.step_s must be > 0, not {self.step_s}")
         for name, cycles in (self.moves or {}).items():
             ok = name in MOTIONS and isinstance(cycles, list) and cycles and all(
-                isinstance(c, (list, tuple)) and len(c) == 2 and all(isinstance(v, (int, float)) for v in c) for c in cycles)
+                isinstance(c, (list, tuple)) and len(c) == 2 and all(isinstance(v, (int, float)) for v in c)
+                for c in cycles)
             if not ok:
-                raise ValueError(f"env.moves.{name} must be a move action's list of [angle, speed] cycles, not {cycles!r}")
+                raise ValueError(f"env.moves.{name} must be a move action's list of [angle, speed] cycles, "
+                                 f"not {cycles!r}")
 
 
 class UnrealEnv:
@@ -172,7 +176,8 @@ class UnrealEnv:
     def _find_camera(self) -> int:
         """The ego camera: the one closest to the character (UnrealZoo adds one per spawned character)."""
         n = len(str(self._ok(["vget /cameras"])[0]).split())
-        replies = self._ok([f"vget /camera/{i}/location" for i in range(n)] + [f"vget /object/{self.cfg.agent_name}/location"])
+        replies = self._ok([f"vget /camera/{i}/location" for i in range(n)]
+                           + [f"vget /object/{self.cfg.agent_name}/location"])
         agent = _floats(replies[-1], "agent location")
         dist = [math.dist(_floats(r, f"camera {i} location")[:3], agent[:3]) for i, r in enumerate(replies[:-1])]
         return int(np.argmin(dist))
@@ -186,7 +191,8 @@ class UnrealEnv:
             cmds.append(f"vbp {name} set_app {task.pick_appearance}")
         if task.pick_size is not None:
             cmds.append(f"vset /object/{name}/scale {task.pick_size} {task.pick_size} {task.pick_size}")
-        self._ok(cmds + [f"vset /object/{name}/location {x} {y} {z}", f"vset /object/{name}/rotation {pitch} {yaw} {roll}"])
+        self._ok(cmds + [f"vset /object/{name}/location {x} {y} {z}",
+                         f"vset /object/{name}/rotation {pitch} {yaw} {roll}"])
 
     def _learn_colors(self, task: Task) -> None:
         if self.cfg.visible_objects == "task":
@@ -232,7 +238,8 @@ class UnrealEnv:
             # set_move takes rates (deg/s, cm/s): the cycle integrates them over step_s of game time.
             cycles = (c.moves or {}).get(act.value) or [(turn / c.step_s, dist / c.step_s)]
             for i, (rate, speed) in enumerate(cycles):
-                self._cycle([f"vbp {a} set_move {rate} {speed}"], [f"vbp {a} set_move 0 0"] if i == len(cycles) - 1 else [])
+                last = i == len(cycles) - 1
+                self._cycle([f"vbp {a} set_move {rate} {speed}"], [f"vbp {a} set_move 0 0"] if last else [])
         elif act in (Action.LookUp, Action.LookDown):
             look = m.look_deg if act == Action.LookUp else -m.look_deg
         elif act == Action.OpenDoor:
@@ -292,7 +299,8 @@ class UnrealEnv:
         place targets and distractors from them. An object or property the engine does not answer is left out."""
         cmds = [f"vget /object/{n}/{prop}" for n in names for prop in ("location", "bounds")]
         replies = self.client.request_many(cmds)
-        locations, bounds = {}, {}
+        locations: dict[str, list[float]] = {}
+        bounds: dict[str, list[float]] = {}
         for i, n in enumerate(names):
             for out, reply, k in ((locations, replies[2 * i], 3), (bounds, replies[2 * i + 1], 6)):
                 try:

@@ -18,7 +18,7 @@ def to_anthropic(request: Request) -> tuple[str, list[dict]]:
     for m in request.messages:
         if m.role == "system":
             continue
-        blocks = []
+        blocks: list[dict] = []
         for p in m.parts:
             if p.kind == "text":
                 blocks.append({"type": "text", "text": p.text})

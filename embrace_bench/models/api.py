@@ -13,7 +13,7 @@ import time
 from embrace_bench.config_schema import with_defaults
 from embrace_bench.extras import install_hint
 from embrace_bench.models.messages import Request
-from embrace_bench.models.prompted import ModelCallError, PromptedAgent, RawReply  # noqa: F401 (re-exported)
+from embrace_bench.models.prompted import ModelCallError, PromptedAgent, RawReply
 
 
 class RetryableError(Exception):

@@ -5,8 +5,14 @@ import json
 
 from embrace_bench.actions import action_json_schema, from_structured
 from embrace_bench.config_schema import GeminiModelSchema
-from embrace_bench.models.api import (RATE_LIMIT_STATUSES, APIAgent, FatalModelError, RawReply, RetryableError,
-                                      retry_after_seconds)
+from embrace_bench.models.api import (
+    RATE_LIMIT_STATUSES,
+    APIAgent,
+    FatalModelError,
+    RawReply,
+    RetryableError,
+    retry_after_seconds,
+)
 from embrace_bench.models.messages import Request
 
 

@@ -22,7 +22,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-
 OUTCOMES = ("ok", "rate_limited", "failed")
 
 

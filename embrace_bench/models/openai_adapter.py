@@ -11,12 +11,12 @@ from embrace_bench.models.messages import Request
 
 
 def to_openai_messages(request: Request) -> list[dict]:
-    out = []
+    out: list[dict] = []
     for m in request.messages:
         if all(p.kind == "text" for p in m.parts) and m.role != "user":
             out.append({"role": m.role, "content": "\n".join(p.text for p in m.parts)})
             continue
-        content = []
+        content: list[dict] = []
         for p in m.parts:
             if p.kind == "text":
                 content.append({"type": "text", "text": p.text})

@@ -18,8 +18,8 @@ from PIL import Image
 from embrace_bench.actions import ACTIONS, Action, Magnitudes, parse_response
 from embrace_bench.config_schema import ApiModelSchema, PromptSchema, with_defaults
 from embrace_bench.models.messages import Message, Part, Request
-from embrace_bench.observation import History, Observation
 from embrace_bench.models.prompt_texts import TEXTS, load_template
+from embrace_bench.observation import History, Observation
 from embrace_bench.tasks.model import Task
 
 

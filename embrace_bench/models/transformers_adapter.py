@@ -20,12 +20,13 @@ def to_chat(request: Request) -> tuple[list[dict], list]:
     """(chat messages in the transformers format, the PIL images in the order they appear)."""
     from PIL import Image
 
-    messages, images = [], []
+    messages: list[dict] = []
+    images: list = []
     for m in request.messages:
         if all(p.kind == "text" for p in m.parts):
             messages.append({"role": m.role, "content": "\n".join(p.text for p in m.parts)})
             continue
-        content = []
+        content: list[dict] = []
         for k, p in enumerate(m.parts):
             if p.kind == "image":
                 content.append({"type": "image"})

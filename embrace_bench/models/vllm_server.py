@@ -97,6 +97,7 @@ class VLLMServer:
             return False
 
     def _wait_healthy(self) -> None:
+        assert self.proc is not None, "started before waiting"
         deadline = time.monotonic() + self.ready_timeout_s
         while True:
             code = self.proc.poll()

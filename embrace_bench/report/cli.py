@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from embrace_bench.cli_args import OneLineParser as _Parser
-from embrace_bench.cli_args import parse as _parse
 from embrace_bench.cli_args import fraction, int_at_least
+from embrace_bench.cli_args import parse as _parse
 from embrace_bench.records import RecordFileError
 
 
@@ -97,8 +97,8 @@ def view_main(argv: list[str]) -> int:
     if args is None:
         return code
     from embrace_bench.report.runs import load_run
-    from embrace_bench.run_dir import RunDir
     from embrace_bench.report.viewer import write_viewer
+    from embrace_bench.run_dir import RunDir
 
     try:
         run = load_run(args.run, keep=lambda i: args.offset <= i < args.offset + args.limit)

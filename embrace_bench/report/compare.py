@@ -18,8 +18,8 @@ import pandas as pd
 
 from embrace_bench.report.runs import Run
 from embrace_bench.report.tables import md_cell
-from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.aggregate import bootstrap_ci, ordered, type_name
+from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import TYPES
 
@@ -96,7 +96,9 @@ def _paired_row(type_: str, pairs: pd.DataFrame) -> Paired:
     lost, gained = int((a & ~b).sum()), int((b & ~a).sum())
     gde = (ok["gde_cm_n"].astype("float64") - ok["gde_cm_b"].astype("float64")).dropna().to_numpy()
     sspl = (ok["sspl_n"] - ok["sspl_b"]).to_numpy(dtype="float64")
-    mean = (lambda v: float(v.mean()) if len(v) else math.nan)
+
+    def mean(v):
+        return float(v.mean()) if len(v) else math.nan
     return Paired(type_, n, len(pairs) - n, int(a.sum()) / n if n else math.nan, int(b.sum()) / n if n else math.nan,
                   lost, gained, mcnemar_exact(lost, gained), mean(gde), bootstrap_ci(gde), mean(sspl),
                   bootstrap_ci(sspl))

@@ -5,8 +5,18 @@ from html import escape
 
 from embrace_bench.report import plots
 from embrace_bench.report.leaderboard import Board
-from embrace_bench.report.tables import (FACT_KEYS, RELEASE_NOTE, board_metrics, is_release, overall_cells,
-                                         overall_head, reference_cells, tag_rows, type_cells, type_groups)
+from embrace_bench.report.tables import (
+    FACT_KEYS,
+    RELEASE_NOTE,
+    board_metrics,
+    is_release,
+    overall_cells,
+    overall_head,
+    reference_cells,
+    tag_rows,
+    type_cells,
+    type_groups,
+)
 from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.tasks.model import TYPE_NAMES
 
@@ -92,7 +102,8 @@ def to_html(board: Board) -> str:
     if board.references:
         parts.append(f"<p><em>Italic rows: {escape(board.reference_note)}</em></p>")
     parts += ["<h2>Failure tags (% of episodes)</h2>", _tag_table(board),
-              "<h2>Primary cause of failure (% of episodes)</h2>", _tag_table(board, primary=True), f'<div class="plot">{tags_svg}</div>',
+              "<h2>Primary cause of failure (% of episodes)</h2>", _tag_table(board, primary=True),
+              f'<div class="plot">{tags_svg}</div>',
               f"<p>{escape(plots.type_legend())}</p>",
               "<h2>Runs</h2>",
               _table([h for _, h in FACT_KEYS], [[e.run.facts()[k] for k, _ in FACT_KEYS] for e in board.entries],

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from embrace_bench.report.runs import Run, label_runs
-from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.aggregate import Report, Row, aggregate_frame, ordered
+from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import SPLITS, TYPES
 
@@ -124,7 +124,8 @@ def make_entry(run: Run, split: str, frame: pd.DataFrame) -> Entry:
 
 def published_references(split: str) -> tuple[list[Reference], str]:
     data = json.loads(PUBLISHED.read_text(encoding="utf-8"))
-    refs = [Reference(f"{model} ({data['label']})", by_type) for model, by_type in data["splits"].get(split, {}).items()]
+    refs = [Reference(f"{model} ({data['label']})", by_type)
+            for model, by_type in data["splits"].get(split, {}).items()]
     return refs, f"{data['source']}. {data['note']}"
 
 
@@ -138,7 +139,8 @@ def _board_notes(board: Board) -> list[str]:
     hashes = {e.run.manifest.suite_hash for e in board.entries if e.run.manifest.suite_hash}
     splits = {e.run.manifest.split for e in board.entries}
     if len(hashes) > 1 and len(splits) == 1:
-        notes.append(f"runs were made on different versions of the suite (hashes {', '.join(sorted(hashes))})")
+        notes.append(f"runs were made on different versions of the suite "
+                     f"(hashes {', '.join(sorted(str(h) for h in hashes))})")
     for e in board.entries:
         n_err = int((e.frame["status"] == "error").sum())
         if n_err:

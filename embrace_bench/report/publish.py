@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from embrace_bench.run_dir import RunDir
 from embrace_bench.report.html import to_html
 from embrace_bench.report.leaderboard import build_boards
 from embrace_bench.report.runs import Run, load_run
 from embrace_bench.report.tables import to_csv, to_latex, to_markdown
+from embrace_bench.run_dir import RunDir
 
 WRITERS = {".md": to_markdown, ".csv": to_csv, ".tex": to_latex, ".html": to_html}
 

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from embrace_bench.manifest import Manifest, read_manifest as read_run_manifest
+from embrace_bench.manifest import Manifest
+from embrace_bench.manifest import read_manifest as read_run_manifest
 from embrace_bench.records import EpisodeRecord
 from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.failures import TagThresholds
 from embrace_bench.scoring.fingerprint import stored_tags_current
 from embrace_bench.scoring.rescore import manifest_max_steps, unscorable_summary
 from embrace_bench.scoring.scan import disagreements, scan_run
+
 
 @dataclass
 class Run:

@@ -6,8 +6,8 @@ import math
 import pandas as pd
 
 from embrace_bench.report.leaderboard import Board, Entry, Reference
-from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.aggregate import Row, type_name
+from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.scan import TAG_COLUMNS
 from embrace_bench.tasks.model import NAVIGATION_TYPES, TYPE_NAMES
 
@@ -122,7 +122,7 @@ def tag_rows(board: Board, primary: bool = False) -> list[list[str]]:
 
 
 # ---- Markdown ---------------------------------------------------------------------------------------
-def md_cell(text: str) -> str:
+def md_cell(text: object) -> str:
     return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
 
 
@@ -145,7 +145,8 @@ def to_markdown(board: Board) -> str:
     lines += _md_table(list(overall_head(board)), [overall_cells(e, rel) for e in board.entries])
     for group in type_groups(board):
         lines += ["", "## " + " / ".join(TYPE_NAMES.get(t, t) for t in group), ""]
-        head = ["Model"] + [f"{TYPE_NAMES.get(t, t)} {m}" if m == "SR" else m for t in group for m in board_metrics(board)]
+        head = ["Model"] + [f"{TYPE_NAMES.get(t, t)} {m}" if m == "SR" else m
+                            for t in group for m in board_metrics(board)]
         rows = [[e.label] + [c for t in group for c in type_cells(e.row(t), rel)] for e in board.entries]
         rows += [[f"*{r.label}*"] + [c for t in group for c in reference_cells(r, t, rel)] for r in board.references]
         lines += _md_table(head, rows)
@@ -230,7 +231,8 @@ def to_latex(board: Board) -> str:
     out += _tex_table(f"Overall results, {name}. SR in \\% with 95\\% Wilson interval.",
                       f"tab:{board.name}-overall", "l" + "r" * (len(keep) - 1), head, rows)
     for i, group in enumerate(type_groups(board)):
-        head = [" & " + " & ".join(rf"\multicolumn{{{k_m}}}{{c}}{{{tex(TYPE_NAMES.get(t, t))}}}" for t in group) + r" \\",
+        head = [" & " + " & ".join(rf"\multicolumn{{{k_m}}}{{c}}{{{tex(TYPE_NAMES.get(t, t))}}}" for t in group)
+                + r" \\",
                 "".join(rf"\cmidrule(lr){{{2 + k_m * k}-{1 + k_m * (k + 1)}}}" for k in range(len(group))),
                 "Model & " + " & ".join(board_metrics(board) * len(group)).replace("SR", "SR (\\%)") + r" \\"]
         rows = [[tex(e.label)] + [tex(c) for t in group for c in type_cells(e.row(t), rel)] for e in board.entries]

@@ -22,8 +22,8 @@ from pathlib import Path
 from embrace_bench.records import EpisodeRecord
 from embrace_bench.report.runs import Run
 from embrace_bench.run_dir import RunDir, frame_index
-from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.aggregate import aggregate_frame
+from embrace_bench.scoring.failures import TAG_NAMES
 from embrace_bench.scoring.primary import primary_first
 from embrace_bench.tasks.model import TYPE_NAMES
 from embrace_bench.tasks.suite import EMBEDDED_DIR

@@ -130,7 +130,8 @@ def _row(split: str, type_: str, group) -> Row:
     rates = {}
     for f, c in RATE_METRICS.items():
         v = ok[c].dropna().astype(bool)
-        rates.update({f: int(v.sum()) / len(v) if len(v) else math.nan, f"{f}_ci": wilson_interval(int(v.sum()), len(v))})
+        rates.update({f: int(v.sum()) / len(v) if len(v) else math.nan,
+                      f"{f}_ci": wilson_interval(int(v.sum()), len(v))})
     return Row(split, type_, len(ok), len(group) - len(scored), k / len(ok) if len(ok) else math.nan,
                wilson_interval(k, len(ok)), n_success=k, n_unscorable=len(scored) - len(ok), **means, **cis, **rates)
 

@@ -22,7 +22,9 @@ def blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
 
 
 def _blocked_runs(tr: Trajectory, th: TagThresholds) -> list[list[int]]:
-    runs, run, hypot, limit = [], [], math.hypot, th.stuck_move_cm
+    runs: list[list[int]] = []
+    run: list[int] = []
+    hypot, limit = math.hypot, th.stuck_move_cm
     for s in tr.steps:
         if s.action not in TRANSLATIONS:
             continue

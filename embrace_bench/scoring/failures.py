@@ -22,7 +22,9 @@ from embrace_bench.records import EpisodeRecord
 from embrace_bench.scoring.behaviour_tags import BEHAVIOUR, api_error, blocked_at_end, blocked_runs
 from embrace_bench.scoring.metrics import at_stage, door_reason, pick_drop_reason, stage_distance, xy_dist
 from embrace_bench.scoring.primary import mark_primary
-from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, Tag, TagThresholds, cm as _d, make_tag as _tag
+from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, Tag, TagThresholds
+from embrace_bench.scoring.tagset import cm as _d
+from embrace_bench.scoring.tagset import make_tag as _tag
 from embrace_bench.scoring.trajectory import Phase, Trajectory, build, footprint_dist, location_xy
 from embrace_bench.tasks.model import TaskType
 
@@ -161,7 +163,8 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     held_before = None
     doors_before = dict(rec.start_door_state)
     # Without an object to pick or a door only drops can show drift: scan those steps alone.
-    scan = tr.steps if t.pick_object or t.door else [s for s in tr.steps if s.action == Action.DropObject] if located else ()
+    scan = (tr.steps if t.pick_object or t.door
+            else [s for s in tr.steps if s.action == Action.DropObject] if located else ())
     for s in scan:
         if s.held_object and s.held_object != held_before and t.pick_object and s.held_object != t.pick_object \
                 and _stem(s.held_object) == _stem(t.pick_object):

@@ -47,8 +47,8 @@ from dataclasses import dataclass
 
 from embrace_bench.actions import Action
 from embrace_bench.records import EpisodeRecord, StepRecord, TaskInfo
-from embrace_bench.tasks.model import TaskType
 from embrace_bench.scoring.release import door_open
+from embrace_bench.tasks.model import TaskType
 from embrace_bench.tasks.regions import distance_to_rings, stage_reached
 
 

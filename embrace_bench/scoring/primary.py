@@ -28,7 +28,8 @@ PRIMARY = "primary"
 
 
 def _skipped_stage(tr: Trajectory, th: TagThresholds) -> bool:
-    return tr.record.type == TaskType.MULTI_STAGE and len(tr.record.task.target_poses) > 1 and tr.finished and tr.midway is None
+    return (tr.record.type == TaskType.MULTI_STAGE and len(tr.record.task.target_poses) > 1 and tr.finished
+            and tr.midway is None)
 
 
 def _stuck_explains(tr: Trajectory, th: TagThresholds) -> bool:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from embrace_bench.records import StepRecord, TaskInfo
 from embrace_bench.scoring.metrics import Counted, EpisodeScore, door_reason, finish_reason
-from embrace_bench.scoring.release import (object_track, oracle_success, path_length_cm, pd_at, release_spl,
-                                           trajectory)
+from embrace_bench.scoring.release import object_track, oracle_success, path_length_cm, pd_at, release_spl, trajectory
 from embrace_bench.tasks.model import TaskType
 from embrace_bench.tasks.regions import Unscorable, distance_to_rings, stage_reached
 

@@ -6,8 +6,9 @@ the caller says so with `reuse_tags`) and the record's re-scored metrics equal i
 
 Which record counts for a task (a file written by an older resume may hold a task twice): the last record
 that is not an error, else the last error (`replaces`); a task keeps the position where it was first seen.
-Large files are read by worker processes, each a line-aligned part of the file; the rows are the same. The warnings are those the reports always gave: unreadable lines, stored metrics
-or tags that differ from the recomputed ones (counted over the records that count).
+Large files are read by worker processes, each a line-aligned part of the file; the rows are the same. The
+warnings are those the reports always gave: unreadable lines, stored metrics or tags that differ from the
+recomputed ones (counted over the records that count).
 """
 from __future__ import annotations
 
@@ -107,12 +108,14 @@ def _row(stored: EpisodeRecord, rec: EpisodeRecord, tags: list[dict], metrics_di
     names = {t["name"] for t in tags}
     lat = [s.latency_s for s in rec.steps if not s.cached and s.latency_s > 0]  # cached/baseline: no model call
     # one copy of each type, split, map, model, status, instruction, door and object name, not one per row
-    values, task_values = list(_RECORD_VALUES(rec)), [sys.intern(v) if type(v) is str else v for v in _TASK_VALUES(task)]
+    values = list(_RECORD_VALUES(rec))
+    task_values = [sys.intern(v) if type(v) is str else v for v in _TASK_VALUES(task)]
     for k in _REPEATED:
         if type(values[k]) is str:
             values[k] = sys.intern(values[k])
     try:  # numbers as floats: a pose written as 1 or as 1.0 is the same task
-        key = repr((rec.type, task.instruction, task.target_objects, [[float(x) for x in p] for p in task.target_poses]))
+        key = repr((rec.type, task.instruction, task.target_objects,
+                    [[float(x) for x in p] for p in task.target_poses]))
     except (TypeError, ValueError):
         key = repr((rec.type, task.instruction, task.target_objects, task.target_poses))
     return (*values, *task_values,
@@ -268,7 +271,8 @@ def scan_records(path: Path, max_steps: int, th: TagThresholds | None, keep: Cal
     try:
         with _no_cyclic_gc(), ctx.Pool(workers) as pool:
             lines_before = 0
-            for rows, n_lines in pool.imap(_chunk, [(path, a, b, max_steps, th, reuse_tags) for a, b in zip(cuts, cuts[1:])]):
+            parts = [(path, a, b, max_steps, th, reuse_tags) for a, b in zip(cuts, cuts[1:])]
+            for rows, n_lines in pool.imap(_chunk, parts):
                 for n, row in rows:
                     if isinstance(row, str):
                         scan.problems.append(f"{path}:{lines_before + n}: {row}")

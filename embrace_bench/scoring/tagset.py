@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
+from typing import Any
 
 from embrace_bench.actions import Magnitudes
 
@@ -64,7 +65,7 @@ class TagThresholds:
         """From a config mapping; one-line ValueError naming an unknown key or a bad value."""
         cfg = dict(cfg or {})
         known = {f.name: f.type for f in fields(TagThresholds)}
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in cfg.items():
             if key not in known:
                 raise ValueError(f"unknown setting 'tags.{key}'; known: {', '.join(known)}")

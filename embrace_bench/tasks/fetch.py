@@ -42,7 +42,7 @@ def _safe_members(tar: tarfile.TarFile, dest: Path):
     for m in tar.getmembers():
         target = (root / m.name).resolve()
         if not (target == root or root in target.parents) or m.issym() or m.islnk() or m.isdev():
-            raise ValueError(f"{tar.name}: unsafe entry {m.name!r}")
+            raise ValueError(f"{str(tar.name)}: unsafe entry {m.name!r}")
         yield m
 
 
@@ -54,7 +54,8 @@ def unpack(cache: Path, dest: Path, parts: list[str], envs: list[str]) -> list[P
             found = [a for a in found if a.stem in envs]
             absent = sorted(set(envs) - {a.stem for a in found})
             if absent and len(parts) == 1:
-                raise ValueError(f"no environment {', '.join(absent)} in the {part} part (see {cache}/environments.json)")
+                raise ValueError(f"no environment {', '.join(absent)} in the {part} part "
+                                 f"(see {cache}/environments.json)")
         archives += found
     if not archives:
         raise ValueError(f"nothing to unpack: no archives under {cache / 'packed'}")

@@ -16,8 +16,7 @@ from pathlib import Path
 
 from embrace_bench.tasks.model import TYPES, Task, TaskType
 from embrace_bench.tasks.planner import NoPlan, demo_poses, plan_task
-from embrace_bench.tasks.references import (Reference, is_unique_label, resolve, side_candidates,
-                                            targetable)
+from embrace_bench.tasks.references import Reference, is_unique_label, resolve, side_candidates, targetable
 from embrace_bench.tasks.suite import embedded_json
 from embrace_bench.world.mapgen import FAMILIES, generate_map
 from embrace_bench.world.scene import WorldMap, WorldObject, to_world
@@ -40,7 +39,8 @@ OCCLUDER_CM = 120.0  # objects at least this tall hide what is behind them
 TEMPLATES = {
     TaskType.BASIC: ["Walk to {t}.", "Go to {t} in front of you.", "Head over to {t} and stop next to it.",
           "Can you get close to {t}?", "Approach {t} and finish there.", "Move to {t}."],
-    TaskType.EXPLORATION: ["Find {t} and go to it; it is not in view right now.", "Look around for {t} and walk up to it.",
+    TaskType.EXPLORATION: ["Find {t} and go to it; it is not in view right now.",
+          "Look around for {t} and walk up to it.",
           "Somewhere nearby there is {t}. Locate it and stand next to it.",
           "Turn around and search for {t}, then go there.", "{T} is out of sight. Find it and walk over."],
     TaskType.SPATIAL_SEMANTIC: ["Go to {t}.", "Walk over to {t}.", "Your target is {t}; go and stand next to it.",
@@ -111,7 +111,8 @@ class MapTasks:
 
     # ---- one candidate per type; None when this draw does not make a valid task --------------
     def basic(self):
-        t = self.rng.choice(self.unique_targets(lambda o: not o.pickable and o.category not in ("house", "kiosk", "office")))
+        t = self.rng.choice(self.unique_targets(
+            lambda o: not o.pickable and o.category not in ("house", "kiosk", "office")))
         xy = self.free_start(t.location, (600.0, 2200.0))
         if xy is None:
             return None
@@ -121,7 +122,8 @@ class MapTasks:
         return dict(start=start, targets=[t], ref=[Reference("label", t.category, t.color)])
 
     def exploration(self):
-        t = self.rng.choice(self.unique_targets(lambda o: not o.pickable and o.category not in ("house", "kiosk", "office")))
+        t = self.rng.choice(self.unique_targets(
+            lambda o: not o.pickable and o.category not in ("house", "kiosk", "office")))
         xy = self.free_start(t.location, (800.0, 3000.0))
         if xy is None:
             return None
@@ -172,7 +174,8 @@ class MapTasks:
         if xy is None:
             return None
         start = self.facing(xy, a.location, self.rng.uniform(-60, 60))
-        return dict(start=start, targets=[a, b], ref=[Reference("label", a.category, a.color), Reference("label", b.category, b.color)])
+        return dict(start=start, targets=[a, b],
+                    ref=[Reference("label", a.category, a.color), Reference("label", b.category, b.color)])
 
     def door(self):
         doors = [o for o in self.world.objects if o.door]
@@ -184,7 +187,8 @@ class MapTasks:
             return None
         start = self.facing(xy, front, self.rng.uniform(-60, 60))
         target = [round(front[0], 1), round(front[1], 1), 0.0, 0.0, round(d.yaw + 180.0, 1), 0.0]
-        return dict(start=start, targets=[d], ref=[Reference("label", house.category, house.color)], target_poses=[target])
+        return dict(start=start, targets=[d], ref=[Reference("label", house.category, house.color)],
+                    target_poses=[target])
 
     def pick_drop(self):
         picks = [o for o in self.unique_targets(lambda o: o.pickable)
@@ -202,11 +206,13 @@ class MapTasks:
         if xy is None:
             return None
         start = self.facing(xy, o.location, self.rng.uniform(-60, 60))
-        return dict(start=start, targets=[o, lm], ref=[Reference("label", o.category, o.color), Reference("label", lm.category, lm.color)])
+        return dict(start=start, targets=[o, lm],
+                    ref=[Reference("label", o.category, o.color), Reference("label", lm.category, lm.color)])
 
     def make(self, type_code: str, task_id: str) -> Task | None:
-        draw = {TaskType.BASIC: self.basic, TaskType.EXPLORATION: self.exploration, TaskType.SPATIAL_SEMANTIC: self.spatial,
-                TaskType.MULTI_STAGE: self.multistage, TaskType.OPEN_DOOR: self.door, TaskType.PICK_DROP: self.pick_drop}[type_code]()
+        draw = {TaskType.BASIC: self.basic, TaskType.EXPLORATION: self.exploration,
+                TaskType.SPATIAL_SEMANTIC: self.spatial, TaskType.MULTI_STAGE: self.multistage,
+                TaskType.OPEN_DOOR: self.door, TaskType.PICK_DROP: self.pick_drop}[type_code]()
         if draw is None:
             return None
         start, targets, refs = draw["start"], draw["targets"], draw["ref"]

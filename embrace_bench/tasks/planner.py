@@ -146,7 +146,8 @@ def nearest_door(state: WorldState, xy) -> str:
     return min(doors, key=lambda n: math.hypot(state.door_center(n)[0] - xy[0], state.door_center(n)[1] - xy[1]))
 
 
-def plan_task(task: Task, world: WorldMap, state: WorldState | None = None, mags: Magnitudes | None = None) -> list[str]:
+def plan_task(task: Task, world: WorldMap, state: WorldState | None = None,
+              mags: Magnitudes | None = None) -> list[str]:
     """The oracle's full action list for a task, ending with Finish (`mags`: the env's action magnitudes)."""
     state = state or WorldState(with_spawned_object(world, task), mags=mags or Magnitudes())
     sx, sy, _, _, syaw, _ = task.start_pose
@@ -201,7 +202,8 @@ def _lands_in(task: Task, drop: float, at_final: Goal, final, behind: bool = Tru
     def goal(x, y, yaw):
         lx, ly = to_world((x, y), yaw, drop, 0.0)
         if obj is None:
-            return math.hypot(final[0] - lx, final[1] - ly) <= GOAL_CM and math.hypot(final[0] - x, final[1] - y) <= GOAL_CM
+            return (math.hypot(final[0] - lx, final[1] - ly) <= GOAL_CM
+                    and math.hypot(final[0] - x, final[1] - y) <= GOAL_CM)
         bx, by = to_world((x, y), yaw, -drop, 0.0)
         return (at_final(x, y, yaw) and in_polygons((x, y), obj) and in_polygons((lx, ly), obj)
                 and (not behind or at_final(bx, by, yaw)))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 COORDINATES = "UE left-handed world XY (uu)"
 
@@ -153,7 +154,7 @@ def read_area(path: Path, z_tolerance_cm: float | None = None) -> dict:
         stages = data["stages"]
         if not isinstance(stages, dict) or "final" not in stages:
             raise RegionError(f"{path}: stages has no 'final' stage")
-        out = {name: _stage(stages[name], name, path) for name in ("final", "midway") if name in stages}
+        out: dict[str, Any] = {name: _stage(stages[name], name, path) for name in ("final", "midway") if name in stages}
     else:  # flat form: one stage; Character_Regions (T5) or Regions
         if data.get("Status", "published") != "published":
             raise RegionError(f"{path}: success area is not published ({data.get('Status')!r})")

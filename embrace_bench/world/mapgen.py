@@ -8,8 +8,7 @@ from __future__ import annotations
 import math
 import random
 
-from embrace_bench.world.scene import (DARK, PALETTE, Part, WorldMap, WorldObject, make_object, to_world,
-                                       wall)
+from embrace_bench.world.scene import DARK, PALETTE, Part, WorldMap, WorldObject, make_object, to_world, wall
 
 FAMILIES = {"id": ("street", "yard", "park"), "ood": ("warehouse", "plaza")}
 SIZE = 6000.0  # every map is 60 m x 60 m
@@ -67,7 +66,8 @@ class _Builder:
                 return False
         return True
 
-    def put(self, category: str, color: str, x: float, y: float, yaw: float = 0.0, force: bool = False) -> WorldObject | None:
+    def put(self, category: str, color: str, x: float, y: float, yaw: float = 0.0,
+            force: bool = False) -> WorldObject | None:
         cand = make_object(self._name(category), category, color, x, y, yaw)
         if not force and not self.fits(cand):
             key = category.title().replace(" ", "")
@@ -152,7 +152,8 @@ def _warehouse(b: _Builder) -> None:
     for row in range(3):
         x = 2100 + row * 1200
         for k in range(3):
-            b.put("shelf", b.rng.choice(("blue", "orange", "yellow", "green")), x, 900 + k * 1700 + b.rng.uniform(-150, 150), 0)
+            colour = b.rng.choice(("blue", "orange", "yellow", "green"))
+            b.put("shelf", colour, x, 900 + k * 1700 + b.rng.uniform(-150, 150), 0)
     area = (1500, 400, SIZE - 400, SIZE - 400)
     b.scatter("crate", ("brown", "white", "green"), 6, area)
     b.scatter("barrel", ("blue", "red", "yellow", "black"), 6, area)
@@ -167,8 +168,8 @@ def _plaza(b: _Builder) -> None:
     mid = SIZE / 2
     for k in range(8):  # benches in a ring around the centre
         a = math.radians(k * 45 + b.rng.uniform(-8, 8))
-        b.put("bench", b.rng.choice(("brown", "white", "blue", "green")), mid + 900 * math.cos(a), mid + 900 * math.sin(a),
-              math.degrees(a) + 180)
+        colour = b.rng.choice(("brown", "white", "blue", "green"))
+        b.put("bench", colour, mid + 900 * math.cos(a), mid + 900 * math.sin(a), math.degrees(a) + 180)
     b.scatter("car", ("red", "blue", "white", "black", "yellow"), 4, (600, 500, SIZE - 600, 900))
     area = (500, 1100, SIZE - 500, SIZE - 500)
     b.scatter("lamp post", ("black", "white"), 4, area)

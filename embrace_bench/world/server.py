@@ -18,8 +18,16 @@ import threading
 from typing import Callable, Protocol, Union
 
 from embrace_bench.unrealcv.protocol import (
-    MAX_PAYLOAD, EngineDisconnected, ProtocolError, encode_frame, encode_message,
-    greeting, read_frame, split_message, unix_socket_path, wait_readable,
+    MAX_PAYLOAD,
+    EngineDisconnected,
+    ProtocolError,
+    encode_frame,
+    encode_message,
+    greeting,
+    read_frame,
+    split_message,
+    unix_socket_path,
+    wait_readable,
 )
 
 log = logging.getLogger(__name__)
@@ -264,7 +272,7 @@ class UnrealCVServer:
 
     def _answer_batch(self, conn: socket.socket, batch: list[bytes]) -> bool:
         """Answer a batch in one write; False when the connection is to be dropped (an injected fault)."""
-        frames = []
+        frames: list[bytes] = []
         for p in batch:
             self._served += 1
             if self._fault is not None and self._fault.due(self._served):

@@ -16,8 +16,16 @@ import math
 import numpy as np
 
 from embrace_bench.world.render import Camera, Frame, Poses, Renderer
-from embrace_bench.world.render.geometry import (AMBIENT, DIFFUSE, FAR_CM, GROUND_MARGIN_CM, NEAR_CM, SUN,
-                                                 camera_basis, tan_half_fov)
+from embrace_bench.world.render.geometry import (
+    AMBIENT,
+    DIFFUSE,
+    FAR_CM,
+    GROUND_MARGIN_CM,
+    NEAR_CM,
+    SUN,
+    camera_basis,
+    tan_half_fov,
+)
 from embrace_bench.world.scene import Part, WorldMap
 
 _VS = """

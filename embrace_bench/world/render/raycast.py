@@ -15,8 +15,16 @@ from __future__ import annotations
 import numpy as np
 
 from embrace_bench.world.render import Camera, Frame, Poses, Renderer
-from embrace_bench.world.render.geometry import (AMBIENT, DIFFUSE, FAR_CM, GROUND_MARGIN_CM, NEAR_CM, SUN,
-                                                 camera_basis, tan_half_fov)
+from embrace_bench.world.render.geometry import (
+    AMBIENT,
+    DIFFUSE,
+    FAR_CM,
+    GROUND_MARGIN_CM,
+    NEAR_CM,
+    SUN,
+    camera_basis,
+    tan_half_fov,
+)
 from embrace_bench.world.scene import WorldMap
 
 F32 = np.float32
@@ -65,9 +73,9 @@ class NumpyRenderer(Renderer):
         loc = np.array([o.location for o in self.world.objects], dtype=np.float64).reshape(n, 3)
         yaw = np.array([o.yaw for o in self.world.objects], dtype=np.float64)
         visible = np.ones(n, dtype=bool)
-        for name, (l, y) in (poses or {}).items():
+        for name, (at, y) in (poses or {}).items():
             if name in self.index:
-                loc[self.index[name]], yaw[self.index[name]] = l, y
+                loc[self.index[name]], yaw[self.index[name]] = at, y
         for name in hidden:
             if name in self.index:
                 visible[self.index[name]] = False
