@@ -12,13 +12,13 @@ from __future__ import annotations
 import io
 import json
 import math
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from embrace_bench import png
-from embrace_bench.world.render import Camera, Renderer, make_renderer
+from embrace_bench.world.render import Camera, Frame, Renderer, make_renderer
 from embrace_bench.world.scene import WorldMap
 from embrace_bench.world.sim import AGENT_Z, EYE_HEIGHT, WorldState
 
@@ -42,6 +42,15 @@ def _fmt(vals) -> str:
     return " ".join(f"{v:.3f}" for v in vals)
 
 
+def parse_xyz(args: list[str]) -> tuple[float, float, float]:
+    """The first three arguments as an (x, y, z) of floats (IndexError or ValueError when they are not)."""
+    return float(args[0]), float(args[1]), float(args[2])
+
+
+# One render's frame and its PNGs being encoded ({"lit": ..., "object_mask": ...}).
+RenderedFrame = tuple[Frame, dict[str, Future[bytes]]]
+
+
 class EmbeddedEngine:
     """Command handler for UnrealCVServer: `handle(command) -> str | bytes`. `maps_dir` holds the levels
     (<name>.json): the world keeps no data of its own; whoever starts it names the folder (tasks/maps.py)."""
@@ -55,14 +64,15 @@ class EmbeddedEngine:
         self.port = port
         self.state: WorldState | None = None
         self._maps: dict[str, WorldMap] = {}
-        self._last_frame = None
+        self._last_frame: tuple[tuple[object, ...], RenderedFrame] | None = None  # (camera, poses, hidden) key
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="png")
         self.agent_name: str | None = None
         self.paused = True
         self.motion = (0.0, 0.0)  # set_move (angle deg, speed cm/s)
         self.moving = False
         self.cam_offset = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # set_cam x y z roll pitch yaw (z 0: eye height)
-        self.spectator = ((0.0, 0.0, 300.0), (0.0, 0.0, 0.0))
+        self.spectator: tuple[tuple[float, float, float], tuple[float, float, float]] = (
+            (0.0, 0.0, 300.0), (0.0, 0.0, 0.0))
 
     # ---- dispatch ---------------------------------------------------------------------------
     def handle(self, command: str) -> str | bytes:
@@ -162,6 +172,7 @@ class EmbeddedEngine:
         st = self._need_level()
         if self._is_agent(name):
             a = st.agent
+            assert a is not None  # the agent is named only by _spawn, which places it
             if prop == "location":
                 return _fmt((a.x, a.y, AGENT_Z))
             if prop == "rotation":
@@ -190,6 +201,7 @@ class EmbeddedEngine:
         st = self._need_level()
         if self._is_agent(name):
             a = st.agent
+            assert a is not None  # the agent is named only by _spawn, which places it
             if prop == "location":
                 st.place_agent(vals[0], vals[1], a.yaw)
             elif prop == "rotation":
@@ -248,7 +260,7 @@ class EmbeddedEngine:
             raise ValueError(f"{mode} is served as png")
         return self._frame(c)[1][mode].result()
 
-    def _frame(self, cam: Camera):
+    def _frame(self, cam: Camera) -> RenderedFrame:
         """(frame, {"lit": png future, "object_mask": png future}) rendered once per (camera, world state).
 
         Clients ask for lit and mask of the same step back to back, so one render serves both, and both
@@ -265,7 +277,7 @@ class EmbeddedEngine:
 
     def _hidden(self) -> frozenset[str]:
         """Objects not drawn: here the carried one (the embedded character has no hands to show it in)."""
-        return self.state.hidden()
+        return self._need_level().hidden()
 
     def _camera_set(self, cam: int, prop: str, args: list[str]) -> str:
         if prop == "fov":
@@ -273,9 +285,9 @@ class EmbeddedEngine:
         elif prop == "size":
             self.size = (int(args[0]), int(args[1]))
         elif cam == 0 and prop == "location":
-            self.spectator = (tuple(float(a) for a in args[:3]), self.spectator[1])
+            self.spectator = (parse_xyz(args), self.spectator[1])
         elif cam == 0 and prop == "rotation":
-            self.spectator = (self.spectator[0], tuple(float(a) for a in args[:3]))
+            self.spectator = (self.spectator[0], parse_xyz(args))
         else:
             raise ValueError(f"cannot set {prop} on camera {cam}")
         return "ok"
@@ -323,7 +335,7 @@ class EmbeddedEngine:
 
     def _integrate(self, seconds: float) -> None:
         rate, speed = self.motion
-        self.state.move(rate * seconds, speed * seconds)
+        self._need_level().move(rate * seconds, speed * seconds)
 
 
 COMMANDS = [

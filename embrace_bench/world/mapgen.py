@@ -89,6 +89,7 @@ class _Builder:
         """A building facing local +X, with a hinged door on its front face."""
         color = self.building_colors.pop()
         b = self.put(category, color, x, y, yaw, force=True)
+        assert b is not None and b.footprint is not None  # forced, so placed; buildings have a box footprint
         half_w = b.footprint[1]
         b.parts.append(Part("box", (half_w + 1, 0.0, 110.0), (4.0, 124.0, 224.0), DARK))  # the doorway
         hx, hy = to_world((x, y), yaw, half_w + 6.0, -60.0)
@@ -98,9 +99,9 @@ class _Builder:
 
     def boundary(self) -> None:
         c, h, t = WALL[self.family], 300.0 if self.family != "warehouse" else 600.0, 40.0
-        for name, args in (("Wall_N", (0, 0, SIZE, t)), ("Wall_S", (0, SIZE - t, SIZE, SIZE)),
-                           ("Wall_W", (0, 0, t, SIZE)), ("Wall_E", (SIZE - t, 0, SIZE, SIZE))):
-            self.objects.append(wall(name, *args, height=h, color=c))
+        for name, (x0, y0, x1, y1) in (("Wall_N", (0, 0, SIZE, t)), ("Wall_S", (0, SIZE - t, SIZE, SIZE)),
+                                       ("Wall_W", (0, 0, t, SIZE)), ("Wall_E", (SIZE - t, 0, SIZE, SIZE))):
+            self.objects.append(wall(name, x0, y0, x1, y1, height=h, color=c))
 
 
 def _street(b: _Builder) -> None:

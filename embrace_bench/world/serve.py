@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"embrace_bench.world.serve: error: {exc}", file=sys.stderr)
         return 2
+    engine: EmbeddedEngine
     try:
         common = dict(maps_dir=args.maps_dir or _default_maps_dir(), width=args.width, height=args.height,
                       fov=args.fov, port=args.port)

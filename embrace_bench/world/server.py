@@ -15,7 +15,7 @@ import os
 import socket
 import stat
 import threading
-from typing import Callable, Protocol, Union
+from typing import Callable, Protocol, Union, cast
 
 from embrace_bench.unrealcv.protocol import (
     MAX_PAYLOAD,
@@ -54,7 +54,7 @@ class UnrealCVServer:
                  name: str = "embrace_bench", batch_size: int = 32,
                  max_payload: int = MAX_PAYLOAD, backlog: int = 8,
                  poll_interval: float = 0.1, unix_after_tcp: bool = False, fault=None) -> None:
-        self._handle = getattr(handler, "handle", handler)
+        self._handle = cast(Callable[[str], Reply], getattr(handler, "handle", handler))
         if not callable(self._handle):
             raise TypeError("handler must have a handle(command) method or be callable")
         self.name = name

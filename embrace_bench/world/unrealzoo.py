@@ -141,7 +141,7 @@ class UnrealZooEngine(ZooScene, EmbeddedEngine):
             self.cam_offset = (0.0, 0.0, -50.0, 0.0, 0.0, 0.0)
             self.walk, self.interval_s, self.cam_override, self.view_actor = None, None, None, None
             self.spawned.clear()
-            self.state.hand = HAND
+            self._need_level().hand = HAND
         return reply
 
     def _spawn(self, path: str, name: str) -> str:
@@ -197,8 +197,9 @@ class UnrealZooEngine(ZooScene, EmbeddedEngine):
         reply = super()._object_set(name, prop, vals)
         if self._is_agent(name):
             self.cam_override = None
-            if self.state.held:  # a teleported character takes what it holds along
-                self.state.poses[self.state.held] = self.state.hand_pose()
+            st = self._need_level()
+            if st.held:  # a teleported character takes what it holds along
+                st.poses[st.held] = st.hand_pose()
         return reply
 
     # ---- game time -------------------------------------------------------------------------
@@ -242,7 +243,7 @@ class UnrealZooEngine(ZooScene, EmbeddedEngine):
         if not (math.isfinite(angle) and math.isfinite(speed)):
             return "error set_move needs finite numbers"
         if angle:
-            self.state.move(angle, 0.0)
+            self._need_level().move(angle, 0.0)
             self.cam_override = None
         now = self._now()
         end = now + self.interval_s if self.interval_s is not None else math.inf
@@ -258,6 +259,7 @@ class UnrealZooEngine(ZooScene, EmbeddedEngine):
 
     def _camera_get(self, cam: int, mode: str, args: list[str]) -> str | bytes:
         fmt = args[0] if args else "png"
+        fresh: str | bytes
         if fmt == "bmp" and mode in ("lit", "object_mask"):
             frame = self._frame(self._camera(cam))[0]
             fresh = encode_bmp(frame.rgb if mode == "lit" else frame.mask)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
-from embrace_bench.world.engine import AGENT_CAMERA
+from embrace_bench.world.engine import AGENT_CAMERA, parse_xyz
 from embrace_bench.world.scene import PALETTE, Part, WorldObject, build_parts
 from embrace_bench.world.sim import HAND_Z, WorldState
 
@@ -23,6 +24,11 @@ HAND = (-0.61, 21.35, HAND_Z)
 CAMERA_SETTINGS = {"lit_source": ("ldr", "hdr"), "reflection": ("none", "lumen", "ssr"),
                    "illumination": ("none", "lumen")}
 _COLOURS = list(PALETTE)
+
+if TYPE_CHECKING:  # what the mixin relies on, for the type checker; at run time a plain mixin
+    from embrace_bench.world.engine import EmbeddedEngine as _EngineBase
+else:
+    _EngineBase = object
 
 
 @dataclasses.dataclass
@@ -44,7 +50,7 @@ def grab_object(name: str, info: Spawned, location, yaw: float) -> WorldObject:
                        location=tuple(location), yaw=yaw, parts=parts, footprint=None, pickable=True)
 
 
-class ZooScene:
+class ZooScene(_EngineBase):
     """Mixin for UnrealZooEngine (an EmbeddedEngine): needs `state`, `renderer`, `agent_name`, `_is_agent`."""
 
     def _init_scene(self) -> None:
@@ -54,7 +60,7 @@ class ZooScene:
 
     # ---- the object list changes: rebuild the world around the live state ----------------------
     def _rebuild(self, objects: list[WorldObject]) -> None:
-        old = self.state
+        old = self._need_level()  # every caller has checked a level is loaded
         world = dataclasses.replace(old.world, objects=objects)
         st = WorldState(world, mags=old.mags, hand=old.hand)
         st.agent, st.held, st.last_hit = old.agent, old.held, old.last_hit
@@ -96,8 +102,9 @@ class ZooScene:
             return
         for k, v in change.items():
             setattr(info, k, v)
-        loc, yaw = self.state.poses[name]
-        self._rebuild([grab_object(name, info, loc, yaw) if o.name == name else o for o in self.state.world.objects])
+        st = self._need_level()
+        loc, yaw = st.poses[name]
+        self._rebuild([grab_object(name, info, loc, yaw) if o.name == name else o for o in st.world.objects])
 
     def _scale(self, name: str, args: list[str] | None) -> str:
         st = self._need_level()
@@ -149,7 +156,7 @@ class ZooScene:
 
     def _move_ego_camera(self, args: list[str]) -> str:
         """`vset /camera/<ego>/location`: the camera leaves its socket until it is put back (within 1 mm)."""
-        loc = tuple(float(a) for a in args[:3])
+        loc = parse_xyz(args)
         self.cam_override = None
         attached = self._camera(AGENT_CAMERA).location
         if math.dist(loc, attached) > 1e-3:

@@ -12,6 +12,7 @@ clip y is negated so GL's bottom-up readback comes out with row 0 = image top, w
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from embrace_bench.world.render.geometry import (
     tan_half_fov,
 )
 from embrace_bench.world.scene import Part, WorldMap
+
+if TYPE_CHECKING:
+    import moderngl
 
 _VS = """
 #version 330
@@ -209,6 +213,11 @@ class _Scene:
             obj.release()
 
 
+def _uniform(prog: moderngl.Program, name: str) -> moderngl.Uniform:
+    # Every name set here is a plain uniform of _VS/_FS (never a block, attribute or varying).
+    return cast("moderngl.Uniform", prog[name])
+
+
 class GLRenderer(Renderer):
     kind = "gl"
 
@@ -216,12 +225,13 @@ class GLRenderer(Renderer):
         import moderngl
 
         self.moderngl = moderngl
-        self.ctx = moderngl.create_context(standalone=True, backend="egl")
+        # moderngl's stub types backend as dict; at runtime it is the backend's name
+        self.ctx = moderngl.create_context(standalone=True, backend="egl")  # type: ignore[arg-type]
         self.prog = self.ctx.program(vertex_shader=_VS, fragment_shader=_FS)
-        self.prog["state"].value = 0
-        self.prog["sun"].value = tuple(float(v) for v in SUN)
-        self.prog["light"].value = (AMBIENT, DIFFUSE)
-        self.prog["near_far"].value = (NEAR_CM, FAR_CM)
+        _uniform(self.prog, "state").value = 0
+        _uniform(self.prog, "sun").value = tuple(float(v) for v in SUN)
+        _uniform(self.prog, "light").value = (AMBIENT, DIFFUSE)
+        _uniform(self.prog, "near_far").value = (NEAR_CM, FAR_CM)
         self._fbos: dict[tuple[int, int], object] = {}
         self._scenes: dict[int, _Scene] = {}  # id(world) -> GPU state; the engine reloads the same maps
         self.scene: _Scene | None = None
@@ -271,9 +281,10 @@ class GLRenderer(Renderer):
         s.state.use(0)
         f, r, u = camera_basis(camera)
         prog = self.prog
-        prog["eye"].value = tuple(float(v) for v in camera.location)
-        prog["right"].value, prog["up"].value, prog["fwd"].value = (tuple(float(v) for v in a) for a in (r, u, f))
-        prog["tan_half"].value = tan_half_fov(camera)
+        _uniform(prog, "eye").value = tuple(float(v) for v in camera.location)
+        for name, axis in (("right", r), ("up", u), ("fwd", f)):
+            _uniform(prog, name).value = tuple(float(v) for v in axis)
+        _uniform(prog, "tan_half").value = tan_half_fov(camera)
         self.ctx.enable(mgl.DEPTH_TEST | mgl.CULL_FACE)
         self.ctx.depth_func = "<"
         s.vao.render(mgl.TRIANGLES, vertices=s.vertices)

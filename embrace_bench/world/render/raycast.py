@@ -115,6 +115,7 @@ class NumpyRenderer(Renderer):
             t = np.where(dz < 0, F32(-eye[2]) / dz, np.inf).astype(F32)  # (h, 1) or (h, w)
         gx = F32(eye[0]) + t * (F32(f[0]) + a * F32(r[0]) + (b * F32(u[0]))[:, None])
         gy = F32(eye[1]) + t * (F32(f[1]) + a * F32(r[1]) + (b * F32(u[1]))[:, None])
+        assert self.world is not None  # only render() calls this, after checking
         x0, y0, x1, y1 = self.world.bounds
         m = GROUND_MARGIN_CM
         hit = (t > NEAR_CM) & (t < depth) & (gx >= x0 - m) & (gx <= x1 + m) & (gy >= y0 - m) & (gy <= y1 + m)
