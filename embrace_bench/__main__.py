@@ -115,6 +115,10 @@ def check_overrides(argv: list[str]) -> str | None:
     """One-line complaint for a group option or a key that does not exist, or a value of a type its schema
     refuses (before Hydra's multi-line composition error)."""
     chosen = _defaults()
+    for arg in argv:  # removing a schema's key fails Hydra's composition with a multi-line error
+        key = arg.split("=", 1)[0]
+        if key.startswith("~") and key[1:].partition(".")[0] in GROUPS:
+            return f"cannot remove {key[1:]!r}: every setting has a schema; set it instead ({key[1:]}=...)"
     pairs = [a.split("=", 1) for a in argv if not a.startswith("-") and "=" in a]
     for key, value in pairs:
         if key not in GROUPS:

@@ -45,6 +45,9 @@ RULES: dict[str, Rule] = {
     "env.max_restarts": Rule("int", 0),
     "env.timeout_s": Rule("number", positive=True),
     "env.ready_timeout_s": Rule("number", positive=True),
+    "env.width": Rule("int", 1),  # a zero frame would start the engine and fail every episode
+    "env.height": Rule("int", 1),
+    "env.fov": Rule("number", positive=True),
 }
 RAY_RULES: dict[str, Rule] = {  # checked with runner.backend=ray only
     "ray.num_cpus_per_worker": Rule("number"),

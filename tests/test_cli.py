@@ -68,6 +68,7 @@ def test_oracle_run_writes_records_that_score_to_success(tmp_path):
     (["suite.limit=2", "model"], "cannot read 'model': an override is key=value (or ~key to remove a key)"),
     (["--cfg", "jobs"], "option --cfg takes one of job, hydra, all, not 'jobs'"),
     (["--info", "-m"], "only one of --info, --multirun can be given"),
+    (["~suite.limit"], "cannot remove 'suite.limit': every setting has a schema; set it instead"),
 ])
 def test_bad_input_is_one_clear_line(args, needle, tmp_path):
     p = _run(*args, f"hydra.run.dir={tmp_path / 'r'}")

@@ -95,7 +95,7 @@ def test_env_embedded_states_every_adapter_setting_and_envconfig_takes_them(comp
 @pytest.mark.parametrize("group, option, leaf, value, want", [
     ("runner", "default", "workers", "abc", "runner.workers must be an integer >= 1, not 'abc'"),
     ("runner", "default", "resume", "maybe", "runner.resume must be true or false, not 'maybe'"),
-    ("env", "embedded", "width", "wide", "env.width must be an integer, not 'wide'"),
+    ("env", "embedded", "width", "wide", "env.width must be an integer >= 1, not 'wide'"),
     ("env", "unrealzoo", "magnitudes.forward_cm", "far", "env.magnitudes.forward_cm must be a number, not 'far'"),
     ("tags", "default", "stuck_min_moves", 2.5, "tags.stuck_min_moves must be an integer >= 0, not 2.5"),
     ("runner", "default", "workers", 4, None),
@@ -137,3 +137,22 @@ def test_adapters_built_by_hand_take_the_model_schemas_defaults(tmp_path):
     assert agent.sampling == {"temperature": 0.7, "max_tokens": api["max_tokens"], "top_p": api["top_p"],
                               "constrained": api["constrained"]}
     assert (agent.price_in, agent.cache) == (api["price_per_mtok_in"], None)
+
+
+@pytest.mark.parametrize("override, want", [
+    ("env.width=0", "env.width must be an integer >= 1, not 0"),
+    ("env.height=-5", "env.height must be an integer >= 1, not -5"),
+    ("env.fov=0", "env.fov must be a positive number, not 0.0"),
+    ("env=unrealzoo", None),
+])
+def test_frame_size_and_fov_are_checked_before_any_engine_starts(composed, override, want):
+    # A zero or negative frame size used to start the engine anyway and record every episode as an error.
+    from embrace_bench.config_checks import ConfigError, check_config
+
+    cfg = composed(override, "suite.path=/x")
+    if want is None:
+        check_config(cfg)
+        return
+    with pytest.raises(ConfigError) as exc:
+        check_config(cfg)
+    assert str(exc.value) == want
