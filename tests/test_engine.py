@@ -146,6 +146,13 @@ def _non_loopback_addresses():
     return [a for a in out if "." in a and not a.startswith("127.")]
 
 
+def test_an_engine_process_has_a_port_only_once_it_is_known(tmp_path):
+    picks = EmbeddedEngineProcess(renderer="numpy", log_path=tmp_path / "e.log")
+    with pytest.raises(RuntimeError, match="EmbeddedEngineProcess has no port before start"):
+        _ = picks.port  # a free port is picked by start()
+    assert EmbeddedEngineProcess(renderer="numpy", port=4321).port == 4321  # asked for: known already
+
+
 def test_serve_binds_loopback_only():
     addrs = _non_loopback_addresses()
     if not addrs:

@@ -23,8 +23,12 @@ ENGINE_KINDS = ("embedded", "unrealzoo")
 
 class Engine(Protocol):
     host: str
-    port: int
     log_path: Path | None
+
+    @property
+    def port(self) -> int:
+        """The port it serves; engines that pick a free one at start() raise RuntimeError before then."""
+        ...
 
     def start(self) -> "Engine": ...
 

@@ -44,6 +44,14 @@ class EngineProcess:
     proc: subprocess.Popen | None = None
     host: str  # set by each subclass
     ready_timeout_s: float
+    _port: int | None = None  # the port asked for, or None: start() picks a free one
+
+    @property
+    def port(self) -> int:
+        """The port the engine serves (known once start() has picked it)."""
+        if self._port is None:
+            raise RuntimeError(f"{type(self).__name__} has no port before start()")
+        return self._port
 
     def start(self) -> "EngineProcess":
         raise NotImplementedError
@@ -99,16 +107,16 @@ class EmbeddedEngineProcess(EngineProcess):
         self.renderer, self.size, self.fov = renderer, (width, height), fov
         self.maps_dir = Path(maps_dir)  # the levels the world serves (tasks/maps.py)
         self.extra_args = tuple(extra_args)  # e.g. ("--unrealzoo",): the world with UnrealZoo's semantics
-        self.host, self.port = host, port
+        self.host, self._port = host, port
         self.log_path = Path(log_path) if log_path else None
         self.ready_timeout_s = ready_timeout_s
         self.proc = None
 
     def start(self) -> "EmbeddedEngineProcess":
-        port = self.port or free_port(self.host)
+        port = self._port or free_port(self.host)
         self._popen(serve_command(port=port, host=self.host, renderer=self.renderer, width=self.size[0],
                                   height=self.size[1], fov=self.fov, maps_dir=self.maps_dir,
                                   extra_args=self.extra_args))
-        self.port = port
+        self._port = port
         self._await_ready(port)
         return self

@@ -41,7 +41,7 @@ LOOK_DEG = 30  # LookUp / LookDown: the camera pitch of their cycle
 HAND = (20, 50, -10, -13, -90, 15)  # after Pick: the view of the hands (set_cam x y z roll pitch yaw), one observation
 # Per action: its cycles as (yaw step, speed[, view]) -- speed in the release's set_move units; view: the camera pitch
 # of the cycle at env.cam_offset (0 without one), or a whole set_cam (HAND).
-CYCLES = {
+CYCLES: dict[Action, list[tuple | str]] = {
     Action.MoveForward: [(0, 200), (0, 200), (0, 0)],
     Action.MoveBackward: [(0, -60), (0, -60), (0, 0)],
     Action.TurnLeft: [(-25, 0)],
@@ -177,6 +177,8 @@ class ReleaseEnv(UnrealEnv):
         elif fix.kind == "freeze":
             self._ok([f"vrun set {n}.StaticMeshComponent0 BodyInstance (bSimulatePhysics=False)" for n in found])
         elif fix.kind == "rotate":
+            if fix.rotation is None:
+                raise ValueError(f"{map_name}: a rotate clean-up step names no rotation")
             for n in fix.names:
                 self._ok([f"vset /object/{n}/rotation {_join(fix.rotation)}"])
                 got = _floats(self._ok([f"vget /object/{n}/rotation"])[0], f"{n} rotation")
@@ -210,31 +212,32 @@ class ReleaseEnv(UnrealEnv):
         self._send([f"vbp {a} set_interval {c.interval_ms}", f"vbp {a} set_app 4", f"vrun ViewActor {a}"])
         self._setup_commands()  # ours (env.setup_commands, none by default)
         self._camera_settings()  # a new character brings a new camera sensor
-        self._exposure(self._map_exposure(self.task.map))
+        self._exposure(self._map_exposure(self._task.map))
         self._resume()
-        facts = map_facts(self.task.map)
+        facts = map_facts(self._task.map)
         for _ in range(facts.warm_up_frames if facts else 1):
             self._send([f"vget /camera/{self.camera_id}/lit bmp"])
 
     def _new_pd(self) -> None:
         """The Pick & Drop object, spawned out of sight with physics on, in the task's appearance."""
-        o = self.task.pick_object
-        app = self.task.pick_appearance  # None: a task without one (a v1 task's object) keeps the default look
+        o = self._task.pick_object
+        app = self._task.pick_appearance  # None: a task without one (a v1 task's object) keeps the default look
         cmds = [f"vset /objects/spawn {self.cfg.pd_class} {o}", f"vset /object/{o}/location 0 0 -1000",
                 f"vset /object/{o}/rotation 0 0 0", f"vbp {o} set_phy 1"]
         self._send(cmds + ([f"vbp {o} set_app {app}"] if app is not None else []))
 
     def _scale_pd(self) -> None:
-        s = self.task.pick_size if self.task.pick_size is not None else 1.0
-        self._send([f"vset /object/{self.task.pick_object}/scale {_join([s] * 3)}"])
+        s = self._task.pick_size if self._task.pick_size is not None else 1.0
+        self._send([f"vset /object/{self._task.pick_object}/scale {_join([s] * 3)}"])
 
     def _spawn_pd(self, task: Task) -> None:
-        o = task.pick_object
+        o, pose = task.pick_object, task.pick_start_pose
+        assert pose is not None  # reset() spawns the object only for a task that has its start pose
         self._resume()
         self._new_pd()
         self._scale_pd()
-        self._send([f"vset /object/{o}/location {_join(task.pick_start_pose[:3])}",
-                    f"vset /object/{o}/rotation {_join(task.pick_start_pose[3:6])}"])
+        self._send([f"vset /object/{o}/location {_join(pose[:3])}",
+                    f"vset /object/{o}/rotation {_join(pose[3:6])}"])
         self._pause()
 
     # ---- step --------------------------------------------------------------------------------
@@ -286,11 +289,11 @@ class ReleaseEnv(UnrealEnv):
 
     def _pd_distance(self) -> float:
         """XY distance from the character to the object (infinite when the task has none or it is gone)."""
-        if not self.task.pick_object:
+        if not self._task.pick_object:
             return math.inf
         agent = self._pose_of(self.cfg.agent_name)
         try:
-            obj = self._pose_of(self.task.pick_object)
+            obj = self._pose_of(self._task.pick_object)
         except EnvError:
             return math.inf
         return math.hypot(obj[0] - agent[0], obj[1] - agent[1])
@@ -298,11 +301,11 @@ class ReleaseEnv(UnrealEnv):
     def _place_pd(self, forward: float, below: float = 0.0, turn: tuple | None = None) -> None:
         x, y, z, pitch, yaw, roll = self._pose_of(self.cfg.agent_name)
         rad = math.radians(yaw)
-        cmds = [f"vset /object/{self.task.pick_object}/location "
+        cmds = [f"vset /object/{self._task.pick_object}/location "
                 f"{_join([x + forward * math.cos(rad), y + forward * math.sin(rad), z - below])}"]
         if turn is not None:
             rot = [pitch + turn[0], yaw + turn[1], roll + turn[2]]
-            cmds.append(f"vset /object/{self.task.pick_object}/rotation {_join(rot)}")
+            cmds.append(f"vset /object/{self._task.pick_object}/rotation {_join(rot)}")
         self._send(cmds)
 
     def _in_pick_range(self) -> bool:
@@ -315,7 +318,7 @@ class ReleaseEnv(UnrealEnv):
         self._resume()
         if not self._in_pick_range():
             return
-        self._send([f"vset /object/{self.task.pick_object}/destroy"])
+        self._send([f"vset /object/{self._task.pick_object}/destroy"])
         self._sleep(c.destroy_wait_s)
         self._new_pd()
         self._place_pd(PICK_PLACE_CM)
@@ -335,11 +338,11 @@ class ReleaseEnv(UnrealEnv):
         """Drop by reset: an object in the hand is re-spawned in front of the character, per its pd_config."""
         self._resume()
         if self._pd_distance() < IN_HAND_CM:
-            self._send([f"vset /object/{self.task.pick_object}/destroy"])
+            self._send([f"vset /object/{self._task.pick_object}/destroy"])
             self._sleep(self.cfg.destroy_wait_s)
             self._new_pd()
             self._scale_pd()
-            forward, below, turn = drop_params(self.task.pick_appearance)
+            forward, below, turn = drop_params(self._task.pick_appearance)
             self._place_pd(forward, below, turn)
         self._pause()
 

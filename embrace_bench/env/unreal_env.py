@@ -117,6 +117,13 @@ class UnrealEnv:
         self._carrying = False  # what we asked for, when the task names no object to watch
         self.notes: list[str] = []  # optional queries the engine answered with an error
 
+    @property
+    def _task(self) -> Task:
+        """The task of the episode under way: an env is stepped and read only after reset()."""
+        if self.task is None:
+            raise EnvError("no task: reset() the env first")
+        return self.task
+
     # ---- helpers ----------------------------------------------------------------------------
     def _ok(self, cmds: list[str]) -> list:
         replies = self.client.request_many(cmds)
@@ -184,8 +191,9 @@ class UnrealEnv:
 
     def _spawn_pick_object(self, task: Task) -> None:
         """EmbRACE release Pick & Drop: the object is spawned for the task, with its appearance and size."""
-        name, c = task.pick_object, self.cfg
-        x, y, z, pitch, yaw, roll = task.pick_start_pose
+        name, c, pose = task.pick_object, self.cfg, task.pick_start_pose
+        assert pose is not None  # reset() spawns the object only for a task that has its start pose
+        x, y, z, pitch, yaw, roll = pose
         cmds = [f"vset /objects/spawn {c.pd_class} {name}"]
         if task.pick_appearance is not None:
             cmds.append(f"vbp {name} set_app {task.pick_appearance}")
@@ -253,7 +261,7 @@ class UnrealEnv:
         if look:  # a look tilts the camera for this one observation only
             self._ok([self._set_cam(look)])
         self._pitch = look
-        obs = self._observe(collided=hit, images=act != Action.Finish)
+        obs = self._observe(collided=bool(hit), images=act != Action.Finish)  # None: set just below
         if hit is None or c.collision == "pose":
             hit = obs.collided = self.fell_short(act, before, obs.pose)
         if look:
@@ -331,7 +339,7 @@ class UnrealEnv:
     def _read_state(self, collided: bool, shots: list[str], frames: tuple | None = None) -> Observation:
         """Pose, door state, the task's object and the frames: `shots` (captures whose last two replies are the
         lit and mask frames) are sent with the reads, or `frames` (lit, mask) were captured already."""
-        c, a, pd = self.cfg, self.cfg.agent_name, self.task.pick_object
+        c, a, pd = self.cfg, self.cfg.agent_name, self._task.pick_object
         cmds = [f"vget /object/{a}/location", f"vget /object/{a}/rotation", f"vbp {a} get_door_state"]
         if pd:
             cmds.append(f"vget /object/{pd}/location")

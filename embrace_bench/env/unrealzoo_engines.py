@@ -83,7 +83,7 @@ class UnrealZooProcess(EngineProcess):
         self.ini = Path(unrealcv_ini) if unrealcv_ini else unrealcv_ini_path(self.binary)
         self.size, self.fov, self.gpu, self.offscreen = (width, height), fov, gpu, offscreen
         self.extra_args = [str(a) for a in extra_args]
-        self.host, self.port = host, port
+        self.host, self._port = host, port
         self.log_path = Path(log_path) if log_path else None
         self.ready_timeout_s = ready_timeout_s
         self.proc = None
@@ -94,7 +94,7 @@ class UnrealZooProcess(EngineProcess):
         return args + (["-RenderOffScreen"] if self.offscreen else [])
 
     def start(self) -> "UnrealZooProcess":
-        port = self.port or free_port(self.host)
+        port = self._port or free_port(self.host)
         self.ini.parent.mkdir(parents=True, exist_ok=True)
         with open(self.ini.with_name(self.ini.name + ".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one writer of the ini until its engine has read it
@@ -102,13 +102,13 @@ class UnrealZooProcess(EngineProcess):
             if self.engine_config:
                 write_engine_settings(saved_config_dir(self.ini))
             self._popen(self.command(port), cwd=self.binary.parent)
-            self.port = port
+            self._port = port
             self._await_ready(port, f"UnrealZoo {self.binary.name}: ")
         return self
 
     def stop(self, grace_s: float = 10.0) -> None:
         super().stop(grace_s)
-        sock = unix_socket_path(self.port) if self.port else None
+        sock = unix_socket_path(self._port) if self._port else None
         try:  # a dead engine's socket file would send the next client to nobody
             if sock and stat.S_ISSOCK(os.stat(sock).st_mode):
                 os.unlink(sock)

@@ -13,10 +13,14 @@ answer cut off before its action.
 from __future__ import annotations
 
 import bisect
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from embrace_bench.actions import ACTIONS
+
+if TYPE_CHECKING:
+    import torch
 
 DONE, BODY = 0, 1  # automaton states: answer complete (only end-of-sequence may follow); inside the think text
 
@@ -55,14 +59,16 @@ class ActionGrammar:
 
     def step(self, node: int, ch: str) -> int | None:
         if node == BODY:
+            assert self.tail_root is not None  # BODY is reached only through "<think>", which builds the tail
             return BODY if ch != "<" else self.children[self.tail_root]["<"]
         return self.children[node].get(ch)
 
     def walk(self, node: int, text: str) -> int | None:
         for ch in text:
-            node = self.step(node, ch)
-            if node is None:
+            nxt = self.step(node, ch)
+            if nxt is None:
                 return None
+            node = nxt
         return node
 
     def literals(self, node: int) -> list[tuple[str, int]]:
@@ -146,7 +152,9 @@ class CompiledConstraint:
         for literal, end in g.literals(node):
             at = node
             for k, ch in enumerate(literal, 1):  # tokens that are a prefix of the literal
-                at = g.step(at, ch)
+                nxt = g.step(at, ch)
+                assert nxt is not None  # the literal is a path of the trie, from `node`
+                at = nxt
                 for i in v.by_text.get(literal[:k], ()):
                     moves[i] = at
             if end == BODY:  # tokens that finish the literal and go on into the think text
@@ -191,7 +199,7 @@ class ActionLogitsProcessor:
         self.c, self.eos = compiled, list(eos_ids)
         self.prompt_len, self.max_new = prompt_len, max_new_tokens
         self.rows: list[tuple[int, int]] = []  # per row: (tokens consumed, automaton state)
-        self._masks: dict[tuple[int, int], object] = {}
+        self._masks: dict[tuple[int, int], torch.Tensor] = {}
 
     def _state(self, row: int, generated: list[int]) -> int:
         while len(self.rows) <= row:
@@ -200,9 +208,10 @@ class ActionLogitsProcessor:
         for tok in generated[seen:]:
             if node == DONE:
                 break  # padding after the end of a finished row
-            node = self.c.grammar.walk(node, self.c.vocab.strings[tok] or "\x00") if tok not in self.eos else DONE
-            if node is None:  # cannot happen while this processor masks every step; fail loudly if it does
+            nxt = self.c.grammar.walk(node, self.c.vocab.strings[tok] or "\x00") if tok not in self.eos else DONE
+            if nxt is None:  # cannot happen while this processor masks every step; fail loudly if it does
                 raise RuntimeError(f"constrained decoding left its grammar at token {tok}")
+            node = nxt
         self.rows[row] = (len(generated), node)
         return node
 

@@ -11,6 +11,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from embrace_bench.config_schema import TransformersModelSchema, with_defaults
 from embrace_bench.extras import install_hint
@@ -63,8 +64,9 @@ def check(cfg: dict) -> str | None:
 
 @dataclass
 class LoadedModel:
-    model: object
-    processor: object
+    # from_pretrained's products (a PreTrainedModel; a processor class picked at run time): typed as Any
+    model: Any
+    processor: Any
     device: str  # where inputs go
     dtype: str
     lock: threading.Lock = field(default_factory=threading.Lock)  # one generate() at a time per model
@@ -108,7 +110,7 @@ def _image_only_processor(path: str, processor_kwargs: dict):
     from transformers import AutoConfig, AutoImageProcessor, AutoTokenizer
     from transformers.models.auto.processing_auto import PROCESSOR_MAPPING
 
-    cls = PROCESSOR_MAPPING[type(AutoConfig.from_pretrained(path))]
+    cls: Any = PROCESSOR_MAPPING[type(AutoConfig.from_pretrained(path))]
 
     class ImageOnly(cls):
         def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
@@ -147,7 +149,10 @@ def load(cfg: dict) -> LoadedModel:
         import transformers
 
         in_device, torch_dtype, device_map = _resolve(device, dtype)
-        auto = getattr(transformers, "AutoModelForImageTextToText", None) or transformers.AutoModelForVision2Seq
+        # AutoModelForVision2Seq: its name before AutoModelForImageTextToText (older transformers have only that)
+        name = ("AutoModelForImageTextToText" if hasattr(transformers, "AutoModelForImageTextToText")
+                else "AutoModelForVision2Seq")
+        auto = getattr(transformers, name)
         from packaging.version import Version
 
         # `torch_dtype` was renamed `dtype` in transformers 4.56

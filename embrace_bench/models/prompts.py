@@ -100,7 +100,7 @@ class ImageEncoder:
         else:
             img = Image.fromarray(obs.rgb)
             if c.image_width and c.image_height:
-                img = img.resize((c.image_width, c.image_height), Image.BILINEAR)
+                img = img.resize((c.image_width, c.image_height), Image.Resampling.BILINEAR)
             buf = io.BytesIO()
             if c.image_format == "jpeg":
                 img.save(buf, format="JPEG", quality=c.jpeg_quality)
@@ -144,6 +144,8 @@ def _answer(cfg: PromptConfig, v: dict, raw: str) -> str:
 def embrace_release(cfg: PromptConfig, enc: ImageEncoder, task: Task, history: History,
                     reask: str | None) -> list[Message]:
     v = _values(cfg, task, history)
+    if history.initial is None:
+        raise ValueError("the embrace_release prompt needs the episode's initial observation (history.initial)")
     images = [history.initial] + [after for _, after in history.turns]  # images[i]: what step i acted from
     answers = [answer for answer, _ in history.turns]
     current = len(images) - 1
