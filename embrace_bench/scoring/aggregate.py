@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -125,9 +126,9 @@ def _row(split: str, type_: str, group) -> Row:
     ok = scored[scored["unscorable"].fillna("") == ""]  # the release's unscorable episodes count apart
     k = int(ok["success"].sum())
     values = {f: ok[c].dropna().to_numpy(dtype=np.float64) for f, c in MEAN_METRICS.items()}
-    means = {f: float(v.mean()) if len(v) else math.nan for f, v in values.items()}
-    cis = {f"{f}_ci": bootstrap_ci(v) for f, v in values.items()}
-    rates = {}
+    means: dict[str, Any] = {f: float(v.mean()) if len(v) else math.nan for f, v in values.items()}
+    cis: dict[str, Any] = {f"{f}_ci": bootstrap_ci(v) for f, v in values.items()}
+    rates: dict[str, Any] = {}
     for f, c in RATE_METRICS.items():
         v = ok[c].dropna().astype(bool)
         rates.update({f: int(v.sum()) / len(v) if len(v) else math.nan,

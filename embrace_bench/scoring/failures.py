@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import cast
 
 from embrace_bench.actions import TURNS, Action
 from embrace_bench.records import EpisodeRecord
@@ -102,7 +103,7 @@ def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
     cover = _yaw_coverage(tr.yaw[: p.last + 1], th.fov_deg)
     xs, ys = zip(*tr.xy[: p.last + 1])
     if math.isnan(sum(xs)):  # some observation without a position: leave it out
-        xs, ys = [x for x in xs if not math.isnan(x)], [y for x, y in zip(xs, ys) if not math.isnan(x)]
+        xs, ys = tuple(x for x in xs if not math.isnan(x)), tuple(y for x, y in zip(xs, ys) if not math.isnan(x))
     span = math.hypot(max(xs) - min(xs), max(ys) - min(ys)) if xs else 0.0
     narrow, small = cover < th.min_yaw_coverage, span < th.explore_min_span_cm
     if not (narrow or small):
@@ -139,27 +140,30 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
         d_ref = footprint_dist(rec, referent, x, y) if referent else None
         if d_ref is None:
             d_ref = xy_dist((x, y), t.target_poses[-1])
-        dist, name = min((footprint_dist(rec, d, x, y), d) for d in located)
+        # `located` objects have a recorded place, so their distances are numbers
+        dist, name = min((cast(float, footprint_dist(rec, d, x, y)), d) for d in located)
         k = tr.last_image(0, len(tr.xy) - 1) if tr.has_masks else None
-        v = tr.vis[k] if k is not None else {}
+        v = (tr.vis[k] or {}) if k is not None else {}  # last_image's frame is never None
         # the referent seen, and bigger than the distractor, in the last frame: it was heading there, not drifting
-        ref_px = v.get(referent, 0)
+        ref_px = v.get(referent, 0) if referent is not None else 0
         facing = ref_px < th.min_visible_px or v.get(name, 0) >= ref_px
         # ... and not within the near-miss zone of the referent (it got there, whatever else was near)
         in_zone = bool(t.target_poses) and _near_zone(t, xy_dist((x, y), t.target_poses[-1]), th)
         if dist <= th.drift_radius_cm and dist < d_ref and facing and not in_zone \
-                and dist <= footprint_dist(rec, name, x0, y0) - th.drift_min_approach_cm \
+                and dist <= cast(float, footprint_dist(rec, name, x0, y0)) - th.drift_min_approach_cm \
                 and not blocked_at_end(tr, th) \
-                and dist <= min(footprint_dist(rec, name, *xy) for xy in tr.xy if xy[0] == xy[0]) + th.closest_slack_cm:
+                and dist <= min(cast(float, footprint_dist(rec, name, *xy)) for xy in tr.xy if xy[0] == xy[0]) \
+                + th.closest_slack_cm:
             # ... not pressed against it (blocked by it), at its closest approach (went to it, not past it)
             found.append((tr.step_of(len(tr.xy) - 1), f"ended {_d(dist)} from {name}, {_d(d_ref)} from the referent "
                                                           f"{referent}"))
     elif distractors and tr.has_masks and final_stage and not located:  # no places: the last frame instead
         k = tr.last_image(0, len(tr.xy) - 1)
-        v = tr.vis[k] if k is not None else {}
+        v = (tr.vis[k] or {}) if k is not None else {}  # last_image's frame is never None
         px, name = max(((v.get(d, 0), d) for d in distractors), default=(0, ""))
-        if px >= th.drift_min_px and px > v.get(referent, 0):
-            found.append((tr.step_of(k), f"the last frame shows {name} ({px} px), not the referent {referent}"))
+        if px >= th.drift_min_px and px > (v.get(referent, 0) if referent is not None else 0):
+            found.append((tr.step_of(cast(int, k)),  # px > 0 here: a frame was found
+                          f"the last frame shows {name} ({px} px), not the referent {referent}"))
     held_before = None
     doors_before = dict(rec.start_door_state)
     # Without an object to pick or a door only drops can show drift: scan those steps alone.
@@ -170,7 +174,7 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
                 and _stem(s.held_object) == _stem(t.pick_object):
             found.append((s.index, f"picked up {s.held_object} instead of {t.pick_object}"))
         if s.action == Action.DropObject and s.dropped_at and located:
-            dd, name = min((footprint_dist(rec, d, s.dropped_at[0], s.dropped_at[1]), d) for d in located)
+            dd, name = min((cast(float, footprint_dist(rec, d, s.dropped_at[0], s.dropped_at[1])), d) for d in located)
             if dd <= th.drift_radius_cm and not at_stage(t, s.dropped_at):
                 found.append((s.index, f"dropped the object {_d(dd)} from {name}"))
         if s.action == Action.OpenDoor and t.door:
@@ -207,19 +211,21 @@ def _stage_end(tr: Trajectory) -> tuple[int, list, int, int] | None:
     Open Door, a Multi-stage run without MidwayTarget, a Pick & Drop object never dropped."""
     rec, t = tr.record, tr.record.task
     end = len(tr.poses) - 1
-    if rec.type == TaskType.OPEN_DOOR or not t.target_poses or tr.pose(end) is None:
+    end_pose = tr.pose(end)
+    if rec.type == TaskType.OPEN_DOOR or not t.target_poses or end_pose is None:
         return None
     if rec.type == TaskType.MULTI_STAGE and len(t.target_poses) > 1:
         m = tr.midway
-        if m is None or tr.pose(m + 1) is None:
+        at = tr.pose(m + 1) if m is not None else None
+        if m is None or at is None:
             return None
-        if not at_stage(t, tr.pose(m + 1), 0):
-            return 0, tr.pose(m + 1), 0, m + 1
-        return -1, tr.pose(end), m + 1, end
+        if not at_stage(t, at, 0):
+            return 0, at, 0, m + 1
+        return -1, end_pose, m + 1, end
     if rec.type == TaskType.PICK_DROP:
         rest = _object_rest(tr)
         return (-1, rest, end, end) if rest is not None else None
-    return -1, tr.pose(end), 0, end
+    return -1, end_pose, 0, end
 
 
 def _near_object(tr: Trajectory, p: Phase, th: TagThresholds) -> dict | None:
@@ -323,8 +329,8 @@ def _far_midway(tr: Trajectory, th: TagThresholds) -> dict | None:
 def _reach(tr: Trajectory, obj: str | None, steps, th: TagThresholds) -> str:
     """' (nearest try 420 cm from Door_04, reach 250 cm)' when the object's place is recorded."""
     dists = [footprint_dist(tr.record, obj, *s.pose_after[:2]) for s in steps if obj and len(s.pose_after) >= 2]
-    dists = [d for d in dists if d is not None]
-    return f" (nearest try {_d(min(dists))} from {obj}, reach {th.reach_cm:.0f} cm)" if dists else ""
+    known = [d for d in dists if d is not None]
+    return f" (nearest try {_d(min(known))} from {obj}, reach {th.reach_cm:.0f} cm)" if known else ""
 
 
 def interaction_failed(tr: Trajectory, th: TagThresholds) -> dict | None:

@@ -77,6 +77,7 @@ def xy_dist(pose, target) -> float:
 
 def _stage_region(task: TaskInfo, stage: int) -> dict:
     last = stage in (-1, len(task.target_poses) - 1)
+    assert task.regions is not None  # callers ask only for tasks with success regions
     return task.regions["final" if last or "midway" not in task.regions else "midway"]
 
 

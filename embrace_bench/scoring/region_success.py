@@ -4,6 +4,8 @@ scoring/metrics.py (region rules); metrics.score_episode sends region tasks here
 """
 from __future__ import annotations
 
+from typing import cast
+
 from embrace_bench.records import StepRecord, TaskInfo
 from embrace_bench.scoring.metrics import Counted, EpisodeScore, door_reason, finish_reason
 from embrace_bench.scoring.release import object_track, oracle_success, path_length_cm, pd_at, release_spl, trajectory
@@ -25,6 +27,7 @@ def pick_region_reason(used: list[StepRecord], task: TaskInfo, final, zt, strict
         return f"{name} not held at Finish" if pd_type == "p" else f"{name} still held at Finish"
     if rest is None:
         return f"{name} never dropped"
+    assert task.regions is not None  # asked only for tasks with success regions
     stage = task.regions["final"]
     if pd_at(final, rest, stage, zt, strict):
         return ""
@@ -39,6 +42,7 @@ def _score_regions(counted: Counted, task: TaskInfo, kind: str, start, final, ti
     as the release stops there: later ones are judged in XY only for the reason text."""
     used, finished, midway_i = counted.steps, counted.finished, counted.midway
     reg, n = task.regions, len(used)
+    assert reg is not None  # only tasks with success regions are scored here
     zt = reg.get("z_tolerance_cm")
     gde = distance_to_rings(final, reg["final"]["footprints"])
     if kind == TaskType.MULTI_STAGE and "midway" in reg:
@@ -78,7 +82,7 @@ def score_release(counted: Counted, task: TaskInfo, kind: str, start, final, tim
         os_ = oracle_success(used, task, kind, start, start_door)  # first, as the release judges it
         sc = _score_regions(counted, task, kind, start, final, timed_out, max_steps, strict=True)
         sc.os = os_
-        sc.spl = release_spl(sc.success, task.regions.get("shortest_path_cm"),
+        sc.spl = release_spl(sc.success, cast(dict, task.regions).get("shortest_path_cm"),  # set: scored above
                              path_length_cm(trajectory(used, start)))
         return sc
     except Unscorable as exc:

@@ -77,7 +77,9 @@ def pd_at(char_pose, obj_pose, stage: dict, zt: float | None, strict: bool = Tru
 
 def oracle_success(used: list[StepRecord], task: TaskInfo, kind: str, start, start_door: dict | None) -> bool:
     """OS by the rules above; raises Unscorable where the release's scorer fails."""
-    reg, zt = task.regions, task.regions.get("z_tolerance_cm")
+    reg = task.regions
+    assert reg is not None  # only tasks with success regions are scored here
+    zt = reg.get("z_tolerance_cm")
     poses = trajectory(used, start)
     final = reg["final"]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
 from embrace_bench.actions import Action
 from embrace_bench.records import EpisodeRecord, StepRecord
@@ -125,7 +126,8 @@ def build(record: EpisodeRecord) -> Trajectory:
     steps = counted.steps
     poses = [steps[0].pose_before if steps else None] + [s.pose_after for s in steps]
     try:  # the common case, fast: every pose has all six numbers
-        xy, yaw = [(p[0], p[1]) for p in poses], [p[4] for p in poses]
+        full = cast("list[list[float]]", poses)  # a None or short pose raises below, handled there
+        xy, yaw = [(p[0], p[1]) for p in full], [p[4] for p in full]
     except (TypeError, IndexError):
         xy = [_pose_xy(p) for p in poses]
         yaw = [float(p[4]) if p and len(p) > 4 else 0.0 for p in poses]

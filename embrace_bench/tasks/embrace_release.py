@@ -18,6 +18,7 @@ the reference demo's length (0 when the task has no demo, which makes its SSPL 0
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from embrace_bench.tasks.embrace_v1 import _pose, demo, read_json
 from embrace_bench.tasks.model import Task, TaskType
@@ -67,7 +68,7 @@ def read_release_task(task_file: Path, area_file: Path, demo_file: Path | None,
         z = regions[stage]["z"]
         targets.append([round(x, 3), round(y, 3), start[2] if z is None else z, 0.0, 0.0, 0.0])
     actions, poses = demo(read_json(demo_file), demo_file) if demo_file else ([], None)
-    pd = {}
+    pd: dict[str, Any] = {}  # the Pick & Drop fields of Task
     if type_ == TaskType.PICK_DROP:
         pd_type = str(d.get("pd_type", "")).lower()
         if pd_type not in ("p", "pd"):
@@ -95,7 +96,7 @@ def release_task_json(task: Task) -> dict:
     return {RELEASE_KEYS[name]: value for name, value in d.items() if value is not None}
 
 
-_RELEASE_CODES = {ours: theirs for theirs, ours in RELEASE_TYPES.items()}
+_RELEASE_CODES: dict[str, int] = {ours: theirs for theirs, ours in RELEASE_TYPES.items()}
 
 
 def _exposure(d: dict, task_file: Path) -> float | None:
@@ -120,8 +121,8 @@ def load_release(root: Path, z_tolerance_cm: float | None = 100.0) -> Suite:
             skipped.append(f"{f.parent.name}/{f.stem}")
             continue
         area, midway = found
-        demo_file = root / "trajectory" / f.parent.name / f.stem / "infos.json"
-        demo_file = demo_file if demo_file.is_file() else None
+        infos = root / "trajectory" / f.parent.name / f.stem / "infos.json"
+        demo_file = infos if infos.is_file() else None
         tasks.append(read_release_task(f, area, demo_file, z_tolerance_cm, midway))
         used += [f, area] + [x for x in (midway, demo_file) if x]
     if not tasks:

@@ -13,6 +13,7 @@ import json
 import math
 import random
 from pathlib import Path
+from typing import Callable
 
 from embrace_bench.tasks.model import TYPES, Task, TaskType
 from embrace_bench.tasks.planner import NoPlan, demo_poses, plan_task
@@ -25,7 +26,7 @@ from embrace_bench.world.sim import AGENT_Z, OccupancyGrid, WorldState, bearing_
 DATA_DIR = Path(__file__).parent / "data" / "embedded"
 SEED = 3042025
 MAPS_PER_FAMILY = {"id": 4, "ood": 5}
-QUOTAS = {  # tasks per type, the EmbRACE-3K v1 test split sizes
+QUOTAS: dict[str, dict[str, int]] = {  # tasks per type, the EmbRACE-3K v1 test split sizes
     "id": {TaskType.BASIC: 140, TaskType.EXPLORATION: 28, TaskType.SPATIAL_SEMANTIC: 35, TaskType.MULTI_STAGE: 22,
            TaskType.OPEN_DOOR: 91, TaskType.PICK_DROP: 34},
     "ood": {TaskType.BASIC: 216, TaskType.EXPLORATION: 55, TaskType.SPATIAL_SEMANTIC: 59, TaskType.MULTI_STAGE: 37,
@@ -36,7 +37,7 @@ VIEW_HALF_DEG = 38.0  # "in view" for the generator: well inside the 45 degree h
 OUT_OF_VIEW_DEG = 75.0
 OCCLUDER_CM = 120.0  # objects at least this tall hide what is behind them
 
-TEMPLATES = {
+TEMPLATES: dict[str, list[str]] = {
     TaskType.BASIC: ["Walk to {t}.", "Go to {t} in front of you.", "Head over to {t} and stop next to it.",
           "Can you get close to {t}?", "Approach {t} and finish there.", "Move to {t}."],
     TaskType.EXPLORATION: ["Find {t} and go to it; it is not in view right now.",
@@ -210,9 +211,11 @@ class MapTasks:
                     ref=[Reference("label", o.category, o.color), Reference("label", lm.category, lm.color)])
 
     def make(self, type_code: str, task_id: str) -> Task | None:
-        draw = {TaskType.BASIC: self.basic, TaskType.EXPLORATION: self.exploration,
-                TaskType.SPATIAL_SEMANTIC: self.spatial, TaskType.MULTI_STAGE: self.multistage,
-                TaskType.OPEN_DOOR: self.door, TaskType.PICK_DROP: self.pick_drop}[type_code]()
+        draws: dict[str, Callable[[], dict | None]] = {
+            TaskType.BASIC: self.basic, TaskType.EXPLORATION: self.exploration,
+            TaskType.SPATIAL_SEMANTIC: self.spatial, TaskType.MULTI_STAGE: self.multistage,
+            TaskType.OPEN_DOOR: self.door, TaskType.PICK_DROP: self.pick_drop}
+        draw = draws[type_code]()
         if draw is None:
             return None
         start, targets, refs = draw["start"], draw["targets"], draw["ref"]

@@ -40,7 +40,7 @@ class _Node:
 
 def navigate(state: WorldState, goal: Goal, target_xy: tuple[float, float], radius: float) -> list[str]:
     """Fewest MoveForward/TurnLeft/TurnRight from the agent's pose to a pose satisfying `goal`."""
-    a = state.agent
+    a = state._require_agent()
     mags = state.mags
     if goal(a.x, a.y, a.yaw):
         return []
@@ -59,7 +59,7 @@ def navigate(state: WorldState, goal: Goal, target_xy: tuple[float, float], radi
 
     start = _Node(a.x, a.y, a.yaw)
     tie = 0
-    frontier = [(h(a.x, a.y), 0, tie, start, ())]
+    frontier: list[tuple[float, int, int, _Node, tuple[str, ...]]] = [(h(a.x, a.y), 0, tie, start, ())]
     seen = {key(a.x, a.y, a.yaw): 0}
     expanded = 0
     while frontier:
@@ -172,7 +172,10 @@ def plan_task(task: Task, world: WorldMap, state: WorldState | None = None,
             raise NoPlan(f"{task.task_id}: OpenDoor would not open {door}")
         plan.append(Action.OpenDoor)
     elif task.type == TaskType.PICK_DROP:
-        px, py = (task.pick_start_pose or task.pick_pose)[:2]
+        spawn = task.pick_start_pose or task.pick_pose
+        if spawn is None:
+            raise ValueError(f"{task.task_id}: a Pick & Drop task without the object's pose")
+        px, py = spawn[:2]
         # Not on top of it: the release's Pick acts only on an object some way off (its reach is the env's
         # interact_cm: its magnitudes say what a Pick reaches there).
         go(in_reach(state, px, py, min_cm=AGENT_RADIUS if task.regions else 0.0), (px, py))
@@ -215,8 +218,10 @@ def execute(state: WorldState, action: str) -> None:
     """Advance the state by one action exactly as the engine does when UnrealEnv sends it."""
     m = state.mags
     if action in MOTIONS:
-        turn, dist = {Action.MoveForward: (0.0, m.forward_cm), Action.MoveBackward: (0.0, -m.backward_cm),
-                      Action.TurnLeft: (-m.turn_deg, 0.0), Action.TurnRight: (m.turn_deg, 0.0)}[action]
+        moves: dict[str, tuple[float, float]] = {
+            Action.MoveForward: (0.0, m.forward_cm), Action.MoveBackward: (0.0, -m.backward_cm),
+            Action.TurnLeft: (-m.turn_deg, 0.0), Action.TurnRight: (m.turn_deg, 0.0)}
+        turn, dist = moves[action]
         state.move(turn, dist)
     elif action == Action.OpenDoor:
         state.open_door()
@@ -228,7 +233,7 @@ def execute(state: WorldState, action: str) -> None:
 
 def _reported(state: WorldState) -> list[float]:
     """The pose as the engine reports it (3 decimals) and UnrealEnv records it: [x, y, z, pitch, yaw, roll]."""
-    a = state.agent
+    a = state._require_agent()
     return [float(f"{a.x:.3f}"), float(f"{a.y:.3f}"), AGENT_Z, 0.0, float(f"{a.yaw:.3f}"), 0.0]
 
 

@@ -74,11 +74,11 @@ def resolve(ref: Reference, world: WorldMap, start) -> list[WorldObject]:
         close = [cands[i] for i in range(len(cands)) if abs(d[i] - d[k]) < ORDINAL_GAP_CM]
         return close
     anchor = world.obj(ref.anchor)
-    cands = sorted((_dist(o, anchor), o.name, o) for o in objs if o.category == ref.category and o.name != anchor.name)
-    if not cands or cands[0][0] > ANCHOR_MAX_CM:
+    ranked = sorted((_dist(o, anchor), o.name, o) for o in objs if o.category == ref.category and o.name != anchor.name)
+    if not ranked or ranked[0][0] > ANCHOR_MAX_CM:
         return []
-    best = cands[0][0]
-    return [o for d, _, o in cands if d <= max(best * ANCHOR_RATIO, best + 150.0)]
+    best = ranked[0][0]
+    return [o for d, _, o in ranked if d <= max(best * ANCHOR_RATIO, best + 150.0)]
 
 
 def is_unique_label(world: WorldMap, obj: WorldObject) -> bool:
