@@ -5,6 +5,7 @@ import contextlib
 import functools
 import sys
 from pathlib import Path
+from typing import cast
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
@@ -58,9 +59,14 @@ def check_maps(suite: Suite, env_kind: str) -> None:
                          "run this suite with env=unrealzoo")
 
 
+def group_dict(node: DictConfig, resolve: bool = True) -> dict:
+    """A config group (a DictConfig) as a plain dict; to_container of a DictConfig is always a dict."""
+    return cast(dict, OmegaConf.to_container(node, resolve=resolve))
+
+
 def ray_settings(cfg) -> dict:
     """The ray group with its defaults filled in: a UnrealZoo engine needs a GPU, the embedded world none."""
-    ray = OmegaConf.to_container(cfg.ray, resolve=True)
+    ray = group_dict(cfg.ray)
     if ray.get("num_gpus_per_worker") is None:
         ray["num_gpus_per_worker"] = 1 if cfg.env.kind == "unrealzoo" else 0
     return ray
@@ -102,7 +108,7 @@ def run_from_config(cfg: DictConfig) -> int:
         engine_factory(cfg.env, run_dir, workers=cfg.runner.workers)  # validates the env group before anything starts
         suite = load_suite(cfg)
         check_maps(suite, cfg.env.kind)
-        model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+        model_cfg = group_dict(cfg.model)
         problem = check_model(model_cfg)  # unknown adapter, missing SDK or key: before any engine starts
         if problem:
             raise SuiteError(problem)
@@ -111,11 +117,11 @@ def run_from_config(cfg: DictConfig) -> int:
             suite.notes.append(note)
         if not suite.tasks:
             raise SuiteError(note)
-        prompt_cfg = dict(OmegaConf.to_container(cfg.prompt, resolve=True))
+        prompt_cfg = group_dict(cfg.prompt)
         if model_cfg.get("image_format"):
             prompt_cfg["image_format"] = model_cfg["image_format"]
         prompt = PromptConfig(**prompt_cfg)
-        tags = TagThresholds.from_config(OmegaConf.to_container(cfg.tags, resolve=True))
+        tags = TagThresholds.from_config(group_dict(cfg.tags))
     except (SuiteError, UnknownAdapter, ValueError, TypeError, OSError) as exc:
         print(f"embrace-bench: error: {exc}", file=sys.stderr)
         return 2
@@ -135,17 +141,17 @@ def run_from_config(cfg: DictConfig) -> int:
                    rate_limit_wait_s=r.rate_limit_wait_s, backend=r.backend,
                    ray=ray_settings(cfg), resume=r.resume,
                    manifest=Manifest(suite=suite.name, suite_hash=suite.content_hash, split=cfg.split.name,
-                                     model=model_cfg, prompt=OmegaConf.to_container(cfg.prompt), seed=r.seed,
-                                     env=OmegaConf.to_container(cfg.env), tags=tags.to_json(),
+                                     model=model_cfg, prompt=group_dict(cfg.prompt, resolve=False), seed=r.seed,
+                                     env=group_dict(cfg.env, resolve=False), tags=tags.to_json(),
                                      resume_key=resume_key(cfg, model_cfg, suite),
-                                     config=OmegaConf.to_container(cfg, resolve=True)))
+                                     config=group_dict(cfg)))
     for note in suite.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"run dir: {run_dir}  ({len(suite.tasks)} tasks, model {cfg.model.name}, {r.workers} worker(s), "
                   f"backend {r.backend})")
     from embrace_bench.models.vllm_server import serve_model
 
-    session = contextlib.nullcontext("127.0.0.1")
+    session: contextlib.AbstractContextManager[str] = contextlib.nullcontext("127.0.0.1")
     if r.backend == "ray" and model_cfg.get("launch"):  # Ray first: the server listens where every node reaches
         from embrace_bench.ray_backend import ray_session
 

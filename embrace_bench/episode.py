@@ -114,7 +114,8 @@ def run_episode(env: Env, agent: Agent, task: Task, model_name: str, s: EpisodeS
     agent.reset(task)
     obs = env.reset(task)
     info.object_locations, info.object_bounds = env.locate(task_objects(task))
-    history = History(initial=obs, observations=[obs])
+    start = obs  # the episode's first observation (history.initial)
+    history = History(initial=start, observations=[obs])
     _save_frame(s.frames_dir, task, 0, obs.png)
     finished = False
     for index in range(s.max_steps):
@@ -141,10 +142,10 @@ def run_episode(env: Env, agent: Agent, task: Task, model_name: str, s: EpisodeS
         if parsed.action == Action.Finish:
             finished = True
             break
-    sc = score_episode(steps, info, s.max_steps, type_=task.type, start_door_state=history.initial.door_state)
+    sc = score_episode(steps, info, s.max_steps, type_=task.type, start_door_state=start.door_state)
     return episode_record(
         task, model_name, s, steps, info=info, status="finished" if finished else "timeout", success=sc.success,
         gde_cm=round(sc.gde_cm, 2), sspl=round(sspl(sc.success, task.s_opt, sc.n_steps), 4), n_steps=sc.n_steps,
         **release_fields(sc),
         latency_s=round(sum(st.latency_s for st in steps), 4), wall_s=round(time.monotonic() - t0, 3),
-        start_visible=history.initial.visible, start_door_state=history.initial.door_state)
+        start_visible=start.visible, start_door_state=start.door_state)

@@ -29,6 +29,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from embrace_bench.config_schema import RaySchema, with_defaults
 from embrace_bench.models.limiter import AdaptiveLimiter
@@ -195,7 +196,7 @@ def init_ray(cfg: dict, n: int) -> bool:
 
     if ray.is_initialized():
         return False
-    kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
     cfg = with_defaults(RaySchema, cfg)
     if cfg["address"]:
         ray.init(address=cfg["address"], **kwargs)

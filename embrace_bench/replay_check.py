@@ -17,18 +17,22 @@ import sys
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from embrace_bench.cli_args import OneLineParser, finite_at_least, parse
 from embrace_bench.run_dir import EPISODES, RunDir
+
+if TYPE_CHECKING:
+    from embrace_bench.tasks.model import Task
 
 PROG = "embrace-bench check-replay"
 
 
 @dataclass
 class Demo:
-    task: object  # tasks.model.Task to reset with
+    task: Task  # to reset with
     actions: list[str]
-    poses: list[list[float]] | None  # recorded: start, then after each action (or before each action)
+    poses: list[list[float]]  # recorded: start, then after each action (or before each action)
 
 
 @dataclass
@@ -83,7 +87,7 @@ def demos_from_run(run_dir: Path) -> list[Demo]:
         task = Task(task_id=r.task_id, map=r.map, split=r.split, type=r.type, instruction=r.task.instruction,
                     start_pose=start, target_poses=r.task.target_poses, target_objects=r.task.target_objects,
                     door=r.task.door, pick_object=r.task.pick_object, distractors=r.task.distractors)
-        demos.append(Demo(task, [s.action for s in steps], [start] + [list(s.pose_after) for s in steps]))
+        demos.append(Demo(task, [s.action for s in steps if s.action], [start] + [list(s.pose_after) for s in steps]))
     return demos
 
 
@@ -121,7 +125,7 @@ def _run_overrides(run_dir: Path) -> list[str]:
     from omegaconf import OmegaConf
 
     keep = ("env", "suite", "split")  # what the replay needs; model and prompt play no part
-    return [o for o in OmegaConf.load(path) if str(o).split("=")[0].split(".")[0].lstrip("+~") in keep]
+    return [str(o) for o in OmegaConf.load(path) if str(o).split("=")[0].split(".")[0].lstrip("+~") in keep]
 
 
 def check(demos: list[Demo], cfg, log_dir: Path, progress=None) -> list[Deviation]:

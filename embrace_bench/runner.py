@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -83,7 +83,7 @@ class RunDirLock:
 
     def __init__(self, run_dir: Path) -> None:
         self.path = RunDir(run_dir).lock
-        self._f = None
+        self._f: IO[str] | None = None
 
     def __enter__(self) -> "RunDirLock":
         f = open(self.path, "a+")
@@ -226,8 +226,8 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
     old_manifest, _ = read_manifest(spec.run_dir)
     if path.exists() and path.stat().st_size and not spec.resume:
         raise RunError(f"{spec.run_dir} already holds records and runner.resume=false; pick another hydra.run.dir")
-    why = resume.incompatibility(old_manifest and old_manifest.resume_key,
-                                 spec.manifest and spec.manifest.resume_key) if path.exists() else None
+    why = resume.incompatibility(old_manifest.resume_key if old_manifest else None,
+                                 spec.manifest.resume_key if spec.manifest else None) if path.exists() else None
     if why:
         raise RunError(f"cannot resume {spec.run_dir}: {why}; pick another hydra.run.dir")
     state = resume.prepare(spec.run_dir, {t.task_id for t in spec.tasks})
@@ -264,6 +264,7 @@ def _run_locked(spec: RunSpec, console: Console) -> list[EpisodeRecord]:
                         backend.submit(wid, pending.popleft())
                         busy.add(wid)
             while busy:
+                assert backend is not None  # busy only holds workers of a started backend
                 for out in backend.wait(0.2):
                     busy.discard(out.worker)
                     why = state.rerun.pop(out.record.task_id, None)

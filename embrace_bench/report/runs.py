@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from embrace_bench.manifest import Manifest
 from embrace_bench.manifest import read_manifest as read_run_manifest
@@ -23,12 +23,15 @@ from embrace_bench.scoring.fingerprint import stored_tags_current
 from embrace_bench.scoring.rescore import manifest_max_steps, unscorable_summary
 from embrace_bench.scoring.scan import disagreements, scan_run
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 @dataclass
 class Run:
     run_dir: Path
     manifest: Manifest  # (a dict is read as one); Manifest() when the run has none
-    frame: object  # pandas DataFrame: one row per episode (scoring.scan.COLUMNS), re-scored and re-tagged
+    frame: pd.DataFrame  # one row per episode (scoring.scan.COLUMNS), re-scored and re-tagged
     warnings: list[str] = field(default_factory=list)
     label: str = ""  # how tables name it: the model, made unique across the runs of one table
     records: dict[int, EpisodeRecord] = field(default_factory=dict)  # full records of rows asked for (view)
@@ -72,7 +75,7 @@ def frame_size(manifest: Manifest | dict) -> tuple[int | None, int | None]:
     return w, h
 
 
-def tag_thresholds(manifest: Manifest | dict) -> tuple[TagThresholds, str]:
+def tag_thresholds(manifest: Manifest | dict | None) -> tuple[TagThresholds, str]:
     """The thresholds the run used (manifest "tags"), else the defaults, with the pixel counts scaled to the
     run's frame size (manifest "env"); plus a warning if unusable."""
     manifest = Manifest.of(manifest)
@@ -107,7 +110,7 @@ def load_run(run_dir: Path, keep: Callable[[int], bool] | None = None, workers: 
     th, w = tag_thresholds(manifest)
     if w:
         warnings.append(w)
-    scan = scan_run(run_dir, max_steps, th, keep, workers, reuse_tags=stored_tags_current(manifest, th))
+    scan = scan_run(run_dir, max_steps, th, keep, workers, reuse_tags=stored_tags_current(Manifest.of(manifest), th))
     frame = scan.frame()
     found = [disagreements(scan, "metrics_differ", "metrics"), unscorable_summary(frame),
              disagreements(scan, "tags_differ", "tags")]
