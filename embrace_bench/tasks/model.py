@@ -1,4 +1,5 @@
-"""The Task model: EmbRACE-3K's `infos.json` fields plus where the task lives (map, split, id)."""
+"""The Task model: an EmbRACE-3K task in snake_case fields plus where it lives (map, split, id), the TaskType codes,
+and EMBEDDED_KEYS, the one table mapping the frozen embedded suite's JSON keys (the EmbRACE names) to the fields."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
