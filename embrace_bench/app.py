@@ -5,12 +5,12 @@ import contextlib
 import functools
 import sys
 from pathlib import Path
-from typing import cast
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from embrace_bench.config_checks import check_config
+from embrace_bench.config_schema import group_dict
 from embrace_bench.env.engines import engine_factory, env_config
 from embrace_bench.episode import EpisodeSettings
 from embrace_bench.models.prompts import PromptConfig
@@ -57,11 +57,6 @@ def check_maps(suite: Suite, env_kind: str) -> None:
     if missing:
         raise SuiteError(f"the embedded world has no map {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}; "
                          "run this suite with env=unrealzoo")
-
-
-def group_dict(node: DictConfig, resolve: bool = True) -> dict:
-    """A config group (a DictConfig) as a plain dict; to_container of a DictConfig is always a dict."""
-    return cast(dict, OmegaConf.to_container(node, resolve=resolve))
 
 
 def ray_settings(cfg) -> dict:

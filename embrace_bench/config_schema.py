@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import MISSING as MISSING_FACTORY
 from dataclasses import dataclass, field, fields, make_dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, cast
 
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from embrace_bench.defaults import FOV_DEG, FRAME_HEIGHT, FRAME_WIDTH, MAX_STEPS, SUCCESS_RADIUS_CM
 from embrace_bench.scoring.tagset import TagThresholds
@@ -327,3 +327,8 @@ def schema_of(group: str, option_defaults: list[str]) -> type | None:
         if key in SCHEMAS:
             return SCHEMAS[key]
     return None
+
+
+def group_dict(node: DictConfig, resolve: bool = True) -> dict:
+    """A config group (a DictConfig) as a plain dict; to_container of a DictConfig is always a dict."""
+    return cast(dict, OmegaConf.to_container(node, resolve=resolve))

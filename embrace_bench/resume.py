@@ -22,7 +22,6 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import cast
 
 from embrace_bench.records import UNREADABLE_RECORD, EpisodeRecord, record_line
 from embrace_bench.run_dir import SUPERSEDED, RunDir
@@ -164,11 +163,11 @@ OPERATIONAL_MODEL_KEYS = {"base_url", "timeout_s", "max_retries", "backoff_s", "
 
 def resume_key(cfg, model_cfg: dict, suite) -> dict:
     """The run's ResumeKey (as stored in the manifest) from its composed config, model group and suite."""
-    from omegaconf import OmegaConf
+    from embrace_bench.config_schema import group_dict
 
     return asdict(ResumeKey(
         model={k: v for k, v in model_cfg.items() if k not in OPERATIONAL_MODEL_KEYS},
-        prompt=cast(dict, OmegaConf.to_container(cfg.prompt, resolve=True)),
+        prompt=group_dict(cfg.prompt),
         suite=suite.name, suite_hash=suite.content_hash,
         max_steps=cfg.runner.max_steps, reask=cfg.runner.reask, success_radius_cm=cfg.runner.success_radius_cm,
         seed=cfg.runner.seed, env={k: cfg.env.get(k) for k in ("kind", "width", "height", "fov")}))

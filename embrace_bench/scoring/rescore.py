@@ -16,7 +16,6 @@ from embrace_bench.run_dir import MANIFEST, RunDir
 from embrace_bench.scoring.aggregate import Report, Row, aggregate_frame
 from embrace_bench.scoring.scan import disagreements, scan_run
 
-DEFAULT_MAX_STEPS = MAX_STEPS  # used only when the manifest does not say
 JSON_SCHEMA = 1
 
 
@@ -24,7 +23,7 @@ def run_max_steps(run_dir: Path) -> tuple[int, str]:
     """(max_steps, warning): from the manifest's "max_steps", else its config.runner.max_steps, else 32."""
     manifest, why = read_manifest(run_dir)
     if manifest is None:
-        return DEFAULT_MAX_STEPS, f"{why}; assuming max_steps={DEFAULT_MAX_STEPS}"
+        return MAX_STEPS, f"{why}; assuming max_steps={MAX_STEPS}"
     return manifest_max_steps(manifest, RunDir(run_dir).manifest)
 
 
@@ -40,7 +39,7 @@ def manifest_max_steps(manifest: Manifest | dict | None, path: Path | str = MANI
             return int(value), ""
     except (TypeError, ValueError):
         pass
-    return DEFAULT_MAX_STEPS, f"{path} gives no usable max_steps ({value!r}); assuming max_steps={DEFAULT_MAX_STEPS}"
+    return MAX_STEPS, f"{path} gives no usable max_steps ({value!r}); assuming max_steps={MAX_STEPS}"
 
 
 def unscorable_summary(episodes) -> str:
