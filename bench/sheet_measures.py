@@ -249,7 +249,7 @@ def search_facts(rec: EpisodeRecord) -> list[str]:
 # ---- the acceptance check ---------------------------------------------------------------------------
 def check(runs: list[Path], renderer: str = "auto") -> int:
     gr = GoalRenderer(renderer)
-    pairs = exact = approx = frames = lit_same = 0
+    pairs = exact = approx = frames = lit_same = in_view = 0
     worst: tuple[float, str] = (0.0, "none")
     lit_max = lit_px = 0
     t0 = time.monotonic()
@@ -270,6 +270,7 @@ def check(runs: list[Path], renderer: str = "auto") -> int:
                 for _, n in goal_roles(rec):
                     mine, theirs = shown.get(n, 0), ob.visible.get(n, 0)
                     pairs += 1
+                    in_view += theirs > 0
                     exact += mine == theirs
                     err = abs(mine - theirs) / max(theirs, 1)
                     approx += err > APPROX
@@ -278,8 +279,8 @@ def check(runs: list[Path], renderer: str = "auto") -> int:
                 diff = np.abs(np.asarray(Image.open(files[ob.k]).convert("RGB"), np.int16) - lit).max(-1)
                 lit_same += not diff.any()
                 lit_max, lit_px = max(lit_max, int(diff.max())), max(lit_px, int((diff > 0).sum()))
-    print(f"{frames} frames, {pairs} (observation, goal) pairs: {exact} exact, {approx} off by more than "
-          f"{APPROX:.0%}; worst: {worst[1]} ({worst[0]:.1%})")
+    print(f"{frames} frames, {pairs} (observation, goal) pairs ({in_view} with the goal in view): {exact} exact, "
+          f"{approx} off by more than {APPROX:.0%}; worst: {worst[1]} ({worst[0]:.1%})")
     print(f"lit frames re-rendered identical: {lit_same}/{frames}; the others differ in at most {lit_px} pixels "
           f"(largest channel difference {lit_max})")
     print(f"{time.monotonic() - t0:.1f} s")
