@@ -3,10 +3,11 @@
 Each sheet shows the top-down map around the episode (object footprints in their colours, the task's
 targets, distractors, door and object to pick up labelled; circles at the success radius R and 1.5R), the
 trajectory with step numbers, headings and blocked moves, the instruction and type, the action list, a few
-plain distances, and every frame the agent saw with its step number. It never shows a failure tag or
-anything the tagger computed, so labels stay blind to it.
+plain distances, how widely the agent searched, and every frame the agent saw with its step number, each goal
+object outlined with its measured size (bench/sheet_measures.py re-renders the masks with the embedded world).
+It never shows a failure tag or anything the tagger computed, so labels stay blind to it.
 
-    python bench/review_sheets.py RUN_DIR... --out SHEETS_DIR [--list episodes.txt]
+    python bench/review_sheets.py RUN_DIR... --out SHEETS_DIR [--list episodes.txt] [--renderer auto|gl|numpy]
 
 Episodes are named `<run dir name>/<task_id>`; the sheet is `<run dir name>__<task_id>.png`.
 """
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+from sheet_measures import GoalRenderer, Outline, goal_outlines, search_facts
 
 from embrace_bench.actions import TRANSLATIONS, Action
 from embrace_bench.records import EpisodeRecord, read_records
@@ -29,9 +31,12 @@ from embrace_bench.world.scene import PALETTE, WorldObject
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 MAP_PX = 900
-THUMB = (240, 180)
-COLS = 7
+THUMB = (320, 240)  # the runs' frame size: outlines and labels stay readable
+COLS = 5
 SIDE_W = 900
+# one colour per goal role for the outlines in the frames
+ROLE_COLOURS = {"target": (255, 40, 200), "sub1": (0, 220, 255), "sub2": (255, 150, 0), "pick": (255, 255, 0),
+                "drop": (0, 255, 100), "door": (255, 255, 255)}
 
 
 def font(size: int):
@@ -234,7 +239,7 @@ def facts(rec: EpisodeRecord) -> list[str]:
         out.append(f"ended with Finish at step {steps[-1].index}")
     else:
         out.append(f"no Finish: {len(steps)} steps (limit 32)")
-    return out
+    return out + search_facts(rec)
 
 
 def action_lines(rec: EpisodeRecord) -> list[str]:
@@ -269,9 +274,33 @@ def _wrap(text: str, n: int) -> list[str]:
     return out + [cur] if cur else out
 
 
-def sheet(rec: EpisodeRecord, run: Path, name: str) -> Image.Image:
+def draw_outlines(thumb: Image.Image, outlines: list[Outline], frame_size: tuple[int, int]) -> None:
+    """Each goal's box on the thumbnail (black rim for contrast) and its label on a dark strip beside it."""
+    d = ImageDraw.Draw(thumb)
+    f = font(12)
+    sx, sy = thumb.width / frame_size[0], thumb.height / frame_size[1]
+    taken: list[tuple[float, float, float, float]] = []
+    for o in outlines:
+        col = ROLE_COLOURS.get(o.role, (255, 255, 255))
+        x0, y0, x1, y1 = o.box[0] * sx, o.box[1] * sy, (o.box[2] + 1) * sx - 1, (o.box[3] + 1) * sy - 1
+        d.rectangle([x0 - 3, y0 - 3, x1 + 3, y1 + 3], outline=(0, 0, 0), width=1)
+        d.rectangle([x0 - 2, y0 - 2, x1 + 2, y1 + 2], outline=col, width=2)
+        text = o.label()
+        tw, th = d.textlength(text, font=f), 14
+        tx = min(max(0.0, x0), thumb.width - tw - 2)
+        ty = y0 - th - 3 if y0 - th - 3 >= 0 else min(y1 + 3, thumb.height - th)
+        while any(tx < b[2] and b[0] < tx + tw and ty < b[3] and b[1] < ty + th for b in taken):
+            ty = ty + th + 1 if ty + 2 * th < thumb.height else 0  # another goal's label is there: move down
+        taken.append((tx, ty, tx + tw + 2, ty + th))
+        d.rectangle([tx, ty, tx + tw + 2, ty + th], fill=(0, 0, 0))
+        d.text((tx + 1, ty), text, fill=col, font=f)
+
+
+def sheet(rec: EpisodeRecord, run: Path, name: str, goals: GoalRenderer | None = None) -> Image.Image:
+    """The sheet; `goals` re-renders the goal outlines (without it, or off the embedded world, none are drawn)."""
     frames_dir = RunDir(run).task_frames(rec.task_id)
     frames = sorted(frames_dir.glob("*.png")) if frames_dir.exists() else []
+    outlines = goal_outlines(goals, rec, run)
     rows = max(1, math.ceil(len(frames) / COLS))
     tw, th = THUMB
     W = MAP_PX + SIDE_W + 30
@@ -295,7 +324,9 @@ def sheet(rec: EpisodeRecord, run: Path, name: str) -> Image.Image:
         y += 18
     legend = ("Map: green dashed circle = R around each goal pose, green solid = 1.5R; purple dashed / solid = "
               "2.5 m reach / 3.75 m around the door or object to pick up; blue ticks = heading; numbers = the "
-              "position after that step (red: a move there was blocked); grid 5 m.")
+              "position after that step (red: a move there was blocked); grid 5 m. Frames: a box around each goal "
+              "object's visible pixels, labelled role (target, sub1/sub2, pick/drop, door) width x height / pixel "
+              "count, measured in a 640x480 frame (~: the re-rendered outline differs from the recorded count).")
     y += 4
     for line in _wrap(legend, 110):
         d.text((x, y), line, fill=(90, 90, 90), font=font(12))
@@ -312,12 +343,19 @@ def sheet(rec: EpisodeRecord, run: Path, name: str) -> Image.Image:
     y0 = MAP_PX + 25
     for i, f in enumerate(frames):
         k = int(f.stem)
-        thumb = Image.open(f).convert("RGB").resize(THUMB)
+        with Image.open(f) as im:
+            frame_size = im.size
+            thumb = im.convert("RGB").resize(THUMB)
+        if outlines is not None:
+            draw_outlines(thumb, outlines.get(k, []), frame_size)
         cx, cy = 10 + (i % COLS) * (tw + 8), y0 + (i // COLS) * (th + 22)
         img.paste(thumb, (cx, cy + 18))
         cap = ("start" if k == 0 else f"after step {k - 1}: {steps[k - 1].action or 'INVALID'}" if k - 1 < len(steps)
                else f"frame {k}")
         d.text((cx, cy), cap, fill=(0, 0, 0), font=f13)
+    if frames and outlines is None:
+        d.text((MAP_PX + 25, MAP_PX - 10), "goal outlines: not available (no embedded map or renderer for this run)",
+               fill=(200, 0, 0), font=f13)
     return img
 
 
@@ -331,13 +369,16 @@ def main(argv=None) -> int:
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--list", type=Path, help="also write the episode names, one a line")
+    ap.add_argument("--renderer", default="auto", choices=("auto", "gl", "numpy"),
+                    help="re-renders the goal outlines: use the run's own (its logs/engine-*.log says which)")
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
+    goals = GoalRenderer(a.renderer)
     names = []
     for run in a.runs:
         for rec in failed(run):
             name = f"{run.name}/{rec.task_id}"
-            sheet(rec, run, name).save(a.out / f"{run.name}__{rec.task_id}.png", optimize=True)
+            sheet(rec, run, name, goals).save(a.out / f"{run.name}__{rec.task_id}.png", optimize=True)
             names.append(name)
     if a.list:
         a.list.write_text("".join(n + "\n" for n in names))
