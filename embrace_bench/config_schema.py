@@ -90,43 +90,6 @@ class RaySchema:
 
 
 @dataclass
-class EmbeddedEnvSchema:
-    """Every key of env=embedded and its type; the values, and why each is what it is, are in
-    conf/env/embedded.yaml, which `embedded_env()` reads for code that runs without Hydra (EnvConfig's defaults)."""
-    kind: str = MISSING
-    renderer: str = MISSING
-    width: int = MISSING
-    height: int = MISSING
-    fov: float = MISSING
-    ready_timeout_s: Any = MISSING
-    timeout_s: Any = MISSING
-    max_restarts: int = MISSING
-    level_timeout_s: Any = MISSING
-    spawn_timeout_s: Any = MISSING
-    agent_name: str = MISSING
-    agent_blueprint: str = MISSING
-    camera_id: Optional[int] = MISSING
-    cam_offset: List[Any] = MISSING
-    protocol: str = MISSING
-    step_s: float = MISSING
-    realtime: bool = MISSING
-    slomo: Any = MISSING
-    interval_ms: int = MISSING
-    destroy_wait_s: float = MISSING
-    settle_s: float = MISSING
-    stale_frame: str = MISSING
-    tick_s: float = MISSING
-    collision: str = MISSING
-    collision_frac: float = MISSING
-    setup_commands: List[str] = MISSING
-    visible_objects: str = MISSING
-    pd_class: str = MISSING
-    held_cm: Any = MISSING
-    held_z_cm: Any = MISSING
-    moves: Optional[Dict[str, Any]] = MISSING
-
-
-@dataclass
 class MagnitudesSchema:
     forward_cm: float = MISSING
     backward_cm: float = MISSING
@@ -135,48 +98,36 @@ class MagnitudesSchema:
     interact_cm: float = MISSING
 
 
-@dataclass
-class UnrealZooEnvSchema:
-    """Every key of env=unrealzoo and its type; the values, and what each means, are in conf/env/unrealzoo.yaml
-    (one engine kind, one set of values: no second copy here)."""
-    kind: str = MISSING
-    binary: Optional[str] = MISSING
-    attach: Optional[str] = MISSING
-    unrealcv_ini: Optional[str] = MISSING
-    engine_config: bool = MISSING
-    gpu: Any = MISSING
-    offscreen: bool = MISSING
-    extra_args: List[str] = MISSING
-    width: int = MISSING
-    height: int = MISSING
-    fov: float = MISSING
-    ready_timeout_s: Any = MISSING
-    timeout_s: Any = MISSING
-    max_restarts: int = MISSING
-    level_timeout_s: Any = MISSING
-    spawn_timeout_s: Any = MISSING
-    agent_name: str = MISSING
-    agent_blueprint: str = MISSING
-    camera_id: Optional[int] = MISSING
-    cam_offset: List[Any] = MISSING
-    protocol: str = MISSING
-    step_s: float = MISSING
-    realtime: bool = MISSING
-    slomo: Any = MISSING
-    interval_ms: int = MISSING
-    destroy_wait_s: float = MISSING
-    settle_s: float = MISSING
-    stale_frame: str = MISSING
-    tick_s: float = MISSING
-    collision: str = MISSING
-    collision_frac: float = MISSING
-    setup_commands: List[str] = MISSING
-    visible_objects: str = MISSING
-    pd_class: str = MISSING
-    held_cm: Any = MISSING
-    held_z_cm: Any = MISSING
-    moves: Optional[Dict[str, Any]] = MISSING
-    magnitudes: MagnitudesSchema = field(default_factory=MagnitudesSchema)
+# The keys every engine kind's env group has after its own: the UnrealEnv adapter's settings and the engine's
+# supervision (EnvConfig reads them). Typed once, here, in manifest order and without values: each env YAML
+# states the values with the reasons for them.
+ENGINE_KEYS: list[tuple[str, Any]] = [
+    ("width", int), ("height", int), ("fov", float), ("ready_timeout_s", Any), ("timeout_s", Any),
+    ("max_restarts", int), ("level_timeout_s", Any), ("spawn_timeout_s", Any), ("agent_name", str),
+    ("agent_blueprint", str), ("camera_id", Optional[int]), ("cam_offset", List[Any]), ("protocol", str),
+    ("step_s", float), ("realtime", bool), ("slomo", Any), ("interval_ms", int), ("destroy_wait_s", float),
+    ("settle_s", float), ("stale_frame", str), ("tick_s", float), ("collision", str), ("collision_frac", float),
+    ("setup_commands", List[str]), ("visible_objects", str), ("pd_class", str), ("held_cm", Any),
+    ("held_z_cm", Any), ("moves", Optional[Dict[str, Any]]),
+]
+
+
+def _env_schema(name: str, doc: str, own: list[tuple[str, Any]], last: tuple[Any, ...] = ()) -> type:
+    """An env group's schema: its engine's own keys, then ENGINE_KEYS, then `last` (full field specs)."""
+    spec = [(key, kind, field(default=MISSING)) for key, kind in own + ENGINE_KEYS] + list(last)
+    return make_dataclass(name, spec, namespace={"__doc__": doc, "__module__": __name__})
+
+
+EmbeddedEnvSchema = _env_schema(
+    "EmbeddedEnvSchema", """Every key of env=embedded and its type; the values, and why each is what it is, are in
+    conf/env/embedded.yaml, which `embedded_env()` reads for code that runs without Hydra (EnvConfig's defaults).""",
+    [("kind", str), ("renderer", str)])
+UnrealZooEnvSchema = _env_schema(
+    "UnrealZooEnvSchema", """Every key of env=unrealzoo and its type; the values, and what each means, are in
+    conf/env/unrealzoo.yaml (one engine kind, one set of values: no second copy here).""",
+    [("kind", str), ("binary", Optional[str]), ("attach", Optional[str]), ("unrealcv_ini", Optional[str]),
+     ("engine_config", bool), ("gpu", Any), ("offscreen", bool), ("extra_args", List[str])],
+    last=(("magnitudes", MagnitudesSchema, field(default_factory=MagnitudesSchema)),))
 
 
 @dataclass
@@ -330,7 +281,7 @@ EMBEDDED_ENV_YAML = CONF_DIR / "env" / "embedded.yaml"
 
 
 @functools.cache
-def _load_embedded_env(path: Path) -> EmbeddedEnvSchema:
+def _load_embedded_env(path: Path) -> Any:
     values = OmegaConf.load(path)
     if not isinstance(values, DictConfig):
         raise ValueError(f"{path}: not a mapping of settings")
@@ -342,10 +293,10 @@ def _load_embedded_env(path: Path) -> EmbeddedEnvSchema:
     missing = sorted(OmegaConf.missing_keys(node))
     if missing:
         raise ValueError(f"{path} states no value for {', '.join(missing)}")
-    return cast(EmbeddedEnvSchema, OmegaConf.to_object(node))
+    return OmegaConf.to_object(node)  # an EmbeddedEnvSchema
 
 
-def embedded_env(path: Path | None = None) -> EmbeddedEnvSchema:
+def embedded_env(path: Path | None = None) -> Any:
     """The embedded world's settings (env=embedded) as conf/env/embedded.yaml states them, checked by
     EmbeddedEnvSchema (ValueError names an unknown key, a wrong type or a key without a value): what code that
     builds env settings without Hydra reads (EnvConfig's defaults, the engine launcher, bench scripts). The file
