@@ -21,6 +21,7 @@ from pathlib import Path
 import runs_common
 from rich.console import Console
 
+from embrace_bench.config_schema import embedded_env
 from embrace_bench.runner import run
 
 
@@ -35,7 +36,7 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.5)
     ap.add_argument("--width", type=int, default=160)
     ap.add_argument("--height", type=int, default=120)
-    ap.add_argument("--renderer", default="auto")
+    ap.add_argument("--renderer", default=embedded_env().renderer)
     ap.add_argument("--episodes-per-worker", type=int, default=2)
     ap.add_argument("--max-steps", type=int, default=32)
     args = ap.parse_args()

@@ -16,6 +16,7 @@ import importlib.util
 from pathlib import Path
 
 from embrace_bench.actions import Action
+from embrace_bench.config_schema import embedded_env
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.launcher import EmbeddedEngineProcess
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
@@ -80,8 +81,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", default="1,10,32")
     ap.add_argument("--renderer", default="gl", choices=("gl", "numpy"))
-    ap.add_argument("--width", type=int, default=640)
-    ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--width", type=int, default=embedded_env().width)
+    ap.add_argument("--height", type=int, default=embedded_env().height)
     ap.add_argument("--format", default="png", choices=("png", "jpeg"))
     args = ap.parse_args()
     steps = {int(s) for s in args.steps.split(",")}

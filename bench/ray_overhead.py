@@ -20,6 +20,7 @@ import ray.cloudpickle
 import runs_common
 from rich.console import Console
 
+from embrace_bench.config_schema import embedded_env
 from embrace_bench.runner import run
 
 ray.cloudpickle.register_pickle_by_value(runs_common)  # Ray workers cannot import bench/ modules
@@ -45,9 +46,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--tasks", type=int, default=8)
     ap.add_argument("--latency", type=float, default=0.5)
-    ap.add_argument("--width", type=int, default=640)
-    ap.add_argument("--height", type=int, default=480)
-    ap.add_argument("--renderer", default="auto")
+    ap.add_argument("--width", type=int, default=embedded_env().width)
+    ap.add_argument("--height", type=int, default=embedded_env().height)
+    ap.add_argument("--renderer", default=embedded_env().renderer)
     ap.add_argument("--max-steps", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=1)
     args = ap.parse_args()

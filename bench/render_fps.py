@@ -13,6 +13,7 @@ import random
 import statistics
 import time
 
+from embrace_bench.config_schema import embedded_env
 from embrace_bench.world.render import Camera, Renderer
 from embrace_bench.world.scene import PALETTE, WorldMap, make_object, wall
 
@@ -92,8 +93,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--renderer", default="both", choices=("gl", "numpy", "both"))
     ap.add_argument("--frames", type=int, default=200, help="frames per renderer (numpy gets a tenth, min 10)")
-    ap.add_argument("--width", type=int, default=640)
-    ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--width", type=int, default=embedded_env().width)
+    ap.add_argument("--height", type=int, default=embedded_env().height)
     ap.add_argument("--map", default="", help="a frozen suite map (e.g. Street_46) instead of the synthetic street")
     args = ap.parse_args()
     if args.map:

@@ -23,6 +23,7 @@ from pathlib import Path
 import runs_common
 from rich.console import Console
 
+from embrace_bench.config_schema import embedded_env
 from embrace_bench.runner import run
 
 
@@ -76,9 +77,9 @@ def one(args) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--width", type=int, default=640)
-    ap.add_argument("--height", type=int, default=480)
-    ap.add_argument("--renderer", default="auto")
+    ap.add_argument("--width", type=int, default=embedded_env().width)
+    ap.add_argument("--height", type=int, default=embedded_env().height)
+    ap.add_argument("--renderer", default=embedded_env().renderer)
     ap.add_argument("--hang", action="store_true", help="SIGSTOP the engine instead of SIGKILL")
     ap.add_argument("--timeout", type=float, default=30.0, help="env.timeout_s")
     args = ap.parse_args()

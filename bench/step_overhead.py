@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from embrace_bench.actions import Action
+from embrace_bench.config_schema import embedded_env
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.launcher import EmbeddedEngineProcess
 from embrace_bench.env.unreal_env import EnvConfig, UnrealEnv
@@ -25,8 +26,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--renderer", default="gl", choices=("gl", "numpy"))
     ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--width", type=int, default=640)
-    ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--width", type=int, default=embedded_env().width)
+    ap.add_argument("--height", type=int, default=embedded_env().height)
     args = ap.parse_args()
     tasks = load_embedded(("id",)).tasks
     times = []

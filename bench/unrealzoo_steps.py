@@ -18,6 +18,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from embrace_bench.actions import Action
+from embrace_bench.config_schema import embedded_env
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.engines import env_config, make_env
 from embrace_bench.env.launcher import EmbeddedEngineProcess
@@ -52,8 +53,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=120)
     ap.add_argument("--renderer", default="gl", choices=("gl", "numpy"))
-    ap.add_argument("--width", type=int, default=640)
-    ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--width", type=int, default=embedded_env().width)
+    ap.add_argument("--height", type=int, default=embedded_env().height)
     args = ap.parse_args()
     # env=unrealzoo_v1: the release's mechanics with the v1 cycles (bench/release_actions.py: the release's own)
     zoo_yaml = OmegaConf.merge(OmegaConf.load(CONF / "unrealzoo.yaml"), OmegaConf.load(CONF / "unrealzoo_v1.yaml"))

@@ -20,4 +20,7 @@ tests/test_layers.py holds this order as a table (LAYERS, the one definition) an
 11. entry points and their config checks: config_checks < app < __main__ < replay_check
 """
 
+from pathlib import Path
+
 __version__ = "0.1.0"
+CONF_DIR = Path(__file__).resolve().parent / "conf"  # the config groups, in the package (wheels and editable installs)

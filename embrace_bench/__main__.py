@@ -3,10 +3,11 @@ are offline sub-commands over recorded runs. Heavy imports stay inside functions
 from __future__ import annotations
 
 import importlib
+import re
 import sys
-from pathlib import Path
 
-CONF_DIR = Path(__file__).resolve().parent / "conf"  # inside the package: wheels and editable installs alike
+from embrace_bench import CONF_DIR
+
 GROUPS = ("model", "env", "suite", "split", "prompt", "runner", "ray", "tags")
 SUBCOMMANDS = {
     "score": "embrace_bench.scoring.cli:score_main",
@@ -111,6 +112,23 @@ def _keys(group: str, option: str) -> list[str]:
     return [f.name for f in fields(schema)] if schema else _option(group, option)[0]
 
 
+def _unknown_top_level(keys: list[str]) -> str | None:
+    """A key (`+foo=1`, `++foo.bar=2`, `~foo`, `+model@foo=oracle`) whose top level is neither a field of the
+    top-level schema (config_schema.ConfigSchema: the groups) nor Hydra's own `hydra.*` / `hydra/<group>`."""
+    names = {key: re.split(r"[./]", key.lstrip("+~").rpartition("@")[2])[0] for key in keys}
+    if all(name in GROUPS or name == "hydra" for name in names.values()):
+        return None  # the common case, decided without importing the schemas
+    from dataclasses import fields
+
+    from embrace_bench.config_schema import ConfigSchema
+
+    known = [f.name for f in fields(ConfigSchema)] + ["hydra"]
+    for key, name in names.items():
+        if name not in known:
+            return f"unknown setting {key.lstrip('+~')!r}; the top level has only {', '.join(known)}"
+    return None
+
+
 def check_overrides(argv: list[str]) -> str | None:
     """One-line complaint for a group option or a key that does not exist, or a value of a type its schema
     refuses (before Hydra's multi-line composition error)."""
@@ -120,6 +138,9 @@ def check_overrides(argv: list[str]) -> str | None:
         if key.startswith("~") and key[1:].partition(".")[0] in GROUPS:
             return f"cannot remove {key[1:]!r}: every setting has a schema; set it instead ({key[1:]}=...)"
     pairs = [a.split("=", 1) for a in argv if not a.startswith("-") and "=" in a]
+    problem = _unknown_top_level([key for key, _ in pairs] + [a for a in argv if a.startswith("~") and "=" not in a])
+    if problem:
+        return problem
     for key, value in pairs:
         if key not in GROUPS:
             continue

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from embrace_bench.extras import install_hint
 
@@ -91,6 +92,26 @@ def check_config(cfg) -> None:
 TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false", "String": "a string"}
 
 
+def container_words(schema: type, leaf: str, value) -> str | None:
+    """When the schema's field at `leaf` (dotted through nested schemas) is a list or a mapping: what it takes,
+    in words for a message, with `value` as the example ("a list such as [3] or null"); else None."""
+    import typing
+    from dataclasses import fields, is_dataclass
+
+    hint: Any = schema
+    for part in leaf.split("."):
+        if not (isinstance(hint, type) and is_dataclass(hint)):
+            return None
+        hint = typing.get_type_hints(hint).get(part)
+    args = typing.get_args(hint)
+    optional = typing.get_origin(hint) is typing.Union and type(None) in args
+    inner = next(a for a in args if a is not type(None)) if optional else hint
+    if isinstance(inner, type) and is_dataclass(inner):  # a nested schema (env.magnitudes)
+        return f"a mapping of {', '.join(f.name for f in fields(inner))}"
+    words = {list: f"a list such as [{value}]", dict: "a mapping such as {name: value}"}.get(typing.get_origin(inner))
+    return words and words + (" or null" if optional else "")
+
+
 def type_problem(group: str, schema: type, leaf: str, value) -> str | None:
     """The one line for an override of a type `schema` refuses (None: it fits). Ranges stay with the run's own
     checks; a key with a range rule is described by it, so the message says what is allowed."""
@@ -112,6 +133,9 @@ def type_problem(group: str, schema: type, leaf: str, value) -> str | None:
                 TagThresholds.from_config({leaf: value})
             except ValueError as tag_exc:
                 return str(tag_exc)
+        container = None if isinstance(value, (list, dict)) else container_words(schema, leaf, value)
+        if container:  # a single value where the schema wants a list (suite.ids=id-0-001) or a mapping
+            return f"{key} must be {container}, not {value!r}"
         text = str(exc).splitlines()[0]
         if "is not a valid bool" in text:
             return f"{key} must be true or false, not {value!r}"

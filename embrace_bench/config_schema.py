@@ -1,9 +1,10 @@
 """The typed schema of every config group (Hydra structured configs, registered in its ConfigStore).
 
 Each YAML option in embrace_bench/conf names its schema in its `defaults:` list (`- /schema_<group>_<name>@_here_`)
-and holds only what differs from it, so each default lives once (here; env=unrealzoo's values in its YAML, its
-schema giving only the types); Hydra rejects an unknown key or a value
-of the wrong type while composing. Field order is the order the run manifest records, so keep it.
+and holds only what differs from it, so each default lives once: here, or for the env groups in their YAML files
+(conf/env/*.yaml state an engine's values with the reasons for them; the env schemas give only the types, and
+`embedded_env()` reads the embedded world's values for code that runs without Hydra). Hydra rejects an unknown key
+or a value of the wrong type while composing. Field order is the order the run manifest records, so keep it.
 
 Fields typed `Any` take an integer or a float and keep the one given (a timeout of 60 is recorded as 60, not
 60.0): OmegaConf has no int-or-float type, and config_checks.RULES checks them. Value ranges and rules across
@@ -12,13 +13,18 @@ field names before Hydra starts.
 """
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import MISSING as MISSING_FACTORY
 from dataclasses import dataclass, field, fields, make_dataclass
+from pathlib import Path
 from typing import Any, Dict, List, Optional, cast
 
 from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from embrace_bench.defaults import FOV_DEG, FRAME_HEIGHT, FRAME_WIDTH, MAX_STEPS, SUCCESS_RADIUS_CM
+from embrace_bench import CONF_DIR
+from embrace_bench.defaults import MAX_STEPS, SUCCESS_RADIUS_CM
 from embrace_bench.scoring.tagset import TagThresholds
 
 
@@ -84,43 +90,6 @@ class RaySchema:
 
 
 @dataclass
-class EmbeddedEnvSchema:
-    kind: str = "embedded"
-    renderer: str = "auto"  # auto | gl | numpy
-    width: int = FRAME_WIDTH
-    height: int = FRAME_HEIGHT
-    fov: float = FOV_DEG
-    ready_timeout_s: Any = 60  # bounded readiness probe at launch
-    timeout_s: Any = 30  # per UnrealCV request; an engine silent this long is killed and relaunched
-    max_restarts: int = 2  # relaunches per episode (each re-runs it from its start) before an error record
-    # The adapter's settings (env/unreal_env.py EnvConfig takes its defaults from here): the embedded world
-    # answers at once and in game time. The release-protocol knobs are unused here (protocol=magnitudes).
-    level_timeout_s: Any = 30.0
-    spawn_timeout_s: Any = 10.0
-    agent_name: str = "EmbraceAgent"
-    agent_blueprint: str = "/Game/Agents/BP_Character.BP_Character_C"
-    camera_id: Optional[int] = None  # null: the camera nearest the spawned character (its ego camera)
-    cam_offset: List[Any] = field(default_factory=lambda: [0.0, 0.0, 160.0])  # set_cam x y z of the ego view
-    protocol: str = "magnitudes"  # one set_move cycle per action (magnitudes) | the release's cycles (release)
-    step_s: float = 1.0  # game time of one resume..pause cycle; set_move gets magnitude / step_s
-    realtime: bool = False  # game time runs only while resumed (no wall-clock wait before pausing)
-    slomo: Any = 6.0
-    interval_ms: int = 1000
-    destroy_wait_s: float = 1.0
-    settle_s: float = 1.5
-    stale_frame: str = "none"  # none | recapture | wait_tick | release
-    tick_s: float = 0.05
-    collision: str = "get_hit"  # get_hit (the embedded world answers it) | pose
-    collision_frac: float = 0.5
-    setup_commands: List[str] = field(default_factory=list)
-    visible_objects: str = "all"  # all | task: which objects' mask colours to learn
-    pd_class: str = "BP_GrabMoveDrop_C"
-    held_cm: Any = 30.0
-    held_z_cm: Any = 45.0
-    moves: Optional[Dict[str, Any]] = None
-
-
-@dataclass
 class MagnitudesSchema:
     forward_cm: float = MISSING
     backward_cm: float = MISSING
@@ -129,48 +98,36 @@ class MagnitudesSchema:
     interact_cm: float = MISSING
 
 
-@dataclass
-class UnrealZooEnvSchema:
-    """Every key of env=unrealzoo and its type; the values, and what each means, are in conf/env/unrealzoo.yaml
-    (one engine kind, one set of values: no second copy here)."""
-    kind: str = MISSING
-    binary: Optional[str] = MISSING
-    attach: Optional[str] = MISSING
-    unrealcv_ini: Optional[str] = MISSING
-    engine_config: bool = MISSING
-    gpu: Any = MISSING
-    offscreen: bool = MISSING
-    extra_args: List[str] = MISSING
-    width: int = MISSING
-    height: int = MISSING
-    fov: float = MISSING
-    ready_timeout_s: Any = MISSING
-    timeout_s: Any = MISSING
-    max_restarts: int = MISSING
-    level_timeout_s: Any = MISSING
-    spawn_timeout_s: Any = MISSING
-    agent_name: str = MISSING
-    agent_blueprint: str = MISSING
-    camera_id: Optional[int] = MISSING
-    cam_offset: List[Any] = MISSING
-    protocol: str = MISSING
-    step_s: float = MISSING
-    realtime: bool = MISSING
-    slomo: Any = MISSING
-    interval_ms: int = MISSING
-    destroy_wait_s: float = MISSING
-    settle_s: float = MISSING
-    stale_frame: str = MISSING
-    tick_s: float = MISSING
-    collision: str = MISSING
-    collision_frac: float = MISSING
-    setup_commands: List[str] = MISSING
-    visible_objects: str = MISSING
-    pd_class: str = MISSING
-    held_cm: Any = MISSING
-    held_z_cm: Any = MISSING
-    moves: Optional[Dict[str, Any]] = MISSING
-    magnitudes: MagnitudesSchema = field(default_factory=MagnitudesSchema)
+# The keys every engine kind's env group has after its own: the UnrealEnv adapter's settings and the engine's
+# supervision (EnvConfig reads them). Typed once, here, in manifest order and without values: each env YAML
+# states the values with the reasons for them.
+ENGINE_KEYS: list[tuple[str, Any]] = [
+    ("width", int), ("height", int), ("fov", float), ("ready_timeout_s", Any), ("timeout_s", Any),
+    ("max_restarts", int), ("level_timeout_s", Any), ("spawn_timeout_s", Any), ("agent_name", str),
+    ("agent_blueprint", str), ("camera_id", Optional[int]), ("cam_offset", List[Any]), ("protocol", str),
+    ("step_s", float), ("realtime", bool), ("slomo", Any), ("interval_ms", int), ("destroy_wait_s", float),
+    ("settle_s", float), ("stale_frame", str), ("tick_s", float), ("collision", str), ("collision_frac", float),
+    ("setup_commands", List[str]), ("visible_objects", str), ("pd_class", str), ("held_cm", Any),
+    ("held_z_cm", Any), ("moves", Optional[Dict[str, Any]]),
+]
+
+
+def _env_schema(name: str, doc: str, own: list[tuple[str, Any]], last: tuple[Any, ...] = ()) -> type:
+    """An env group's schema: its engine's own keys, then ENGINE_KEYS, then `last` (full field specs)."""
+    spec = [(key, kind, field(default=MISSING)) for key, kind in own + ENGINE_KEYS] + list(last)
+    return make_dataclass(name, spec, namespace={"__doc__": doc, "__module__": __name__})
+
+
+EmbeddedEnvSchema = _env_schema(
+    "EmbeddedEnvSchema", """Every key of env=embedded and its type; the values, and why each is what it is, are in
+    conf/env/embedded.yaml, which `embedded_env()` reads for code that runs without Hydra (EnvConfig's defaults).""",
+    [("kind", str), ("renderer", str)])
+UnrealZooEnvSchema = _env_schema(
+    "UnrealZooEnvSchema", """Every key of env=unrealzoo and its type; the values, and what each means, are in
+    conf/env/unrealzoo.yaml (one engine kind, one set of values: no second copy here).""",
+    [("kind", str), ("binary", Optional[str]), ("attach", Optional[str]), ("unrealcv_ini", Optional[str]),
+     ("engine_config", bool), ("gpu", Any), ("offscreen", bool), ("extra_args", List[str])],
+    last=(("magnitudes", MagnitudesSchema, field(default_factory=MagnitudesSchema)),))
 
 
 @dataclass
@@ -318,6 +275,33 @@ def schema_defaults(schema: type) -> dict[str, Any]:
 def with_defaults(schema: type, cfg: dict) -> dict:
     """`cfg` with the keys it lacks filled in from the schema's defaults (a composed config lacks none)."""
     return {**schema_defaults(schema), **cfg}
+
+
+EMBEDDED_ENV_YAML = CONF_DIR / "env" / "embedded.yaml"
+
+
+@functools.cache
+def _load_embedded_env(path: Path) -> Any:
+    values = OmegaConf.load(path)
+    if not isinstance(values, DictConfig):
+        raise ValueError(f"{path}: not a mapping of settings")
+    values.pop("defaults", None)  # Hydra's: the schema it names is the one merged into here
+    try:
+        node = OmegaConf.merge(OmegaConf.structured(EmbeddedEnvSchema), values)
+    except OmegaConfBaseException as exc:
+        raise ValueError(f"{path}: {str(exc).splitlines()[0]}") from None
+    missing = sorted(OmegaConf.missing_keys(node))
+    if missing:
+        raise ValueError(f"{path} states no value for {', '.join(missing)}")
+    return OmegaConf.to_object(node)  # an EmbeddedEnvSchema
+
+
+def embedded_env(path: Path | None = None) -> Any:
+    """The embedded world's settings (env=embedded) as conf/env/embedded.yaml states them, checked by
+    EmbeddedEnvSchema (ValueError names an unknown key, a wrong type or a key without a value): what code that
+    builds env settings without Hydra reads (EnvConfig's defaults, the engine launcher, bench scripts). The file
+    is read once; each call returns a fresh copy."""
+    return copy.deepcopy(_load_embedded_env(path or EMBEDDED_ENV_YAML))
 
 
 def schema_of(group: str, option_defaults: list[str]) -> type | None:

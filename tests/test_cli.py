@@ -1,10 +1,12 @@
 """The main command end to end on the embedded world, and its one-line errors."""
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,6 +66,9 @@ def test_oracle_run_writes_records_that_score_to_success(tmp_path):
     (["model=gpt4o", "model.launch=true"], "unknown setting 'model.launch' for model=gpt4o; known: adapter, name,"),
     (["+model.backoff_s=1"], "unknown setting 'model.backoff_s' for model=heuristic; known: adapter, name"),
     (["-m", "runner.workers=1,x"], "runner.workers must be an integer >= 1, not 'x'"),
+    (["+foo=1"], "unknown setting 'foo'; the top level has only model, env, suite, split, prompt, runner, tags, ray, hydra"),
+    (["suite.ids=id-0-001"], "suite.ids must be a list such as [id-0-001] or null, not 'id-0-001'"),
+    (["suite.types=3"], "suite.types must be a list such as [3] or null, not 3"),
     (["--bogus"], "unknown option '--bogus'; see python -m embrace_bench --help"),
     (["suite.limit=2", "model"], "cannot read 'model': an override is key=value (or ~key to remove a key)"),
     (["--cfg", "jobs"], "option --cfg takes one of job, hydra, all, not 'jobs'"),
@@ -75,6 +80,23 @@ def test_bad_input_is_one_clear_line(args, needle, tmp_path):
     assert p.returncode == 2
     err = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert len(err) == 1 and needle in err[0], p.stderr
+
+
+def test_cfg_job_shows_the_embedded_values_its_yaml_states(tmp_path):
+    """env=embedded's values come from conf/env/embedded.yaml alone: a copy of the config folder with one value
+    changed there (and nowhere else) changes what --cfg job shows; the schema supplies no value of its own."""
+    conf = tmp_path / "conf"
+    shutil.copytree(ROOT / "embrace_bench" / "conf", conf)
+    yaml = conf / "env" / "embedded.yaml"
+    yaml.write_text(yaml.read_text().replace("\nagent_name: EmbraceAgent", "\nagent_name: OtherAgent"))
+    shown = {}
+    for name, args in (("package", []), ("copy", ["-cp", str(conf)])):
+        p = _run(*args, "--cfg", "job", "hydra/job_logging=disabled", "+hydra.job.env_set.EMBRACE_X=1")
+        assert p.returncode == 0, p.stderr
+        shown[name] = OmegaConf.create(p.stdout).env
+    assert (shown["package"].agent_name, shown["copy"].agent_name) == ("EmbraceAgent", "OtherAgent")
+    assert {k: v for k, v in shown["copy"].items() if k != "agent_name"} == \
+        {k: v for k, v in shown["package"].items() if k != "agent_name"}
 
 
 def test_missing_task_file_is_one_line(tmp_path):

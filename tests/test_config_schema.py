@@ -1,6 +1,8 @@
 """The structured config schemas: every group option composes through its schema, holds only what differs from
 it, and the schema refuses unknown keys and wrong types; defaults shared with the code are defined once."""
 import shutil
+import subprocess
+import sys
 from dataclasses import fields
 
 import pytest
@@ -92,12 +94,87 @@ def test_env_embedded_states_every_adapter_setting_and_envconfig_takes_them(comp
     assert env_config(composed("env.step_s=0.5").env).step_s == 0.5
 
 
+def test_the_embedded_env_schema_gives_types_and_no_values():
+    """env=embedded's values are stated once, in conf/env/embedded.yaml: its schema has none to fall back on."""
+    from embrace_bench.config_schema import EmbeddedEnvSchema
+
+    node = OmegaConf.structured(EmbeddedEnvSchema)
+    assert [f.name for f in fields(EmbeddedEnvSchema) if not OmegaConf.is_missing(node, f.name)] == []
+
+
+def test_embedded_env_reads_the_yaml_and_envconfig_takes_its_values(tmp_path):
+    from embrace_bench.config_schema import EMBEDDED_ENV_YAML, embedded_env
+
+    assert EMBEDDED_ENV_YAML == CONF_DIR / "env" / "embedded.yaml"
+    stated = OmegaConf.load(EMBEDDED_ENV_YAML)
+    loaded = embedded_env()
+    assert [f.name for f in fields(loaded)] == [k for k in stated if k != "defaults"]
+    assert all(getattr(loaded, k) == stated[k] for k in stated if k != "defaults")
+    assert (type(loaded.ready_timeout_s), type(loaded.level_timeout_s)) == (int, float)  # as written: the manifest
+    loaded.cam_offset.append(1.0)
+    assert embedded_env().cam_offset == [0.0, 0.0, 160.0]  # each call its own copy of the file's values
+    # A changed file changes what EnvConfig gives (its defaults are bound at import: a fresh interpreter).
+    changed = tmp_path / "embedded.yaml"
+    changed.write_text(EMBEDDED_ENV_YAML.read_text().replace("\nstep_s: 1.0", "\nstep_s: 0.25")
+                       .replace("\nagent_name: EmbraceAgent", "\nagent_name: OtherAgent"))
+    assert (embedded_env(changed).step_s, embedded_env(changed).agent_name) == (0.25, "OtherAgent")
+    code = ("import sys\nfrom pathlib import Path\nimport embrace_bench.config_schema as cs\n"
+            "cs.EMBEDDED_ENV_YAML = Path(sys.argv[1])\nfrom embrace_bench.env.unreal_env import EnvConfig\n"
+            "from embrace_bench.env.launcher import EmbeddedEngineProcess\n"
+            "print(EnvConfig().step_s, EnvConfig().agent_name, EnvConfig().width)")
+    for path, want in ((EMBEDDED_ENV_YAML, "1.0 EmbraceAgent 640"), (changed, "0.25 OtherAgent 640")):
+        out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and out.stdout.split() == want.split(), out.stderr
+
+
+@pytest.mark.parametrize("edit, want", [
+    (("\nmoves: null", "\nmoves: null\nmove: 3"), "Key 'move' not in 'EmbeddedEnvSchema'"),
+    (("\nwidth: 640", "\nwidth: wide"), "Value 'wide' of type 'str' could not be converted to Integer"),
+    (("\nheight: 480", ""), "states no value for height"),
+])
+def test_embedded_env_refuses_a_file_its_schema_does_not_fit(tmp_path, edit, want):
+    from embrace_bench.config_schema import EMBEDDED_ENV_YAML, embedded_env
+
+    bad = tmp_path / "embedded.yaml"
+    bad.write_text(EMBEDDED_ENV_YAML.read_text().replace(*edit))
+    with pytest.raises(ValueError) as exc:
+        embedded_env(bad)
+    assert want in str(exc.value) and str(bad) in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("argv, want", [
+    (["+foo=1"], "unknown setting 'foo'; the top level has only model, env, suite, split, prompt, runner, tags, "
+                 "ray, hydra"),
+    (["foo.bar=1"], "unknown setting 'foo.bar'"),
+    (["++foo=1"], "unknown setting 'foo'"),
+    (["~foo"], "unknown setting 'foo'"),
+    (["+model@extra=oracle"], "unknown setting 'model@extra'"),
+    (["moddel=oracle"], "unknown setting 'moddel'"),
+    (["hydra.run.dir=/tmp/x", "+hydra.job.env_set.A=1", "hydra/job_logging=disabled", "model=oracle"], None),
+])
+def test_keys_outside_the_top_level_schema_are_refused(argv, want):
+    from embrace_bench.__main__ import check_overrides
+
+    got = check_overrides(argv)
+    if want is None:
+        assert got is None
+    else:
+        assert got is not None and got.startswith(want)
+
+
 @pytest.mark.parametrize("group, option, leaf, value, want", [
     ("runner", "default", "workers", "abc", "runner.workers must be an integer >= 1, not 'abc'"),
     ("runner", "default", "resume", "maybe", "runner.resume must be true or false, not 'maybe'"),
     ("env", "embedded", "width", "wide", "env.width must be an integer >= 1, not 'wide'"),
     ("env", "unrealzoo", "magnitudes.forward_cm", "far", "env.magnitudes.forward_cm must be a number, not 'far'"),
     ("tags", "default", "stuck_min_moves", 2.5, "tags.stuck_min_moves must be an integer >= 0, not 2.5"),
+    ("suite", "embedded", "ids", "id-0-001", "suite.ids must be a list such as [id-0-001] or null, not 'id-0-001'"),
+    ("suite", "embrace_release", "types", 3, "suite.types must be a list such as [3] or null, not 3"),
+    ("env", "embedded", "moves", 3, "env.moves must be a mapping such as {name: value} or null, not 3"),
+    ("env", "unrealzoo", "magnitudes", 3,
+     "env.magnitudes must be a mapping of forward_cm, backward_cm, turn_deg, look_deg, interact_cm, not 3"),
+    ("env", "unrealzoo", "extra_args", "-log", "env.extra_args must be a list such as [-log], not '-log'"),
+    ("suite", "embedded", "ids", ["id-0-001"], None),
     ("runner", "default", "workers", 4, None),
     ("runner", "default", "max_cost_usd", 2, None),  # number-or-null: checked by config_checks.RULES at run time
 ])

@@ -5,7 +5,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from embrace_bench.defaults import FOV_DEG, FRAME_HEIGHT, FRAME_WIDTH
+from embrace_bench.config_schema import embedded_env
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.procs import free_port, log_tail, stop_process_group
 from embrace_bench.redact import scrubbed_environ
@@ -97,12 +97,16 @@ class EngineProcess:
         self.stop()
 
 
+_EMBEDDED = embedded_env()  # env=embedded's values (conf/env/embedded.yaml): the defaults of a process built by hand
+
+
 class EmbeddedEngineProcess(EngineProcess):
     """`python -m embrace_bench.world.serve` in its own process, logging to `log_path`."""
 
-    def __init__(self, *, renderer: str = "auto", width: int = FRAME_WIDTH, height: int = FRAME_HEIGHT,
-                 fov: float = FOV_DEG, host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None,
-                 ready_timeout_s: float = 30.0, extra_args: tuple[str, ...] = (),
+    def __init__(self, *, renderer: str = _EMBEDDED.renderer, width: int = _EMBEDDED.width,
+                 height: int = _EMBEDDED.height, fov: float = _EMBEDDED.fov, host: str = "127.0.0.1",
+                 port: int | None = None, log_path: Path | None = None,
+                 ready_timeout_s: float = _EMBEDDED.ready_timeout_s, extra_args: tuple[str, ...] = (),
                  maps_dir: Path = EMBEDDED_MAPS_DIR) -> None:
         self.renderer, self.size, self.fov = renderer, (width, height), fov
         self.maps_dir = Path(maps_dir)  # the levels the world serves (tasks/maps.py)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embrace_bench.actions import MOTIONS, TURNS, Action, Magnitudes
-from embrace_bench.config_schema import EmbeddedEnvSchema
+from embrace_bench.config_schema import embedded_env
 from embrace_bench.env.base import StepResult
 from embrace_bench.env.client import UnrealCVClient
 from embrace_bench.env.replies import EnvError, _floats, _hit, _json, decode_png, rgb_png
@@ -38,7 +38,7 @@ PROTOCOLS = ("magnitudes", "release")
 COLLISION_SOURCES = ("get_hit", "pose")
 
 
-_EMBEDDED = EmbeddedEnvSchema()  # the embedded world's settings (env=embedded): EnvConfig's defaults, stated there once
+_EMBEDDED = embedded_env()  # the embedded world's settings (conf/env/embedded.yaml): EnvConfig's defaults
 
 
 @dataclass

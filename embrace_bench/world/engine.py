@@ -55,8 +55,8 @@ class EmbeddedEngine:
     """Command handler for UnrealCVServer: `handle(command) -> str | bytes`. `maps_dir` holds the levels
     (<name>.json): the world keeps no data of its own; whoever starts it names the folder (tasks/maps.py)."""
 
-    def __init__(self, renderer: str | Renderer = "auto", *, maps_dir: Path, width: int = 640,
-                 height: int = 480, fov: float = 90.0, port: int = 9000) -> None:
+    def __init__(self, renderer: str | Renderer = "auto", *, maps_dir: Path, width: int = Camera.width,
+                 height: int = Camera.height, fov: float = Camera.fov, port: int = 9000) -> None:
         self.renderer = make_renderer(renderer) if isinstance(renderer, str) else renderer
         self.maps_dir = Path(maps_dir)
         self.size = (width, height)

@@ -15,10 +15,10 @@ import threading
 import time
 from pathlib import Path
 
-from embrace_bench.defaults import FOV_DEG, FRAME_HEIGHT, FRAME_WIDTH
 from embrace_bench.world import faults
 from embrace_bench.world.engine import EmbeddedEngine
 from embrace_bench.world.launch import RENDERERS
+from embrace_bench.world.render import Camera
 from embrace_bench.world.server import UnrealCVServer
 
 
@@ -48,9 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=9000, help="TCP port (0 picks a free one)")
     ap.add_argument("--host", default="127.0.0.1", help="bind address; loopback unless you mean otherwise")
     ap.add_argument("--renderer", default="auto", choices=RENDERERS)
-    ap.add_argument("--width", type=int, default=FRAME_WIDTH)
-    ap.add_argument("--height", type=int, default=FRAME_HEIGHT)
-    ap.add_argument("--fov", type=float, default=FOV_DEG)
+    # Run by hand, the world's own default camera; a run passes env.width, env.height and env.fov (world/launch.py)
+    ap.add_argument("--width", type=int, default=Camera.width)
+    ap.add_argument("--height", type=int, default=Camera.height)
+    ap.add_argument("--fov", type=float, default=Camera.fov)
     ap.add_argument("--maps-dir", type=Path, default=None,
                     help="folder of the levels (<name>.json); default: the embedded suite's maps")
     ap.add_argument("--unix-socket", action="store_true", help="also listen on /tmp/unrealcv_<port>.socket")
