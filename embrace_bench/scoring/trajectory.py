@@ -15,7 +15,8 @@ from embrace_bench.records import EpisodeRecord, StepRecord
 from embrace_bench.scoring.metrics import at_stage, count_steps
 from embrace_bench.tasks.model import TaskType
 
-REFERENCE_WIDTH_PX = 640  # `seen_min_extent_px` is given for frames this wide
+REFERENCE_WIDTH_PX, REFERENCE_HEIGHT_PX = 640, 480  # `seen_min_extent_px` is given for frames this size
+EYE_HEIGHT_CM = 160.0  # the camera above the ground (the embedded world's; the Unreal character's is close)
 
 
 @dataclass
@@ -60,12 +61,12 @@ class Trajectory:
         return self.cache["failing"]
 
     def seen(self, name: str | None, last: int, th) -> list[int]:
-        """Observation indices up to `last` where `name` was seen (`th`: the TagThresholds), as a person
-        recognises it, by its apparent size rather than its distance: at least `min_visible_px` mask pixels
-        (not hidden), its smaller dimension (footprint or height) spanning at least `seen_min_extent_px` at
-        its distance (a recognisable patch, not a speck), its centre no more than `seen_max_off_deg` off the
-        heading (not a sliver at the frame's edge); an object of unknown place or size by its pixels alone.
-        Computed once per trajectory."""
+        """Observation indices up to `last` where `name` was seen (`th`: the TagThresholds), by the rule a person
+        reads off the review sheet's outline of the object: at least `min_visible_px` mask pixels, and its box
+        at least `seen_min_extent_px` on its smaller side (`box_side`: its bounds projected into the frame at
+        the recorded pose), with its centre no more than `seen_max_off_deg` off the heading (mostly inside the
+        frame, not a sliver at its edge); an object of unknown place or size by its pixels alone. Computed once
+        per trajectory."""
         limits = (th.min_visible_px, th.seen_min_extent_px, th.seen_max_off_deg, th.fov_deg)
         key = ("seen", name, last, limits)
         if key not in self.cache:
@@ -81,14 +82,18 @@ class Trajectory:
         if loc is None:  # the common case, none: the cheap test settles it
             return near
         b = self.record.task.object_bounds.get(name)
-        # Farthest distance at which its smaller dimension still spans `min_extent` pixels of a 640-wide frame
-        # (the angle it subtends; the same at any frame size).
-        far = math.inf
-        if b and len(b) >= 6 and min_extent > 0:
-            size = min(max(b[3] - b[0], b[4] - b[1]), b[5] - b[2])
-            far = size * (REFERENCE_WIDTH_PX / 2 / math.tan(math.radians(fov) / 2)) / min_extent
-        return [k for k in near if not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > far
-                and not abs(off_heading(self.xy[k], self.yaw[k], loc)) > max_off]  # no pose: pixels alone
+        sized = bool(b and len(b) >= 6 and min_extent > 0)
+        out = []
+        for k in near:
+            if abs(off_heading(self.xy[k], self.yaw[k], loc)) > max_off:  # no pose: nan, never > max_off
+                continue
+            p = self.poses[k]
+            pitch = float(p[3]) if p and len(p) > 3 else 0.0
+            # The box of the pixels it covers is about a pixel wider than its exact projection.
+            if sized and box_side(self.xy[k], self.yaw[k], pitch, b, fov) + 1.0 < min_extent:
+                continue
+            out.append(k)
+        return out
 
     def last_image(self, first: int, last: int) -> int | None:
         return next((k for k in range(last, first - 1, -1) if self.vis[k] is not None), None)
@@ -98,6 +103,34 @@ def off_heading(xy: tuple[float, float], yaw: float, loc) -> float:
     """Degrees from the heading `yaw` at `xy` to the point `loc` (-180..180; positive: to the right, as yaw)."""
     bearing = math.degrees(math.atan2(loc[1] - xy[1], loc[0] - xy[0]))
     return (bearing - yaw + 180.0) % 360.0 - 180.0
+
+
+def box_side(xy: tuple[float, float], yaw: float, pitch: float, b, fov: float) -> float:
+    """The smaller side, in pixels of a 640x480 frame, of the box an object with bounds `b` ([xmin, ymin, zmin,
+    xmax, ymax, zmax], cm) fills in a camera at `xy`, EYE_HEIGHT_CM high, turned to `yaw` and pitched by `pitch`
+    (degrees, up positive), clipped to the frame. The object is taken as the upright cylinder inside its bounds
+    (engines give a square around any orientation): its outline's left, right, near and far sides at its bottom
+    and top. Projection makes an object off the frame's centre look wider; a camera inside it sees it whole."""
+    ox, oy, r = (b[0] + b[3]) / 2, (b[1] + b[4]) / 2, min(b[3] - b[0], b[4] - b[1]) / 2
+    dx, dy = ox - xy[0], oy - xy[1]
+    dc = math.hypot(dx, dy)
+    if not dc > r + 1.0:  # standing in it (or no position: nan)
+        return math.inf if dc == dc else 0.0
+    ux, uy = dx / dc * r, dy / dc * r
+    p, y = math.radians(pitch), math.radians(yaw)
+    cp, sp, cy, sy = math.cos(p), math.sin(p), math.cos(y), math.sin(y)
+    focal = REFERENCE_WIDTH_PX / 2 / math.tan(math.radians(fov) / 2)
+    hs, vs = [], []
+    for ex, ey in ((dx - uy, dy + ux), (dx + uy, dy - ux), (dx - ux, dy - uy), (dx + ux, dy + uy)):
+        ahead, right = ex * cy + ey * sy, ey * cy - ex * sy
+        for z in (b[2] - EYE_HEIGHT_CM, b[5] - EYE_HEIGHT_CM):
+            depth = max(cp * ahead + sp * z, 1.0)  # a point behind the camera: far off the frame's edge
+            hs.append(focal * right / depth)
+            vs.append(focal * (cp * z - sp * ahead) / depth)
+    half_w, half_h = REFERENCE_WIDTH_PX / 2, REFERENCE_HEIGHT_PX / 2
+    w = min(max(hs), half_w) - max(min(hs), -half_w)
+    h = min(max(vs), half_h) - max(min(vs), -half_h)
+    return max(0.0, min(w, h))
 
 
 def location_xy(record: EpisodeRecord, name: str | None) -> tuple[float, float] | None:
