@@ -186,7 +186,9 @@ def _phases(tr: Trajectory) -> list[Phase]:
         if m is None:
             return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, end, False)]
         k = m + 1  # the observation after the MidwayTarget step
-        return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, k, _near(tr, k, 0)),
+        if not _near(tr, k, 0):  # declared far from subgoal 1: it stays the stage goal to the end
+            return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, end, False)]
+        return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, k, True),
                 Phase("subgoal 2", targets[1] if len(targets) > 1 else None, final_xy, k, end, _near(tr, end, -1))]
     if rec.type == TaskType.PICK_DROP and t.pick_object:
         pick = next((i + 1 for i, s in enumerate(tr.steps) if s.held_object == t.pick_object), None)
