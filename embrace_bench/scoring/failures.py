@@ -26,7 +26,7 @@ from embrace_bench.scoring.primary import mark_primary
 from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, Tag, TagThresholds
 from embrace_bench.scoring.tagset import cm as _d
 from embrace_bench.scoring.tagset import make_tag as _tag
-from embrace_bench.scoring.trajectory import Phase, Trajectory, build, footprint_dist, location_xy
+from embrace_bench.scoring.trajectory import Phase, Trajectory, build, footprint_dist, location_xy, off_heading
 from embrace_bench.tasks.model import TaskType
 
 __all__ = ["TAG_NAMES", "Tag", "TagThresholds", "tag_episode"]
@@ -41,13 +41,18 @@ def _zone(tr: Trajectory, p: Phase, th: TagThresholds) -> float:
     return th.near_miss_factor * tr.record.task.success_radius_cm
 
 
-def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None, d_end: float, d_min: float) -> bool:
+def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None, goal_xy) -> bool:
     """Still blocked at the end, and the goal left the view during that final blocked spell (turning against
-    an obstacle) or the agent never got any farther from it than its closest approach (blocked on its way
-    there): being blocked, not forgetting. Blocked after turning away from it and walking off is forgetting."""
+    an obstacle), or the agent was heading for it when the spell began (the goal within `seen_max_off_deg` of
+    its heading: blocked on its way there), or it had not walked anywhere since it lost the goal (blocked where
+    it turned): being blocked, not forgetting. Blocked somewhere else after turning away from the goal (a scan,
+    or walking past it) is forgetting, with stuck as evidence."""
     if gone_step is None or not blocked_at_end(tr, th):
         return False
-    return gone_step >= blocked_runs(tr, th)[-1][0] or d_end <= d_min + th.closest_slack_cm
+    start = blocked_runs(tr, th)[-1][0]  # a step index: its observation is the pose before that step
+    if gone_step >= start or abs(off_heading(tr.xy[start], tr.yaw[start], goal_xy)) <= th.seen_max_off_deg:
+        return True
+    return not xy_dist(tr.xy[gone_step], tr.xy[start]) >= th.stuck_move_cm  # no pose: nan, judged not walked
 
 
 def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
@@ -68,7 +73,7 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     unseen = [k for k in range(seen[-1] + 1, p.last + 1) if tr.vis[k] is not None]
     zone = _zone(tr, p, th)
     lost = len(unseen) >= max(1, th.forget_min_unseen) and d_end > zone \
-        and not _lost_while_blocked(tr, th, tr.step_of(unseen[0]) if unseen else None, d_end, d_min)
+        and not _lost_while_blocked(tr, th, tr.step_of(unseen[0]) if unseen else None, p.goal_xy)
     farther = d_end > d_min + th.forget_margin_cm  # circling back and leaving again: still left it
     # Circling near the goal: having come within the zone, only leaving it (ending outside the zone and well
     # farther than the closest approach) is forgetting; ending in it is a near miss.
@@ -135,11 +140,21 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     failing = tr.failing_phase()  # `is`: comparing Phase dataclasses field by field is slow
     final_stage = (failing is None or failing is tr.phases[-1]) \
         and len(tr.phases) == (2 if rec.type in (TaskType.MULTI_STAGE, TaskType.PICK_DROP) else 1)
+    stage = -1
+    if located and not final_stage and rec.type == TaskType.MULTI_STAGE and failing is tr.phases[0] \
+            and len(t.target_poses) > 1 and t.target_objects:
+        # Subgoal 1 failed (its stage runs to the end): the listed objects of subgoal 1's own kind are its
+        # distractors (none when subgoal 1 is of another kind than the final referent).
+        referent, stage = t.target_objects[0], 0
+        located = [d for d in located if _stem(d) == _stem(referent)]
+        final_stage = bool(located)
     x0, y0 = tr.xy[0]
     if located and final_stage:
         d_ref = footprint_dist(rec, referent, x, y) if referent else None
         if d_ref is None:
-            d_ref = xy_dist((x, y), t.target_poses[-1])
+            d_ref = xy_dist((x, y), t.target_poses[stage])
+        if stage == 0:  # ending by subgoal 2 (a subgoal, never a distractor) is a skipped stage, not drift
+            d_ref = min([d_ref] + [d for d in (footprint_dist(rec, t.target_objects[-1], x, y),) if d is not None])
         # `located` objects have a recorded place, so their distances are numbers
         dist, name = min((cast(float, footprint_dist(rec, d, x, y)), d) for d in located)
         k = tr.last_image(0, len(tr.xy) - 1) if tr.has_masks else None
@@ -148,13 +163,15 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
         ref_px = v.get(referent, 0) if referent is not None else 0
         facing = ref_px < th.min_visible_px or v.get(name, 0) >= ref_px
         # ... and not within the near-miss zone of the referent (it got there, whatever else was near)
-        in_zone = bool(t.target_poses) and _near_zone(t, xy_dist((x, y), t.target_poses[-1]), th)
+        in_zone = bool(t.target_poses) and _near_zone(t, xy_dist((x, y), t.target_poses[stage]), th)
         if dist <= th.drift_radius_cm and dist < d_ref and facing and not in_zone \
                 and dist <= cast(float, footprint_dist(rec, name, x0, y0)) - th.drift_min_approach_cm \
-                and not blocked_at_end(tr, th) \
+                and not (blocked_at_end(tr, th) and not (_ahead(tr, name, th) and not _ahead(tr, referent, th))) \
                 and dist <= min(cast(float, footprint_dist(rec, name, *xy)) for xy in tr.xy if xy[0] == xy[0]) \
                 + th.closest_slack_cm:
-            # ... not pressed against it (blocked by it), at its closest approach (went to it, not past it)
+            # ... not blocked at the end unless it faced the distractor and not the referent (pressed against it on
+            # the way to the referent, or blocked heading elsewhere: stuck), at its closest approach (went to it,
+            # not past it)
             found.append((tr.step_of(len(tr.xy) - 1), f"ended {_d(dist)} from {name}, {_d(d_ref)} from the referent "
                                                           f"{referent}"))
     elif distractors and tr.has_masks and final_stage and not located:  # no places: the last frame instead
@@ -186,6 +203,12 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     if rec.success or not found:
         return None
     return _tag(Tag.spatial_semantic_drift, [i for i, _ in found], "; ".join(r for _, r in found))
+
+
+def _ahead(tr: Trajectory, name: str | None, th: TagThresholds) -> bool:
+    """The object lies within `seen_max_off_deg` of the agent's last heading (it faced it at the end)."""
+    loc = location_xy(tr.record, name)
+    return loc is not None and abs(off_heading(tr.xy[-1], tr.yaw[-1], loc)) <= th.seen_max_off_deg
 
 
 def _near_zone(t, d: float, th: TagThresholds) -> bool:
