@@ -110,3 +110,18 @@ def test_pressed_against_the_distractor_it_went_to_is_drift_on_the_way_to_the_re
     blocked = record(traj(("TurnLeft", 0, 0, -90), fwd(0, -500, -90), fwd(0, -750, -90), *stuck_there), max_steps=6,
                      targets=(("T", 0, -3000),), **on_way)
     assert "spatial_semantic_drift" not in names(blocked) and "stuck" in names(blocked)
+
+
+def test_subgoal_2_abandoned_is_forgetting_only_if_seen_after_the_midway_target():
+    targets = (("A", 500, 0), ("B", 500, 2000))
+    # B in view on the way to A, MidwayTarget at A, then Finish without looking for B: not forgetting.
+    before = record(traj(fwd(250, visible={"B": SEEN}), fwd(500), ("MidwayTarget", 500, 0, 0),
+                         ("TurnLeft", 500, 0, -90), ("TurnLeft", 500, 0, -180), ("TurnLeft", 500, 0, -270),
+                         ("Finish", 500, 0, -270)), type_="3", targets=targets)
+    assert "target_forgetting" not in names(before) and "premature_finish" in names(before)
+    # The same with B in view after the MidwayTarget, then turned away: forgetting.
+    seen_b = {"visible": {"B": SEEN}}
+    after = record(traj(fwd(250), fwd(500), ("MidwayTarget", 500, 0, 0), ("TurnRight", 500, 0, 90, seen_b),
+                        ("TurnRight", 500, 0, 180), ("TurnRight", 500, 0, 270), ("TurnRight", 500, 0, 360),
+                        ("Finish", 500, 0, 360)), type_="3", targets=targets)
+    assert "target_forgetting" in names(after)
