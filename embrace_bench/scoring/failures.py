@@ -65,8 +65,8 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     # Seen at any time up to the end of the stage (the drop target in view on the way to the object counts),
     # but subgoal 2 only after the MidwayTarget (round 4's "subgoal 2 abandoned"); the closest approach is
     # measured within the stage, where walking towards it was the task.
-    first = p.first if tr.record.type == TaskType.MULTI_STAGE else 0
-    seen = [k for k in tr.seen(p.goal, p.last, th) if k >= first]
+    since = p.first if tr.record.type == TaskType.MULTI_STAGE else 0
+    seen = [k for k in tr.seen(p.goal, p.last, th) if k >= since]
     if not seen:
         return None
     d_end = xy_dist(tr.xy[p.last], p.goal_xy)
