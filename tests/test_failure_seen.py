@@ -6,7 +6,8 @@ import math
 import pytest
 from test_failures import SEEN, fwd, names, record, tag, traj
 
-from embrace_bench.scoring.failures import TagThresholds
+from embrace_bench.scoring.failures import TagThresholds, tag_episode
+from embrace_bench.scoring.primary import primary_of
 from embrace_bench.scoring.trajectory import box_side
 
 BARREL = (84.0, 110.0)  # a barrel's width and height, cm
@@ -125,3 +126,16 @@ def test_subgoal_2_abandoned_is_forgetting_only_if_seen_after_the_midway_target(
                         ("TurnRight", 500, 0, 180), ("TurnRight", 500, 0, 270), ("TurnRight", 500, 0, 360),
                         ("Finish", 500, 0, 360)), type_="3", targets=targets)
     assert "target_forgetting" in names(after)
+
+
+def test_a_drop_landing_within_one_and_a_half_radii_reached_the_drop_target():
+    kw = dict(type_="4.2", targets=(("Bag", 0, 0), ("Bin", 1000, 0)), pick_object="Bag")
+    # Dropped from 470 cm (outside 1.5R), the bag lands 420 cm from the bin: it was carried there, the drop
+    # missed (interaction_failed, as evidence of the near miss).
+    rec = record(traj(("PickObject", 0, 0, 0, {"held_object": "Bag"}), fwd(530, held_object="Bag"),
+                      ("DropObject", 530, 0, 0, {"dropped_at": [580, 0, 0]}), ("Finish", 530, 0, 0)), **kw)
+    assert names(rec) == ["near_miss", "interaction_failed"] and primary_of(tag_episode(rec)) == "near_miss"
+    # Landing 600 cm away: never near the drop target, a navigation failure.
+    far = record(traj(("PickObject", 0, 0, 0, {"held_object": "Bag"}), fwd(330, held_object="Bag"),
+                      ("DropObject", 330, 0, 0, {"dropped_at": [400, 0, 0]}), ("Finish", 330, 0, 0)), **kw)
+    assert names(far) == ["premature_finish"]

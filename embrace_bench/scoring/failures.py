@@ -297,10 +297,11 @@ def _came_within(tr: Trajectory, name: str | None, limit: float, first: int = 0)
 
 
 def _drop_stage_reached(tr: Trajectory, th: TagThresholds) -> bool:
-    """The object, in hand, came within the near-miss zone of the drop target."""
+    """The object, in hand, came within the near-miss zone of the drop target, or landed in it when dropped."""
     t, p = tr.record.task, tr.failing_phase() or tr.phases[-1]
-    return any(tr.pose(k) is not None and _near_zone(t, stage_distance(t, tr.pose(k)), th)
-               for k in range(p.first, p.last + 1))
+    rest = _object_rest(tr)
+    return (rest is not None and _near_zone(t, stage_distance(t, rest), th)) or any(
+        tr.pose(k) is not None and _near_zone(t, stage_distance(t, tr.pose(k)), th) for k in range(p.first, p.last + 1))
 
 
 def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
