@@ -139,3 +139,13 @@ def test_a_drop_landing_within_one_and_a_half_radii_reached_the_drop_target():
     far = record(traj(("PickObject", 0, 0, 0, {"held_object": "Bag"}), fwd(330, held_object="Bag"),
                       ("DropObject", 330, 0, 0, {"dropped_at": [400, 0, 0]}), ("Finish", 330, 0, 0)), **kw)
     assert names(far) == ["premature_finish"]
+
+
+def test_box_side_level_camera_closed_form_agrees_with_the_pitched_projection():
+    # The level camera (the common case) is computed in closed form; a pitch of 1e-9 degrees takes the
+    # general path: both give the same box for objects all around, near and far, low and tall.
+    for k in range(72):
+        a = math.radians(5 * k)
+        for dist, r, top in ((300, 40, 100), (1200, 150, 600), (2500, 30, 50)):
+            b = [dist * math.cos(a) - r, dist * math.sin(a) - r, 0, dist * math.cos(a) + r, dist * math.sin(a) + r, top]
+            assert box_side((0, 0), 0, 0, b, 90) == pytest.approx(box_side((0, 0), 0, 1e-9, b, 90), abs=1e-6)

@@ -116,17 +116,26 @@ def box_side(xy: tuple[float, float], yaw: float, pitch: float, b, fov: float) -
     dc = math.hypot(dx, dy)
     if not dc > r + 1.0:  # standing in it (or no position: nan)
         return math.inf if dc == dc else 0.0
-    ux, uy = dx / dc * r, dy / dc * r
-    p, y = math.radians(pitch), math.radians(yaw)
-    cp, sp, cy, sy = math.cos(p), math.sin(p), math.cos(y), math.sin(y)
+    y = math.radians(yaw)
+    ahead, right, k = dx * math.cos(y) + dy * math.sin(y), dy * math.cos(y) - dx * math.sin(y), r / dc
+    # (ahead, right) of the outline's left, right, near and far sides
+    pts = ((ahead - k * right, right + k * ahead), (ahead + k * right, right - k * ahead),
+           (ahead * (1 - k), right * (1 - k)), (ahead * (1 + k), right * (1 + k)))
     focal = REFERENCE_WIDTH_PX / 2 / math.tan(math.radians(fov) / 2)
-    hs, vs = [], []
-    for ex, ey in ((dx - uy, dy + ux), (dx + uy, dy - ux), (dx - ux, dy - uy), (dx + ux, dy + uy)):
-        ahead, right = ex * cy + ey * sy, ey * cy - ex * sy
-        for z in (b[2] - EYE_HEIGHT_CM, b[5] - EYE_HEIGHT_CM):
-            depth = max(cp * ahead + sp * z, 1.0)  # a point behind the camera: far off the frame's edge
-            hs.append(focal * right / depth)
-            vs.append(focal * (cp * z - sp * ahead) / depth)
+    bottom, top = b[2] - EYE_HEIGHT_CM, b[5] - EYE_HEIGHT_CM
+    if pitch == 0:  # the common case, in closed form: nearest and farthest sides bound the height
+        hs = [focal * rt / max(a, 1.0) for a, rt in pts]  # a point behind the camera: far off the frame's edge
+        near, far = max(min(a for a, _ in pts), 1.0), max(max(a for a, _ in pts), 1.0)
+        vs = [focal * top / (near if top > 0 else far), focal * bottom / (far if bottom > 0 else near)]
+    else:
+        p = math.radians(pitch)
+        cp, sp = math.cos(p), math.sin(p)
+        hs, vs = [], []
+        for a, rt in pts:
+            for z in (bottom, top):
+                depth = max(cp * a + sp * z, 1.0)
+                hs.append(focal * rt / depth)
+                vs.append(focal * (cp * z - sp * a) / depth)
     half_w, half_h = REFERENCE_WIDTH_PX / 2, REFERENCE_HEIGHT_PX / 2
     w = min(max(hs), half_w) - max(min(hs), -half_w)
     h = min(max(vs), half_h) - max(min(vs), -half_h)
