@@ -149,3 +149,22 @@ def test_box_side_level_camera_closed_form_agrees_with_the_pitched_projection():
         for dist, r, top in ((300, 40, 100), (1200, 150, 600), (2500, 30, 50)):
             b = [dist * math.cos(a) - r, dist * math.sin(a) - r, 0, dist * math.cos(a) + r, dist * math.sin(a) + r, top]
             assert box_side((0, 0), 0, 0, b, 90) == pytest.approx(box_side((0, 0), 0, 1e-9, b, 90), abs=1e-6)
+
+
+def test_a_door_seen_edge_on_is_as_narrow_as_its_pixels_over_its_height():
+    # A 2.2 m door 10 m ahead spans 70 px in height; 688 px of it (640x480) is a 10 px wide strip: the door
+    # edge-on or half behind its wall, not seen. Filling its face (5,000 px: 71 px wide) it is seen.
+    door = {"door": "Door_01", "object_locations": {"Door_01": [1000, 0, 0]},
+            "object_bounds": {"Door_01": [880, -120, 0, 1120, 120, 220]}}
+    look = [("TurnLeft", 0, 0, -90), ("TurnLeft", 0, 0, -180), ("Finish", 0, 0, -180)]
+
+    def run(px, th=None):
+        rec = record(traj(("TurnRight", 0, 0, 0, {"visible": {"Door_01": px}}), *look), type_="4.1",
+                     targets=(("Door_01", 1000, 0),), **door)
+        return names(rec, th)
+
+    assert "short_sighted_exploration" in run(688) and "short_sighted_exploration" not in run(5000)
+    # Counts are the run's: 172 px of a 320x240 frame is the same strip, 1,250 the same face.
+    small = TagThresholds().for_frame(320, 240)
+    assert small.frame_scale == 0.25 and TagThresholds().frame_scale == 1.0
+    assert "short_sighted_exploration" in run(172, small) and "short_sighted_exploration" not in run(1250, small)

@@ -67,14 +67,14 @@ class Trajectory:
         the recorded pose), with its centre no more than `seen_max_off_deg` off the heading (mostly inside the
         frame, not a sliver at its edge); an object of unknown place or size by its pixels alone. Computed once
         per trajectory."""
-        limits = (th.min_visible_px, th.seen_min_extent_px, th.seen_max_off_deg, th.fov_deg)
+        limits = (th.min_visible_px, th.seen_min_extent_px, th.seen_max_off_deg, th.fov_deg, th.frame_scale)
         key = ("seen", name, last, limits)
         if key not in self.cache:
             self.cache[key] = self._seen(name, last, *limits)
         return self.cache[key]
 
     def _seen(self, name: str | None, last: int, min_px: int, min_extent: float, max_off: float,
-              fov: float) -> list[int]:
+              fov: float, scale: float) -> list[int]:
         if not name:
             return []
         near = [k for k, v in enumerate(self.vis[: last + 1]) if v and v.get(name, 0) >= min_px]
@@ -89,8 +89,12 @@ class Trajectory:
                 continue
             p = self.poses[k]
             pitch = float(p[3]) if p and len(p) > 3 else 0.0
+            side = box_side(self.xy[k], self.yaw[k], pitch, b, fov) if sized else math.inf
+            if sized and name == self.record.task.door:  # edge-on or half behind its wall: a door is narrower
+                px = (self.vis[k] or {}).get(name, 0) / scale  # in a 640x480 frame
+                side = min(side, panel_width(px, self.xy[k], self.yaw[k], b, fov))
             # The box of the pixels it covers is about a pixel wider than its exact projection.
-            if sized and box_side(self.xy[k], self.yaw[k], pitch, b, fov) + 1.0 < min_extent:
+            if side + 1.0 < min_extent:
                 continue
             out.append(k)
         return out
@@ -140,6 +144,16 @@ def box_side(xy: tuple[float, float], yaw: float, pitch: float, b, fov: float) -
     w = min(max(hs), half_w) - max(min(hs), -half_w)
     h = min(max(vs), half_h) - max(min(vs), -half_h)
     return max(0.0, min(w, h))
+
+
+def panel_width(px: float, xy: tuple[float, float], yaw: float, b, fov: float) -> float:
+    """The width, in pixels of a 640x480 frame, of the box `px` pixels (at that frame size) of a flat upright
+    panel (a door) fill: a panel fills its box, so its pixels over the height it spans at the distance of its
+    bounds' centre (a door seen edge-on, or half behind its wall, is as narrow as its pixels say)."""
+    ox, oy = (b[0] + b[3]) / 2, (b[1] + b[4]) / 2
+    depth = max(math.hypot(ox - xy[0], oy - xy[1]) * math.cos(math.radians(off_heading(xy, yaw, (ox, oy)))), 1.0)
+    focal = REFERENCE_WIDTH_PX / 2 / math.tan(math.radians(fov) / 2)
+    return px / max(min(focal * (b[5] - b[2]) / depth, REFERENCE_HEIGHT_PX), 1.0)
 
 
 def location_xy(record: EpisodeRecord, name: str | None) -> tuple[float, float] | None:
