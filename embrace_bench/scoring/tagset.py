@@ -1,5 +1,5 @@
 """What a failure tag is: the tag names, the thresholds every rule reads (config group `tags`), and the
-shape of one tag. The rules themselves live in failures.py (outcome tags) and behaviour_tags.py."""
+shape of one tag. The rules themselves live in failures.py (outcome tags, drift in drift.py) and behaviour_tags.py."""
 from __future__ import annotations
 
 import math
