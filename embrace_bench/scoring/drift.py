@@ -50,10 +50,12 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
         # `located` objects have a recorded place, so their distances are numbers
         dist, name = min((cast(float, footprint_dist(rec, d, x, y)), d) for d in located)
         k = tr.last_image(0, len(tr.xy) - 1) if tr.has_masks else None
-        v = (tr.vis[k] or {}) if k is not None else {}  # last_image's frame is never None
-        # the referent seen, and bigger than the distractor, in the last frame: it was heading there, not drifting
-        ref_px = v.get(referent, 0) if referent is not None else 0
-        facing = ref_px < th.min_visible_px or v.get(name, 0) >= ref_px
+        # it went to something it saw, and did not end aiming at the referent: the referent seen in the last
+        # frame and nearer its centre than the distractor means it was heading there, not drifting
+        saw_it = bool(tr.seen(name, len(tr.xy) - 1, th)) if tr.has_masks else True
+        aiming = k is not None and referent is not None and k in tr.seen(referent, k, th) \
+            and _off(tr, referent) < _off(tr, name)
+        facing = saw_it and not aiming
         # ... and not within the near-miss zone of the referent (it got there, whatever else was near)
         in_zone = bool(t.target_poses) and near_zone(t, xy_dist((x, y), t.target_poses[stage]), th)
         if dist <= th.drift_radius_cm and dist < d_ref and facing and not in_zone \
@@ -95,6 +97,12 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     if rec.success or not found:
         return None
     return _tag(Tag.spatial_semantic_drift, [i for i, _ in found], "; ".join(r for _, r in found))
+
+
+def _off(tr: Trajectory, name: str) -> float:
+    """Degrees between the agent's last heading and the object (inf: no recorded place)."""
+    loc = location_xy(tr.record, name)
+    return abs(off_heading(tr.xy[-1], tr.yaw[-1], loc)) if loc is not None else float("inf")
 
 
 def _ahead(tr: Trajectory, name: str | None, th: TagThresholds) -> bool:
