@@ -163,9 +163,11 @@ def test_no_drift_within_the_near_miss_zone_of_the_referent_or_facing_it():
     near = record(traj(fwd(300), fwd(600), ("Finish", 600, 0, 0)), **places)  # 400 cm from T, 300 from T_02
     assert names(near) == ["near_miss"]
     far = {"distractors": ["T_02"], "object_locations": {"T": [2000, 0, 0], "T_02": [600, 300, 0]}}
-    tiny = record(traj(fwd(300), fwd(600, visible={"T": 40}), ("Finish", 600, 0, 0)), targets=(("T", 2000, 0),), **far)
+    tiny = record(traj(fwd(300), fwd(600, visible={"T": 40}), ("Finish", 600, 0, 0)), targets=(("T", 2000, 0),),
+                  start_visible={"T_02": SEEN}, **far)  # the distractor seen at the start, 27 degrees off
     assert "spatial_semantic_drift" in names(tiny)  # the referent a speck in the last frame: not heading there
-    big = record(traj(fwd(300), fwd(600, visible={"T": SEEN}), ("Finish", 600, 0, 0)), targets=(("T", 2000, 0),), **far)
+    big = record(traj(fwd(300), fwd(600, visible={"T": SEEN}), ("Finish", 600, 0, 0)), targets=(("T", 2000, 0),),
+                 start_visible={"T_02": SEEN}, **far)
     assert "spatial_semantic_drift" not in names(big)
 
 

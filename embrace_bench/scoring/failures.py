@@ -15,18 +15,17 @@ Thresholds are `TagThresholds` (config group `tags`, recorded in each run's mani
 from __future__ import annotations
 
 import math
-import re
-from typing import cast
 
 from embrace_bench.actions import TURNS, Action
 from embrace_bench.records import EpisodeRecord
 from embrace_bench.scoring.behaviour_tags import BEHAVIOUR, api_error, blocked_at_end, blocked_runs
+from embrace_bench.scoring.drift import near_zone, spatial_semantic_drift
 from embrace_bench.scoring.metrics import at_stage, door_reason, pick_drop_reason, stage_distance, xy_dist
 from embrace_bench.scoring.primary import mark_primary
 from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, Tag, TagThresholds
 from embrace_bench.scoring.tagset import cm as _d
 from embrace_bench.scoring.tagset import make_tag as _tag
-from embrace_bench.scoring.trajectory import Phase, Trajectory, build, footprint_dist, location_xy
+from embrace_bench.scoring.trajectory import Phase, Trajectory, build, footprint_dist, location_xy, off_heading
 from embrace_bench.tasks.model import TaskType
 
 __all__ = ["TAG_NAMES", "Tag", "TagThresholds", "tag_episode"]
@@ -41,13 +40,18 @@ def _zone(tr: Trajectory, p: Phase, th: TagThresholds) -> float:
     return th.near_miss_factor * tr.record.task.success_radius_cm
 
 
-def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None, d_end: float, d_min: float) -> bool:
+def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None, goal_xy) -> bool:
     """Still blocked at the end, and the goal left the view during that final blocked spell (turning against
-    an obstacle) or the agent never got any farther from it than its closest approach (blocked on its way
-    there): being blocked, not forgetting. Blocked after turning away from it and walking off is forgetting."""
+    an obstacle), or the agent was heading for it when the spell began (the goal within `seen_max_off_deg` of
+    its heading: blocked on its way there), or it had not walked anywhere since it lost the goal (blocked where
+    it turned): being blocked, not forgetting. Blocked somewhere else after turning away from the goal (a scan,
+    or walking past it) is forgetting, with stuck as evidence."""
     if gone_step is None or not blocked_at_end(tr, th):
         return False
-    return gone_step >= blocked_runs(tr, th)[-1][0] or d_end <= d_min + th.closest_slack_cm
+    start = blocked_runs(tr, th)[-1][0]  # a step index: its observation is the pose before that step
+    if gone_step >= start or abs(off_heading(tr.xy[start], tr.yaw[start], goal_xy)) <= th.seen_max_off_deg:
+        return True
+    return not xy_dist(tr.xy[gone_step], tr.xy[start]) >= th.stuck_move_cm  # no pose: nan, judged not walked
 
 
 def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
@@ -57,9 +61,11 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     p = tr.failing_phase()
     if p is None or p.goal_xy is None or not tr.has_masks:
         return None
-    # Seen at any time up to the end of the stage (subgoal 2 in view on the way to subgoal 1 counts); the
-    # closest approach is measured within the stage, where walking towards it was the task.
-    seen = tr.seen(p.goal, p.last, th)
+    # Seen at any time up to the end of the stage (the drop target in view on the way to the object counts),
+    # but subgoal 2 only after the MidwayTarget (round 4's "subgoal 2 abandoned"); the closest approach is
+    # measured within the stage, where walking towards it was the task.
+    since = p.first if tr.record.type == TaskType.MULTI_STAGE else 0
+    seen = [k for k in tr.seen(p.goal, p.last, th) if k >= since]
     if not seen:
         return None
     d_end = xy_dist(tr.xy[p.last], p.goal_xy)
@@ -68,7 +74,7 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     unseen = [k for k in range(seen[-1] + 1, p.last + 1) if tr.vis[k] is not None]
     zone = _zone(tr, p, th)
     lost = len(unseen) >= max(1, th.forget_min_unseen) and d_end > zone \
-        and not _lost_while_blocked(tr, th, tr.step_of(unseen[0]) if unseen else None, d_end, d_min)
+        and not _lost_while_blocked(tr, th, tr.step_of(unseen[0]) if unseen else None, p.goal_xy)
     farther = d_end > d_min + th.forget_margin_cm  # circling back and leaving again: still left it
     # Circling near the goal: having come within the zone, only leaving it (ending outside the zone and well
     # farther than the closest approach) is forgetting; ending in it is a near miss.
@@ -116,82 +122,6 @@ def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
         what.append(f"stayed within {span:.0f} cm (< {th.explore_min_span_cm:.0f})")
     steps = turns or [s.index for s in tr.steps[-1:]]
     return _tag(Tag.short_sighted_exploration, steps, f"never saw {p.label} {p.goal}; " + " and ".join(what))
-
-
-def _stem(name: str) -> str:
-    return re.sub(r"[_\-\s]*\d+$", "", name).lower()
-
-
-def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
-    """Ended at, or interacted with, an object of the referent's category instead of the referent."""
-    rec, t = tr.record, tr.record.task
-    found: list[tuple[int, str]] = []
-    referent = t.target_objects[-1] if t.target_objects else None
-    x, y = tr.xy[-1]
-    distractors = [d for d in t.distractors if d not in t.target_objects]  # a subgoal is never a distractor
-    located = [d for d in distractors if d in t.object_locations]
-    # Distractors share the final referent's category: ending near one counts in the final stage only
-    # (after the MidwayTarget, with the object in hand), and only if the agent walked up to it.
-    failing = tr.failing_phase()  # `is`: comparing Phase dataclasses field by field is slow
-    final_stage = (failing is None or failing is tr.phases[-1]) \
-        and len(tr.phases) == (2 if rec.type in (TaskType.MULTI_STAGE, TaskType.PICK_DROP) else 1)
-    x0, y0 = tr.xy[0]
-    if located and final_stage:
-        d_ref = footprint_dist(rec, referent, x, y) if referent else None
-        if d_ref is None:
-            d_ref = xy_dist((x, y), t.target_poses[-1])
-        # `located` objects have a recorded place, so their distances are numbers
-        dist, name = min((cast(float, footprint_dist(rec, d, x, y)), d) for d in located)
-        k = tr.last_image(0, len(tr.xy) - 1) if tr.has_masks else None
-        v = (tr.vis[k] or {}) if k is not None else {}  # last_image's frame is never None
-        # the referent seen, and bigger than the distractor, in the last frame: it was heading there, not drifting
-        ref_px = v.get(referent, 0) if referent is not None else 0
-        facing = ref_px < th.min_visible_px or v.get(name, 0) >= ref_px
-        # ... and not within the near-miss zone of the referent (it got there, whatever else was near)
-        in_zone = bool(t.target_poses) and _near_zone(t, xy_dist((x, y), t.target_poses[-1]), th)
-        if dist <= th.drift_radius_cm and dist < d_ref and facing and not in_zone \
-                and dist <= cast(float, footprint_dist(rec, name, x0, y0)) - th.drift_min_approach_cm \
-                and not blocked_at_end(tr, th) \
-                and dist <= min(cast(float, footprint_dist(rec, name, *xy)) for xy in tr.xy if xy[0] == xy[0]) \
-                + th.closest_slack_cm:
-            # ... not pressed against it (blocked by it), at its closest approach (went to it, not past it)
-            found.append((tr.step_of(len(tr.xy) - 1), f"ended {_d(dist)} from {name}, {_d(d_ref)} from the referent "
-                                                          f"{referent}"))
-    elif distractors and tr.has_masks and final_stage and not located:  # no places: the last frame instead
-        k = tr.last_image(0, len(tr.xy) - 1)
-        v = (tr.vis[k] or {}) if k is not None else {}  # last_image's frame is never None
-        px, name = max(((v.get(d, 0), d) for d in distractors), default=(0, ""))
-        if px >= th.drift_min_px and px > (v.get(referent, 0) if referent is not None else 0):
-            found.append((tr.step_of(cast(int, k)),  # px > 0 here: a frame was found
-                          f"the last frame shows {name} ({px} px), not the referent {referent}"))
-    held_before = None
-    doors_before = dict(rec.start_door_state)
-    # Without an object to pick or a door only drops can show drift: scan those steps alone.
-    scan = (tr.steps if t.pick_object or t.door
-            else [s for s in tr.steps if s.action == Action.DropObject] if located else ())
-    for s in scan:
-        if s.held_object and s.held_object != held_before and t.pick_object and s.held_object != t.pick_object \
-                and _stem(s.held_object) == _stem(t.pick_object):
-            found.append((s.index, f"picked up {s.held_object} instead of {t.pick_object}"))
-        if s.action == Action.DropObject and s.dropped_at and located:
-            dd, name = min((cast(float, footprint_dist(rec, d, s.dropped_at[0], s.dropped_at[1])), d) for d in located)
-            if dd <= th.drift_radius_cm and not at_stage(t, s.dropped_at):
-                found.append((s.index, f"dropped the object {_d(dd)} from {name}"))
-        if s.action == Action.OpenDoor and t.door:
-            opened = [d for d, v in s.door_state.items() if v == 1 and doors_before.get(d) != 1 and d != t.door]
-            found += [(s.index, f"opened {d} instead of {t.door}") for d in opened]
-        held_before = s.held_object
-        if s.door_state:
-            doors_before = s.door_state  # read, never changed: no copy
-    if rec.success or not found:
-        return None
-    return _tag(Tag.spatial_semantic_drift, [i for i, _ in found], "; ".join(r for _, r in found))
-
-
-def _near_zone(t, d: float, th: TagThresholds) -> bool:
-    """Within the near-miss zone: `near_miss_factor` times the radius (regions: that much beyond them)."""
-    limit = (th.near_miss_factor - (1.0 if t.regions else 0.0)) * t.success_radius_cm
-    return d <= limit
 
 
 def _object_rest(tr: Trajectory) -> list | None:
@@ -247,7 +177,7 @@ def near_miss(tr: Trajectory, th: TagThresholds) -> dict | None:
         return None
     stage, pose, first, last = se
     d = stage_distance(t, pose, stage)
-    if at_stage(t, pose, stage) or not _near_zone(t, d, th):
+    if at_stage(t, pose, stage) or not near_zone(t, d, th):
         return None
     what = "subgoal 1" if stage == 0 and len(t.target_poses) > 1 else "the target"
     if tr.record.type == TaskType.PICK_DROP:
@@ -256,7 +186,7 @@ def near_miss(tr: Trajectory, th: TagThresholds) -> dict | None:
     dists = [stage_distance(t, tr.pose(k), stage) for k in range(first, last + 1) if tr.pose(k) is not None]
     d_min = min(dists)
     # Stopped well past its closest approach: a near miss only if it stayed near the goal since (circling it).
-    if d > d_min + th.closest_slack_cm and not all(_near_zone(t, x, th) for x in dists[dists.index(d_min):]):
+    if d > d_min + th.closest_slack_cm and not all(near_zone(t, x, th) for x in dists[dists.index(d_min):]):
         return None
     return _tag(Tag.near_miss, [tr.step_of(last)], f"ended {_d(d)} from {what} (radius {t.success_radius_cm:.0f}), "
                 f"closest {_d(d_min)}")
@@ -272,10 +202,11 @@ def _came_within(tr: Trajectory, name: str | None, limit: float, first: int = 0)
 
 
 def _drop_stage_reached(tr: Trajectory, th: TagThresholds) -> bool:
-    """The object, in hand, came within the near-miss zone of the drop target."""
+    """The object, in hand, came within the near-miss zone of the drop target, or landed in it when dropped."""
     t, p = tr.record.task, tr.failing_phase() or tr.phases[-1]
-    return any(tr.pose(k) is not None and _near_zone(t, stage_distance(t, tr.pose(k)), th)
-               for k in range(p.first, p.last + 1))
+    rest = _object_rest(tr)
+    return (rest is not None and near_zone(t, stage_distance(t, rest), th)) or any(
+        tr.pose(k) is not None and near_zone(t, stage_distance(t, tr.pose(k)), th) for k in range(p.first, p.last + 1))
 
 
 def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
@@ -295,7 +226,7 @@ def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
         # The object, wherever it ended (dropped, in hand, or never picked up), far from the drop target.
         held = any(s.held_object == t.pick_object for s in tr.steps)
         rest = _object_rest(tr) or (final if held else t.object_locations.get(t.pick_object))
-        if pick_drop_reason(tr.steps, t) and rest is not None and not _near_zone(t, stage_distance(t, rest), th):
+        if pick_drop_reason(tr.steps, t) and rest is not None and not near_zone(t, stage_distance(t, rest), th):
             what = "" if held else f" without ever holding {t.pick_object};"
             why.append(f"Finish at step {fin}{what} the object is {_d(stage_distance(t, rest))} from the drop target")
     elif rec.type == TaskType.MULTI_STAGE and len(t.target_poses) > 1:
@@ -304,11 +235,11 @@ def premature_finish(tr: Trajectory, th: TagThresholds) -> dict | None:
         if m is None:
             why.append("no MidwayTarget before Finish")
         elif at is not None and not at_stage(t, at, 0):
-            if not _near_zone(t, stage_distance(t, at, 0), th):
+            if not near_zone(t, stage_distance(t, at, 0), th):
                 why.append(f"MidwayTarget at step {m} {_d(stage_distance(t, at, 0))} from subgoal 1")
-        elif final is not None and not at_stage(t, final) and not _near_zone(t, stage_distance(t, final), th):
+        elif final is not None and not at_stage(t, final) and not near_zone(t, stage_distance(t, final), th):
             why.append(f"Finish at step {fin} {_d(stage_distance(t, final))} from subgoal 2")
-    elif final is not None and not at_stage(t, final) and not _near_zone(t, stage_distance(t, final), th):
+    elif final is not None and not at_stage(t, final) and not near_zone(t, stage_distance(t, final), th):
         where = "outside the target region" if t.regions else f"(radius {t.success_radius_cm:.0f})"
         why.append(f"Finish at step {fin} {_d(stage_distance(t, final))} from the target {where}")
     if not why:
@@ -321,7 +252,7 @@ def _far_midway(tr: Trajectory, th: TagThresholds) -> dict | None:
     """The judged MidwayTarget issued beyond the near-miss zone of subgoal 1 (the stage declared done far from it)."""
     t, m = tr.record.task, tr.midway
     at = tr.pose(m + 1) if m is not None else None
-    if at is None or _near_zone(t, stage_distance(t, at, 0), th):
+    if at is None or near_zone(t, stage_distance(t, at, 0), th):
         return None
     return _tag(Tag.premature_finish, [m], f"MidwayTarget at step {m} {_d(stage_distance(t, at, 0))} from subgoal 1")
 

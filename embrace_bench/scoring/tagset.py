@@ -1,11 +1,11 @@
 """What a failure tag is: the tag names, the thresholds every rule reads (config group `tags`), and the
-shape of one tag. The rules themselves live in failures.py (outcome tags) and behaviour_tags.py."""
+shape of one tag. The rules themselves live in failures.py (outcome tags, drift in drift.py) and behaviour_tags.py."""
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from embrace_bench.actions import Magnitudes
 
@@ -60,6 +60,9 @@ class TagThresholds:
     near_miss_factor: float = 1.5  # near_miss: ended within this times the success radius ...
     closest_slack_cm: float = 100.0  # "at its closest approach" (near_miss, drift): no more than this farther
 
+    # The run's frame area over 640x480's, set by `for_frame`: a record's pixel counts are the run's. Not a setting.
+    frame_scale: ClassVar[float] = 1.0
+
     @staticmethod
     def from_config(cfg: dict | None) -> "TagThresholds":
         """From a config mapping; one-line ValueError naming an unknown key or a bad value."""
@@ -91,7 +94,9 @@ class TagThresholds:
         if not width or not height:
             return self
         f = width * height / REFERENCE_FRAME_PX
-        return replace(self, **{k: max(1, round(getattr(self, k) * f)) for k in PIXEL_KEYS})
+        out = replace(self, **{k: max(1, round(getattr(self, k) * f)) for k in PIXEL_KEYS})
+        object.__setattr__(out, "frame_scale", f)  # frozen, and not a setting (so not a field)
+        return out
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -15,7 +15,8 @@ from embrace_bench.records import EpisodeRecord, StepRecord
 from embrace_bench.scoring.metrics import at_stage, count_steps
 from embrace_bench.tasks.model import TaskType
 
-REFERENCE_WIDTH_PX = 640  # `seen_min_extent_px` is given for frames this wide
+REFERENCE_WIDTH_PX, REFERENCE_HEIGHT_PX = 640, 480  # `seen_min_extent_px` is given for frames this size
+EYE_HEIGHT_CM = 160.0  # the camera above the ground (the embedded world's; the Unreal character's is close)
 
 
 @dataclass
@@ -60,20 +61,20 @@ class Trajectory:
         return self.cache["failing"]
 
     def seen(self, name: str | None, last: int, th) -> list[int]:
-        """Observation indices up to `last` where `name` was seen (`th`: the TagThresholds), as a person
-        recognises it, by its apparent size rather than its distance: at least `min_visible_px` mask pixels
-        (not hidden), its smaller dimension (footprint or height) spanning at least `seen_min_extent_px` at
-        its distance (a recognisable patch, not a speck), its centre no more than `seen_max_off_deg` off the
-        heading (not a sliver at the frame's edge); an object of unknown place or size by its pixels alone.
-        Computed once per trajectory."""
-        limits = (th.min_visible_px, th.seen_min_extent_px, th.seen_max_off_deg, th.fov_deg)
+        """Observation indices up to `last` where `name` was seen (`th`: the TagThresholds), by the rule a person
+        reads off the review sheet's outline of the object: at least `min_visible_px` mask pixels, and its box
+        at least `seen_min_extent_px` on its smaller side (`box_side`: its bounds projected into the frame at
+        the recorded pose), with its centre no more than `seen_max_off_deg` off the heading (mostly inside the
+        frame, not a sliver at its edge); an object of unknown place or size by its pixels alone. Computed once
+        per trajectory."""
+        limits = (th.min_visible_px, th.seen_min_extent_px, th.seen_max_off_deg, th.fov_deg, th.frame_scale)
         key = ("seen", name, last, limits)
         if key not in self.cache:
             self.cache[key] = self._seen(name, last, *limits)
         return self.cache[key]
 
     def _seen(self, name: str | None, last: int, min_px: int, min_extent: float, max_off: float,
-              fov: float) -> list[int]:
+              fov: float, scale: float) -> list[int]:
         if not name:
             return []
         near = [k for k, v in enumerate(self.vis[: last + 1]) if v and v.get(name, 0) >= min_px]
@@ -81,14 +82,22 @@ class Trajectory:
         if loc is None:  # the common case, none: the cheap test settles it
             return near
         b = self.record.task.object_bounds.get(name)
-        # Farthest distance at which its smaller dimension still spans `min_extent` pixels of a 640-wide frame
-        # (the angle it subtends; the same at any frame size).
-        far = math.inf
-        if b and len(b) >= 6 and min_extent > 0:
-            size = min(max(b[3] - b[0], b[4] - b[1]), b[5] - b[2])
-            far = size * (REFERENCE_WIDTH_PX / 2 / math.tan(math.radians(fov) / 2)) / min_extent
-        return [k for k in near if not (footprint_dist(self.record, name, *self.xy[k]) or 0.0) > far
-                and not abs(off_heading(self.xy[k], self.yaw[k], loc)) > max_off]  # no pose: pixels alone
+        sized = bool(b and len(b) >= 6 and min_extent > 0)
+        out = []
+        for k in near:
+            if abs(off_heading(self.xy[k], self.yaw[k], loc)) > max_off:  # no pose: nan, never > max_off
+                continue
+            p = self.poses[k]
+            pitch = float(p[3]) if p and len(p) > 3 else 0.0
+            side = box_side(self.xy[k], self.yaw[k], pitch, b, fov) if sized else math.inf
+            if sized and name == self.record.task.door:  # edge-on or half behind its wall: a door is narrower
+                px = (self.vis[k] or {}).get(name, 0) / scale  # in a 640x480 frame
+                side = min(side, panel_width(px, self.xy[k], self.yaw[k], b, fov))
+            # The box of the pixels it covers is about a pixel wider than its exact projection.
+            if side + 1.0 < min_extent:
+                continue
+            out.append(k)
+        return out
 
     def last_image(self, first: int, last: int) -> int | None:
         return next((k for k in range(last, first - 1, -1) if self.vis[k] is not None), None)
@@ -98,6 +107,53 @@ def off_heading(xy: tuple[float, float], yaw: float, loc) -> float:
     """Degrees from the heading `yaw` at `xy` to the point `loc` (-180..180; positive: to the right, as yaw)."""
     bearing = math.degrees(math.atan2(loc[1] - xy[1], loc[0] - xy[0]))
     return (bearing - yaw + 180.0) % 360.0 - 180.0
+
+
+def box_side(xy: tuple[float, float], yaw: float, pitch: float, b, fov: float) -> float:
+    """The smaller side, in pixels of a 640x480 frame, of the box an object with bounds `b` ([xmin, ymin, zmin,
+    xmax, ymax, zmax], cm) fills in a camera at `xy`, EYE_HEIGHT_CM high, turned to `yaw` and pitched by `pitch`
+    (degrees, up positive), clipped to the frame. The object is taken as the upright cylinder inside its bounds
+    (engines give a square around any orientation): its outline's left, right, near and far sides at its bottom
+    and top. Projection makes an object off the frame's centre look wider; a camera inside it sees it whole."""
+    ox, oy, r = (b[0] + b[3]) / 2, (b[1] + b[4]) / 2, min(b[3] - b[0], b[4] - b[1]) / 2
+    dx, dy = ox - xy[0], oy - xy[1]
+    dc = math.hypot(dx, dy)
+    if not dc > r + 1.0:  # standing in it (or no position: nan)
+        return math.inf if dc == dc else 0.0
+    y = math.radians(yaw)
+    ahead, right, k = dx * math.cos(y) + dy * math.sin(y), dy * math.cos(y) - dx * math.sin(y), r / dc
+    # (ahead, right) of the outline's left, right, near and far sides
+    pts = ((ahead - k * right, right + k * ahead), (ahead + k * right, right - k * ahead),
+           (ahead * (1 - k), right * (1 - k)), (ahead * (1 + k), right * (1 + k)))
+    focal = REFERENCE_WIDTH_PX / 2 / math.tan(math.radians(fov) / 2)
+    bottom, top = b[2] - EYE_HEIGHT_CM, b[5] - EYE_HEIGHT_CM
+    if pitch == 0:  # the common case, in closed form: nearest and farthest sides bound the height
+        hs = [focal * rt / max(a, 1.0) for a, rt in pts]  # a point behind the camera: far off the frame's edge
+        near, far = max(min(a for a, _ in pts), 1.0), max(max(a for a, _ in pts), 1.0)
+        vs = [focal * top / (near if top > 0 else far), focal * bottom / (far if bottom > 0 else near)]
+    else:
+        p = math.radians(pitch)
+        cp, sp = math.cos(p), math.sin(p)
+        hs, vs = [], []
+        for a, rt in pts:
+            for z in (bottom, top):
+                depth = max(cp * a + sp * z, 1.0)
+                hs.append(focal * rt / depth)
+                vs.append(focal * (cp * z - sp * a) / depth)
+    half_w, half_h = REFERENCE_WIDTH_PX / 2, REFERENCE_HEIGHT_PX / 2
+    w = min(max(hs), half_w) - max(min(hs), -half_w)
+    h = min(max(vs), half_h) - max(min(vs), -half_h)
+    return max(0.0, min(w, h))
+
+
+def panel_width(px: float, xy: tuple[float, float], yaw: float, b, fov: float) -> float:
+    """The width, in pixels of a 640x480 frame, of the box `px` pixels (at that frame size) of a flat upright
+    panel (a door) fill: a panel fills its box, so its pixels over the height it spans at the distance of its
+    bounds' centre (a door seen edge-on, or half behind its wall, is as narrow as its pixels say)."""
+    ox, oy = (b[0] + b[3]) / 2, (b[1] + b[4]) / 2
+    depth = max(math.hypot(ox - xy[0], oy - xy[1]) * math.cos(math.radians(off_heading(xy, yaw, (ox, oy)))), 1.0)
+    focal = REFERENCE_WIDTH_PX / 2 / math.tan(math.radians(fov) / 2)
+    return px / max(min(focal * (b[5] - b[2]) / depth, REFERENCE_HEIGHT_PX), 1.0)
 
 
 def location_xy(record: EpisodeRecord, name: str | None) -> tuple[float, float] | None:
@@ -153,7 +209,9 @@ def _phases(tr: Trajectory) -> list[Phase]:
         if m is None:
             return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, end, False)]
         k = m + 1  # the observation after the MidwayTarget step
-        return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, k, _near(tr, k, 0)),
+        if not _near(tr, k, 0):  # declared far from subgoal 1: it stays the stage goal to the end
+            return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, end, False)]
+        return [Phase("subgoal 1", targets[0] if targets else None, sub1, 0, k, True),
                 Phase("subgoal 2", targets[1] if len(targets) > 1 else None, final_xy, k, end, _near(tr, end, -1))]
     if rec.type == TaskType.PICK_DROP and t.pick_object:
         pick = next((i + 1 for i, s in enumerate(tr.steps) if s.held_object == t.pick_object), None)
