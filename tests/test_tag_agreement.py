@@ -29,10 +29,11 @@ def _episodes() -> set[str]:
 
 def test_the_bundled_labels_are_well_formed_and_cover_failed_recorded_episodes():
     tuned, untouched = ta.read_labels(FIX / "labels_tuned.jsonl"), ta.read_labels(FIX / "labels_untouched.jsonl")
-    # Tuned: rounds 1 and 2 (175 + 83); untouched: round 3's fresh labels (98), on runs of their own.
-    assert len(tuned) == 258 and len(untouched) == 98
-    assert {lb.episode.split("/")[0] for lb in untouched} == {"heuristic3", "random3", "mistakes3"}
-    assert not any(lb.episode.split("/")[0].endswith("3") for lb in tuned)
+    # Tuned: rounds 1 to 4 (175 + 83 + 98 + 108); untouched: round 5's fresh labels (109), on runs of their own.
+    assert len(tuned) == 464 and len(untouched) == 109
+    round5 = {"heuristic5", "heuristic5b", "random5", "random5b", "mistakes5", "mistakes5b"}
+    assert {lb.episode.split("/")[0] for lb in untouched} == round5
+    assert not any(lb.episode.split("/")[0] in round5 for lb in tuned)
     names = [lb.episode for lb in tuned + untouched]
     assert len(names) == len(set(names))  # each episode in one part only
     assert set(names) <= _episodes()  # every label is about a failed episode whose record is bundled
@@ -146,3 +147,8 @@ def test_the_bundled_overlap_labels_relabel_untouched_episodes(capsys):
     assert ta.main(argv + ["--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["all pairs"]["episodes"] == 24 and 0 <= res["all pairs"]["primary_agreed"] <= 24
+    # Earlier rounds' overlaps relabel episodes that are now in the tuned part.
+    tuned = {lb.episode for lb in ta.read_labels(FIX / "labels_tuned.jsonl")}
+    for folder in ("round3", "round4"):
+        for path in sorted((FIX / "between" / folder).glob("labels_overlap_*.jsonl")):
+            assert {lb.episode for lb in ta.read_labels(path)} <= tuned
