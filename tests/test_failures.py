@@ -319,6 +319,7 @@ def test_thresholds_change_the_verdict():
     ({"forget_margin_cm": "far"}, "tags.forget_margin_cm must be a number >= 0, not 'far'"),
     ({"min_yaw_coverage": 2}, "tags.min_yaw_coverage must be between 0 and 1"),
     ({"loop_cell_cm": 0}, "tags.loop_cell_cm must be > 0"),
+    ({"fov_deg": 180}, "tags.fov_deg must be below 180, not 180.0"),
 ])
 def test_bad_thresholds_are_one_line_errors(cfg, needle):
     with pytest.raises(ValueError, match=needle.replace("(", r"\(").replace(")", r"\)")):
