@@ -65,8 +65,9 @@ class Trajectory:
         reads off the review sheet's outline of the object: at least `min_visible_px` mask pixels, and its box
         at least `seen_min_extent_px` on its smaller side (`box_side`: its bounds projected into the frame at
         the recorded pose), with its centre no more than `seen_max_off_deg` off the heading (mostly inside the
-        frame, not a sliver at its edge); an object of unknown place or size by its pixels alone. Computed once
-        per trajectory."""
+        frame, not a sliver at its edge); an object of unknown place or size by its pixels alone. In an
+        observation without a recorded position a sized object is not seen (its box cannot be measured: `box_side`
+        gives 0). Computed once per trajectory."""
         limits = (th.min_visible_px, th.seen_min_extent_px, th.seen_max_off_deg, th.fov_deg, th.frame_scale)
         key = ("seen", name, last, limits)
         if key not in self.cache:
@@ -85,7 +86,7 @@ class Trajectory:
         sized = bool(b and len(b) >= 6 and min_extent > 0)
         out = []
         for k in near:
-            if abs(off_heading(self.xy[k], self.yaw[k], loc)) > max_off:  # no pose: nan, never > max_off
+            if abs(off_heading(self.xy[k], self.yaw[k], loc)) > max_off:  # no pose: nan, not > max_off (box: 0)
                 continue
             p = self.poses[k]
             pitch = float(p[3]) if p and len(p) > 3 else 0.0
