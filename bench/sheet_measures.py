@@ -1,4 +1,5 @@
-"""What the review sheets measure, independently of the failure tagger (issue 13, round-4 definitions).
+"""What the review sheets measure, with no output of the failure tagger (issue 13, round-4 definitions): the
+geometry they share with it (the 640x480 scale, the horizon share) comes from one definition in scoring/.
 
 Goal outlines: each observation's object mask is re-rendered with the embedded world itself, driven by its
 UnrealCV commands as the embedded env drives it (level, character, pose, camera size and fov, `set_cam` with
@@ -25,16 +26,24 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from embrace_bench.config_schema import embedded_env
 from embrace_bench.records import EpisodeRecord, read_records
 from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.metrics import count_steps, counted_steps
+from embrace_bench.scoring.tagset import REFERENCE_HEIGHT_PX as REF_H
+from embrace_bench.scoring.tagset import REFERENCE_WIDTH_PX as REF_W
+from embrace_bench.scoring.tagset import TagThresholds
+from embrace_bench.scoring.trajectory import horizon_coverage
 from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR, has_map
 from embrace_bench.tasks.model import TaskType
 from embrace_bench.world.engine import AGENT_CAMERA, AGENT_CLASS, EmbeddedEngine
 
-REF_W, REF_H = 640, 480  # the numbers on the sheet are in the scale of a 640x480 frame
 APPROX = 0.10  # a re-rendered count off the record's by more than this share is marked "~"
-FOV_DEG = 90.0
+# The numbers on the sheet are in the tag thresholds' 640x480 scale (REF_W x REF_H); frames are re-rendered
+# with the run's view, or env=embedded's where its manifest does not say; the horizon share is the one
+# `short_sighted_exploration` compares with its threshold (its `fov_deg`).
+EMBEDDED = embedded_env()
+HORIZON_FOV_DEG = TagThresholds().fov_deg
 _COLOR_RE = re.compile(r"R=(\d+),G=(\d+),B=(\d+)")
 AGENT = "sheet_agent"
 
@@ -124,8 +133,8 @@ class GoalRenderer:
     def _png(self, cmd: str) -> np.ndarray:
         return np.asarray(Image.open(io.BytesIO(self._h(cmd))).convert("RGB"))
 
-    def episode(self, rec: EpisodeRecord, size: tuple[int, int], fov: float = FOV_DEG,
-                cam_offset=(0.0, 0.0, 160.0), lit: bool = False):
+    def episode(self, rec: EpisodeRecord, size: tuple[int, int], fov: float = EMBEDDED.fov,
+                cam_offset=tuple(EMBEDDED.cam_offset), lit: bool = False):
         """[(ObsState, [Outline...], lit frame or None)] for every observation of the episode."""
         w, h = size
         roles = goal_roles(rec)
@@ -182,8 +191,8 @@ def run_view(run: Path) -> tuple[float, tuple[float, float, float]]:
         env = json.loads(RunDir(run).manifest.read_text()).get("config", {}).get("env", {})
     except (OSError, ValueError):
         env = {}
-    off = env.get("cam_offset") or [0.0, 0.0, 160.0]
-    return float(env.get("fov", FOV_DEG)), (float(off[0]), float(off[1]), float(off[2]))
+    off = env.get("cam_offset") or EMBEDDED.cam_offset
+    return float(env.get("fov", EMBEDDED.fov)), (float(off[0]), float(off[1]), float(off[2]))
 
 
 def frame_files(run: Path, task_id: str) -> dict[int, Path]:
@@ -202,26 +211,11 @@ def goal_outlines(gr: GoalRenderer | None, rec: EpisodeRecord, run: Path) -> dic
     return {ob.k: outlines for ob, outlines, _ in gr.episode(rec, size, fov, off) if ob.k in files}
 
 
-# ---- search: horizon covered by the view, spread of positions -----------------------------------------
-def horizon_coverage(yaws: list[float], fov: float = FOV_DEG) -> float:
-    """Share of the 360-degree horizon inside the view of at least one heading (union of arcs)."""
-    arcs = []
-    for y in yaws:
-        a = (y - fov / 2) % 360.0
-        b = a + fov
-        arcs += [(a, min(b, 360.0))] + ([(0.0, b - 360.0)] if b > 360.0 else [])
-    covered, end = 0.0, 0.0
-    for a, b in sorted(arcs):
-        if b > end:
-            covered += b - max(a, end)
-            end = b
-    return min(covered, 360.0) / 360.0
-
-
+# ---- search: horizon covered by the view (scoring's horizon_coverage), spread of positions ---------------------
 def search_line(poses: list[list[float]], what: str) -> str:
     xs, ys = [p[0] for p in poses], [p[1] for p in poses]
     diag = math.hypot(max(xs) - min(xs), max(ys) - min(ys)) / 100.0
-    cov = horizon_coverage([p[4] for p in poses])
+    cov = horizon_coverage([p[4] for p in poses], HORIZON_FOV_DEG)
     return (f"search{what}: view covered {cov * 100:.0f}% of the horizon; "
             f"positions within a box of {diag:.1f} m diagonal")
 

@@ -61,11 +61,11 @@ def test_labels_mark_counts_off_the_record_by_more_than_ten_percent():
 
 
 def test_horizon_coverage_is_the_union_of_the_view_arcs():
-    assert sm.horizon_coverage([0.0]) == 0.25
-    assert sm.horizon_coverage([0.0, 0.0, 360.0]) == 0.25  # the same heading counts once
-    assert sm.horizon_coverage([0.0, 45.0]) == pytest.approx(135 / 360)
-    assert sm.horizon_coverage([170.0, -170.0]) == pytest.approx(110 / 360)  # across +-180
-    assert sm.horizon_coverage([0.0, 90.0, 180.0, 270.0]) == 1.0
+    assert sm.horizon_coverage([0.0], 90) == 0.25
+    assert sm.horizon_coverage([0.0, 0.0, 360.0], 90) == 0.25  # the same heading counts once
+    assert sm.horizon_coverage([0.0, 45.0], 90) == pytest.approx(135 / 360)
+    assert sm.horizon_coverage([170.0, -170.0], 90) == pytest.approx(110 / 360)  # across +-180
+    assert sm.horizon_coverage([0.0, 90.0, 180.0, 270.0], 90) == 1.0
     line = sm.search_line([[0, 0, 90, 0, 0, 0], [300, 400, 90, 0, 90, 0]], "")
     assert line == "search: view covered 50% of the horizon; positions within a box of 5.0 m diagonal"
 

@@ -25,7 +25,15 @@ from embrace_bench.scoring.primary import mark_primary
 from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, Tag, TagThresholds
 from embrace_bench.scoring.tagset import cm as _d
 from embrace_bench.scoring.tagset import make_tag as _tag
-from embrace_bench.scoring.trajectory import Phase, Trajectory, build, footprint_dist, location_xy, off_heading
+from embrace_bench.scoring.trajectory import (
+    Phase,
+    Trajectory,
+    build,
+    footprint_dist,
+    horizon_coverage,
+    location_xy,
+    off_heading,
+)
 from embrace_bench.tasks.model import TaskType
 
 __all__ = ["TAG_NAMES", "Tag", "TagThresholds", "tag_episode"]
@@ -91,22 +99,13 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     return _tag(Tag.target_forgetting, steps, f"{first}, {how}; ended {_d(d_end)} from it (closest {_d(d_min)})")
 
 
-def _yaw_coverage(yaws: list[float], fov: float) -> float:
-    """Share of the horizon inside the field of view of at least one observation (union of arcs)."""
-    a = sorted({y % 360.0 for y in yaws})  # near-equal headings leave near-zero gaps: no rounding needed
-    if not a:
-        return 0.0
-    gaps = [b - c for b, c in zip(a[1:] + [a[0] + 360.0], a)]
-    return min(1.0, sum(min(g, fov) for g in gaps) / 360.0)
-
-
 def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
     """The failed stage's goal was never seen, and the agent looked at little of the horizon or stayed in a
     small area (either below its threshold)."""
     p = tr.failing_phase()
     if p is None or not p.goal or not tr.has_masks or tr.seen(p.goal, p.last, th):
         return None
-    cover = _yaw_coverage(tr.yaw[: p.last + 1], th.fov_deg)
+    cover = horizon_coverage(tr.yaw[: p.last + 1], th.fov_deg)
     xs, ys = zip(*tr.xy[: p.last + 1])
     if math.isnan(sum(xs)):  # some observation without a position: leave it out
         xs, ys = tuple(x for x in xs if not math.isnan(x)), tuple(y for x, y in zip(xs, ys) if not math.isnan(x))

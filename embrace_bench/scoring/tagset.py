@@ -29,7 +29,8 @@ class Tag(StrEnum):
 
 TAG_NAMES: tuple[str, ...] = tuple(t.value for t in Tag)
 ORDER = {n: i for i, n in enumerate(TAG_NAMES)}
-REFERENCE_FRAME_PX = 640 * 480  # pixel thresholds are given for frames of this size
+REFERENCE_WIDTH_PX, REFERENCE_HEIGHT_PX = 640, 480  # pixel thresholds (and `seen_min_extent_px`) are given for
+REFERENCE_FRAME_PX = REFERENCE_WIDTH_PX * REFERENCE_HEIGHT_PX  # frames of this size
 PIXEL_KEYS = ("min_visible_px", "drift_min_px")
 
 

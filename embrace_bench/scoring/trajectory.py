@@ -13,9 +13,9 @@ from typing import cast
 from embrace_bench.actions import Action
 from embrace_bench.records import EpisodeRecord, StepRecord
 from embrace_bench.scoring.metrics import at_stage, count_steps
+from embrace_bench.scoring.tagset import REFERENCE_HEIGHT_PX, REFERENCE_WIDTH_PX
 from embrace_bench.tasks.model import TaskType
 
-REFERENCE_WIDTH_PX, REFERENCE_HEIGHT_PX = 640, 480  # `seen_min_extent_px` is given for frames this size
 EYE_HEIGHT_CM = 160.0  # the camera above the ground (the embedded world's; the Unreal character's is close)
 
 
@@ -108,6 +108,15 @@ def off_heading(xy: tuple[float, float], yaw: float, loc) -> float:
     """Degrees from the heading `yaw` at `xy` to the point `loc` (-180..180; positive: to the right, as yaw)."""
     bearing = math.degrees(math.atan2(loc[1] - xy[1], loc[0] - xy[0]))
     return (bearing - yaw + 180.0) % 360.0 - 180.0
+
+
+def horizon_coverage(yaws: list[float], fov: float) -> float:
+    """Share of the horizon inside a `fov`-degree view from at least one of the headings `yaws` (union of arcs)."""
+    a = sorted({y % 360.0 for y in yaws})  # near-equal headings leave near-zero gaps: no rounding needed
+    if not a:
+        return 0.0
+    gaps = [b - c for b, c in zip(a[1:] + [a[0] + 360.0], a)]
+    return min(1.0, sum(min(g, fov) for g in gaps) / 360.0)
 
 
 def box_side(xy: tuple[float, float], yaw: float, pitch: float, b, fov: float) -> float:
