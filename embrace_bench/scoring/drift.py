@@ -6,6 +6,7 @@ import re
 from typing import cast
 
 from embrace_bench.actions import Action
+from embrace_bench.records import TaskInfo
 from embrace_bench.scoring.behaviour_tags import blocked_at_end
 from embrace_bench.scoring.metrics import at_stage, xy_dist
 from embrace_bench.scoring.tagset import Tag, TagThresholds
@@ -45,8 +46,9 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
         d_ref = footprint_dist(rec, referent, x, y) if referent else None
         if d_ref is None:
             d_ref = xy_dist((x, y), t.target_poses[stage])
-        if stage == 0:  # ending by subgoal 2 (a subgoal, never a distractor) is a skipped stage, not drift
-            d_ref = min([d_ref] + [d for d in (footprint_dist(rec, t.target_objects[-1], x, y),) if d is not None])
+        d_sub2 = footprint_dist(rec, t.target_objects[-1], x, y) if stage == 0 else None
+        if d_sub2 is not None:  # ending by subgoal 2 (a subgoal, never a distractor) is a skipped stage, not drift
+            d_ref = min(d_ref, d_sub2)
         # `located` objects have a recorded place, so their distances are numbers
         dist, name = min((cast(float, footprint_dist(rec, d, x, y)), d) for d in located)
         k = tr.last_image(0, len(tr.xy) - 1) if tr.has_masks else None
@@ -111,7 +113,7 @@ def _ahead(tr: Trajectory, name: str | None, th: TagThresholds) -> bool:
     return loc is not None and abs(off_heading(tr.xy[-1], tr.yaw[-1], loc)) <= th.seen_max_off_deg
 
 
-def near_zone(t, d: float, th: TagThresholds) -> bool:
+def near_zone(t: TaskInfo, d: float, th: TagThresholds) -> bool:
     """Within the near-miss zone: `near_miss_factor` times the radius (regions: that much beyond them)."""
     limit = (th.near_miss_factor - (1.0 if t.regions else 0.0)) * t.success_radius_cm
     return d <= limit

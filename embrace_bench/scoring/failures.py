@@ -4,7 +4,7 @@ states, actions, answers, the task's objects), so the same rules apply to embedd
 Each tag is `{"name", "steps": [step indices that prove it], "reason": one line}`. Which episodes a tag
 can apply to:
 - outcome tags, failed episodes only: target_forgetting, short_sighted_exploration,
-  spatial_semantic_drift, premature_finish, interaction_failed, timeout;
+  spatial_semantic_drift (scoring/drift.py), near_miss, premature_finish, interaction_failed, timeout;
 - behaviour tags, any scored episode (a success can still loop or answer badly): stuck, looping,
   invalid_output;
 - api_error: episodes with status `error` whose cause is the model API (after all retries). Engine
@@ -48,7 +48,8 @@ def _zone(tr: Trajectory, p: Phase, th: TagThresholds) -> float:
     return th.near_miss_factor * tr.record.task.success_radius_cm
 
 
-def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None, goal_xy) -> bool:
+def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None,
+                        goal_xy: tuple[float, float]) -> bool:
     """Still blocked at the end, and the goal left the view during that final blocked spell (turning against
     an obstacle), or the agent was heading for it when the spell began (the goal within `seen_max_off_deg` of
     its heading: blocked on its way there), or it had not walked anywhere since it lost the goal (blocked where
