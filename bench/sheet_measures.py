@@ -224,8 +224,9 @@ def search_facts(rec: EpisodeRecord) -> list[str]:
     """The whole episode (start observation included), and up to the end of stage 1 where the type has one."""
     counted = count_steps(rec.steps, rec.task)
     steps = counted.steps
-    poses = [steps[0].pose_before] + [s.pose_after for s in steps] if steps else []
-    poses = [p for p in poses if len(p) >= 5]
+    # one per observation, so that stage 1 is a prefix; a pose without a heading is left out afterwards
+    per_obs = [steps[0].pose_before] + [s.pose_after for s in steps] if steps else []
+    poses = [p for p in per_obs if len(p) >= 5]
     if not poses:
         return []
     out = [search_line(poses, "")]
@@ -235,8 +236,9 @@ def search_facts(rec: EpisodeRecord) -> list[str]:
     elif rec.type == TaskType.PICK_DROP and rec.task.pick_object:
         end = next((i for i, s in enumerate(steps) if s.held_object == rec.task.pick_object), None)
         what = "the pick"
-    if end is not None:
-        out.append(search_line(poses[: end + 2], f" up to {what} (step {steps[end].index})"))
+    stage1 = [p for p in per_obs[: end + 2] if len(p) >= 5] if end is not None else []
+    if end is not None and stage1:  # observations 0 .. end + 1: the view after that step included
+        out.append(search_line(stage1, f" up to {what} (step {steps[end].index})"))
     return out
 
 

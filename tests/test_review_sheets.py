@@ -70,6 +70,19 @@ def test_horizon_coverage_is_the_union_of_the_view_arcs():
     assert line == "search: view covered 50% of the horizon; positions within a box of 5.0 m diagonal"
 
 
+def test_stage_1_search_stops_at_the_midway_target_when_a_pose_is_missing():
+    from test_failures import record, traj
+
+    steps = traj(("TurnRight", 0, 0, 90), ("MidwayTarget", 0, 0, 90), ("MoveForward", 1000, 0, 180),
+                 ("Finish", 1000, 0, 180))
+    steps[0].pose_before = []  # no start pose: stage 1 is still the observations up to the MidwayTarget's
+    rec = record(steps, type_="3", targets=(("A", 0, 0), ("B", 2000, 0)))
+    whole, stage1 = sm.search_facts(rec)
+    assert whole == "search: view covered 50% of the horizon; positions within a box of 10.0 m diagonal"
+    assert stage1 == ("search up to the MidwayTarget (step 1): view covered 25% of the horizon; "
+                      "positions within a box of 0.0 m diagonal")
+
+
 def test_the_sheet_is_written_with_outlines_and_search_facts(run, tmp_path):
     out = tmp_path / "sheets"
     assert review_sheets.main([str(run), "--out", str(out), "--list", str(tmp_path / "names.txt"),
