@@ -27,6 +27,7 @@ from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.metrics import count_steps, counted_steps
 from embrace_bench.tasks.maps import load_map
 from embrace_bench.tasks.model import TYPE_NAMES, TaskType
+from embrace_bench.world.launch import RENDERERS
 from embrace_bench.world.scene import PALETTE, WorldObject
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -369,7 +370,7 @@ def main(argv=None) -> int:
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--list", type=Path, help="also write the episode names, one a line")
-    ap.add_argument("--renderer", default="auto", choices=("auto", "gl", "numpy"),
+    ap.add_argument("--renderer", default="auto", choices=RENDERERS,
                     help="re-renders the goal outlines: use the run's own (its logs/engine-*.log says which)")
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ from embrace_bench.scoring.trajectory import horizon_coverage
 from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR, has_map
 from embrace_bench.tasks.model import TaskType
 from embrace_bench.world.engine import AGENT_CAMERA, AGENT_CLASS, EmbeddedEngine
+from embrace_bench.world.launch import RENDERERS
 
 APPROX = 0.10  # a re-rendered count off the record's by more than this share is marked "~"
 # The numbers on the sheet are in the tag thresholds' 640x480 scale (REF_W x REF_H); frames are re-rendered
@@ -286,7 +287,7 @@ def check(runs: list[Path], renderer: str = "auto") -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="compare re-rendered goal pixel counts with the records' visible counts")
     ap.add_argument("runs", nargs="+", type=Path)
-    ap.add_argument("--renderer", default="auto", choices=("auto", "gl", "numpy"))
+    ap.add_argument("--renderer", default="auto", choices=RENDERERS)
     a = ap.parse_args(argv)
     return check(a.runs, a.renderer)
 
