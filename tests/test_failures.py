@@ -365,6 +365,22 @@ def test_release_tasks_use_the_scorers_regions():
         "Finish at step 1 1560 cm from the target outside the target region"
 
 
+def test_release_near_miss_by_a_distractor_is_a_near_miss_not_drift():
+    """The near-miss zone is measured to the success region for drift as for near_miss (0.5R beyond it): ending
+    within it beside a same-kind object is a near miss, never drift as well."""
+    def square(x0, y0, x1, y1):
+        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+    regions = {"final": {"character": [{"outer": square(1450, -150, 1750, 150), "holes": []}],
+                         "footprints": [square(1500, -100, 1700, 100)], "z": None, "object": None, "object_z": None},
+               "z_tolerance_cm": None, "shortest_path_cm": 1000.0}
+    v = {"T_02": SEEN}
+    walk = traj(fwd(500, visible=v), fwd(1000, visible=v), fwd(1350, visible=v), ("Finish", 1350, 0, 0))
+    # 150 cm from the footprint (in the zone), 250 cm from the target pose, 200 cm from the distractor
+    rec = record(walk, targets=(("T", 1600, 0),), regions=regions, distractors=["T_02"],
+                 object_locations={"T_02": [1350, -200, 0]})
+    assert not rec.success and "spatial_semantic_drift" not in names(rec) and tag(rec, "near_miss")["primary"]
+
+
 def test_release_multistage_judges_the_last_midway_like_the_scorer():
     """Release tasks judge the LAST MidwayTarget (the release's rule): the tags name that one, not an earlier try."""
     def square(x0, y0, x1, y1):

@@ -8,7 +8,7 @@ from typing import cast
 from embrace_bench.actions import Action
 from embrace_bench.records import TaskInfo
 from embrace_bench.scoring.behaviour_tags import blocked_at_end
-from embrace_bench.scoring.metrics import at_stage, xy_dist
+from embrace_bench.scoring.metrics import at_stage, stage_distance, xy_dist
 from embrace_bench.scoring.tagset import Tag, TagThresholds
 from embrace_bench.scoring.tagset import cm as _d
 from embrace_bench.scoring.tagset import make_tag as _tag
@@ -59,7 +59,8 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
             and _off(tr, referent) < _off(tr, name)
         facing = saw_it and not aiming
         # ... and not within the near-miss zone of the referent (it got there, whatever else was near)
-        in_zone = bool(t.target_poses) and near_zone(t, xy_dist((x, y), t.target_poses[stage]), th)
+        # (measured as near_miss measures it: to the stage's success region where the task has them)
+        in_zone = bool(t.target_poses) and near_zone(t, stage_distance(t, (x, y), stage), th)
         if dist <= th.drift_radius_cm and dist < d_ref and facing and not in_zone \
                 and dist <= cast(float, footprint_dist(rec, name, x0, y0)) - th.drift_min_approach_cm \
                 and not (blocked_at_end(tr, th) and not (_ahead(tr, name, th) and not _ahead(tr, referent, th))) \
