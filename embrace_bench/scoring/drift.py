@@ -115,6 +115,7 @@ def _ahead(tr: Trajectory, name: str | None, th: TagThresholds) -> bool:
 
 
 def near_zone(t: TaskInfo, d: float, th: TagThresholds) -> bool:
-    """Within the near-miss zone: `near_miss_factor` times the radius (regions: that much beyond them)."""
+    """Within the near-miss zone: `near_miss_factor` times the radius from the goal, or with success regions
+    (`d` measured to the region) `near_miss_factor` - 1 times the radius beyond it (the region stands in for R)."""
     limit = (th.near_miss_factor - (1.0 if t.regions else 0.0)) * t.success_radius_cm
     return d <= limit
