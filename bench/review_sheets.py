@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
-from sheet_measures import GoalRenderer, Outline, goal_outlines, search_facts
+from sheet_measures import APPROX, GoalRenderer, Outline, goal_outlines, search_facts
 
 from embrace_bench.actions import TRANSLATIONS, Action
 from embrace_bench.records import EpisodeRecord, read_records
@@ -327,7 +327,8 @@ def sheet(rec: EpisodeRecord, run: Path, name: str, goals: GoalRenderer | None =
               "2.5 m reach / 3.75 m around the door or object to pick up; blue ticks = heading; numbers = the "
               "position after that step (red: a move there was blocked); grid 5 m. Frames: a box around each goal "
               "object's visible pixels, labelled role (target, sub1/sub2, pick/drop, door) width x height / pixel "
-              "count, measured in a 640x480 frame (~: the re-rendered outline differs from the recorded count).")
+              f"count, measured in a 640x480 frame (~: the re-rendered count is more than {APPROX:.0%} off the "
+              "recorded one).")
     y += 4
     for line in _wrap(legend, 110):
         d.text((x, y), line, fill=(90, 90, 90), font=font(12))
