@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
-from sheet_measures import GoalRenderer, Outline, goal_outlines, search_facts
+from sheet_measures import APPROX, GoalRenderer, Outline, goal_outlines, search_facts
 
 from embrace_bench.actions import TRANSLATIONS, Action
 from embrace_bench.records import EpisodeRecord, read_records
@@ -27,6 +27,7 @@ from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.metrics import count_steps, counted_steps
 from embrace_bench.tasks.maps import load_map
 from embrace_bench.tasks.model import TYPE_NAMES, TaskType
+from embrace_bench.world.launch import RENDERERS
 from embrace_bench.world.scene import PALETTE, WorldObject
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -326,7 +327,8 @@ def sheet(rec: EpisodeRecord, run: Path, name: str, goals: GoalRenderer | None =
               "2.5 m reach / 3.75 m around the door or object to pick up; blue ticks = heading; numbers = the "
               "position after that step (red: a move there was blocked); grid 5 m. Frames: a box around each goal "
               "object's visible pixels, labelled role (target, sub1/sub2, pick/drop, door) width x height / pixel "
-              "count, measured in a 640x480 frame (~: the re-rendered outline differs from the recorded count).")
+              f"count, measured in a 640x480 frame (~: the re-rendered count is more than {APPROX:.0%} off the "
+              "recorded one).")
     y += 4
     for line in _wrap(legend, 110):
         d.text((x, y), line, fill=(90, 90, 90), font=font(12))
@@ -369,7 +371,7 @@ def main(argv=None) -> int:
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--list", type=Path, help="also write the episode names, one a line")
-    ap.add_argument("--renderer", default="auto", choices=("auto", "gl", "numpy"),
+    ap.add_argument("--renderer", default="auto", choices=RENDERERS,
                     help="re-renders the goal outlines: use the run's own (its logs/engine-*.log says which)")
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""What the review sheets measure, independently of the failure tagger (issue 13, round-4 definitions).
+"""What the review sheets measure, with no output of the failure tagger (issue 13, round-4 definitions): the
+geometry they share with it (the 640x480 scale, the horizon share) comes from one definition in scoring/.
 
 Goal outlines: each observation's object mask is re-rendered with the embedded world itself, driven by its
 UnrealCV commands as the embedded env drives it (level, character, pose, camera size and fov, `set_cam` with
@@ -25,16 +26,25 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from embrace_bench.config_schema import embedded_env
 from embrace_bench.records import EpisodeRecord, read_records
 from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.metrics import count_steps, counted_steps
+from embrace_bench.scoring.tagset import REFERENCE_HEIGHT_PX as REF_H
+from embrace_bench.scoring.tagset import REFERENCE_WIDTH_PX as REF_W
+from embrace_bench.scoring.tagset import TagThresholds
+from embrace_bench.scoring.trajectory import horizon_coverage
 from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR, has_map
 from embrace_bench.tasks.model import TaskType
 from embrace_bench.world.engine import AGENT_CAMERA, AGENT_CLASS, EmbeddedEngine
+from embrace_bench.world.launch import RENDERERS
 
-REF_W, REF_H = 640, 480  # the numbers on the sheet are in the scale of a 640x480 frame
 APPROX = 0.10  # a re-rendered count off the record's by more than this share is marked "~"
-FOV_DEG = 90.0
+# The numbers on the sheet are in the tag thresholds' 640x480 scale (REF_W x REF_H); frames are re-rendered
+# with the run's view, or env=embedded's where its manifest does not say; the horizon share is the one
+# `short_sighted_exploration` compares with its threshold (its `fov_deg`).
+EMBEDDED = embedded_env()
+HORIZON_FOV_DEG = TagThresholds().fov_deg
 _COLOR_RE = re.compile(r"R=(\d+),G=(\d+),B=(\d+)")
 AGENT = "sheet_agent"
 
@@ -124,8 +134,8 @@ class GoalRenderer:
     def _png(self, cmd: str) -> np.ndarray:
         return np.asarray(Image.open(io.BytesIO(self._h(cmd))).convert("RGB"))
 
-    def episode(self, rec: EpisodeRecord, size: tuple[int, int], fov: float = FOV_DEG,
-                cam_offset=(0.0, 0.0, 160.0), lit: bool = False):
+    def episode(self, rec: EpisodeRecord, size: tuple[int, int], fov: float = EMBEDDED.fov,
+                cam_offset=tuple(EMBEDDED.cam_offset), lit: bool = False):
         """[(ObsState, [Outline...], lit frame or None)] for every observation of the episode."""
         w, h = size
         roles = goal_roles(rec)
@@ -182,8 +192,8 @@ def run_view(run: Path) -> tuple[float, tuple[float, float, float]]:
         env = json.loads(RunDir(run).manifest.read_text()).get("config", {}).get("env", {})
     except (OSError, ValueError):
         env = {}
-    off = env.get("cam_offset") or [0.0, 0.0, 160.0]
-    return float(env.get("fov", FOV_DEG)), (float(off[0]), float(off[1]), float(off[2]))
+    off = env.get("cam_offset") or EMBEDDED.cam_offset
+    return float(env.get("fov", EMBEDDED.fov)), (float(off[0]), float(off[1]), float(off[2]))
 
 
 def frame_files(run: Path, task_id: str) -> dict[int, Path]:
@@ -202,26 +212,11 @@ def goal_outlines(gr: GoalRenderer | None, rec: EpisodeRecord, run: Path) -> dic
     return {ob.k: outlines for ob, outlines, _ in gr.episode(rec, size, fov, off) if ob.k in files}
 
 
-# ---- search: horizon covered by the view, spread of positions -----------------------------------------
-def horizon_coverage(yaws: list[float], fov: float = FOV_DEG) -> float:
-    """Share of the 360-degree horizon inside the view of at least one heading (union of arcs)."""
-    arcs = []
-    for y in yaws:
-        a = (y - fov / 2) % 360.0
-        b = a + fov
-        arcs += [(a, min(b, 360.0))] + ([(0.0, b - 360.0)] if b > 360.0 else [])
-    covered, end = 0.0, 0.0
-    for a, b in sorted(arcs):
-        if b > end:
-            covered += b - max(a, end)
-            end = b
-    return min(covered, 360.0) / 360.0
-
-
+# ---- search: horizon covered by the view (scoring's horizon_coverage), spread of positions ---------------------
 def search_line(poses: list[list[float]], what: str) -> str:
     xs, ys = [p[0] for p in poses], [p[1] for p in poses]
     diag = math.hypot(max(xs) - min(xs), max(ys) - min(ys)) / 100.0
-    cov = horizon_coverage([p[4] for p in poses])
+    cov = horizon_coverage([p[4] for p in poses], HORIZON_FOV_DEG)
     return (f"search{what}: view covered {cov * 100:.0f}% of the horizon; "
             f"positions within a box of {diag:.1f} m diagonal")
 
@@ -230,8 +225,9 @@ def search_facts(rec: EpisodeRecord) -> list[str]:
     """The whole episode (start observation included), and up to the end of stage 1 where the type has one."""
     counted = count_steps(rec.steps, rec.task)
     steps = counted.steps
-    poses = [steps[0].pose_before] + [s.pose_after for s in steps] if steps else []
-    poses = [p for p in poses if len(p) >= 5]
+    # one per observation, so that stage 1 is a prefix; a pose without a heading is left out afterwards
+    per_obs = [steps[0].pose_before] + [s.pose_after for s in steps] if steps else []
+    poses = [p for p in per_obs if len(p) >= 5]
     if not poses:
         return []
     out = [search_line(poses, "")]
@@ -241,8 +237,9 @@ def search_facts(rec: EpisodeRecord) -> list[str]:
     elif rec.type == TaskType.PICK_DROP and rec.task.pick_object:
         end = next((i for i, s in enumerate(steps) if s.held_object == rec.task.pick_object), None)
         what = "the pick"
-    if end is not None:
-        out.append(search_line(poses[: end + 2], f" up to {what} (step {steps[end].index})"))
+    stage1 = [p for p in per_obs[: end + 2] if len(p) >= 5] if end is not None else []
+    if end is not None and stage1:  # observations 0 .. end + 1: the view after that step included
+        out.append(search_line(stage1, f" up to {what} (step {steps[end].index})"))
     return out
 
 
@@ -290,7 +287,7 @@ def check(runs: list[Path], renderer: str = "auto") -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="compare re-rendered goal pixel counts with the records' visible counts")
     ap.add_argument("runs", nargs="+", type=Path)
-    ap.add_argument("--renderer", default="auto", choices=("auto", "gl", "numpy"))
+    ap.add_argument("--renderer", default="auto", choices=RENDERERS)
     a = ap.parse_args(argv)
     return check(a.runs, a.renderer)
 

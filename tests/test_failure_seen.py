@@ -168,3 +168,16 @@ def test_a_door_seen_edge_on_is_as_narrow_as_its_pixels_over_its_height():
     small = TagThresholds().for_frame(320, 240)
     assert small.frame_scale == 0.25 and TagThresholds().frame_scale == 1.0
     assert "short_sighted_exploration" in run(172, small) and "short_sighted_exploration" not in run(1250, small)
+
+
+def test_box_side_without_a_position_or_size_is_zero_and_never_divides_by_zero():
+    # No recorded position (nan): the box cannot be measured, so a sized object does not count as seen there.
+    assert box_side((math.nan, math.nan), 0, 0, barrel_at(1000, 0), 90) == 0.0
+    assert box_side((math.nan, math.nan), 0, 10, barrel_at(1000, 0), 90) == 0.0
+    # Bounds without a footprint (a vertical line) fill no box, level or pitched; a flat one on the ground
+    # still has a height in the frame (its near and far edges), a few pixels at 10 m.
+    assert box_side((0, 0), 0, 0, [1000, 0, 0, 1000, 0, 100], 90) == 0.0
+    assert box_side((0, 0), 0, 10, [1000, 0, 0, 1000, 0, 100], 90) == 0.0
+    assert 0 < box_side((0, 0), 0, 0, [950, -50, 0, 1050, 50, 0], 90) < 16
+    # Right beside the camera's plane (depth clamped to 1 cm): clipped to the frame, not infinite.
+    assert 0 < box_side((0, 0), 90, 0, barrel_at(0, 200), 90) <= 480

@@ -319,6 +319,7 @@ def test_thresholds_change_the_verdict():
     ({"forget_margin_cm": "far"}, "tags.forget_margin_cm must be a number >= 0, not 'far'"),
     ({"min_yaw_coverage": 2}, "tags.min_yaw_coverage must be between 0 and 1"),
     ({"loop_cell_cm": 0}, "tags.loop_cell_cm must be > 0"),
+    ({"fov_deg": 180}, "tags.fov_deg must be below 180, not 180.0"),
 ])
 def test_bad_thresholds_are_one_line_errors(cfg, needle):
     with pytest.raises(ValueError, match=needle.replace("(", r"\(").replace(")", r"\)")):
@@ -349,10 +350,13 @@ def test_oracle_gets_no_tags_on_a_sample_of_every_type_and_split_with_real_masks
     assert len(sample) == 24 and seen_any >= 12  # the masks are real: targets do show up
 
 
+def square(x0, y0, x1, y1):
+    """A rectangle's ring, for success regions and footprints."""
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+
+
 def test_release_tasks_use_the_scorers_regions():
     """With success regions (EmbRACE release), "at the target" is the region, as in the scorer, not a radius."""
-    def square(x0, y0, x1, y1):
-        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
     regions = {"final": {"character": [{"outer": square(0, -300, 2000, 300), "holes": []}],
                          "footprints": [square(1500, -100, 1700, 100)], "z": None, "object": None, "object_z": None},
                "z_tolerance_cm": None, "shortest_path_cm": 1000.0}  # without one the release cannot score it
@@ -364,10 +368,22 @@ def test_release_tasks_use_the_scorers_regions():
         "Finish at step 1 1560 cm from the target outside the target region"
 
 
+def test_release_near_miss_by_a_distractor_is_a_near_miss_not_drift():
+    """The near-miss zone is measured to the success region for drift as for near_miss (0.5R beyond it): ending
+    within it beside a same-kind object is a near miss, never drift as well."""
+    regions = {"final": {"character": [{"outer": square(1450, -150, 1750, 150), "holes": []}],
+                         "footprints": [square(1500, -100, 1700, 100)], "z": None, "object": None, "object_z": None},
+               "z_tolerance_cm": None, "shortest_path_cm": 1000.0}
+    v = {"T_02": SEEN}
+    walk = traj(fwd(500, visible=v), fwd(1000, visible=v), fwd(1350, visible=v), ("Finish", 1350, 0, 0))
+    # 150 cm from the footprint (in the zone), 250 cm from the target pose, 200 cm from the distractor
+    rec = record(walk, targets=(("T", 1600, 0),), regions=regions, distractors=["T_02"],
+                 object_locations={"T_02": [1350, -200, 0]})
+    assert not rec.success and "spatial_semantic_drift" not in names(rec) and tag(rec, "near_miss")["primary"]
+
+
 def test_release_multistage_judges_the_last_midway_like_the_scorer():
     """Release tasks judge the LAST MidwayTarget (the release's rule): the tags name that one, not an earlier try."""
-    def square(x0, y0, x1, y1):
-        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
     def stage(x0, x1):
         return {"character": [{"outer": square(x0 - 100, -300, x1 + 100, 300), "holes": []}],
                 "footprints": [square(x0, -100, x1, 100)], "z": None, "object": None, "object_z": None}

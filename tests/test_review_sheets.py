@@ -61,13 +61,26 @@ def test_labels_mark_counts_off_the_record_by_more_than_ten_percent():
 
 
 def test_horizon_coverage_is_the_union_of_the_view_arcs():
-    assert sm.horizon_coverage([0.0]) == 0.25
-    assert sm.horizon_coverage([0.0, 0.0, 360.0]) == 0.25  # the same heading counts once
-    assert sm.horizon_coverage([0.0, 45.0]) == pytest.approx(135 / 360)
-    assert sm.horizon_coverage([170.0, -170.0]) == pytest.approx(110 / 360)  # across +-180
-    assert sm.horizon_coverage([0.0, 90.0, 180.0, 270.0]) == 1.0
+    assert sm.horizon_coverage([0.0], 90) == 0.25
+    assert sm.horizon_coverage([0.0, 0.0, 360.0], 90) == 0.25  # the same heading counts once
+    assert sm.horizon_coverage([0.0, 45.0], 90) == pytest.approx(135 / 360)
+    assert sm.horizon_coverage([170.0, -170.0], 90) == pytest.approx(110 / 360)  # across +-180
+    assert sm.horizon_coverage([0.0, 90.0, 180.0, 270.0], 90) == 1.0
     line = sm.search_line([[0, 0, 90, 0, 0, 0], [300, 400, 90, 0, 90, 0]], "")
     assert line == "search: view covered 50% of the horizon; positions within a box of 5.0 m diagonal"
+
+
+def test_stage_1_search_stops_at_the_midway_target_when_a_pose_is_missing():
+    from test_failures import record, traj
+
+    steps = traj(("TurnRight", 0, 0, 90), ("MidwayTarget", 0, 0, 90), ("MoveForward", 1000, 0, 180),
+                 ("Finish", 1000, 0, 180))
+    steps[0].pose_before = []  # no start pose: stage 1 is still the observations up to the MidwayTarget's
+    rec = record(steps, type_="3", targets=(("A", 0, 0), ("B", 2000, 0)))
+    whole, stage1 = sm.search_facts(rec)
+    assert whole == "search: view covered 50% of the horizon; positions within a box of 10.0 m diagonal"
+    assert stage1 == ("search up to the MidwayTarget (step 1): view covered 25% of the horizon; "
+                      "positions within a box of 0.0 m diagonal")
 
 
 def test_the_sheet_is_written_with_outlines_and_search_facts(run, tmp_path):

@@ -6,8 +6,9 @@ import re
 from typing import cast
 
 from embrace_bench.actions import Action
+from embrace_bench.records import TaskInfo
 from embrace_bench.scoring.behaviour_tags import blocked_at_end
-from embrace_bench.scoring.metrics import at_stage, xy_dist
+from embrace_bench.scoring.metrics import at_stage, stage_distance, xy_dist
 from embrace_bench.scoring.tagset import Tag, TagThresholds
 from embrace_bench.scoring.tagset import cm as _d
 from embrace_bench.scoring.tagset import make_tag as _tag
@@ -45,8 +46,9 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
         d_ref = footprint_dist(rec, referent, x, y) if referent else None
         if d_ref is None:
             d_ref = xy_dist((x, y), t.target_poses[stage])
-        if stage == 0:  # ending by subgoal 2 (a subgoal, never a distractor) is a skipped stage, not drift
-            d_ref = min([d_ref] + [d for d in (footprint_dist(rec, t.target_objects[-1], x, y),) if d is not None])
+        d_sub2 = footprint_dist(rec, t.target_objects[-1], x, y) if stage == 0 else None
+        if d_sub2 is not None:  # ending by subgoal 2 (a subgoal, never a distractor) is a skipped stage, not drift
+            d_ref = min(d_ref, d_sub2)
         # `located` objects have a recorded place, so their distances are numbers
         dist, name = min((cast(float, footprint_dist(rec, d, x, y)), d) for d in located)
         k = tr.last_image(0, len(tr.xy) - 1) if tr.has_masks else None
@@ -57,7 +59,8 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
             and _off(tr, referent) < _off(tr, name)
         facing = saw_it and not aiming
         # ... and not within the near-miss zone of the referent (it got there, whatever else was near)
-        in_zone = bool(t.target_poses) and near_zone(t, xy_dist((x, y), t.target_poses[stage]), th)
+        # (measured as near_miss measures it: to the stage's success region where the task has them)
+        in_zone = bool(t.target_poses) and near_zone(t, stage_distance(t, (x, y), stage), th)
         if dist <= th.drift_radius_cm and dist < d_ref and facing and not in_zone \
                 and dist <= cast(float, footprint_dist(rec, name, x0, y0)) - th.drift_min_approach_cm \
                 and not (blocked_at_end(tr, th) and not (_ahead(tr, name, th) and not _ahead(tr, referent, th))) \
@@ -111,7 +114,8 @@ def _ahead(tr: Trajectory, name: str | None, th: TagThresholds) -> bool:
     return loc is not None and abs(off_heading(tr.xy[-1], tr.yaw[-1], loc)) <= th.seen_max_off_deg
 
 
-def near_zone(t, d: float, th: TagThresholds) -> bool:
-    """Within the near-miss zone: `near_miss_factor` times the radius (regions: that much beyond them)."""
+def near_zone(t: TaskInfo, d: float, th: TagThresholds) -> bool:
+    """Within the near-miss zone: `near_miss_factor` times the radius from the goal, or with success regions
+    (`d` measured to the region) `near_miss_factor` - 1 times the radius beyond it (the region stands in for R)."""
     limit = (th.near_miss_factor - (1.0 if t.regions else 0.0)) * t.success_radius_cm
     return d <= limit

@@ -4,7 +4,7 @@ states, actions, answers, the task's objects), so the same rules apply to embedd
 Each tag is `{"name", "steps": [step indices that prove it], "reason": one line}`. Which episodes a tag
 can apply to:
 - outcome tags, failed episodes only: target_forgetting, short_sighted_exploration,
-  spatial_semantic_drift, premature_finish, interaction_failed, timeout;
+  spatial_semantic_drift (scoring/drift.py), near_miss, premature_finish, interaction_failed, timeout;
 - behaviour tags, any scored episode (a success can still loop or answer badly): stuck, looping,
   invalid_output;
 - api_error: episodes with status `error` whose cause is the model API (after all retries). Engine
@@ -25,7 +25,15 @@ from embrace_bench.scoring.primary import mark_primary
 from embrace_bench.scoring.tagset import ORDER, TAG_NAMES, Tag, TagThresholds
 from embrace_bench.scoring.tagset import cm as _d
 from embrace_bench.scoring.tagset import make_tag as _tag
-from embrace_bench.scoring.trajectory import Phase, Trajectory, build, footprint_dist, location_xy, off_heading
+from embrace_bench.scoring.trajectory import (
+    Phase,
+    Trajectory,
+    build,
+    footprint_dist,
+    horizon_coverage,
+    location_xy,
+    off_heading,
+)
 from embrace_bench.tasks.model import TaskType
 
 __all__ = ["TAG_NAMES", "Tag", "TagThresholds", "tag_episode"]
@@ -40,7 +48,8 @@ def _zone(tr: Trajectory, p: Phase, th: TagThresholds) -> float:
     return th.near_miss_factor * tr.record.task.success_radius_cm
 
 
-def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None, goal_xy) -> bool:
+def _lost_while_blocked(tr: Trajectory, th: TagThresholds, gone_step: int | None,
+                        goal_xy: tuple[float, float]) -> bool:
     """Still blocked at the end, and the goal left the view during that final blocked spell (turning against
     an obstacle), or the agent was heading for it when the spell began (the goal within `seen_max_off_deg` of
     its heading: blocked on its way there), or it had not walked anywhere since it lost the goal (blocked where
@@ -91,22 +100,13 @@ def target_forgetting(tr: Trajectory, th: TagThresholds) -> dict | None:
     return _tag(Tag.target_forgetting, steps, f"{first}, {how}; ended {_d(d_end)} from it (closest {_d(d_min)})")
 
 
-def _yaw_coverage(yaws: list[float], fov: float) -> float:
-    """Share of the horizon inside the field of view of at least one observation (union of arcs)."""
-    a = sorted({y % 360.0 for y in yaws})  # near-equal headings leave near-zero gaps: no rounding needed
-    if not a:
-        return 0.0
-    gaps = [b - c for b, c in zip(a[1:] + [a[0] + 360.0], a)]
-    return min(1.0, sum(min(g, fov) for g in gaps) / 360.0)
-
-
 def short_sighted_exploration(tr: Trajectory, th: TagThresholds) -> dict | None:
     """The failed stage's goal was never seen, and the agent looked at little of the horizon or stayed in a
     small area (either below its threshold)."""
     p = tr.failing_phase()
     if p is None or not p.goal or not tr.has_masks or tr.seen(p.goal, p.last, th):
         return None
-    cover = _yaw_coverage(tr.yaw[: p.last + 1], th.fov_deg)
+    cover = horizon_coverage(tr.yaw[: p.last + 1], th.fov_deg)
     xs, ys = zip(*tr.xy[: p.last + 1])
     if math.isnan(sum(xs)):  # some observation without a position: leave it out
         xs, ys = tuple(x for x in xs if not math.isnan(x)), tuple(y for x, y in zip(xs, ys) if not math.isnan(x))

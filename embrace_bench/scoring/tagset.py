@@ -29,7 +29,8 @@ class Tag(StrEnum):
 
 TAG_NAMES: tuple[str, ...] = tuple(t.value for t in Tag)
 ORDER = {n: i for i, n in enumerate(TAG_NAMES)}
-REFERENCE_FRAME_PX = 640 * 480  # pixel thresholds are given for frames of this size
+REFERENCE_WIDTH_PX, REFERENCE_HEIGHT_PX = 640, 480  # pixel thresholds (and `seen_min_extent_px`) are given for
+REFERENCE_FRAME_PX = REFERENCE_WIDTH_PX * REFERENCE_HEIGHT_PX  # frames of this size
 PIXEL_KEYS = ("min_visible_px", "drift_min_px")
 
 
@@ -39,11 +40,11 @@ class TagThresholds:
     scaled to a run's frame size with `for_frame`."""
 
     min_visible_px: int = 300  # an object counts as seen with at least this many mask pixels ...
-    seen_min_extent_px: float = 16.0  # ... its smaller dimension spanning this many pixels of a 640-wide frame
+    seen_min_extent_px: float = 16.0  # ... its projected box this many pixels on its smaller side (640x480 frame)
     seen_max_off_deg: float = 45.0  # ... its centre at most this far off the heading (not a sliver at the edge)
     forget_margin_cm: float = 200.0  # "ended farther than its closest approach" by more than this
     forget_min_unseen: int = 3  # "never reacquired": out of view for at least this many frames at the end
-    fov_deg: float = 90.0  # horizontal field of view, for the share of the horizon the agent looked at
+    fov_deg: float = 90.0  # horizontal field of view: the share of the horizon looked at, an object's box (seen)
     min_yaw_coverage: float = 0.75  # exploration looked at less than this share of the horizon ...
     explore_min_span_cm: float = 600.0  # ... or all its positions lay within a box this wide (diagonal)
     drift_radius_cm: float = 300.0  # "at" a distractor: within this distance of its footprint ...
@@ -84,6 +85,8 @@ class TagThresholds:
         for key in ("loop_cell_cm", "loop_yaw_deg", "fov_deg"):
             if getattr(th, key) <= 0:
                 raise ValueError(f"tags.{key} must be > 0, not {getattr(th, key)!r}")
+        if th.fov_deg >= 180:  # a pinhole view (trajectory.box_side) is narrower than a half turn
+            raise ValueError(f"tags.fov_deg must be below 180, not {th.fov_deg!r}")
         for key in ("near_miss_factor", "reached_factor"):
             if getattr(th, key) < 1:
                 raise ValueError(f"tags.{key} must be >= 1, not {getattr(th, key)!r}")

@@ -13,9 +13,9 @@ from typing import cast
 from embrace_bench.actions import Action
 from embrace_bench.records import EpisodeRecord, StepRecord
 from embrace_bench.scoring.metrics import at_stage, count_steps
+from embrace_bench.scoring.tagset import REFERENCE_HEIGHT_PX, REFERENCE_WIDTH_PX
 from embrace_bench.tasks.model import TaskType
 
-REFERENCE_WIDTH_PX, REFERENCE_HEIGHT_PX = 640, 480  # `seen_min_extent_px` is given for frames this size
 EYE_HEIGHT_CM = 160.0  # the camera above the ground (the embedded world's; the Unreal character's is close)
 
 
@@ -65,8 +65,9 @@ class Trajectory:
         reads off the review sheet's outline of the object: at least `min_visible_px` mask pixels, and its box
         at least `seen_min_extent_px` on its smaller side (`box_side`: its bounds projected into the frame at
         the recorded pose), with its centre no more than `seen_max_off_deg` off the heading (mostly inside the
-        frame, not a sliver at its edge); an object of unknown place or size by its pixels alone. Computed once
-        per trajectory."""
+        frame, not a sliver at its edge); an object of unknown place or size by its pixels alone. In an
+        observation without a recorded position a sized object is not seen (its box cannot be measured: `box_side`
+        gives 0). Computed once per trajectory."""
         limits = (th.min_visible_px, th.seen_min_extent_px, th.seen_max_off_deg, th.fov_deg, th.frame_scale)
         key = ("seen", name, last, limits)
         if key not in self.cache:
@@ -85,7 +86,7 @@ class Trajectory:
         sized = bool(b and len(b) >= 6 and min_extent > 0)
         out = []
         for k in near:
-            if abs(off_heading(self.xy[k], self.yaw[k], loc)) > max_off:  # no pose: nan, never > max_off
+            if abs(off_heading(self.xy[k], self.yaw[k], loc)) > max_off:  # no pose: nan, not > max_off (box: 0)
                 continue
             p = self.poses[k]
             pitch = float(p[3]) if p and len(p) > 3 else 0.0
@@ -107,6 +108,15 @@ def off_heading(xy: tuple[float, float], yaw: float, loc) -> float:
     """Degrees from the heading `yaw` at `xy` to the point `loc` (-180..180; positive: to the right, as yaw)."""
     bearing = math.degrees(math.atan2(loc[1] - xy[1], loc[0] - xy[0]))
     return (bearing - yaw + 180.0) % 360.0 - 180.0
+
+
+def horizon_coverage(yaws: list[float], fov: float) -> float:
+    """Share of the horizon inside a `fov`-degree view from at least one of the headings `yaws` (union of arcs)."""
+    a = sorted({y % 360.0 for y in yaws})  # near-equal headings leave near-zero gaps: no rounding needed
+    if not a:
+        return 0.0
+    gaps = [b - c for b, c in zip(a[1:] + [a[0] + 360.0], a)]
+    return min(1.0, sum(min(g, fov) for g in gaps) / 360.0)
 
 
 def box_side(xy: tuple[float, float], yaw: float, pitch: float, b, fov: float) -> float:
