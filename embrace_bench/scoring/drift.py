@@ -51,24 +51,17 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
             d_ref = min(d_ref, d_sub2)
         # `located` objects have a recorded place, so their distances are numbers
         dist, name = min((cast(float, footprint_dist(rec, d, x, y)), d) for d in located)
-        k = tr.last_image(0, len(tr.xy) - 1) if tr.has_masks else None
-        # it went to something it saw, and did not end aiming at the referent: the referent seen in the last
-        # frame and nearer its centre than the distractor means it was heading there, not drifting
-        saw_it = bool(tr.seen(name, len(tr.xy) - 1, th)) if tr.has_masks else True
-        aiming = k is not None and referent is not None and k in tr.seen(referent, k, th) \
-            and _off(tr, referent) < _off(tr, name)
-        facing = saw_it and not aiming
-        # ... and not within the near-miss zone of the referent (it got there, whatever else was near)
+        # ... not within the near-miss zone of the referent (it got there, whatever else was near)
         # (measured as near_miss measures it: to the stage's success region where the task has them)
         in_zone = bool(t.target_poses) and near_zone(t, stage_distance(t, (x, y), stage), th)
-        if dist <= th.drift_radius_cm and dist < d_ref and facing and not in_zone \
+        if dist <= th.drift_radius_cm and dist < d_ref and not in_zone \
                 and dist <= cast(float, footprint_dist(rec, name, x0, y0)) - th.drift_min_approach_cm \
                 and not (blocked_at_end(tr, th) and not (_ahead(tr, name, th) and not _ahead(tr, referent, th))) \
                 and dist <= min(cast(float, footprint_dist(rec, name, *xy)) for xy in tr.xy if xy[0] == xy[0]) \
-                + th.closest_slack_cm:
+                + th.closest_slack_cm and _went_for(tr, name, referent, th):
             # ... not blocked at the end unless it faced the distractor and not the referent (pressed against it on
             # the way to the referent, or blocked heading elsewhere: stuck), at its closest approach (went to it,
-            # not past it)
+            # not past it), and heading for it (_went_for: last, it projects boxes)
             found.append((tr.step_of(len(tr.xy) - 1), f"ended {_d(dist)} from {name}, {_d(d_ref)} from the referent "
                                                           f"{referent}"))
     elif distractors and tr.has_masks and final_stage and not located:  # no places: the last frame instead
@@ -102,7 +95,18 @@ def spatial_semantic_drift(tr: Trajectory, th: TagThresholds) -> dict | None:
     return _tag(Tag.spatial_semantic_drift, [i for i, _ in found], "; ".join(r for _, r in found))
 
 
-def _off(tr: Trajectory, name: str) -> float:
+def _went_for(tr: Trajectory, name: str, referent: str | None, th: TagThresholds) -> bool:
+    """It went to something it saw, and did not end aiming at the referent: the referent seen in the last frame
+    and nearer its centre than the distractor means it was heading there, not drifting."""
+    if not tr.has_masks:
+        return True
+    k = tr.last_image(0, len(tr.xy) - 1)
+    aiming = k is not None and referent is not None and k in tr.seen(referent, k, th) \
+        and _off(tr, referent) < _off(tr, name)
+    return bool(tr.seen(name, len(tr.xy) - 1, th)) and not aiming
+
+
+def _off(tr: Trajectory, name: str | None) -> float:
     """Degrees between the agent's last heading and the object (inf: no recorded place)."""
     loc = location_xy(tr.record, name)
     return abs(off_heading(tr.xy[-1], tr.yaw[-1], loc)) if loc is not None else float("inf")
@@ -110,8 +114,7 @@ def _off(tr: Trajectory, name: str) -> float:
 
 def _ahead(tr: Trajectory, name: str | None, th: TagThresholds) -> bool:
     """The object lies within `seen_max_off_deg` of the agent's last heading (it faced it at the end)."""
-    loc = location_xy(tr.record, name)
-    return loc is not None and abs(off_heading(tr.xy[-1], tr.yaw[-1], loc)) <= th.seen_max_off_deg
+    return _off(tr, name) <= th.seen_max_off_deg
 
 
 def near_zone(t: TaskInfo, d: float, th: TagThresholds) -> bool:
