@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
-from sheet_measures import APPROX, GoalRenderer, Outline, goal_outlines, search_facts
+from sheet_measures import APPROX, GoalRenderer, Outline, frame_files, goal_outlines, search_facts
 
 from embrace_bench.actions import TRANSLATIONS, Action
 from embrace_bench.records import EpisodeRecord, read_records
@@ -299,8 +299,7 @@ def draw_outlines(thumb: Image.Image, outlines: list[Outline], frame_size: tuple
 
 def sheet(rec: EpisodeRecord, run: Path, name: str, goals: GoalRenderer | None = None) -> Image.Image:
     """The sheet; `goals` re-renders the goal outlines (without it, or off the embedded world, none are drawn)."""
-    frames_dir = RunDir(run).task_frames(rec.task_id)
-    frames = sorted(frames_dir.glob("*.png")) if frames_dir.exists() else []
+    frames = frame_files(run, rec.task_id)
     outlines = goal_outlines(goals, rec, run)
     rows = max(1, math.ceil(len(frames) / COLS))
     tw, th = THUMB
@@ -343,8 +342,7 @@ def sheet(rec: EpisodeRecord, run: Path, name: str, goals: GoalRenderer | None =
         d.text((x + col * 440, y + row * 17), line[:60], fill=(0, 0, 0), font=mono)
     steps = counted_steps(rec.steps)
     y0 = MAP_PX + 25
-    for i, f in enumerate(frames):
-        k = int(f.stem)
+    for i, (k, f) in enumerate(frames.items()):
         with Image.open(f) as im:
             frame_size = im.size
             thumb = im.convert("RGB").resize(THUMB)

@@ -36,6 +36,7 @@ from embrace_bench.scoring.tagset import TagThresholds
 from embrace_bench.scoring.trajectory import horizon_coverage
 from embrace_bench.tasks.maps import EMBEDDED_MAPS_DIR, has_map
 from embrace_bench.tasks.model import TaskType
+from embrace_bench.unrealcv.protocol import is_error_reply
 from embrace_bench.world.engine import AGENT_CAMERA, AGENT_CLASS, EmbeddedEngine
 from embrace_bench.world.launch import RENDERERS
 
@@ -127,7 +128,7 @@ class GoalRenderer:
 
     def _h(self, cmd: str):
         reply = self.engine.handle(cmd)
-        if isinstance(reply, str) and reply.startswith("error"):
+        if is_error_reply(reply):
             raise EngineError(f"{cmd!r} -> {reply}")
         return reply
 
@@ -201,13 +202,21 @@ def frame_files(run: Path, task_id: str) -> dict[int, Path]:
     return {int(f.stem): f for f in sorted(d.glob("*.png"))} if d.exists() else {}
 
 
+def recorded_frames(run: Path, rec: EpisodeRecord) -> tuple[dict[int, Path], tuple[int, int]]:
+    """Frame k -> its file, and the frames' size; no files when there are none or the map is not an embedded one
+    (nothing to re-render)."""
+    files = frame_files(run, rec.task_id)
+    if not files or not has_map(rec.map):
+        return {}, (0, 0)
+    with Image.open(next(iter(files.values()))) as im:
+        return files, im.size
+
+
 def goal_outlines(gr: GoalRenderer | None, rec: EpisodeRecord, run: Path) -> dict[int, list[Outline]] | None:
     """Frame k -> its goal outlines; None when they cannot be re-rendered (no renderer, not an embedded map)."""
-    files = frame_files(run, rec.task_id)
-    if gr is None or not files or not has_map(rec.map):
+    files, size = recorded_frames(run, rec)
+    if gr is None or not files:
         return None
-    with Image.open(next(iter(files.values()))) as im:
-        size = im.size
     fov, off = run_view(run)
     return {ob.k: outlines for ob, outlines, _ in gr.episode(rec, size, fov, off) if ob.k in files}
 
@@ -254,11 +263,9 @@ def check(runs: list[Path], renderer: str = "auto") -> int:
         records, _ = read_records(RunDir(run).episodes)
         fov, off = run_view(run)
         for rec in [r for r in records if not r.success]:
-            files = frame_files(run, rec.task_id)
-            if not files or not has_map(rec.map):
+            files, size = recorded_frames(run, rec)
+            if not files:
                 continue
-            with Image.open(next(iter(files.values()))) as im:
-                size = im.size
             for ob, outlines, lit in gr.episode(rec, size, fov, off, lit=True):
                 if ob.k not in files:
                     continue

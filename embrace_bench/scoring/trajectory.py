@@ -119,6 +119,11 @@ def horizon_coverage(yaws: list[float], fov: float) -> float:
     return min(1.0, sum(min(g, fov) for g in gaps) / 360.0)
 
 
+def _focal(fov: float) -> float:
+    """Focal length, in pixels of a 640x480 frame, of a pinhole camera `fov` degrees across."""
+    return REFERENCE_WIDTH_PX / 2 / math.tan(math.radians(fov) / 2)
+
+
 def box_side(xy: tuple[float, float], yaw: float, pitch: float, b, fov: float) -> float:
     """The smaller side, in pixels of a 640x480 frame, of the box an object with bounds `b` ([xmin, ymin, zmin,
     xmax, ymax, zmax], cm) fills in a camera at `xy`, EYE_HEIGHT_CM high, turned to `yaw` and pitched by `pitch`
@@ -135,7 +140,7 @@ def box_side(xy: tuple[float, float], yaw: float, pitch: float, b, fov: float) -
     # (ahead, right) of the outline's left, right, near and far sides
     pts = ((ahead - k * right, right + k * ahead), (ahead + k * right, right - k * ahead),
            (ahead * (1 - k), right * (1 - k)), (ahead * (1 + k), right * (1 + k)))
-    focal = REFERENCE_WIDTH_PX / 2 / math.tan(math.radians(fov) / 2)
+    focal = _focal(fov)
     bottom, top = b[2] - EYE_HEIGHT_CM, b[5] - EYE_HEIGHT_CM
     if pitch == 0:  # the common case, in closed form: nearest and farthest sides bound the height
         hs = [focal * rt / max(a, 1.0) for a, rt in pts]  # a point behind the camera: far off the frame's edge
@@ -162,7 +167,7 @@ def panel_width(px: float, xy: tuple[float, float], yaw: float, b, fov: float) -
     bounds' centre (a door seen edge-on, or half behind its wall, is as narrow as its pixels say)."""
     ox, oy = (b[0] + b[3]) / 2, (b[1] + b[4]) / 2
     depth = max(math.hypot(ox - xy[0], oy - xy[1]) * math.cos(math.radians(off_heading(xy, yaw, (ox, oy)))), 1.0)
-    focal = REFERENCE_WIDTH_PX / 2 / math.tan(math.radians(fov) / 2)
+    focal = _focal(fov)
     return px / max(min(focal * (b[5] - b[2]) / depth, REFERENCE_HEIGHT_PX), 1.0)
 
 
