@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import math
 import re
 import sys
@@ -27,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from embrace_bench.config_schema import embedded_env
+from embrace_bench.manifest import Manifest, read_manifest
 from embrace_bench.records import EpisodeRecord, read_records
 from embrace_bench.run_dir import RunDir
 from embrace_bench.scoring.metrics import count_steps, counted_steps
@@ -189,10 +189,7 @@ class GoalRenderer:
 
 def run_view(run: Path) -> tuple[float, tuple[float, float, float]]:
     """(fov, set_cam offset) the run's env used, from its manifest (the embedded defaults when not written)."""
-    try:
-        env = json.loads(RunDir(run).manifest.read_text()).get("config", {}).get("env", {})
-    except (OSError, ValueError):
-        env = {}
+    env = Manifest.of(read_manifest(run)[0]).group("env")  # {} with no readable manifest
     off = env.get("cam_offset") or EMBEDDED.cam_offset
     return float(env.get("fov", EMBEDDED.fov)), (float(off[0]), float(off[1]), float(off[2]))
 
