@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from embrace_bench.__main__ import CONF_DIR, GROUPS, _option, _schema
 from embrace_bench.config_checks import type_problem
-from embrace_bench.config_schema import SCHEMAS, RunnerSchema, TagsSchema, register
+from embrace_bench.config_schema import SCHEMAS, ConfigSchema, RunnerSchema, TagsSchema, register
 from embrace_bench.defaults import MAX_STEPS, SUCCESS_RADIUS_CM
 from embrace_bench.env.engines import env_config
 from embrace_bench.env.unreal_env import EnvConfig
@@ -140,6 +140,11 @@ def test_embedded_env_refuses_a_file_its_schema_does_not_fit(tmp_path, edit, wan
     with pytest.raises(ValueError) as exc:
         embedded_env(bad)
     assert want in str(exc.value) and str(bad) in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_the_cli_groups_are_the_top_level_schema():
+    # __main__ decides the common case from GROUPS without importing the schemas: the two must name the same keys.
+    assert set(GROUPS) == {f.name for f in fields(ConfigSchema)}
 
 
 @pytest.mark.parametrize("argv, want", [
